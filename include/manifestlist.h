@@ -1,0 +1,279 @@
+/*
+ * libmanifestlist: publish multi-platform container images as a Docker
+ * manifest list or an OCI image index.
+ *
+ * Thread safety: distinct objects may be used from different threads at the
+ * same time. One ml_client or ml_list is used by one thread at a time (it may
+ * move between threads). A parsed ml_spec is read-only and may be shared.
+ * ml_strerror, ml_version and ml_free are always safe.
+ *
+ * Errors: functions return ML_OK (0) or a negative ML_E* code. When the last
+ * argument `ml_error **err` is not NULL, a failure stores a detailed error
+ * there, which the caller frees with ml_error_free.
+ *
+ * Ownership: a returned `const char *` is borrowed and valid until its object
+ * is freed or changed; a returned `char *` belongs to the caller and is freed
+ * with ml_free. Inputs are copied.
+ */
+#ifndef MANIFESTLIST_H
+#define MANIFESTLIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(ML_STATIC)
+#define ML_API
+#elif defined(_WIN32)
+#if defined(ML_BUILDING)
+#define ML_API __declspec(dllexport)
+#else
+#define ML_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define ML_API __attribute__((visibility("default")))
+#else
+#define ML_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ML_VERSION_MAJOR 0
+#define ML_VERSION_MINOR 1
+#define ML_VERSION_PATCH 0
+#define ML_VERSION_STRING "0.1.0"
+
+/* Result codes. Append-only: a code is never renumbered or reused. */
+#define ML_OK 0
+#define ML_ENOMEM -1       /* out of memory */
+#define ML_EINVAL -2       /* invalid argument from the caller */
+#define ML_ESPEC -3        /* spec file is invalid */
+#define ML_EREF -4         /* invalid image reference */
+#define ML_EPLATFORM -5    /* invalid platform */
+#define ML_EMANIFEST -6    /* invalid or unsupported manifest JSON */
+#define ML_EDIGEST -7      /* digest invalid or not matching the content */
+#define ML_EHTTP -8        /* the registry answered with an error */
+#define ML_ENET -9         /* connection, TLS or timeout failure */
+#define ML_EAUTH -10       /* authentication or authorization failed */
+#define ML_ENOTFOUND -11   /* manifest, blob or repository not found */
+#define ML_EEXISTS -12     /* the target tag exists already */
+#define ML_ENOTLIST -13    /* a list operation met a single image */
+#define ML_ECONFLICT -14   /* the tag was changed concurrently */
+#define ML_EUNSUPPORTED -15 /* the registry does not support the operation */
+#define ML_ETOOBIG -16     /* a response exceeded its size limit */
+#define ML_EIO -17         /* local file error */
+#define ML_ETYPE -18       /* list type cannot hold an entry or feature */
+#define ML_EDUPLICATE -19  /* two entries with the same platform */
+
+typedef struct ml_error ml_error;
+typedef struct ml_spec ml_spec;
+typedef struct ml_client ml_client;
+typedef struct ml_list ml_list;
+typedef struct ml_result ml_result;
+typedef struct ml_manifest ml_manifest;
+
+/* Log levels passed to the optional log callback. */
+#define ML_LOG_DEBUG 0
+#define ML_LOG_INFO 1
+#define ML_LOG_WARN 2
+typedef void (*ml_log_fn)(int level, const char *message, void *payload);
+
+/* ---- Library ----------------------------------------------------------- */
+
+/* Runtime version string, e.g. "0.1.0"; compare with ML_VERSION_STRING. */
+ML_API const char *ml_version(void);
+/* Static description of a result code; never NULL. */
+ML_API const char *ml_strerror(int code);
+/* Frees memory returned as `char *` by this library. NULL is accepted. */
+ML_API void ml_free(void *ptr);
+/* Optional: one-time process setup (libcurl, crypto). Constructors run it
+ * themselves through pthread_once; call it first if other threads use
+ * libcurl without CURL_VERSION_THREADSAFE. */
+ML_API int ml_global_init(void);
+ML_API void ml_global_cleanup(void);
+
+/* ---- Errors ------------------------------------------------------------ */
+
+ML_API int ml_error_code(const ml_error *err);
+/* Full message with context, e.g. "push localhost:5000/app:1: PUT manifest:
+ * HTTP 400 MANIFEST_INVALID: manifest invalid". */
+ML_API const char *ml_error_message(const ml_error *err);
+/* HTTP status of the failing registry answer, or 0. */
+ML_API int ml_error_http_status(const ml_error *err);
+/* Registry error code (e.g. "MANIFEST_UNKNOWN"), or NULL. */
+ML_API const char *ml_error_registry_code(const ml_error *err);
+/* Spec file name, 1-based line and column of a spec error; NULL / 0. */
+ML_API const char *ml_error_file(const ml_error *err);
+ML_API int ml_error_line(const ml_error *err);
+ML_API int ml_error_column(const ml_error *err);
+ML_API void ml_error_free(ml_error *err);
+
+/* ---- References and platforms ------------------------------------------ */
+
+/* Normalises an image reference ("alpine" -> "docker.io/library/alpine").
+ * The result keeps the tag and/or digest given; *out is freed with ml_free. */
+ML_API int ml_ref_normalize(const char *ref, char **out, ml_error **err);
+
+/* Normalises "os/arch[/variant]" as container runtimes name platforms
+ * ("Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7"). */
+ML_API int ml_platform_normalize(const char *platform, char **out, ml_error **err);
+
+/* ---- Specs ------------------------------------------------------------- */
+
+#define ML_SPEC_NO_NORMALIZE (1u << 0)   /* keep platform values verbatim */
+#define ML_SPEC_ALLOW_DUPLICATES (1u << 1) /* two entries may share a platform */
+
+#define ML_SPEC_OPTIONS_VERSION 1
+typedef struct ml_spec_options {
+    uint32_t version; /* ML_SPEC_OPTIONS_VERSION */
+    uint32_t flags;   /* ML_SPEC_* */
+} ml_spec_options;
+#define ML_SPEC_OPTIONS_INIT {ML_SPEC_OPTIONS_VERSION, 0}
+ML_API int ml_spec_options_init(ml_spec_options *opts, uint32_t version);
+
+/* Parses a YAML spec (manifest-tool format or the original proposal's).
+ * A multi-document file holds several lists. Errors carry file:line:column. */
+ML_API int ml_spec_parse_file(ml_spec **out, const char *path,
+                              const ml_spec_options *opts, ml_error **err);
+ML_API int ml_spec_parse_buffer(ml_spec **out, const char *data, size_t len,
+                                const char *name, const ml_spec_options *opts,
+                                ml_error **err);
+ML_API void ml_spec_free(ml_spec *spec);
+/* Number of lists (YAML documents) in the spec. */
+ML_API size_t ml_spec_list_count(const ml_spec *spec);
+/* Normalised target reference of list `index`. */
+ML_API const char *ml_spec_target(const ml_spec *spec, size_t index);
+/* Warnings from parsing (platform rewrites); borrowed strings. */
+ML_API size_t ml_spec_warning_count(const ml_spec *spec);
+ML_API const char *ml_spec_warning(const ml_spec *spec, size_t index);
+/* The whole normalised spec as JSON ({"lists":[{"image":…,"tags":[…],
+ * "manifests":[{"image":…,"platform":{…}}]}]}). */
+ML_API int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err);
+
+/* ---- Clients ----------------------------------------------------------- */
+
+#define ML_CLIENT_INSECURE (1u << 0)   /* skip TLS verification */
+#define ML_CLIENT_PLAIN_HTTP (1u << 1) /* talk plain HTTP to every registry */
+
+#define ML_CLIENT_OPTIONS_VERSION 1
+typedef struct ml_client_options {
+    uint32_t version;     /* ML_CLIENT_OPTIONS_VERSION */
+    uint32_t flags;       /* ML_CLIENT_* */
+    uint32_t concurrency; /* parallel requests; 0 = 8 */
+    uint32_t retries;     /* retries of transient failures; 0 = default 3, UINT32_MAX = none */
+    uint32_t timeout_ms;  /* per request; 0 = 30000 */
+    const char *ca_cert;  /* PEM file of extra trusted CAs, or NULL */
+    const char *username; /* explicit credentials, or NULL */
+    const char *password;
+    const char *docker_config_dir; /* NULL = $DOCKER_CONFIG or ~/.docker */
+    const char *auth_file;         /* NULL = $REGISTRY_AUTH_FILE */
+    const char *user_agent;        /* NULL = "libmanifestlist/VERSION" */
+    ml_log_fn log;                 /* warnings and debug traces, or NULL */
+    void *log_payload;
+} ml_client_options;
+#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+ML_API int ml_client_options_init(ml_client_options *opts, uint32_t version);
+
+ML_API int ml_client_new(ml_client **out, const ml_client_options *opts,
+                         ml_error **err);
+ML_API void ml_client_free(ml_client *client);
+
+/* ---- Building and pushing lists ---------------------------------------- */
+
+#define ML_TYPE_AUTO 0   /* OCI if an entry is OCI or annotations are used */
+#define ML_TYPE_DOCKER 1 /* Docker manifest list v2.2 */
+#define ML_TYPE_OCI 2    /* OCI image index */
+
+#define ML_PUSH_FORCE (1u << 0)           /* create: replace an existing tag; update: ignore a concurrent move */
+#define ML_PUSH_CREATE (1u << 1)          /* refuse when the target tag exists (ML_EEXISTS) */
+#define ML_PUSH_IGNORE_MISSING (1u << 2)  /* skip entries whose image is missing */
+#define ML_PUSH_DRY_RUN (1u << 3)         /* resolve and plan; write nothing */
+#define ML_PUSH_PURGE (1u << 4)           /* delete the replaced list afterwards */
+#define ML_PUSH_NO_ATTESTATIONS (1u << 5) /* drop buildx attestation entries */
+
+#define ML_PUSH_OPTIONS_VERSION 1
+typedef struct ml_push_options {
+    uint32_t version; /* ML_PUSH_OPTIONS_VERSION */
+    uint32_t flags;   /* ML_PUSH_* */
+    uint32_t type;    /* ML_TYPE_* */
+    /* Extra index annotations "key=value" (OCI only). */
+    const char *const *annotations;
+    size_t annotation_count;
+} ml_push_options;
+#define ML_PUSH_OPTIONS_INIT {ML_PUSH_OPTIONS_VERSION, 0, ML_TYPE_AUTO, NULL, 0}
+ML_API int ml_push_options_init(ml_push_options *opts, uint32_t version);
+
+/* Resolves every entry of list `index` of `spec` (digest, size, media type,
+ * platform from the image config where the spec has none) and assembles the
+ * list. Nothing is written to any registry. */
+ML_API int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec,
+                         size_t index, const ml_push_options *opts,
+                         ml_error **err);
+ML_API void ml_list_free(ml_list *list);
+/* The assembled list: exact bytes, digest, media type. */
+ML_API const char *ml_list_bytes(const ml_list *list, size_t *len);
+ML_API const char *ml_list_digest(const ml_list *list);
+ML_API const char *ml_list_media_type(const ml_list *list);
+/* Warnings gathered while building (skipped entries, rewrites). */
+ML_API size_t ml_list_warning_count(const ml_list *list);
+ML_API const char *ml_list_warning(const ml_list *list, size_t index);
+
+/* Makes every child available in the target repository, then pushes the
+ * list under its tag(s). With ML_PUSH_DRY_RUN only compares with the
+ * registry. *out describes what happened (also on failure when not NULL). */
+ML_API int ml_list_push(ml_list *list, ml_client *client,
+                        const ml_push_options *opts, ml_result **out,
+                        ml_error **err);
+
+/* ---- Results ----------------------------------------------------------- */
+
+ML_API void ml_result_free(ml_result *result);
+ML_API const char *ml_result_target(const ml_result *result);
+ML_API const char *ml_result_digest(const ml_result *result);
+ML_API int64_t ml_result_size(const ml_result *result);
+/* 1 when the registry already held this exact list under every tag. */
+ML_API int ml_result_up_to_date(const ml_result *result);
+/* Human-readable change lines ("+ linux/arm64 sha256:…"). */
+ML_API size_t ml_result_change_count(const ml_result *result);
+ML_API const char *ml_result_change(const ml_result *result, size_t index);
+/* The result as JSON: target, digest, size, mediaType, upToDate, dryRun,
+ * tags [{tag, moved, previous}], changes [{op, platform, digest, previous}]. */
+ML_API int ml_result_to_json(const ml_result *result, char **out, ml_error **err);
+
+/* ---- Inspect and delete ------------------------------------------------ */
+
+/* Fetches a manifest (image, list or index) by tag or digest. */
+ML_API int ml_manifest_fetch(ml_manifest **out, ml_client *client,
+                             const char *ref, ml_error **err);
+ML_API void ml_manifest_free(ml_manifest *manifest);
+ML_API const char *ml_manifest_ref(const ml_manifest *m);
+ML_API const char *ml_manifest_digest(const ml_manifest *m);
+ML_API const char *ml_manifest_media_type(const ml_manifest *m);
+/* Exact bytes as served. */
+ML_API const char *ml_manifest_bytes(const ml_manifest *m, size_t *len);
+/* 1 for a Docker manifest list or OCI index. */
+ML_API int ml_manifest_is_list(const ml_manifest *m);
+ML_API size_t ml_manifest_entry_count(const ml_manifest *m);
+ML_API const char *ml_manifest_entry_digest(const ml_manifest *m, size_t i);
+ML_API const char *ml_manifest_entry_media_type(const ml_manifest *m, size_t i);
+ML_API int64_t ml_manifest_entry_size(const ml_manifest *m, size_t i);
+/* "os/arch[/variant]", or NULL when the entry has no platform. */
+ML_API const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i);
+/* Index of the entry a runtime on `platform` ("os/arch[/variant]") would
+ * pick, or ML_ENOTFOUND. */
+ML_API int ml_manifest_select(const ml_manifest *m, const char *platform,
+                              size_t *index, ml_error **err);
+/* Structured JSON view: ref, digest, mediaType, size, manifests/layers. */
+ML_API int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err);
+
+#define ML_DELETE_FORCE (1u << 0) /* also delete a single image manifest */
+/* Deletes the list (resolved to its digest) that `ref` names. Referenced
+ * images are never touched. *deleted_digest (may be NULL) gets the digest. */
+ML_API int ml_delete(ml_client *client, const char *ref, uint32_t flags,
+                     char **deleted_digest, ml_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MANIFESTLIST_H */

@@ -1,0 +1,34 @@
+/* Internal error helpers: every failure becomes an ml_error with context. */
+#ifndef ML_ERROR_H
+#define ML_ERROR_H
+
+#include "manifestlist.h"
+
+struct ml_error {
+    int code;
+    char *message;
+    int http_status;
+    char *registry_code;
+    char *file;
+    int line;
+    int column;
+};
+
+#if defined(__GNUC__)
+#define ML__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ML__PRINTF(f, a)
+#endif
+
+/* Stores a new error in *err (if err is not NULL), replacing any earlier
+ * one, and returns `code` so callers can `return ml__error_set(...)`. */
+int ml__error_set(ml_error **err, int code, const char *fmt, ...) ML__PRINTF(3, 4);
+/* Prepends "context: " to the message of *err; returns the error's code
+ * (or `fallback` when err or *err is NULL). */
+int ml__error_prefix(ml_error **err, int fallback, const char *fmt, ...) ML__PRINTF(3, 4);
+/* Attaches a source location (spec file, 1-based line and column). */
+void ml__error_set_location(ml_error **err, const char *file, int line, int column);
+/* Attaches the registry's HTTP status and error code (may be NULL). */
+void ml__error_set_http(ml_error **err, int status, const char *registry_code);
+
+#endif

@@ -1,0 +1,97 @@
+/* Manifest JSON model: Docker schema2 manifest and manifest list, OCI image
+ * manifest and index, image config. The only cJSON user. */
+#ifndef ML_MANIFEST_H
+#define ML_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "platform.h"
+
+#define ML__MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define ML__MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define ML__MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define ML__MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define ML__MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define ML__MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+
+/* Manifests over 4 MiB are refused (distribution's own limit). */
+#define ML__MANIFEST_MAX (4u * 1024 * 1024)
+/* Image configs are read only for their platform fields. */
+#define ML__CONFIG_MAX (8u * 1024 * 1024)
+
+typedef enum ml__kind {
+    ML__KIND_UNKNOWN = 0,
+    ML__KIND_DOCKER_MANIFEST,
+    ML__KIND_DOCKER_LIST,
+    ML__KIND_OCI_MANIFEST,
+    ML__KIND_OCI_INDEX,
+} ml__kind;
+
+/* Key/value pairs kept sorted by key, so emission is deterministic. */
+typedef struct ml__annotations {
+    char **keys;
+    char **values;
+    size_t count;
+} ml__annotations;
+
+int ml__annotations_set(ml__annotations *a, const char *key, const char *value);
+const char *ml__annotations_get(const ml__annotations *a, const char *key);
+int ml__annotations_copy(ml__annotations *dst, const ml__annotations *src);
+void ml__annotations_free(ml__annotations *a);
+
+typedef struct ml__descriptor {
+    char *media_type;
+    char *digest;
+    int64_t size;
+    bool has_platform;
+    ml_platform platform;
+    ml__annotations annotations;
+    char *artifact_type; /* NULL when absent */
+    ml__strvec urls;
+} ml__descriptor;
+
+void ml__descriptor_clear(ml__descriptor *d);
+int ml__descriptor_copy(ml__descriptor *dst, const ml__descriptor *src);
+
+typedef struct ml__manifest {
+    ml__kind kind;
+    char *media_type;           /* as in the JSON, or from Content-Type */
+    ml__descriptor config;      /* image manifests */
+    ml__descriptor *layers;     /* image manifests */
+    size_t layer_count;
+    ml__descriptor *manifests;  /* lists and indexes */
+    size_t manifest_count;
+    bool has_subject;
+    ml__descriptor subject;
+    char *artifact_type;
+    ml__annotations annotations;
+} ml__manifest;
+
+/* Kind of a media type string (parameters after ';' ignored). */
+ml__kind ml__kind_of(const char *media_type);
+bool ml__kind_is_list(ml__kind kind);
+
+/* Parses manifest JSON. `content_type` (may be NULL) is used when the JSON
+ * has no mediaType; a mismatch between both is ML_EMANIFEST. Validates
+ * schemaVersion 2, descriptor digests and sizes. Over ML__MANIFEST_MAX is
+ * ML_ETOOBIG. Nesting deeper than 64 is refused. */
+int ml__manifest_parse(ml__manifest *out, const char *json, size_t len,
+                       const char *content_type, ml_error **err);
+void ml__manifest_clear(ml__manifest *m);
+
+/* Deterministic compact JSON. Lists and indexes: schemaVersion, mediaType,
+ * artifactType, manifests (mediaType, digest, size, platform {architecture,
+ * os, os.version, os.features, variant, features}, annotations), subject,
+ * annotations. Image manifests: schemaVersion, mediaType, artifactType,
+ * config, layers, subject, annotations. Empty optional fields are left out.
+ * Same model, same bytes. */
+int ml__manifest_emit(const ml__manifest *m, char **out, size_t *len, ml_error **err);
+
+/* Reads os, architecture, variant, os.version, os.features from an image
+ * config blob. ML_EMANIFEST when os or architecture is missing. */
+int ml__config_platform(const char *json, size_t len, ml_platform *out, ml_error **err);
+
+#endif

@@ -1,0 +1,42 @@
+/* Parsed specs. The only libfyaml user is spec.c. */
+#ifndef ML_SPEC_H
+#define ML_SPEC_H
+
+#include <stdbool.h>
+
+#include "manifest.h"
+#include "platform.h"
+#include "ref.h"
+#include "util.h"
+
+typedef struct ml__spec_entry {
+    ml_ref ref;
+    char *image;            /* as written in the spec */
+    bool has_platform;      /* false: read it from the image config */
+    ml_platform platform;   /* normalised unless ML_SPEC_NO_NORMALIZE */
+    ml__annotations annotations;
+    int line;               /* 1-based line of the entry, for errors */
+} ml__spec_entry;
+
+typedef struct ml__spec_list {
+    ml_ref target;
+    char *image;            /* as written */
+    ml__strvec tags;        /* extra tags from `tags:` (not the target's own) */
+    ml__annotations annotations;
+    ml__spec_entry *entries;
+    size_t entry_count;
+    int line;
+} ml__spec_list;
+
+struct ml_spec {
+    char *name;             /* file name used in errors */
+    uint32_t flags;         /* ML_SPEC_* */
+    ml__spec_list *lists;
+    size_t list_count;
+    ml__strvec warnings;    /* "file:line:col: ..." */
+};
+
+/* Builds a one-list spec without YAML (push from-args, edit commands). */
+int ml__spec_new_empty(ml_spec **out, const char *name, uint32_t flags, ml_error **err);
+
+#endif

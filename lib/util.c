@@ -1,0 +1,251 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static bool buf_reserve(ml__buf *b, size_t extra)
+{
+    size_t need;
+    if (b->oom || !ml__size_add(b->len, extra, &need) || !ml__size_add(need, 1, &need)) {
+        b->oom = true;
+        return false;
+    }
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+void ml__buf_append(ml__buf *b, const void *data, size_t len)
+{
+    if (!buf_reserve(b, len))
+        return;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void ml__buf_puts(ml__buf *b, const char *s) { ml__buf_append(b, s, strlen(s)); }
+
+void ml__buf_vprintf(ml__buf *b, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0 || !buf_reserve(b, (size_t)n)) {
+        b->oom = true;
+        return;
+    }
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void ml__buf_printf(ml__buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ml__buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+char *ml__buf_take(ml__buf *b)
+{
+    char *out = NULL;
+    if (!b->oom)
+        out = b->data ? b->data : ml__strdup("");
+    else
+        free(b->data);
+    *b = (ml__buf){0};
+    return out;
+}
+
+void ml__buf_json_string(ml__buf *b, const char *s)
+{
+    ml__buf_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': ml__buf_puts(b, "\\\""); break;
+        case '\\': ml__buf_puts(b, "\\\\"); break;
+        case '\n': ml__buf_puts(b, "\\n"); break;
+        case '\t': ml__buf_puts(b, "\\t"); break;
+        case '\r': ml__buf_puts(b, "\\r"); break;
+        default:
+            if (*p < 0x20)
+                ml__buf_printf(b, "\\u%04x", *p);
+            else
+                ml__buf_append(b, p, 1);
+        }
+    }
+    ml__buf_puts(b, "\"");
+}
+
+void ml__buf_free(ml__buf *b)
+{
+    free(b->data);
+    *b = (ml__buf){0};
+}
+
+int ml__strvec_push_take(ml__strvec *v, char *s)
+{
+    if (!s)
+        return ML_ENOMEM;
+    if (ml__grow((void **)&v->items, &v->cap, v->count + 1, sizeof(*v->items)) != ML_OK) {
+        free(s);
+        return ML_ENOMEM;
+    }
+    v->items[v->count++] = s;
+    return ML_OK;
+}
+
+int ml__strvec_push(ml__strvec *v, const char *s) { return ml__strvec_push_take(v, ml__strdup(s)); }
+
+int ml__strvec_pushf(ml__strvec *v, const char *fmt, ...)
+{
+    ml__buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    ml__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return ml__strvec_push_take(v, ml__buf_take(&b));
+}
+
+bool ml__strvec_contains(const ml__strvec *v, const char *s)
+{
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->items[i], s) == 0)
+            return true;
+    return false;
+}
+
+void ml__strvec_free(ml__strvec *v)
+{
+    for (size_t i = 0; i < v->count; i++)
+        free(v->items[i]);
+    free(v->items);
+    *v = (ml__strvec){0};
+}
+
+char *ml__strdup(const char *s) { return s ? ml__strndup(s, strlen(s)) : NULL; }
+
+char *ml__strndup(const char *s, size_t n)
+{
+    if (!s || n == SIZE_MAX)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *ml__asprintf(const char *fmt, ...)
+{
+    ml__buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    ml__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return ml__buf_take(&b);
+}
+
+int ml__str_replace(char **p, const char *s)
+{
+    char *copy = NULL;
+    if (s && !(copy = ml__strdup(s)))
+        return ML_ENOMEM;
+    free(*p);
+    *p = copy;
+    return ML_OK;
+}
+
+bool ml__str_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+bool ml__has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ml__size_add(size_t a, size_t b, size_t *out)
+{
+    if (a > SIZE_MAX - b)
+        return false;
+    *out = a + b;
+    return true;
+}
+
+bool ml__size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+int ml__grow(void **items, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return ML_OK;
+    size_t n = *cap ? *cap : 4, bytes;
+    while (n < need)
+        if (!ml__size_mul(n, 2, &n))
+            return ML_ENOMEM;
+    if (!ml__size_mul(n, elem, &bytes))
+        return ML_ENOMEM;
+    void *p = realloc(*items, bytes);
+    if (!p)
+        return ML_ENOMEM;
+    *items = p;
+    *cap = n;
+    return ML_OK;
+}
+
+int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
+    ml__buf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > max) {
+            fclose(f);
+            ml__buf_free(&b);
+            return ml__error_set(err, ML_ETOOBIG, "%s: larger than %zu bytes", path, max);
+        }
+        ml__buf_append(&b, chunk, n);
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        ml__buf_free(&b);
+        return ml__error_set(err, ML_EIO, "%s: read error", path);
+    }
+    *len = b.len;
+    *out = ml__buf_take(&b);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}

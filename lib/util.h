@@ -1,0 +1,62 @@
+/* Internal helpers: growable strings, string vectors, checked arithmetic. */
+#ifndef ML_UTIL_H
+#define ML_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Growable NUL-terminated byte buffer. A failed append sets `oom` and makes
+ * later appends no-ops, so callers check once at the end. */
+typedef struct ml__buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom;
+} ml__buf;
+
+void ml__buf_append(ml__buf *b, const void *data, size_t len);
+void ml__buf_puts(ml__buf *b, const char *s);
+void ml__buf_printf(ml__buf *b, const char *fmt, ...) ML__PRINTF(2, 3);
+void ml__buf_vprintf(ml__buf *b, const char *fmt, va_list ap);
+/* Hands the data to the caller (NULL after oom) and resets the buffer. */
+char *ml__buf_take(ml__buf *b);
+/* Appends s as a JSON string literal, quotes included (control characters
+ * escaped as \uXXXX). */
+void ml__buf_json_string(ml__buf *b, const char *s);
+void ml__buf_free(ml__buf *b);
+
+/* Vector of owned strings. */
+typedef struct ml__strvec {
+    char **items;
+    size_t count;
+    size_t cap;
+} ml__strvec;
+
+int ml__strvec_push(ml__strvec *v, const char *s);            /* copies s */
+int ml__strvec_pushf(ml__strvec *v, const char *fmt, ...) ML__PRINTF(2, 3);
+int ml__strvec_push_take(ml__strvec *v, char *s);             /* takes s */
+bool ml__strvec_contains(const ml__strvec *v, const char *s);
+void ml__strvec_free(ml__strvec *v);
+
+char *ml__strdup(const char *s);          /* NULL in, NULL out */
+char *ml__strndup(const char *s, size_t n);
+char *ml__asprintf(const char *fmt, ...) ML__PRINTF(1, 2);
+/* Frees *p and stores a copy of s (NULL allowed); ML_ENOMEM on failure. */
+int ml__str_replace(char **p, const char *s);
+bool ml__str_eq(const char *a, const char *b); /* NULL-safe */
+bool ml__has_prefix(const char *s, const char *prefix);
+
+/* Overflow-checked size arithmetic: false on overflow. */
+bool ml__size_add(size_t a, size_t b, size_t *out);
+bool ml__size_mul(size_t a, size_t b, size_t *out);
+/* Grows an array of `elem` sized items to hold at least `need` items. */
+int ml__grow(void **items, size_t *cap, size_t need, size_t elem);
+
+/* Reads a whole file, refusing files larger than `max` bytes. */
+int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err);
+
+#endif

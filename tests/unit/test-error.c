@@ -1,0 +1,54 @@
+#include <stdlib.h>
+
+#include "error.h"
+#include "test.h"
+
+static void test_set_and_prefix(void)
+{
+    ml_error *err = NULL;
+    CHECK_INT(ml__error_set(&err, ML_EREF, "bad reference %s", "UPPER"), ML_EREF);
+    CHECK_INT(ml__error_prefix(&err, ML_OK, "spec %s", "a.yaml"), ML_EREF);
+    CHECK_STR(ml_error_message(err), "spec a.yaml: bad reference UPPER");
+    ml__error_set_location(&err, "a.yaml", 3, 7);
+    ml__error_set_http(&err, 404, "MANIFEST_UNKNOWN");
+    CHECK_STR(ml_error_file(err), "a.yaml");
+    CHECK_INT(ml_error_line(err), 3);
+    CHECK_INT(ml_error_column(err), 7);
+    CHECK_INT(ml_error_http_status(err), 404);
+    CHECK_STR(ml_error_registry_code(err), "MANIFEST_UNKNOWN");
+    ml_error_free(err);
+}
+
+static void test_null_err_is_allowed(void)
+{
+    CHECK_INT(ml__error_set(NULL, ML_ENET, "x"), ML_ENET);
+    CHECK_INT(ml__error_prefix(NULL, ML_EIO, "x"), ML_EIO);
+    ml_error *err = NULL;
+    CHECK_INT(ml__error_prefix(&err, ML_EIO, "x"), ML_EIO);
+    CHECK(err == NULL);
+}
+
+static void test_replaces_previous(void)
+{
+    ml_error *err = NULL;
+    ml__error_set(&err, ML_ENET, "first");
+    ml__error_set(&err, ML_EHTTP, "second");
+    CHECK_INT(ml_error_code(err), ML_EHTTP);
+    CHECK_STR(ml_error_message(err), "second");
+    ml_error_free(err);
+}
+
+static void test_strerror_known_and_unknown(void)
+{
+    CHECK_STR(ml_strerror(ML_EEXISTS), "target exists");
+    CHECK_STR(ml_strerror(-9999), "unknown error");
+}
+
+int main(void)
+{
+    TEST_RUN(test_set_and_prefix);
+    TEST_RUN(test_null_err_is_allowed);
+    TEST_RUN(test_replaces_previous);
+    TEST_RUN(test_strerror_known_and_unknown);
+    TEST_END();
+}
