@@ -1,1 +1,160 @@
-int main(void) { return 0; }
+/* mlist: a thin command line over libmanifestlist. Parses arguments, calls
+ * one library function per job, prints results (stdout) and diagnostics
+ * (stderr), maps error codes to exit codes. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manifestlist.h"
+
+#include "cli.h"
+
+enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
+
+/* ---- diagnostics -------------------------------------------------------- */
+
+/* Registry-supplied text may carry terminal escapes: print it defanged. */
+static void put_clean(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        fputc(*p < 0x20 && *p != '\n' && *p != '\t' ? '?' : *p == 0x7f ? '?' : *p, f);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[4096];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    fputs("mlist: warning: ", stderr);
+    put_clean(stderr, buf);
+    fputc('\n', stderr);
+}
+
+void cli_note(const cli_opts *o, const char *fmt, ...)
+{
+    if (o->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[4096];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    put_clean(stderr, buf);
+    fputc('\n', stderr);
+}
+
+static int exit_code_for(int code)
+{
+    switch (code) {
+    case ML_OK: return EXIT_DONE;
+    case ML_ESPEC:
+    case ML_EREF:
+    case ML_EPLATFORM:
+    case ML_EINVAL:
+    case ML_ETYPE:
+    case ML_EDUPLICATE: return EXIT_INPUT;
+    case ML_EEXISTS:
+    case ML_ENOTLIST:
+    case ML_ECONFLICT: return EXIT_REFUSED;
+    default: return EXIT_FAILED;
+    }
+}
+
+int cli_fail(int code, ml_error *err)
+{
+    fputs("mlist: error: ", stderr);
+    put_clean(stderr, err ? ml_error_message(err) : ml_strerror(code));
+    fputc('\n', stderr);
+    ml_error_free(err);
+    return exit_code_for(code);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mlist: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nRun 'mlist --help' for usage.\n", stderr);
+    return EXIT_INPUT;
+}
+
+static void log_to_stderr(int level, const char *message, void *payload)
+{
+    const cli_opts *o = payload;
+    if (level == ML_LOG_DEBUG && !o->debug)
+        return;
+    if (level == ML_LOG_INFO && (o->quiet || !o->debug))
+        return;
+    if (level == ML_LOG_WARN) {
+        cli_warn("%s", message);
+        return;
+    }
+    fputs("mlist: ", stderr);
+    put_clean(stderr, message);
+    fputc('\n', stderr);
+}
+
+/* ---- client ------------------------------------------------------------- */
+
+int cli_client(cli_opts *o, ml_client **out)
+{
+    ml_client_options co;
+    ml_client_options_init(&co, ML_CLIENT_OPTIONS_VERSION);
+    co.flags = (o->insecure ? ML_CLIENT_INSECURE : 0) | (o->plain_http ? ML_CLIENT_PLAIN_HTTP : 0);
+    co.concurrency = o->concurrency;
+    co.retries = o->retries_set ? (o->retries ? o->retries : UINT32_MAX) : 0;
+    co.timeout_ms = o->timeout_s * 1000u;
+    co.ca_cert = o->ca_cert;
+    co.username = o->username;
+    co.password = o->password;
+    co.docker_config_dir = o->docker_cfg;
+    co.auth_file = o->authfile;
+    co.log = log_to_stderr;
+    co.log_payload = o;
+    if (o->insecure)
+        cli_warn("--insecure: TLS certificates are not verified");
+    ml_error *err = NULL;
+    int rc = ml_client_new(out, &co, &err);
+    return rc == ML_OK ? EXIT_DONE : cli_fail(rc, err);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int run_command(cli_opts *o)
+{
+    const char *cmd = o->command;
+    if (strcmp(cmd, "create") == 0)
+        return cmd_push_spec(o, true);
+    if (strcmp(cmd, "update") == 0)
+        return cmd_update(o);
+    if (strcmp(cmd, "push") == 0)
+        return cmd_push(o);
+    if (strcmp(cmd, "validate") == 0)
+        return cmd_validate(o);
+    if (strcmp(cmd, "inspect") == 0)
+        return cmd_inspect(o);
+    if (strcmp(cmd, "delete") == 0)
+        return cmd_delete(o);
+    return cli_usage_error("unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = cli_parse(&o, argc, argv);
+    if (rc >= 0) {
+        cli_opts_free(&o);
+        return rc;
+    }
+    rc = run_command(&o);
+    cli_opts_free(&o);
+    return rc;
+}

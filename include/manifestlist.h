@@ -144,6 +144,16 @@ ML_API void ml_spec_free(ml_spec *spec);
 ML_API size_t ml_spec_list_count(const ml_spec *spec);
 /* Normalised target reference of list `index`. */
 ML_API const char *ml_spec_target(const ml_spec *spec, size_t index);
+/* Extra tags of list `index` (besides the target's own). */
+ML_API size_t ml_spec_tag_count(const ml_spec *spec, size_t index);
+ML_API const char *ml_spec_tag(const ml_spec *spec, size_t index, size_t tag);
+/* Entries of list `index`: normalised image reference and platform
+ * ("os/arch[/variant]" in *platform, NULL when it comes from the image
+ * config; free with ml_free). */
+ML_API size_t ml_spec_entry_count(const ml_spec *spec, size_t index);
+ML_API const char *ml_spec_entry_image(const ml_spec *spec, size_t index, size_t entry);
+ML_API int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry,
+                                  char **platform, ml_error **err);
 /* Warnings from parsing (platform rewrites); borrowed strings. */
 ML_API size_t ml_spec_warning_count(const ml_spec *spec);
 ML_API const char *ml_spec_warning(const ml_spec *spec, size_t index);

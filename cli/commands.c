@@ -1,0 +1,448 @@
+/* The commands: each maps options to one library call and prints. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* ---- spec loading ------------------------------------------------------- */
+
+static uint32_t spec_flags(const cli_opts *o)
+{
+    return (o->no_normalize ? ML_SPEC_NO_NORMALIZE : 0) | (o->allow_duplicates ? ML_SPEC_ALLOW_DUPLICATES : 0);
+}
+
+static int print_spec_warnings(const cli_opts *o, const ml_spec *spec)
+{
+    if (o->quiet)
+        return 0;
+    for (size_t i = 0; i < ml_spec_warning_count(spec); i++)
+        cli_warn("%s", ml_spec_warning(spec, i));
+    return 0;
+}
+
+static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
+{
+    ml_spec_options so;
+    ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
+    so.flags = spec_flags(o);
+    ml_error *err = NULL;
+    int rc = ml_spec_parse_file(spec, path, &so, &err);
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    return print_spec_warnings(o, *spec);
+}
+
+static const char *spec_path(const cli_opts *o)
+{
+    if (o->list_file)
+        return o->args.count == 0 ? o->list_file : NULL;
+    return o->args.count == 1 ? o->args.items[0] : NULL;
+}
+
+/* ---- pushing ------------------------------------------------------------ */
+
+static ml_push_options push_options(const cli_opts *o, bool create)
+{
+    ml_push_options po;
+    ml_push_options_init(&po, ML_PUSH_OPTIONS_VERSION);
+    po.flags = (create ? ML_PUSH_CREATE : 0) | (o->force ? ML_PUSH_FORCE : 0) |
+               (o->ignore_missing ? ML_PUSH_IGNORE_MISSING : 0) | (o->dry_run ? ML_PUSH_DRY_RUN : 0) |
+               (o->purge ? ML_PUSH_PURGE : 0) | (o->no_attestations ? ML_PUSH_NO_ATTESTATIONS : 0);
+    po.type = !o->type ? ML_TYPE_AUTO : strcmp(o->type, "oci") == 0 ? ML_TYPE_OCI : ML_TYPE_DOCKER;
+    po.annotations = (const char *const *)o->annotations.items;
+    po.annotation_count = o->annotations.count;
+    return po;
+}
+
+static void report_human(const cli_opts *o, const ml_list *list, const ml_result *res)
+{
+    const char *target = ml_result_target(res);
+    if (ml_result_up_to_date(res)) {
+        cli_note(o, "%s: up to date", target);
+    } else {
+        for (size_t i = 0; i < ml_result_change_count(res); i++)
+            cli_note(o, "  %s", ml_result_change(res, i));
+        if (ml_result_change_count(res) == 0)
+            cli_note(o, "  no entry changed; tags moved to the new list");
+        cli_note(o, "%s: %s", target, o->dry_run ? "would be pushed (dry run, nothing written)" : "pushed");
+    }
+    if (o->dry_run) {
+        size_t len;
+        const char *bytes = ml_list_bytes(list, &len);
+        fwrite(bytes, 1, len, stdout);
+        fputc('\n', stdout);
+    }
+    printf("Digest: %s %lld\n", ml_result_digest(res), (long long)ml_result_size(res));
+}
+
+static int print_result_json(const ml_result *res, bool first, bool many)
+{
+    char *json = NULL;
+    ml_error *err = NULL;
+    int rc = ml_result_to_json(res, &json, &err);
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    printf("%s%s", many ? (first ? "[" : ",") : "", json);
+    ml_free(json);
+    return 0;
+}
+
+/* Builds and pushes list `index`; prints its result. */
+static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t index, bool create)
+{
+    ml_push_options po = push_options(o, create);
+    ml_list *list = NULL;
+    ml_result *res = NULL;
+    ml_error *err = NULL;
+    int rc = ml_list_build(&list, client, spec, index, &po, &err);
+    if (rc == ML_OK) {
+        for (size_t i = 0; i < ml_list_warning_count(list) && !o->quiet; i++)
+            cli_warn("%s", ml_list_warning(list, i));
+        rc = ml_list_push(list, client, &po, &res, &err);
+    }
+    size_t lists = ml_spec_list_count(spec);
+    if (res && o->json)
+        print_result_json(res, index == 0, lists > 1);
+    else if (res && rc == ML_OK)
+        report_human(o, list, res);
+    ml_result_free(res);
+    ml_list_free(list);
+    return rc == ML_OK ? 0 : cli_fail(rc, err);
+}
+
+static int push_spec(cli_opts *o, ml_spec *spec, bool create)
+{
+    ml_client *client = NULL;
+    int rc = cli_client(o, &client);
+    size_t lists = ml_spec_list_count(spec);
+    for (size_t i = 0; rc == 0 && i < lists; i++) {
+        int one = push_one(o, client, spec, i, create);
+        rc = one ? one : rc;
+    }
+    if (o->json && lists > 1)
+        puts("]");
+    else if (o->json)
+        putchar('\n');
+    ml_client_free(client);
+    return rc;
+}
+
+int cmd_push_spec(cli_opts *o, bool create)
+{
+    const char *path = spec_path(o);
+    if (!path)
+        return cli_usage_error("%s needs one spec file (SPEC or --list SPEC)", o->command);
+    ml_spec *spec = NULL;
+    int rc = load_spec_file(o, path, &spec);
+    if (rc == 0)
+        rc = push_spec(o, spec, create);
+    ml_spec_free(spec);
+    return rc;
+}
+
+int cmd_update(cli_opts *o)
+{
+    if (o->add.count || o->remove.count)
+        return cli_usage_error("update --add/--remove is not available yet; edit the spec and run update SPEC");
+    return cmd_push_spec(o, false);
+}
+
+/* ---- push from-args ----------------------------------------------------- */
+
+/* Replaces the placeholders OS, ARCH and VARIANT (manifest-tool's). */
+static char *expand_template(const char *tmpl, const char *os, const char *arch, const char *variant)
+{
+    size_t cap = strlen(tmpl) * 4 + 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = tmpl; *p;) {
+        const char *rep = NULL;
+        size_t skip = 0;
+        if (strncmp(p, "VARIANT", 7) == 0)
+            rep = variant ? variant : "", skip = 7;
+        else if (strncmp(p, "ARCH", 4) == 0)
+            rep = arch, skip = 4;
+        else if (strncmp(p, "OS", 2) == 0)
+            rep = os, skip = 2;
+        size_t n = rep ? strlen(rep) : 1;
+        if (len + n + 1 > cap) {
+            char *bigger = realloc(out, cap = (len + n + 1) * 2);
+            if (!bigger) {
+                free(out);
+                return NULL;
+            }
+            out = bigger;
+        }
+        memcpy(out + len, rep ? rep : p, n);
+        len += n;
+        p += rep ? skip : 1;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+/* YAML double-quoted scalar. */
+static void yaml_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_platform_entry(FILE *f, const char *tmpl, char *platform)
+{
+    char *parts[3] = {NULL, NULL, NULL};
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(platform, "/", &save); tok && n < 3; tok = strtok_r(NULL, "/", &save))
+        parts[n++] = tok;
+    if (n < 2)
+        return -1;
+    char *image = expand_template(tmpl, parts[0], parts[1], parts[2]);
+    if (!image)
+        return -1;
+    fputs("  - image: ", f);
+    yaml_quoted(f, image);
+    fputs("\n    platform:\n      os: ", f);
+    yaml_quoted(f, parts[0]);
+    fputs("\n      architecture: ", f);
+    yaml_quoted(f, parts[1]);
+    if (parts[2]) {
+        fputs("\n      variant: ", f);
+        yaml_quoted(f, parts[2]);
+    }
+    fputc('\n', f);
+    free(image);
+    return 0;
+}
+
+/* from-args is turned into the same spec a file would give, so both paths
+ * share every check. */
+static char *spec_from_args(const cli_opts *o, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fputs("image: ", f);
+    yaml_quoted(f, o->target);
+    fputc('\n', f);
+    if (o->tags) {
+        fputs("tags:\n", f);
+        char *tags = strdup(o->tags);
+        for (char *save = NULL, *t = tags ? strtok_r(tags, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+            fputs("  - ", f);
+            yaml_quoted(f, t);
+            fputc('\n', f);
+        }
+        free(tags);
+    }
+    fputs("manifests:\n", f);
+    char *platforms = strdup(o->platforms);
+    int bad = !platforms;
+    for (char *save = NULL, *p = platforms ? strtok_r(platforms, ",", &save) : NULL; p && !bad;
+         p = strtok_r(NULL, ",", &save))
+        bad = write_platform_entry(f, o->template_ref, p) != 0;
+    free(platforms);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static int push_from_args(cli_opts *o)
+{
+    if (!o->platforms || !o->template_ref || !o->target)
+        return cli_usage_error("push from-args needs --platforms, --template and --target");
+    size_t len = 0;
+    char *yaml = spec_from_args(o, &len);
+    if (!yaml)
+        return cli_usage_error("--platforms: expected OS/ARCH[/VARIANT],... got '%s'", o->platforms);
+    ml_spec_options so;
+    ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
+    so.flags = spec_flags(o);
+    ml_spec *spec = NULL;
+    ml_error *err = NULL;
+    int rc = ml_spec_parse_buffer(&spec, yaml, len, "<from-args>", &so, &err);
+    free(yaml);
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    print_spec_warnings(o, spec);
+    rc = push_spec(o, spec, false);
+    ml_spec_free(spec);
+    return rc;
+}
+
+int cmd_push(cli_opts *o)
+{
+    if (o->args.count == 0)
+        return cli_usage_error("push needs 'from-spec SPEC' or 'from-args ...'");
+    const char *how = o->args.items[0];
+    if (strcmp(how, "from-spec") == 0) {
+        if (o->args.count != 2)
+            return cli_usage_error("push from-spec needs one spec file");
+        o->args.items++;
+        o->args.count--;
+        int rc = cmd_push_spec(o, false);
+        o->args.items--;
+        o->args.count++;
+        return rc;
+    }
+    if (strcmp(how, "from-args") == 0) {
+        if (o->args.count != 1)
+            return cli_usage_error("push from-args takes no positional arguments");
+        return push_from_args(o);
+    }
+    return cli_usage_error("push: unknown mode '%s' (from-spec or from-args)", how);
+}
+
+/* ---- validate ----------------------------------------------------------- */
+
+static int print_plan_list(const ml_spec *spec, size_t index)
+{
+    printf("%s%s\n", index ? "\n" : "", ml_spec_target(spec, index));
+    for (size_t t = 0; t < ml_spec_tag_count(spec, index); t++)
+        printf("  also tagged: %s\n", ml_spec_tag(spec, index, t));
+    for (size_t i = 0; i < ml_spec_entry_count(spec, index); i++) {
+        char *platform = NULL;
+        ml_error *err = NULL;
+        int rc = ml_spec_entry_platform(spec, index, i, &platform, &err);
+        if (rc != ML_OK)
+            return cli_fail(rc, err);
+        printf("  %-24s %s\n", platform ? platform : "(from config)", ml_spec_entry_image(spec, index, i));
+        ml_free(platform);
+    }
+    return 0;
+}
+
+static int print_plan_human(const ml_spec *spec)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ml_spec_list_count(spec); i++)
+        rc = print_plan_list(spec, i);
+    return rc;
+}
+
+int cmd_validate(cli_opts *o)
+{
+    if (o->args.count != 1)
+        return cli_usage_error("validate needs one spec file");
+    ml_spec *spec = NULL;
+    int rc = load_spec_file(o, o->args.items[0], &spec);
+    if (rc != 0)
+        return rc;
+    char *json = NULL;
+    ml_error *err = NULL;
+    if (o->json) {
+        rc = ml_spec_to_json(spec, &json, &err);
+        if (rc == ML_OK)
+            puts(json);
+        else
+            rc = cli_fail(rc, err);
+    } else {
+        rc = print_plan_human(spec);
+    }
+    ml_free(json);
+    ml_spec_free(spec);
+    return rc;
+}
+
+/* ---- inspect ------------------------------------------------------------ */
+
+static void print_manifest_human(const ml_manifest *m)
+{
+    printf("Name:      %s\n", ml_manifest_ref(m));
+    printf("MediaType: %s\n", ml_manifest_media_type(m));
+    printf("Digest:    %s\n", ml_manifest_digest(m));
+    size_t len;
+    ml_manifest_bytes(m, &len);
+    printf("Size:      %zu\n", len);
+    if (!ml_manifest_is_list(m))
+        return;
+    printf("\n%-24s %-71s %8s  %s\n", "PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE");
+    for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
+        const char *p = ml_manifest_entry_platform(m, i);
+        printf("%-24s %-71s %8lld  %s\n", p ? p : "-", ml_manifest_entry_digest(m, i),
+               (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
+    }
+}
+
+static int inspect_platform(const cli_opts *o, const ml_manifest *m)
+{
+    size_t i = 0;
+    ml_error *err = NULL;
+    if (!ml_manifest_is_list(m)) {
+        fprintf(stderr, "mlist: error: %s is a single image, not a list\n", ml_manifest_ref(m));
+        return 3;
+    }
+    int rc = ml_manifest_select(m, o->platform, &i, &err);
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    if (o->json)
+        printf("{\"platform\":\"%s\",\"digest\":\"%s\",\"mediaType\":\"%s\",\"size\":%lld}\n",
+               ml_manifest_entry_platform(m, i), ml_manifest_entry_digest(m, i), ml_manifest_entry_media_type(m, i),
+               (long long)ml_manifest_entry_size(m, i));
+    else
+        printf("%s %s\n", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
+    return 0;
+}
+
+int cmd_inspect(cli_opts *o)
+{
+    if (o->args.count != 1)
+        return cli_usage_error("inspect needs one image reference");
+    ml_client *client = NULL;
+    int rc = cli_client(o, &client);
+    ml_manifest *m = NULL;
+    ml_error *err = NULL;
+    if (rc == 0 && (rc = ml_manifest_fetch(&m, client, o->args.items[0], &err)) != ML_OK)
+        rc = cli_fail(rc, err);
+    if (rc == 0 && o->platform) {
+        rc = inspect_platform(o, m);
+    } else if (rc == 0 && o->raw) {
+        size_t len;
+        const char *bytes = ml_manifest_bytes(m, &len);
+        fwrite(bytes, 1, len, stdout);
+    } else if (rc == 0 && o->json) {
+        char *json = NULL;
+        if ((rc = ml_manifest_to_json(m, &json, &err)) == ML_OK)
+            puts(json);
+        else
+            rc = cli_fail(rc, err);
+        ml_free(json);
+    } else if (rc == 0) {
+        print_manifest_human(m);
+    }
+    ml_manifest_free(m);
+    ml_client_free(client);
+    return rc;
+}
+
+/* ---- delete ------------------------------------------------------------- */
+
+int cmd_delete(cli_opts *o)
+{
+    if (o->args.count != 1)
+        return cli_usage_error("delete needs one reference");
+    ml_client *client = NULL;
+    int rc = cli_client(o, &client);
+    char *digest = NULL;
+    ml_error *err = NULL;
+    if (rc == 0 && (rc = ml_delete(client, o->args.items[0], o->force ? ML_DELETE_FORCE : 0, &digest, &err)) != ML_OK)
+        rc = cli_fail(rc, err);
+    if (rc == 0 && o->json)
+        printf("{\"deleted\":\"%s\",\"ref\":\"%s\"}\n", digest, o->args.items[0]);
+    else if (rc == 0)
+        printf("Deleted: %s\n", digest);
+    ml_free(digest);
+    ml_client_free(client);
+    return rc;
+}

@@ -1,0 +1,524 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+
+#define DEFAULT_MAX_BODY (4u * 1024 * 1024)
+#define HEADER_LINE_MAX 8192
+#define HEADER_COUNT_MAX 200
+#define BACKOFF_BASE_MS 200
+#define BACKOFF_MAX_MS 10000
+#define RETRY_AFTER_MAX_MS 60000
+
+struct ml__http {
+    CURLM *multi;
+    CURLSH *share;
+    ml__http_opts opts;
+    char *ca_cert;
+    char *user_agent;
+    uint64_t jitter_state; /* per handle: no process-wide random state */
+};
+
+/* One transfer in flight or waiting for its retry time. */
+typedef struct slot {
+    ml__http_req *req;
+    CURL *easy;
+    struct curl_slist *headers;
+    size_t read_offset;
+    uint64_t due_ms;
+    bool active;
+    bool done;
+    bool streamed; /* bytes went to or came from a stream callback */
+    char errbuf[CURL_ERROR_SIZE];
+} slot;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void log_msg(const ml__http *h, int level, const char *fmt, ...) ML__PRINTF(3, 4);
+static void log_msg(const ml__http *h, int level, const char *fmt, ...)
+{
+    if (!h->opts.log)
+        return;
+    ml__buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    ml__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    char *msg = ml__buf_take(&b);
+    if (msg)
+        h->opts.log(level, msg, h->opts.log_payload);
+    free(msg);
+}
+
+int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
+{
+    *out = NULL;
+    ml__http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    h->opts = *opts;
+    h->ca_cert = ml__strdup(opts->ca_cert);
+    h->user_agent = ml__strdup(opts->user_agent ? opts->user_agent : "libmanifestlist/" ML_VERSION_STRING);
+    h->multi = curl_multi_init();
+    h->share = curl_share_init();
+    h->jitter_state = now_ms() ^ (uint64_t)(uintptr_t)h;
+    if (!h->multi || !h->share || !h->user_agent || (opts->ca_cert && !h->ca_cert)) {
+        ml__http_free(h);
+        return ml__error_set(err, ML_ENOMEM, "cannot create HTTP client");
+    }
+    h->opts.ca_cert = h->ca_cert;
+    h->opts.user_agent = h->user_agent;
+    /* One DNS cache and TLS session cache for all transfers of this client;
+     * connections are pooled by the multi handle itself. */
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opts->concurrency);
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)opts->concurrency * 2);
+    *out = h;
+    return ML_OK;
+}
+
+void ml__http_free(ml__http *h)
+{
+    if (!h)
+        return;
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    if (h->share)
+        curl_share_cleanup(h->share);
+    free(h->ca_cert);
+    free(h->user_agent);
+    free(h);
+}
+
+ml__http_req *ml__http_req_new(const char *method, const char *url)
+{
+    ml__http_req *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->method = method;
+    r->url = ml__strdup(url);
+    if (!r->url) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int ml__http_req_header(ml__http_req *r, const char *fmt, ...)
+{
+    ml__buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    ml__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return ml__strvec_push_take(&r->headers, ml__buf_take(&b));
+}
+
+void ml__http_req_reset(ml__http_req *r)
+{
+    r->status = 0;
+    ml__buf_free(&r->response);
+    ml__strvec_free(&r->response_headers);
+    r->curl_code = 0;
+    r->error[0] = '\0';
+    r->too_big = false;
+}
+
+void ml__http_req_free(ml__http_req *r)
+{
+    if (!r)
+        return;
+    ml__http_req_reset(r);
+    ml__strvec_free(&r->headers);
+    free(r->url);
+    free(r);
+}
+
+const char *ml__http_header(const ml__http_req *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->response_headers.count; i++) {
+        const char *line = r->response_headers.items[i];
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
+
+bool ml__http_plain_server(const ml__http_req *r)
+{
+    /* OpenSSL reports a plain-HTTP answer to its ClientHello as a record of
+     * the wrong version or an impossible length. */
+    return r->curl_code == CURLE_SSL_CONNECT_ERROR &&
+           (strstr(r->error, "wrong version number") || strstr(r->error, "packet length too long") ||
+            strstr(r->error, "record layer failure"));
+}
+
+bool ml__http_cert_failed(const ml__http_req *r) { return r->curl_code == CURLE_PEER_FAILED_VERIFICATION; }
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    slot *sl = userdata;
+    ml__http_req *r = sl->req;
+    size_t len = size * nmemb;
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        /* A new response (after 100 Continue or a redirect) starts afresh. */
+        ml__strvec_free(&r->response_headers);
+        return len;
+    }
+    size_t trimmed = len;
+    while (trimmed && (data[trimmed - 1] == '\r' || data[trimmed - 1] == '\n'))
+        trimmed--;
+    if (trimmed == 0)
+        return len;
+    if (trimmed > HEADER_LINE_MAX || r->response_headers.count >= HEADER_COUNT_MAX) {
+        r->too_big = true;
+        return 0;
+    }
+    if (ml__strvec_push_take(&r->response_headers, ml__strndup(data, trimmed)) != ML_OK)
+        return 0;
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    slot *sl = userdata;
+    ml__http_req *r = sl->req;
+    size_t len = size * nmemb;
+    if (r->write) {
+        long code = 0;
+        curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
+        /* Only a successful answer is the stream; error bodies are kept. */
+        if (code >= 200 && code < 300) {
+            sl->streamed = true;
+            return r->write(r->write_payload, data, len) == 0 ? len : 0;
+        }
+    }
+    size_t max = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
+    if (r->response.len + len > max) {
+        r->too_big = true;
+        return 0;
+    }
+    ml__buf_append(&r->response, data, len);
+    return r->response.oom ? 0 : len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *userdata)
+{
+    slot *sl = userdata;
+    ml__http_req *r = sl->req;
+    size_t want = size * nmemb;
+    if (r->read) {
+        sl->streamed = true;
+        size_t n = r->read(r->read_payload, buf, want);
+        return n == (size_t)-1 ? CURL_READFUNC_ABORT : n;
+    }
+    size_t left = r->body_len - sl->read_offset;
+    size_t n = left < want ? left : want;
+    memcpy(buf, r->body + sl->read_offset, n);
+    sl->read_offset += n;
+    return n;
+}
+
+static int build_headers(slot *sl)
+{
+    ml__http_req *r = sl->req;
+    struct curl_slist *list = NULL, *tmp;
+    /* curl would add "Expect: 100-continue" to larger bodies, costing a
+     * round trip per upload; registries do not need it. */
+    if (!(tmp = curl_slist_append(list, "Expect:")))
+        goto oom;
+    list = tmp;
+    for (size_t i = 0; i < r->headers.count; i++) {
+        if (!(tmp = curl_slist_append(list, r->headers.items[i])))
+            goto oom;
+        list = tmp;
+    }
+    sl->headers = list;
+    return ML_OK;
+oom:
+    curl_slist_free_all(list);
+    return ML_ENOMEM;
+}
+
+static void set_method(CURL *e, slot *sl)
+{
+    ml__http_req *r = sl->req;
+    bool has_body = r->body || r->read;
+    if (strcmp(r->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(r->method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    }
+    if (has_body || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0 ||
+        strcmp(r->method, "PATCH") == 0) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, sl);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(has_body ? r->body_len : 0));
+        /* CURLOPT_UPLOAD implies PUT; the custom request fixes the verb. */
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    }
+}
+
+static int start_slot(ml__http *h, slot *sl)
+{
+    ml__http_req *r = sl->req;
+    CURL *e = curl_easy_init();
+    if (!e || build_headers(sl) != ML_OK) {
+        if (e)
+            curl_easy_cleanup(e);
+        return ML_ENOMEM;
+    }
+    sl->easy = e;
+    sl->read_offset = 0;
+    sl->streamed = false;
+    r->attempts++;
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_SHARE, h->share);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, sl->headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, sl);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, sl);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, sl->errbuf);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.timeout_ms);
+    if (r->stream) {
+        /* A long copy may take minutes; only a stalled one is cut off. */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(h->opts.timeout_ms + 999) / 1000);
+    } else {
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->opts.timeout_ms);
+    }
+    if (r->follow) {
+        /* curl (>= 7.58) drops a custom Authorization header when a redirect
+         * leaves the original host: blob storage must not see our token. */
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    }
+    if (h->opts.insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (h->opts.ca_cert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_cert);
+    set_method(e, sl);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK)
+        return ML_ENOMEM;
+    sl->active = true;
+    return ML_OK;
+}
+
+static bool transient(const slot *sl)
+{
+    const ml__http_req *r = sl->req;
+    if (sl->streamed)
+        return false; /* a stream cannot be replayed here; the caller restarts it */
+    switch (r->curl_code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return true;
+    default:
+        break;
+    }
+    return r->status == 429 || r->status == 500 || r->status == 502 || r->status == 503 ||
+           r->status == 504;
+}
+
+static uint64_t next_random(ml__http *h)
+{
+    /* xorshift64: jitter only, no security meaning */
+    uint64_t x = h->jitter_state ? h->jitter_state : 0x9e3779b97f4a7c15u;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    h->jitter_state = x;
+    return x;
+}
+
+/* Retry-After in seconds (the HTTP-date form is treated as "soon"). */
+static uint64_t retry_after_ms(const ml__http_req *r)
+{
+    const char *v = ml__http_header(r, "Retry-After");
+    if (!v || !isdigit((unsigned char)*v))
+        return 0;
+    unsigned long secs = strtoul(v, NULL, 10);
+    uint64_t ms = (uint64_t)secs * 1000u;
+    return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;
+}
+
+static uint64_t backoff_ms(ml__http *h, const ml__http_req *r)
+{
+    uint64_t base = BACKOFF_BASE_MS;
+    for (uint32_t i = 1; i < r->attempts && base < BACKOFF_MAX_MS; i++)
+        base *= 2;
+    if (base > BACKOFF_MAX_MS)
+        base = BACKOFF_MAX_MS;
+    uint64_t wait = base / 2 + next_random(h) % (base / 2 + 1); /* "equal jitter" */
+    uint64_t ra = retry_after_ms(r);
+    return ra > wait ? ra : wait;
+}
+
+static void finish_slot(ml__http *h, slot *sl, CURLcode code)
+{
+    ml__http_req *r = sl->req;
+    long status = 0;
+    curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+    r->status = code == CURLE_OK ? status : 0;
+    r->curl_code = (int)code;
+    if (code != CURLE_OK)
+        snprintf(r->error, sizeof(r->error), "%s", sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(code));
+    double secs = 0;
+    curl_easy_getinfo(sl->easy, CURLINFO_TOTAL_TIME, &secs);
+    if (r->status)
+        log_msg(h, ML_LOG_DEBUG, "%s %s -> %ld (%.0f ms)", r->method, r->url, r->status, secs * 1000);
+    else
+        log_msg(h, ML_LOG_DEBUG, "%s %s -> %s", r->method, r->url, r->error);
+    curl_multi_remove_handle(h->multi, sl->easy);
+    curl_easy_cleanup(sl->easy);
+    curl_slist_free_all(sl->headers);
+    sl->easy = NULL;
+    sl->headers = NULL;
+    sl->active = false;
+    if (r->too_big) {
+        r->status = r->status ? r->status : 0;
+        sl->done = true;
+        return;
+    }
+    if (transient(sl) && r->attempts <= h->opts.retries) {
+        uint64_t wait = backoff_ms(h, r);
+        log_msg(h, ML_LOG_INFO, "%s %s: %s; retrying in %llu ms", r->method, r->url,
+                r->status ? "server busy or failing" : r->error, (unsigned long long)wait);
+        sl->due_ms = now_ms() + wait;
+        ml__http_req_reset(r);
+        return;
+    }
+    sl->done = true;
+}
+
+static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
+{
+    uint64_t now = now_ms();
+    *next_due = UINT64_MAX;
+    for (size_t i = 0; i < n && *running < h->opts.concurrency; i++) {
+        slot *sl = &slots[i];
+        if (sl->done || sl->active)
+            continue;
+        if (sl->due_ms > now) {
+            if (sl->due_ms < *next_due)
+                *next_due = sl->due_ms;
+            continue;
+        }
+        int rc = start_slot(h, sl);
+        if (rc != ML_OK)
+            return rc;
+        (*running)++;
+    }
+    return ML_OK;
+}
+
+static void collect_done(ml__http *h, size_t *running)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        slot *sl = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+        finish_slot(h, sl, msg->data.result);
+        (*running)--;
+    }
+}
+
+static bool all_done(const slot *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!slots[i].done)
+            return false;
+    return true;
+}
+
+static void abort_active(ml__http *h, slot *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!slots[i].active)
+            continue;
+        curl_multi_remove_handle(h->multi, slots[i].easy);
+        curl_easy_cleanup(slots[i].easy);
+        curl_slist_free_all(slots[i].headers);
+    }
+}
+
+int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
+{
+    if (n == 0)
+        return ML_OK;
+    slot *slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        slots[i].req = reqs[i];
+        ml__http_req_reset(reqs[i]);
+        reqs[i]->attempts = 0;
+    }
+    size_t running = 0;
+    int rc = ML_OK;
+    while (!all_done(slots, n)) {
+        uint64_t next_due;
+        if ((rc = start_due(h, slots, n, &running, &next_due)) != ML_OK)
+            break;
+        int still = 0;
+        curl_multi_perform(h->multi, &still);
+        collect_done(h, &running);
+        if (all_done(slots, n))
+            break;
+        int wait = 1000;
+        if (next_due != UINT64_MAX) {
+            uint64_t now = now_ms();
+            wait = next_due <= now ? 0 : (int)(next_due - now < 1000 ? next_due - now : 1000);
+        }
+        if (running)
+            curl_multi_poll(h->multi, NULL, 0, wait, NULL);
+        else if (wait > 0) {
+            struct timespec ts = {wait / 1000, (long)(wait % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (rc != ML_OK)
+        abort_active(h, slots, n);
+    free(slots);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/* HTTP transport on libcurl's multi interface: concurrent batches,
+ * connection reuse, bounded bodies, retries with backoff. The only curl
+ * user. It knows nothing about registries or authentication. */
+#ifndef ML_HTTP_H
+#define ML_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifestlist.h"
+#include "util.h"
+
+typedef struct ml__http ml__http;
+
+typedef struct ml__http_opts {
+    uint32_t concurrency; /* parallel transfers */
+    uint32_t retries;     /* extra attempts for transient failures */
+    uint32_t timeout_ms;  /* whole request for bounded bodies; stall limit for streams */
+    bool insecure;        /* skip TLS verification */
+    const char *ca_cert;  /* PEM bundle added to the trust store, or NULL */
+    const char *user_agent;
+    ml_log_fn log;
+    void *log_payload;
+} ml__http_opts;
+
+/* Streams: the request body comes from `read`, the response goes to `write`
+ * (both may be NULL). A non-zero return from a callback aborts the
+ * transfer. */
+typedef size_t (*ml__http_read_fn)(void *payload, char *buf, size_t len);
+typedef int (*ml__http_write_fn)(void *payload, const char *data, size_t len);
+
+typedef struct ml__http_req {
+    /* request, set by the caller */
+    const char *method; /* GET HEAD PUT POST PATCH DELETE */
+    char *url;          /* owned */
+    ml__strvec headers; /* "Name: value", owned */
+    const char *body;   /* borrowed; NULL = none */
+    size_t body_len;
+    ml__http_read_fn read; /* streamed body of body_len bytes (instead of body) */
+    void *read_payload;
+    ml__http_write_fn write; /* streamed response (instead of `response`) */
+    void *write_payload;
+    size_t max_body;      /* response limit; 0 = 4 MiB */
+    bool follow;          /* follow redirects (blob downloads) */
+    bool stream;          /* long transfer: stall limit instead of a total timeout */
+    /* result */
+    long status;          /* 0 when no HTTP answer */
+    ml__buf response;
+    ml__strvec response_headers; /* of the final response, "Name: value" */
+    int curl_code;
+    char error[256];      /* curl's error text, if any */
+    bool too_big;
+    uint32_t attempts;
+    void *user;           /* free for the caller */
+} ml__http_req;
+
+int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err);
+void ml__http_free(ml__http *h);
+
+/* Creates a request with a copied URL. NULL on ENOMEM. */
+ml__http_req *ml__http_req_new(const char *method, const char *url);
+int ml__http_req_header(ml__http_req *r, const char *fmt, ...) ML__PRINTF(2, 3);
+/* Forgets the result so the request can be sent again. */
+void ml__http_req_reset(ml__http_req *r);
+void ml__http_req_free(ml__http_req *r);
+
+/* Sends all requests, `concurrency` at a time, retrying transient failures
+ * (connection errors, 429, 500, 502, 503, 504) with exponential backoff and
+ * jitter, honouring Retry-After. Per-request outcomes are in the requests;
+ * the return is ML_ENOMEM or ML_OK. */
+int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n);
+
+/* Value of a response header (case-insensitive name, trimmed), or NULL. */
+const char *ml__http_header(const ml__http_req *r, const char *name);
+/* True when the failure is at the transport level (no HTTP answer). */
+bool ml__http_failed_transport(const ml__http_req *r);
+/* True when TLS could not start because the server speaks plain HTTP. */
+bool ml__http_plain_server(const ml__http_req *r);
+/* True when the TLS peer certificate was not trusted. */
+bool ml__http_cert_failed(const ml__http_req *r);
+
+#endif

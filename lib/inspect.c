@@ -1,0 +1,256 @@
+/* Reading one manifest for people and scripts, and deleting lists. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "registry.h"
+
+struct ml_manifest {
+    char *ref;
+    char *digest;
+    char *media_type;
+    char *bytes;
+    size_t len;
+    ml__manifest model;
+    char **platforms; /* formatted, one per entry (NULL without platform) */
+};
+
+void ml_manifest_free(ml_manifest *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->platforms && i < m->model.manifest_count; i++)
+        free(m->platforms[i]);
+    free(m->platforms);
+    ml__manifest_clear(&m->model);
+    free(m->ref);
+    free(m->digest);
+    free(m->media_type);
+    free(m->bytes);
+    free(m);
+}
+
+static int format_platforms(ml_manifest *m)
+{
+    size_t n = m->model.manifest_count;
+    m->platforms = calloc(n ? n : 1, sizeof(*m->platforms));
+    if (!m->platforms)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (m->model.manifests[i].has_platform && !(m->platforms[i] = ml__platform_format(&m->model.manifests[i].platform)))
+            return ML_ENOMEM;
+    return ML_OK;
+}
+
+/* Reads `ref` (tag or digest; no tag means "latest"). */
+static int fetch(ml_manifest *m, ml_client *c, const ml_ref *ref, ml_error **err)
+{
+    ml__item it = {.repo = ref, .reference = ref->digest ? ref->digest : ref->tag ? ref->tag : "latest"};
+    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&m->model, it.body, it.len, it.media_type, err);
+    if (rc == ML_OK) {
+        m->digest = it.digest;
+        m->bytes = it.body;
+        m->len = it.len;
+        it.digest = it.body = NULL;
+        m->media_type = ml__strdup(m->model.media_type);
+        if (!m->media_type || format_platforms(m) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    ml__item_clear(&it);
+    return rc;
+}
+
+int ml_manifest_fetch(ml_manifest **out, ml_client *client, const char *ref, ml_error **err)
+{
+    if (!out || !client || !ref)
+        return ml__error_set(err, ML_EINVAL, "ml_manifest_fetch: NULL argument");
+    *out = NULL;
+    ml_ref r = {0};
+    int rc = ml__ref_parse(&r, ref, err);
+    if (rc != ML_OK)
+        return rc;
+    ml_manifest *m = calloc(1, sizeof(*m));
+    if (!m || !(m->ref = ml__ref_format(&r)))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        rc = fetch(m, client, &r, err);
+    ml__ref_clear(&r);
+    if (rc != ML_OK) {
+        ml_manifest_free(m);
+        return rc;
+    }
+    *out = m;
+    return ML_OK;
+}
+
+const char *ml_manifest_ref(const ml_manifest *m) { return m->ref; }
+const char *ml_manifest_digest(const ml_manifest *m) { return m->digest; }
+const char *ml_manifest_media_type(const ml_manifest *m) { return m->media_type; }
+int ml_manifest_is_list(const ml_manifest *m) { return ml__kind_is_list(m->model.kind); }
+size_t ml_manifest_entry_count(const ml_manifest *m) { return m->model.manifest_count; }
+
+const char *ml_manifest_bytes(const ml_manifest *m, size_t *len)
+{
+    if (len)
+        *len = m->len;
+    return m->bytes;
+}
+
+static const ml__descriptor *entry(const ml_manifest *m, size_t i)
+{
+    return i < m->model.manifest_count ? &m->model.manifests[i] : NULL;
+}
+
+const char *ml_manifest_entry_digest(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->digest : NULL; }
+const char *ml_manifest_entry_media_type(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->media_type : NULL; }
+int64_t ml_manifest_entry_size(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->size : -1; }
+const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i) { return i < m->model.manifest_count ? m->platforms[i] : NULL; }
+
+static bool attestation(const ml__descriptor *d)
+{
+    return ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest");
+}
+
+int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index, ml_error **err)
+{
+    ml_platform want = {0};
+    int rc = ml__platform_parse(&want, platform, err);
+    if (rc == ML_OK)
+        rc = ml__platform_normalize(&want, NULL);
+    int best = 0;
+    for (size_t i = 0; rc == ML_OK && i < m->model.manifest_count; i++) {
+        const ml__descriptor *d = &m->model.manifests[i];
+        int score = d->has_platform && !attestation(d) ? ml__platform_match(&want, &d->platform) : 0;
+        if (score > best) {
+            best = score;
+            *index = i;
+        }
+    }
+    if (rc == ML_OK && best == 0)
+        rc = ml__error_set(err, ML_ENOTFOUND, "%s has no entry for platform %s", m->ref, platform);
+    ml__platform_clear(&want);
+    return rc;
+}
+
+/* ---- JSON view ---------------------------------------------------------- */
+
+static void json_strvec(ml__buf *b, const char *key, const ml__strvec *v)
+{
+    if (!v->count)
+        return;
+    ml__buf_printf(b, ",\"%s\":[", key);
+    for (size_t i = 0; i < v->count; i++) {
+        ml__buf_puts(b, i ? "," : "");
+        ml__buf_json_string(b, v->items[i]);
+    }
+    ml__buf_puts(b, "]");
+}
+
+static void json_platform(ml__buf *b, const ml_platform *p)
+{
+    ml__buf_puts(b, ",\"platform\":{\"os\":");
+    ml__buf_json_string(b, p->os);
+    ml__buf_puts(b, ",\"architecture\":");
+    ml__buf_json_string(b, p->architecture);
+    if (p->variant) {
+        ml__buf_puts(b, ",\"variant\":");
+        ml__buf_json_string(b, p->variant);
+    }
+    if (p->os_version) {
+        ml__buf_puts(b, ",\"os.version\":");
+        ml__buf_json_string(b, p->os_version);
+    }
+    json_strvec(b, "os.features", &p->os_features);
+    json_strvec(b, "features", &p->features);
+    ml__buf_puts(b, "}");
+}
+
+static void json_annotations(ml__buf *b, const ml__annotations *a)
+{
+    if (!a->count)
+        return;
+    ml__buf_puts(b, ",\"annotations\":{");
+    for (size_t i = 0; i < a->count; i++) {
+        ml__buf_puts(b, i ? "," : "");
+        ml__buf_json_string(b, a->keys[i]);
+        ml__buf_puts(b, ":");
+        ml__buf_json_string(b, a->values[i]);
+    }
+    ml__buf_puts(b, "}");
+}
+
+static void json_descriptor(ml__buf *b, const ml__descriptor *d)
+{
+    ml__buf_puts(b, "{\"mediaType\":");
+    ml__buf_json_string(b, d->media_type ? d->media_type : "");
+    ml__buf_puts(b, ",\"digest\":");
+    ml__buf_json_string(b, d->digest ? d->digest : "");
+    ml__buf_printf(b, ",\"size\":%lld", (long long)d->size);
+    if (d->has_platform)
+        json_platform(b, &d->platform);
+    json_annotations(b, &d->annotations);
+    ml__buf_puts(b, "}");
+}
+
+static void json_descriptors(ml__buf *b, const char *key, const ml__descriptor *d, size_t n)
+{
+    ml__buf_printf(b, ",\"%s\":[", key);
+    for (size_t i = 0; i < n; i++) {
+        ml__buf_puts(b, i ? "," : "");
+        json_descriptor(b, &d[i]);
+    }
+    ml__buf_puts(b, "]");
+}
+
+int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err)
+{
+    ml__buf b = {0};
+    ml__buf_puts(&b, "{\"ref\":");
+    ml__buf_json_string(&b, m->ref);
+    ml__buf_puts(&b, ",\"digest\":");
+    ml__buf_json_string(&b, m->digest);
+    ml__buf_puts(&b, ",\"mediaType\":");
+    ml__buf_json_string(&b, m->media_type);
+    ml__buf_printf(&b, ",\"size\":%zu,\"isList\":%s", m->len, ml_manifest_is_list(m) ? "true" : "false");
+    if (ml_manifest_is_list(m)) {
+        json_descriptors(&b, "manifests", m->model.manifests, m->model.manifest_count);
+    } else {
+        ml__buf_puts(&b, ",\"config\":");
+        json_descriptor(&b, &m->model.config);
+        json_descriptors(&b, "layers", m->model.layers, m->model.layer_count);
+    }
+    json_annotations(&b, &m->model.annotations);
+    ml__buf_puts(&b, "}");
+    *out = ml__buf_take(&b);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
+/* ---- delete ------------------------------------------------------------- */
+
+int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted_digest, ml_error **err)
+{
+    if (deleted_digest)
+        *deleted_digest = NULL;
+    if (!client || !ref)
+        return ml__error_set(err, ML_EINVAL, "ml_delete: NULL argument");
+    ml_ref r = {0};
+    int rc = ml__ref_parse(&r, ref, err);
+    if (rc != ML_OK)
+        return rc;
+    ml__item it = {.repo = &r, .reference = r.digest ? r.digest : r.tag ? r.tag : "latest"};
+    rc = ml__reg_head_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    if (rc == ML_OK && !ml__kind_is_list(ml__kind_of(it.media_type)) && !(flags & ML_DELETE_FORCE))
+        rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image (%s), not a list; use --force to delete it anyway",
+                           ref, it.media_type ? it.media_type : "unknown type");
+    if (rc == ML_OK)
+        rc = ml__reg_delete_manifest(client, &r, it.digest, err);
+    if (rc == ML_OK && deleted_digest && !(*deleted_digest = ml__strdup(it.digest)))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc != ML_OK && rc != ML_ENOMEM)
+        ml__error_prefix(err, rc, "delete %s", ref);
+    ml__item_clear(&it);
+    ml__ref_clear(&r);
+    return rc;
+}

@@ -1,0 +1,517 @@
+/* Resolving a spec's entries against registries and assembling the list. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "list.h"
+#include "registry.h"
+
+#define ATTESTATION_TYPE_KEY "vnd.docker.reference.type"
+#define ATTESTATION_TYPE "attestation-manifest"
+#define MAX_RESOLVE_ROUNDS 6
+
+int ml_push_options_init(ml_push_options *opts, uint32_t version)
+{
+    if (!opts || version == 0 || version > ML_PUSH_OPTIONS_VERSION)
+        return ML_EINVAL;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return ML_OK;
+}
+
+static void entry_clear(ml__entry *e)
+{
+    ml__ref_clear(&e->source);
+    free(e->image);
+    free(e->config_digest);
+    ml__descriptor_clear(&e->desc);
+}
+
+void ml_list_free(ml_list *l)
+{
+    if (!l)
+        return;
+    ml__ref_clear(&l->target);
+    ml__strvec_free(&l->tags);
+    for (size_t i = 0; i < l->count; i++)
+        entry_clear(&l->entries[i]);
+    free(l->entries);
+    ml__manifest_clear(&l->model);
+    free(l->json);
+    ml__strvec_free(&l->warnings);
+    free(l);
+}
+
+const char *ml_list_bytes(const ml_list *l, size_t *len)
+{
+    if (len)
+        *len = l->len;
+    return l->json;
+}
+
+const char *ml_list_digest(const ml_list *l) { return l->digest; }
+const char *ml_list_media_type(const ml_list *l) { return l->model.media_type; }
+size_t ml_list_warning_count(const ml_list *l) { return l->warnings.count; }
+const char *ml_list_warning(const ml_list *l, size_t i) { return i < l->warnings.count ? l->warnings.items[i] : NULL; }
+
+static ml__entry *add_entry(ml_list *l)
+{
+    if (ml__grow((void **)&l->entries, &l->cap, l->count + 1, sizeof(*l->entries)) != ML_OK)
+        return NULL;
+    ml__entry *e = &l->entries[l->count++];
+    memset(e, 0, sizeof(*e));
+    return e;
+}
+
+/* The tag or digest an entry's manifest is read by. */
+static const char *entry_reference(const ml__entry *e)
+{
+    if (e->desc.digest)
+        return e->desc.digest;
+    return e->source.digest ? e->source.digest : e->source.tag;
+}
+
+static int entry_from_spec(ml_list *l, const ml__spec_entry *se, size_t index)
+{
+    ml__entry *e = add_entry(l);
+    if (!e || ml__ref_copy(&e->source, &se->ref) != ML_OK || !(e->image = ml__strdup(se->image)) ||
+        ml__annotations_copy(&e->desc.annotations, &se->annotations) != ML_OK)
+        return ML_ENOMEM;
+    e->order = index << 16;
+    e->platform_wanted = se->has_platform;
+    e->state = se->has_platform ? ML__ENTRY_HEAD : ML__ENTRY_GET;
+    if (se->has_platform) {
+        e->desc.has_platform = true;
+        if (ml__platform_copy(&e->desc.platform, &se->platform) != ML_OK)
+            return ML_ENOMEM;
+    }
+    return ML_OK;
+}
+
+static int list_init(ml_list *l, const ml__spec_list *sl, ml_error **err)
+{
+    if (ml__ref_copy(&l->target, &sl->target) != ML_OK || ml__strvec_push(&l->tags, sl->target.tag) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < sl->tags.count; i++)
+        if (!ml__strvec_contains(&l->tags, sl->tags.items[i]) &&
+            ml__strvec_push(&l->tags, sl->tags.items[i]) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < sl->entry_count; i++)
+        if (entry_from_spec(l, &sl->entries[i], i) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+    return ML_OK;
+}
+
+/* ---- resolution --------------------------------------------------------- */
+
+static int entry_failed(ml_list *l, ml__entry *e, ml__item *it, ml_error **err)
+{
+    if (it->rc == ML_ENOTFOUND && (l->flags & ML_PUSH_IGNORE_MISSING)) {
+        e->state = ML__ENTRY_DROPPED;
+        return ml__strvec_pushf(&l->warnings, "%s: not found, left out (--ignore-missing)", e->image);
+    }
+    int rc = ml__item_take_error(it, err);
+    return ml__error_prefix(err, rc, "image %s", e->image);
+}
+
+static int set_found(ml__entry *e, const ml__item *it)
+{
+    if (ml__str_replace(&e->desc.digest, it->digest) != ML_OK ||
+        ml__str_replace(&e->desc.media_type, it->media_type) != ML_OK)
+        return ML_ENOMEM;
+    e->desc.size = it->size;
+    return ML_OK;
+}
+
+static int check_media_type(const ml__entry *e, ml_error **err)
+{
+    if (ml__kind_of(e->desc.media_type) != ML__KIND_UNKNOWN)
+        return ML_OK;
+    return ml__error_set(err, ML_EMANIFEST, "image %s: unsupported media type \"%s\"", e->image,
+                         e->desc.media_type ? e->desc.media_type : "(none)");
+}
+
+/* Runs one batch over the entries in `state`; `apply` handles each answer. */
+typedef int (*apply_fn)(ml_list *l, size_t index, ml__item *it, ml_error **err);
+typedef int (*batch_fn)(ml_client *c, ml__item *items, size_t n);
+
+static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, batch_fn batch, apply_fn apply,
+                     ml_error **err)
+{
+    size_t n = 0, count = l->count;
+    for (size_t i = 0; i < count; i++)
+        n += l->entries[i].state == state;
+    if (n == 0)
+        return ML_OK;
+    ml__item *items = calloc(n, sizeof(*items));
+    size_t *index = calloc(n, sizeof(*index));
+    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0, k = 0; rc == ML_OK && i < count; i++) {
+        if (l->entries[i].state != state)
+            continue;
+        index[k] = i;
+        items[k].repo = &l->entries[i].source;
+        items[k++].reference = entry_reference(&l->entries[i]);
+    }
+    if (rc == ML_OK && batch(c, items, n) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < n; k++)
+        rc = apply(l, index[k], &items[k], err);
+    for (size_t k = 0; items && k < n; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    free(index);
+    return rc;
+}
+
+static int apply_head(ml_list *l, size_t i, ml__item *it, ml_error **err)
+{
+    ml__entry *e = &l->entries[i];
+    if (it->rc != ML_OK)
+        return entry_failed(l, e, it, err);
+    if (set_found(e, it) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = check_media_type(e, err);
+    if (rc != ML_OK)
+        return rc;
+    /* A list named with a platform is read to pick that platform from it. */
+    e->state = ml__kind_is_list(ml__kind_of(e->desc.media_type)) ? ML__ENTRY_GET : ML__ENTRY_DONE;
+    return ML_OK;
+}
+
+static bool is_attestation(const ml__descriptor *d)
+{
+    return ml__str_eq(ml__annotations_get(&d->annotations, ATTESTATION_TYPE_KEY), ATTESTATION_TYPE);
+}
+
+/* Index of the child a runtime on `want` would pick, or SIZE_MAX. */
+static size_t best_child(const ml__manifest *m, const ml_platform *want)
+{
+    size_t best = SIZE_MAX;
+    int best_score = 0;
+    for (size_t i = 0; i < m->manifest_count; i++) {
+        const ml__descriptor *d = &m->manifests[i];
+        if (!d->has_platform || is_attestation(d))
+            continue;
+        int score = ml__platform_match(want, &d->platform);
+        if (score > best_score) {
+            best_score = score;
+            best = i;
+        }
+    }
+    return best;
+}
+
+static bool child_wanted(const ml__manifest *m, size_t i, const ml__entry *parent, size_t picked)
+{
+    const ml__descriptor *d = &m->manifests[i];
+    if (!parent->platform_wanted)
+        return true;
+    if (i == picked)
+        return true;
+    /* Keep the attestation that belongs to the picked child. */
+    return picked != SIZE_MAX && is_attestation(d) &&
+           ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.digest"),
+                      m->manifests[picked].digest);
+}
+
+static int add_child(ml_list *l, size_t parent_index, const ml__descriptor *d, size_t child_index,
+                     ml_error **err)
+{
+    ml__entry *e = add_entry(l);
+    ml__entry *parent = &l->entries[parent_index]; /* after add_entry: it may move */
+    if (!e)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (ml__ref_copy(&e->source, &parent->source) != ML_OK || ml__descriptor_copy(&e->desc, d) != ML_OK ||
+        !(e->image = ml__asprintf("%s (entry %s)", parent->image, d->digest)))
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    e->order = parent->order + child_index + 1;
+    e->attestation = is_attestation(d);
+    if (ml__kind_is_list(ml__kind_of(d->media_type)))
+        return ml__error_set(err, ML_EMANIFEST, "image %s: nested index in %s is not supported", e->image,
+                             parent->image);
+    /* Spec annotations on the entry still apply to what it contributes. */
+    for (size_t k = 0; k < parent->desc.annotations.count; k++)
+        if (ml__annotations_set(&e->desc.annotations, parent->desc.annotations.keys[k],
+                                parent->desc.annotations.values[k]) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+    e->state = d->has_platform || e->attestation ? ML__ENTRY_DONE : ML__ENTRY_GET;
+    return ML_OK;
+}
+
+static int flatten(ml_list *l, size_t i, const ml__manifest *m, ml_error **err)
+{
+    ml__entry *parent = &l->entries[i];
+    size_t picked = parent->platform_wanted ? best_child(m, &parent->desc.platform) : SIZE_MAX;
+    if (parent->platform_wanted && picked == SIZE_MAX) {
+        char *p = ml__platform_format(&parent->desc.platform);
+        int rc = ml__error_set(err, ML_ENOTFOUND, "image %s: list has no entry for platform %s", parent->image,
+                               p ? p : "?");
+        free(p);
+        return rc;
+    }
+    for (size_t k = 0; k < m->manifest_count; k++) {
+        if (l->flags & ML_PUSH_NO_ATTESTATIONS && is_attestation(&m->manifests[k]))
+            continue;
+        if (!child_wanted(m, k, &l->entries[i], picked))
+            continue;
+        int rc = add_child(l, i, &m->manifests[k], k, err);
+        if (rc != ML_OK)
+            return rc;
+    }
+    l->entries[i].state = ML__ENTRY_DROPPED;
+    return ML_OK;
+}
+
+static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
+{
+    ml__entry *e = &l->entries[i];
+    if (it->rc != ML_OK)
+        return entry_failed(l, e, it, err);
+    if (set_found(e, it) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__manifest m = {0};
+    int rc = ml__manifest_parse(&m, it->body, it->len, it->media_type, err);
+    if (rc != ML_OK)
+        return ml__error_prefix(err, rc, "image %s", e->image);
+    /* The JSON's own mediaType is authoritative (Content-Type may be generic). */
+    if (ml__str_replace(&e->desc.media_type, m.media_type) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    else if (ml__kind_is_list(m.kind))
+        rc = flatten(l, i, &m, err);
+    else if (e->desc.has_platform)
+        e->state = ML__ENTRY_DONE;
+    else if (!(e->config_digest = ml__strdup(m.config.digest)))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    else
+        e->state = ML__ENTRY_CONFIG;
+    ml__manifest_clear(&m);
+    return rc;
+}
+
+/* Configs are fetched once per digest and repository, however many
+ * entries share them. */
+static int resolve_configs(ml_list *l, ml_client *c, const ml_spec *spec, ml_error **err)
+{
+    size_t n = 0;
+    ml__item *items = calloc(l->count ? l->count : 1, sizeof(*items));
+    if (!items)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < l->count; i++) {
+        ml__entry *e = &l->entries[i];
+        if (e->state != ML__ENTRY_CONFIG)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(items[k].reference, e->config_digest) == 0 && ml__ref_same_repo(items[k].repo, &e->source);
+        if (!seen) {
+            items[n].repo = &e->source;
+            items[n++].reference = e->config_digest;
+        }
+    }
+    int rc = ml__reg_get_blobs(c, items, n, ML__CONFIG_MAX) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < l->count; i++) {
+        ml__entry *e = &l->entries[i];
+        if (e->state != ML__ENTRY_CONFIG)
+            continue;
+        ml__item *it = items;
+        while (!(strcmp(it->reference, e->config_digest) == 0 && ml__ref_same_repo(it->repo, &e->source)))
+            it++;
+        if (it->rc != ML_OK) {
+            rc = ml__error_set(err, it->rc, "image %s: config %s: %s", e->image, it->reference,
+                               ml_error_message(it->err));
+            break;
+        }
+        if ((rc = ml__config_platform(it->body, it->len, &e->desc.platform, err)) != ML_OK) {
+            rc = ml__error_prefix(err, rc, "image %s: config %s", e->image, it->reference);
+            break;
+        }
+        e->desc.has_platform = true;
+        if (!(spec->flags & ML_SPEC_NO_NORMALIZE))
+            rc = ml__platform_normalize(&e->desc.platform, &l->warnings);
+        e->state = ML__ENTRY_DONE;
+    }
+    for (size_t k = 0; k < n; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    return rc;
+}
+
+static bool pending(const ml_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (l->entries[i].state < ML__ENTRY_DONE)
+            return true;
+    return false;
+}
+
+static int resolve(ml_list *l, ml_client *c, const ml_spec *spec, ml_error **err)
+{
+    for (int round = 0; round < MAX_RESOLVE_ROUNDS && pending(l); round++) {
+        int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__reg_head_manifests, apply_head, err);
+        if (rc == ML_OK)
+            rc = run_stage(l, c, ML__ENTRY_GET, ml__reg_get_manifests, apply_get, err);
+        if (rc == ML_OK)
+            rc = resolve_configs(l, c, spec, err);
+        if (rc != ML_OK)
+            return rc;
+    }
+    return pending(l) ? ml__error_set(err, ML_EMANIFEST, "entries could not be resolved") : ML_OK;
+}
+
+/* ---- assembly ----------------------------------------------------------- */
+
+/* Image entries in spec order, then attestations (as buildx lays them out). */
+static int compare_entries(const void *pa, const void *pb)
+{
+    const ml__entry *a = pa, *b = pb;
+    bool a_done = a->state == ML__ENTRY_DONE, b_done = b->state == ML__ENTRY_DONE;
+    if (a_done != b_done)
+        return a_done ? -1 : 1;
+    if (a->attestation != b->attestation)
+        return a->attestation ? 1 : -1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static int check_duplicates(const ml_list *l, ml_error **err)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        const ml__entry *a = &l->entries[i];
+        if (a->attestation || a->state != ML__ENTRY_DONE)
+            continue;
+        for (size_t k = i + 1; k < l->count; k++) {
+            const ml__entry *b = &l->entries[k];
+            if (b->attestation || b->state != ML__ENTRY_DONE || !ml__platform_equal(&a->desc.platform, &b->desc.platform))
+                continue;
+            char *p = ml__platform_format(&a->desc.platform);
+            ml__error_set(err, ML_EDUPLICATE,
+                          "platform %s appears twice: %s and %s (use --allow-duplicates to keep both)",
+                          p ? p : "?", a->image, b->image);
+            free(p);
+            return ML_EDUPLICATE;
+        }
+    }
+    return ML_OK;
+}
+
+static bool has_annotations(const ml_list *l, const ml__spec_list *sl, const ml_push_options *o)
+{
+    if (sl->annotations.count || o->annotation_count)
+        return true;
+    for (size_t i = 0; i < l->count; i++)
+        if (l->entries[i].state == ML__ENTRY_DONE && l->entries[i].desc.annotations.count)
+            return true;
+    return false;
+}
+
+static bool is_oci(const char *media_type)
+{
+    ml__kind k = ml__kind_of(media_type);
+    return k == ML__KIND_OCI_MANIFEST || k == ML__KIND_OCI_INDEX;
+}
+
+static int set_media_type(ml_list *l, const char *media_type, ml_error **err)
+{
+    if (ml__str_replace(&l->model.media_type, media_type) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    return ML_OK;
+}
+
+static int choose_kind(ml_list *l, const ml__spec_list *sl, const ml_push_options *o, ml_error **err)
+{
+    const ml__entry *oci_entry = NULL;
+    for (size_t i = 0; i < l->count && !oci_entry; i++)
+        if (l->entries[i].state == ML__ENTRY_DONE && is_oci(l->entries[i].desc.media_type))
+            oci_entry = &l->entries[i];
+    bool any_oci = oci_entry != NULL;
+    bool annotated = has_annotations(l, sl, o);
+    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated))) {
+        l->model.kind = ML__KIND_OCI_INDEX;
+        return set_media_type(l, ML__MT_OCI_INDEX, err);
+    }
+    if (o->type != ML_TYPE_DOCKER && o->type != ML_TYPE_AUTO)
+        return ml__error_set(err, ML_EINVAL, "unknown list type %u", (unsigned)o->type);
+    if (any_oci)
+        return ml__error_set(err, ML_ETYPE,
+                             "--type docker: %s is an OCI %s; a Docker manifest list may only hold "
+                             "Docker manifests (use --type oci%s)",
+                             oci_entry->image, oci_entry->attestation ? "attestation manifest" : "manifest",
+                             oci_entry->attestation ? " or --no-attestations" : "");
+    if (annotated)
+        return ml__error_set(err, ML_ETYPE, "--type docker: annotations need an OCI index (use --type oci)");
+    l->model.kind = ML__KIND_DOCKER_LIST;
+    return set_media_type(l, ML__MT_DOCKER_LIST, err);
+}
+
+static int add_annotation_arg(ml__annotations *a, const char *kv, ml_error **err)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return ml__error_set(err, ML_EINVAL, "annotation \"%s\": expected KEY=VALUE", kv);
+    char *key = ml__strndup(kv, (size_t)(eq - kv));
+    int rc = key ? ml__annotations_set(a, key, eq + 1) : ML_ENOMEM;
+    free(key);
+    return rc == ML_OK ? ML_OK : ml__error_set(err, rc, "out of memory");
+}
+
+static int assemble(ml_list *l, const ml__spec_list *sl, const ml_push_options *o, ml_error **err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->count; i++)
+        n += l->entries[i].state == ML__ENTRY_DONE;
+    if (n == 0)
+        return ml__error_set(err, ML_ENOTFOUND, "no image of %s could be found", sl->image);
+    l->model.manifests = calloc(n, sizeof(*l->model.manifests));
+    if (!l->model.manifests || ml__annotations_copy(&l->model.annotations, &sl->annotations) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < o->annotation_count; i++) {
+        int rc = add_annotation_arg(&l->model.annotations, o->annotations[i], err);
+        if (rc != ML_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ml__descriptor_copy(&l->model.manifests[i], &l->entries[i].desc) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+        l->model.manifest_count++;
+    }
+    int rc = ml__manifest_emit(&l->model, &l->json, &l->len, err);
+    if (rc == ML_OK)
+        rc = ml__digest_compute("sha256", l->json, l->len, l->digest, err);
+    return rc;
+}
+
+int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t index,
+                  const ml_push_options *opts, ml_error **err)
+{
+    if (!out || !client || !spec)
+        return ml__error_set(err, ML_EINVAL, "ml_list_build: NULL argument");
+    *out = NULL;
+    if (index >= spec->list_count)
+        return ml__error_set(err, ML_EINVAL, "ml_list_build: spec has no list %zu", index);
+    ml_push_options o = ML_PUSH_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    const ml__spec_list *sl = &spec->lists[index];
+    ml_list *l = calloc(1, sizeof(*l));
+    if (!l)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    l->flags = o.flags;
+    int rc = list_init(l, sl, err);
+    if (rc == ML_OK)
+        rc = resolve(l, client, spec, err);
+    if (rc == ML_OK) {
+        qsort(l->entries, l->count, sizeof(*l->entries), compare_entries);
+        if (!(spec->flags & ML_SPEC_ALLOW_DUPLICATES))
+            rc = check_duplicates(l, err);
+    }
+    if (rc == ML_OK)
+        rc = choose_kind(l, sl, &o, err);
+    if (rc == ML_OK)
+        rc = assemble(l, sl, &o, err);
+    if (rc != ML_OK) {
+        ml__error_prefix(err, rc, "%s", sl->image);
+        ml_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return ML_OK;
+}

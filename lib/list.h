@@ -1,0 +1,44 @@
+/* A list being built: resolved entries, the assembled JSON, and what the
+ * push needs to know about each child. */
+#ifndef ML_LIST_H
+#define ML_LIST_H
+
+#include "digest.h"
+#include "manifest.h"
+#include "ref.h"
+#include "spec.h"
+
+typedef enum ml__entry_state {
+    ML__ENTRY_HEAD,   /* platform known: a HEAD tells digest, size, type */
+    ML__ENTRY_GET,    /* manifest body needed (platform from config, or a list) */
+    ML__ENTRY_CONFIG, /* waiting for its config blob */
+    ML__ENTRY_DONE,
+    ML__ENTRY_DROPPED, /* missing and ignored, or replaced by its list's entries */
+} ml__entry_state;
+
+typedef struct ml__entry {
+    ml__entry_state state;
+    ml_ref source;          /* repository holding the child; reference = tag or digest */
+    char *image;            /* as the user wrote it, for messages */
+    char *config_digest;    /* while waiting for the config */
+    bool platform_wanted;   /* the spec gave a platform (filter for lists) */
+    bool attestation;       /* buildx attestation manifest */
+    size_t order;           /* spec position, for a stable order after flattening */
+    ml__descriptor desc;    /* mediaType, digest, size, platform, annotations */
+} ml__entry;
+
+struct ml_list {
+    ml_ref target;          /* registry/repository:tag */
+    ml__strvec tags;        /* every tag to push, the target's first */
+    ml__entry *entries;
+    size_t count;
+    size_t cap;
+    ml__manifest model;
+    char *json;
+    size_t len;
+    char digest[ML__DIGEST_MAX];
+    ml__strvec warnings;
+    uint32_t flags;         /* ML_PUSH_* used to build */
+};
+
+#endif

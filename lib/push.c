@@ -1,0 +1,493 @@
+/* Pushing a built list: children first, then one PUT per tag, so a tag is
+ * never missing or pointing at a half-built list. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "list.h"
+#include "registry.h"
+
+typedef struct tag_state {
+    char *tag;
+    char *previous; /* digest before the push, NULL when the tag was absent */
+    bool moved;
+} tag_state;
+
+typedef struct change {
+    const char *op; /* "add", "remove", "change" (static) */
+    char *platform;
+    char *digest;
+    char *previous;
+} change;
+
+struct ml_result {
+    char *target;
+    char digest[ML__DIGEST_MAX];
+    int64_t size;
+    char *media_type;
+    bool up_to_date;
+    bool dry_run;
+    tag_state *tags;
+    size_t tag_count;
+    change *changes;
+    size_t change_count;
+    size_t change_cap;
+    ml__strvec change_lines;
+    ml__strvec warnings;
+    size_t children_copied; /* child manifests put into the target repository */
+    size_t blobs_mounted;
+    size_t blobs_copied;
+    bool purged;
+    char *list_json; /* dry run: the list that would be pushed */
+};
+
+void ml_result_free(ml_result *r)
+{
+    if (!r)
+        return;
+    free(r->target);
+    free(r->media_type);
+    free(r->list_json);
+    for (size_t i = 0; i < r->tag_count; i++) {
+        free(r->tags[i].tag);
+        free(r->tags[i].previous);
+    }
+    free(r->tags);
+    for (size_t i = 0; i < r->change_count; i++) {
+        free(r->changes[i].platform);
+        free(r->changes[i].digest);
+        free(r->changes[i].previous);
+    }
+    free(r->changes);
+    ml__strvec_free(&r->change_lines);
+    ml__strvec_free(&r->warnings);
+    free(r);
+}
+
+const char *ml_result_target(const ml_result *r) { return r->target; }
+const char *ml_result_digest(const ml_result *r) { return r->digest; }
+int64_t ml_result_size(const ml_result *r) { return r->size; }
+int ml_result_up_to_date(const ml_result *r) { return r->up_to_date; }
+size_t ml_result_change_count(const ml_result *r) { return r->change_lines.count; }
+const char *ml_result_change(const ml_result *r, size_t i) { return i < r->change_lines.count ? r->change_lines.items[i] : NULL; }
+
+static int result_new(ml_result **out, const ml_list *l)
+{
+    ml_result *r = calloc(1, sizeof(*r));
+    if (!r)
+        return ML_ENOMEM;
+    *out = r;
+    r->target = ml__ref_format(&l->target);
+    r->media_type = ml__strdup(l->model.media_type);
+    r->tags = calloc(l->tags.count, sizeof(*r->tags));
+    if (!r->target || !r->media_type || !r->tags)
+        return ML_ENOMEM;
+    memcpy(r->digest, l->digest, sizeof(r->digest));
+    r->size = (int64_t)l->len;
+    for (size_t i = 0; i < l->tags.count; i++, r->tag_count++)
+        if (!(r->tags[i].tag = ml__strdup(l->tags.items[i])))
+            return ML_ENOMEM;
+    return ML_OK;
+}
+
+/* ---- what the registry holds now ---------------------------------------- */
+
+static int read_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
+{
+    size_t n = res->tag_count;
+    ml__item *items = calloc(n, sizeof(*items));
+    if (!items)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        items[i].repo = &l->target;
+        items[i].reference = res->tags[i].tag;
+    }
+    int rc = ml__reg_head_manifests(c, items, n) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        if (items[i].rc == ML_OK) {
+            res->tags[i].previous = items[i].digest;
+            items[i].digest = NULL;
+        } else if (items[i].rc != ML_ENOTFOUND) {
+            rc = ml__item_take_error(&items[i], err);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        ml__item_clear(&items[i]);
+    free(items);
+    return rc;
+}
+
+/* ---- what changed ------------------------------------------------------- */
+
+static char *entry_key(const ml__descriptor *d)
+{
+    const char *ref = ml__annotations_get(&d->annotations, "vnd.docker.reference.digest");
+    if (ref && ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest"))
+        return ml__asprintf("attestation for %s", ref);
+    if (!d->has_platform)
+        return ml__asprintf("(no platform) %s", d->digest);
+    char *p = ml__platform_format(&d->platform);
+    if (!p || !d->platform.os_version)
+        return p;
+    char *key = ml__asprintf("%s (os.version %s)", p, d->platform.os_version);
+    free(p);
+    return key;
+}
+
+static int add_change(ml_result *r, const char *op, char *platform, const char *digest, const char *previous)
+{
+    if (!platform || ml__grow((void **)&r->changes, &r->change_cap, r->change_count + 1, sizeof(*r->changes)) != ML_OK) {
+        free(platform);
+        return ML_ENOMEM;
+    }
+    change *ch = &r->changes[r->change_count++];
+    *ch = (change){op, platform, ml__strdup(digest), ml__strdup(previous)};
+    if ((digest && !ch->digest) || (previous && !ch->previous))
+        return ML_ENOMEM;
+    if (previous)
+        return ml__strvec_pushf(&r->change_lines, "%s %s: %s -> %s", op, platform, previous, digest);
+    return ml__strvec_pushf(&r->change_lines, "%s %s: %s", op, platform, digest);
+}
+
+static const ml__descriptor *find_key(const ml__manifest *m, const char *key)
+{
+    for (size_t i = 0; i < m->manifest_count; i++) {
+        char *k = entry_key(&m->manifests[i]);
+        bool same = k && strcmp(k, key) == 0;
+        free(k);
+        if (same)
+            return &m->manifests[i];
+    }
+    return NULL;
+}
+
+static int diff_lists(ml_result *r, const ml__manifest *old, const ml__manifest *now)
+{
+    int rc = ML_OK;
+    for (size_t i = 0; rc == ML_OK && i < now->manifest_count; i++) {
+        const ml__descriptor *d = &now->manifests[i];
+        char *key = entry_key(d);
+        if (!key)
+            return ML_ENOMEM;
+        const ml__descriptor *was = old ? find_key(old, key) : NULL;
+        if (!was)
+            rc = add_change(r, "add", key, d->digest, NULL);
+        else if (strcmp(was->digest, d->digest) != 0)
+            rc = add_change(r, "change", key, d->digest, was->digest);
+        else
+            free(key);
+    }
+    for (size_t i = 0; rc == ML_OK && old && i < old->manifest_count; i++) {
+        char *key = entry_key(&old->manifests[i]);
+        if (!key)
+            return ML_ENOMEM;
+        if (!find_key(now, key))
+            rc = add_change(r, "remove", key, old->manifests[i].digest, NULL);
+        else
+            free(key);
+    }
+    return rc;
+}
+
+/* Compares with the list the main tag points at now. A single image there
+ * is reported as replaced. */
+static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool *old_is_list, ml_error **err)
+{
+    const char *previous = res->tags[0].previous;
+    *old_is_list = false;
+    if (!previous)
+        return diff_lists(res, NULL, &l->model) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__item it = {.repo = &l->target, .reference = previous};
+    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? it.rc : ML_ENOMEM;
+    ml__manifest old = {0};
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&old, it.body, it.len, it.media_type, &it.err);
+    if (rc == ML_OK) {
+        *old_is_list = ml__kind_is_list(old.kind);
+        if (*old_is_list)
+            rc = diff_lists(res, &old, &l->model);
+        else
+            rc = add_change(res, "change", ml__strdup("(single image)"), l->digest, previous);
+    } else {
+        /* The old content is gone or unreadable: report, do not fail. */
+        rc = ml__strvec_pushf(&res->warnings, "cannot read the current %s to compare: %s", previous,
+                              ml_error_message(it.err));
+    }
+    ml__manifest_clear(&old);
+    ml__item_clear(&it);
+    return rc == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
+/* ---- children ----------------------------------------------------------- */
+
+static bool done_entry(const ml__entry *e) { return e->state == ML__ENTRY_DONE; }
+
+/* Entries living in another repository that the target does not hold yet. */
+static int find_missing_children(ml_client *c, const ml_list *l, bool *missing, ml_error **err)
+{
+    ml__item *items = calloc(l->count ? l->count : 1, sizeof(*items));
+    size_t *index = calloc(l->count ? l->count : 1, sizeof(*index));
+    size_t n = 0;
+    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < l->count; i++) {
+        missing[i] = false;
+        if (!done_entry(&l->entries[i]) || ml__ref_same_repo(&l->entries[i].source, &l->target))
+            continue;
+        items[n].repo = &l->target;
+        items[n].reference = l->entries[i].desc.digest;
+        index[n++] = i;
+    }
+    if (rc == ML_OK && ml__reg_head_manifests(c, items, n) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < n; k++) {
+        if (items[k].rc == ML_ENOTFOUND)
+            missing[index[k]] = true;
+        else if (items[k].rc != ML_OK)
+            rc = ml__item_take_error(&items[k], err);
+    }
+    for (size_t k = 0; items && k < n; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    free(index);
+    return rc;
+}
+
+/* Foreign layers (Windows base layers) live elsewhere and are not copied. */
+static bool foreign(const ml__descriptor *d) { return d->urls.count > 0; }
+
+static int copy_child(ml_client *c, const ml_list *l, const ml__entry *e, ml_result *res, ml_error **err)
+{
+    ml__item it = {.repo = &e->source, .reference = e->desc.digest};
+    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    ml__manifest m = {0};
+    ml__blob_need *needs = NULL;
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&m, it.body, it.len, it.media_type, err);
+    if (rc == ML_OK && !(needs = calloc(m.layer_count + 1, sizeof(*needs))))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    size_t n = 0;
+    if (rc == ML_OK && m.config.digest)
+        needs[n++] = (ml__blob_need){.from = &e->source, .digest = m.config.digest, .size = m.config.size};
+    for (size_t i = 0; rc == ML_OK && i < m.layer_count; i++)
+        if (!foreign(&m.layers[i]))
+            needs[n++] = (ml__blob_need){.from = &e->source, .digest = m.layers[i].digest, .size = m.layers[i].size};
+    if (rc == ML_OK)
+        rc = ml__reg_ensure_blobs(c, &l->target, needs, n, err);
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        res->blobs_mounted += needs[i].mounted;
+        res->blobs_copied += needs[i].copied;
+    }
+    if (rc == ML_OK)
+        rc = ml__reg_put_manifest(c, &l->target, e->desc.digest, e->desc.media_type, it.body, it.len, err);
+    if (rc == ML_OK)
+        res->children_copied++;
+    else
+        ml__error_prefix(err, rc, "copy %s into %s/%s", e->image, l->target.registry, l->target.repository);
+    free(needs);
+    ml__manifest_clear(&m);
+    ml__item_clear(&it);
+    return rc;
+}
+
+static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
+{
+    bool *missing = calloc(l->count ? l->count : 1, sizeof(*missing));
+    if (!missing)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = find_missing_children(c, l, missing, err);
+    for (size_t i = 0; rc == ML_OK && i < l->count; i++)
+        if (missing[i])
+            rc = copy_child(c, l, &l->entries[i], res, err);
+    free(missing);
+    return rc;
+}
+
+/* ---- the list itself ---------------------------------------------------- */
+
+/* Someone else may have moved the tag since we read it: never overwrite
+ * their list silently. */
+static int check_unchanged(ml_client *c, const ml_list *l, const ml_result *res, ml_error **err)
+{
+    ml__item it = {.repo = &l->target, .reference = res->tags[0].tag};
+    int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ML_OK : ML_ENOMEM;
+    const char *now = it.rc == ML_OK ? it.digest : NULL;
+    if (rc == ML_OK && it.rc != ML_OK && it.rc != ML_ENOTFOUND)
+        rc = ml__item_take_error(&it, err);
+    else if (rc == ML_OK && !ml__str_eq(now, res->tags[0].previous))
+        rc = ml__error_set(err, ML_ECONFLICT, "%s was changed by someone else during this run (%s -> %s); "
+                           "run again, or use --force to overwrite",
+                           res->target, res->tags[0].previous ? res->tags[0].previous : "absent",
+                           now ? now : "absent");
+    ml__item_clear(&it);
+    return rc == ML_ENOMEM ? ml__error_set(err, rc, "out of memory") : rc;
+}
+
+static int put_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
+{
+    for (size_t i = 0; i < res->tag_count; i++) {
+        tag_state *t = &res->tags[i];
+        if (ml__str_eq(t->previous, l->digest))
+            continue;
+        int rc = ml__reg_put_manifest(c, &l->target, t->tag, l->model.media_type, l->json, l->len, err);
+        if (rc != ML_OK)
+            return rc;
+        t->moved = true;
+    }
+    return ML_OK;
+}
+
+static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_error **err)
+{
+    ml__item it = {.repo = &l->target, .reference = res->tags[0].tag};
+    int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    if (rc == ML_OK && !ml__str_eq(it.digest, l->digest))
+        rc = ml__error_set(err, ML_EDIGEST, "%s: registry serves %s after the push, expected %s", res->target,
+                           it.digest ? it.digest : "(none)", l->digest);
+    ml__item_clear(&it);
+    return rc;
+}
+
+static void purge_previous(ml_client *c, const ml_list *l, ml_result *res)
+{
+    const char *old = res->tags[0].previous;
+    ml_error *e = NULL;
+    if (ml__reg_delete_manifest(c, &l->target, old, &e) == ML_OK)
+        res->purged = true;
+    else
+        ml__strvec_pushf(&res->warnings, "--purge: could not delete %s: %s", old, ml_error_message(e));
+    ml_error_free(e);
+}
+
+static int guard_create(const ml_list *l, const ml_result *res, const ml_push_options *o, ml_error **err)
+{
+    if (!(o->flags & ML_PUSH_CREATE) || (o->flags & ML_PUSH_FORCE) || !res->tags[0].previous)
+        return ML_OK;
+    (void)l;
+    return ml__error_set(err, ML_EEXISTS, "%s exists already (%s); use update, or create --force to replace it",
+                         res->target, res->tags[0].previous);
+}
+
+static bool all_tags_current(const ml_list *l, const ml_result *res)
+{
+    for (size_t i = 0; i < res->tag_count; i++)
+        if (!ml__str_eq(res->tags[i].previous, l->digest))
+            return false;
+    return true;
+}
+
+static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_result *res, ml_error **err)
+{
+    bool old_is_list = false;
+    int rc = read_tags(c, l, res, err);
+    if (rc == ML_OK)
+        rc = guard_create(l, res, o, err);
+    if (rc != ML_OK)
+        return rc;
+    if (all_tags_current(l, res)) {
+        res->up_to_date = true;
+        return ML_OK;
+    }
+    if (!ml__str_eq(res->tags[0].previous, l->digest) && (rc = compute_changes(c, l, res, &old_is_list, err)) != ML_OK)
+        return rc;
+    if (res->dry_run)
+        return ML_OK;
+    if ((rc = push_children(c, l, res, err)) != ML_OK)
+        return rc;
+    if (!(o->flags & ML_PUSH_FORCE) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
+        return rc;
+    if ((rc = put_tags(c, l, res, err)) != ML_OK)
+        return rc;
+    if ((rc = read_back(c, l, res, err)) != ML_OK)
+        return rc;
+    if ((o->flags & ML_PUSH_PURGE) && old_is_list && res->tags[0].previous)
+        purge_previous(c, l, res);
+    return ML_OK;
+}
+
+int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_result **out, ml_error **err)
+{
+    if (out)
+        *out = NULL;
+    if (!l || !c)
+        return ml__error_set(err, ML_EINVAL, "ml_list_push: NULL argument");
+    ml_push_options o = ML_PUSH_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    ml_result *res = NULL;
+    if (result_new(&res, l) != ML_OK) {
+        ml_result_free(res);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    res->dry_run = (o.flags & ML_PUSH_DRY_RUN) != 0;
+    if (res->dry_run && !(res->list_json = ml__strndup(l->json, l->len))) {
+        ml_result_free(res);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    int rc = push_steps(l, c, &o, res, err);
+    if (rc != ML_OK)
+        ml__error_prefix(err, rc, "push %s", res->target);
+    for (size_t i = 0; i < res->warnings.count; i++)
+        ml__client_log(c, ML_LOG_WARN, "%s", res->warnings.items[i]);
+    if (out)
+        *out = res;
+    else
+        ml_result_free(res);
+    return rc;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static void json_opt_string(ml__buf *b, const char *s)
+{
+    if (s)
+        ml__buf_json_string(b, s);
+    else
+        ml__buf_puts(b, "null");
+}
+
+int ml_result_to_json(const ml_result *r, char **out, ml_error **err)
+{
+    ml__buf b = {0};
+    ml__buf_puts(&b, "{\"target\":");
+    ml__buf_json_string(&b, r->target);
+    ml__buf_puts(&b, ",\"digest\":");
+    ml__buf_json_string(&b, r->digest);
+    ml__buf_printf(&b, ",\"size\":%lld,\"mediaType\":", (long long)r->size);
+    ml__buf_json_string(&b, r->media_type);
+    ml__buf_printf(&b, ",\"upToDate\":%s,\"dryRun\":%s,\"tags\":[", r->up_to_date ? "true" : "false",
+                   r->dry_run ? "true" : "false");
+    for (size_t i = 0; i < r->tag_count; i++) {
+        ml__buf_puts(&b, i ? ",{\"tag\":" : "{\"tag\":");
+        ml__buf_json_string(&b, r->tags[i].tag);
+        bool would = r->dry_run && !ml__str_eq(r->tags[i].previous, r->digest);
+        ml__buf_printf(&b, ",\"moved\":%s,\"previous\":", r->tags[i].moved || would ? "true" : "false");
+        json_opt_string(&b, r->tags[i].previous);
+        ml__buf_puts(&b, "}");
+    }
+    ml__buf_puts(&b, "],\"changes\":[");
+    for (size_t i = 0; i < r->change_count; i++) {
+        const change *ch = &r->changes[i];
+        ml__buf_printf(&b, "%s{\"op\":\"%s\",\"platform\":", i ? "," : "", ch->op);
+        ml__buf_json_string(&b, ch->platform);
+        ml__buf_puts(&b, ",\"digest\":");
+        json_opt_string(&b, ch->digest);
+        if (ch->previous) {
+            ml__buf_puts(&b, ",\"previous\":");
+            ml__buf_json_string(&b, ch->previous);
+        }
+        ml__buf_puts(&b, "}");
+    }
+    ml__buf_printf(&b, "],\"childrenCopied\":%zu,\"blobsMounted\":%zu,\"blobsCopied\":%zu,\"purged\":%s,\"warnings\":[",
+                   r->children_copied, r->blobs_mounted, r->blobs_copied, r->purged ? "true" : "false");
+    for (size_t i = 0; i < r->warnings.count; i++) {
+        ml__buf_puts(&b, i ? "," : "");
+        ml__buf_json_string(&b, r->warnings.items[i]);
+    }
+    ml__buf_puts(&b, "]");
+    if (r->list_json) {
+        ml__buf_puts(&b, ",\"list\":");
+        ml__buf_puts(&b, r->list_json);
+    }
+    ml__buf_puts(&b, "}");
+    *out = ml__buf_take(&b);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}

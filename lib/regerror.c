@@ -1,0 +1,27 @@
+/* Registry error bodies (distribution spec "Error Codes"). Kept apart until
+ * the JSON model grows a home for it. */
+#include <cjson/cJSON.h>
+
+#include "registry.h"
+#include "util.h"
+
+static char *string_field(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? ml__strdup(v->valuestring) : NULL;
+}
+
+void ml__registry_error_parse(const char *body, size_t len, char **code, char **message)
+{
+    *code = *message = NULL;
+    if (!body || len == 0)
+        return;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
+    const cJSON *first = cJSON_IsArray(errors) ? cJSON_GetArrayItem(errors, 0) : NULL;
+    if (cJSON_IsObject(first)) {
+        *code = string_field(first, "code");
+        *message = string_field(first, "message");
+    }
+    cJSON_Delete(root);
+}

@@ -1,0 +1,679 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "manifest.h"
+#include "registry.h"
+
+#define COPY_CHUNK (64u * 1024)
+
+void ml__item_clear(ml__item *it)
+{
+    ml_error_free(it->err);
+    free(it->digest);
+    free(it->media_type);
+    free(it->body);
+    it->err = NULL;
+    it->digest = it->media_type = it->body = NULL;
+    it->len = 0;
+    it->size = 0;
+    it->rc = ML_OK;
+}
+
+int ml__item_take_error(ml__item *it, ml_error **err)
+{
+    int rc = it->rc;
+    if (err) {
+        ml_error_free(*err);
+        *err = it->err;
+    } else {
+        ml_error_free(it->err);
+    }
+    it->err = NULL;
+    return rc;
+}
+
+/* ---- where a registry lives --------------------------------------------- */
+
+static ml__host *find_host(ml_client *c, const char *name)
+{
+    for (size_t i = 0; i < c->host_count; i++)
+        if (strcmp(c->hosts[i].name, name) == 0)
+            return &c->hosts[i];
+    return NULL;
+}
+
+static int remember_host(ml_client *c, const char *name, const char *base, ml__host **out)
+{
+    if (ml__grow((void **)&c->hosts, &c->host_cap, c->host_count + 1, sizeof(*c->hosts)) != ML_OK)
+        return ML_ENOMEM;
+    ml__host *h = &c->hosts[c->host_count];
+    h->name = ml__strdup(name);
+    h->base = ml__strdup(base);
+    if (!h->name || !h->base) {
+        free(h->name);
+        free(h->base);
+        return ML_ENOMEM;
+    }
+    c->host_count++;
+    *out = h;
+    return ML_OK;
+}
+
+static int transport_error(const ml__http_req *r, const char *what, ml_error **err)
+{
+    if (ml__http_cert_failed(r))
+        return ml__error_set(err, ML_ENET,
+                             "%s: TLS certificate not trusted (%s); pass --ca-cert FILE with the "
+                             "registry's CA, or --insecure to skip verification",
+                             what, r->error);
+    return ml__error_set(err, ML_ENET, "%s: %s", what, r->error[0] ? r->error : "no answer");
+}
+
+/* A loopback registry may speak plain HTTP (as docker and containerd allow
+ * for localhost); we find out by asking over TLS first. A certificate
+ * failure is never a reason to fall back. */
+static int probe_loopback(ml_client *c, const char *host, const char *api_host, char **base,
+                          ml_error **err)
+{
+    char *url = ml__asprintf("https://%s/v2/", api_host);
+    ml__http_req *r = url ? ml__http_req_new("GET", url) : NULL;
+    free(url);
+    if (!r)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    r->max_body = 64 * 1024;
+    int rc = ml__http_run(c->http, &r, 1);
+    if (rc == ML_OK) {
+        if (r->status)
+            *base = ml__asprintf("https://%s", api_host);
+        else if (ml__http_plain_server(r))
+            *base = ml__asprintf("http://%s", api_host);
+        else
+            rc = transport_error(r, host, err);
+        if (rc == ML_OK && !*base)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    ml__http_req_free(r);
+    return rc;
+}
+
+static int registry_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
+{
+    ml__host *h = find_host(c, ref->registry);
+    if (h) {
+        *base = h->base;
+        return ML_OK;
+    }
+    const char *api_host = ml__ref_api_host(ref);
+    char *b = NULL;
+    int rc = ML_OK;
+    if (c->flags & ML_CLIENT_PLAIN_HTTP)
+        b = ml__asprintf("http://%s", api_host);
+    else if (ml__ref_is_loopback(ref))
+        rc = probe_loopback(c, ref->registry, api_host, &b, err);
+    else
+        b = ml__asprintf("https://%s", api_host);
+    if (rc != ML_OK)
+        return rc;
+    if (!b || remember_host(c, ref->registry, b, &h) != ML_OK) {
+        free(b);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    free(b);
+    *base = h->base;
+    return ML_OK;
+}
+
+/* ---- requests and answers ----------------------------------------------- */
+
+static char *what_of(const char *method, const ml_ref *repo, const char *reference)
+{
+    bool digest = strchr(reference, ':') != NULL;
+    return ml__asprintf("%s %s/%s%s%s", method, repo->registry, repo->repository,
+                        digest ? "@" : ":", reference);
+}
+
+static int code_for_status(long status)
+{
+    switch (status) {
+    case 401:
+    case 403: return ML_EAUTH;
+    case 404: return ML_ENOTFOUND;
+    case 405: return ML_EUNSUPPORTED;
+    default: return ML_EHTTP;
+    }
+}
+
+/* Turns a failed answer into an error naming the request and the registry's
+ * own code and message. */
+static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
+{
+    if (r->too_big)
+        return ml__error_set(err, ML_ETOOBIG, "%s: response larger than allowed", what);
+    if (ml__http_failed_transport(r))
+        return transport_error(r, what, err);
+    char *code = NULL, *message = NULL;
+    ml__registry_error_parse(r->response.data, r->response.len, &code, &message);
+    int rc = code_for_status(r->status);
+    if (code && ml__str_eq(code, "UNSUPPORTED"))
+        rc = ML_EUNSUPPORTED;
+    ml__error_set(err, rc, "%s: HTTP %ld%s%s%s%s", what, r->status, code ? " " : "", code ? code : "",
+                  message ? ": " : "", message ? message : "");
+    ml__error_set_http(err, (int)r->status, code);
+    free(code);
+    free(message);
+    return rc;
+}
+
+static char *api_url(const char *base, const ml_ref *repo, const char *kind, const char *reference)
+{
+    return ml__asprintf("%s/v2/%s/%s/%s", base, repo->repository, kind, reference);
+}
+
+/* Builds one request per item; an item whose registry cannot be reached
+ * gets its error and a NULL request. */
+static int build_batch(ml_client *c, ml__item *items, size_t n, const char *method,
+                       const char *kind, ml__http_req **reqs)
+{
+    for (size_t i = 0; i < n; i++) {
+        ml__item *it = &items[i];
+        const char *base;
+        reqs[i] = NULL;
+        it->rc = registry_base(c, it->repo, &base, &it->err);
+        if (it->rc != ML_OK)
+            continue;
+        char *url = api_url(base, it->repo, kind, it->reference);
+        reqs[i] = url ? ml__http_req_new(method, url) : NULL;
+        free(url);
+        if (!reqs[i])
+            return ML_ENOMEM;
+        if (strcmp(kind, "manifests") == 0 &&
+            ml__http_req_header(reqs[i], "Accept: %s", ML__MANIFEST_ACCEPT) != ML_OK)
+            return ML_ENOMEM;
+    }
+    return ML_OK;
+}
+
+/* Sends the requests that exist. Authentication hooks in here. */
+static int send_batch(ml_client *c, ml__http_req **reqs, size_t n)
+{
+    ml__http_req **live = calloc(n ? n : 1, sizeof(*live));
+    if (!live)
+        return ML_ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (reqs[i])
+            live[m++] = reqs[i];
+    int rc = ml__http_run(c->http, live, m);
+    free(live);
+    return rc;
+}
+
+static void free_batch(ml__http_req **reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ml__http_req_free(reqs[i]);
+    free(reqs);
+}
+
+typedef void (*finish_fn)(ml__item *it, ml__http_req *r, const char *what, size_t max);
+
+static int run_items(ml_client *c, ml__item *items, size_t n, const char *method, const char *kind,
+                     finish_fn finish, size_t max)
+{
+    ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
+    if (!reqs)
+        return ML_ENOMEM;
+    int rc = build_batch(c, items, n, method, kind, reqs);
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (reqs[i]) {
+            reqs[i]->max_body = max;
+            reqs[i]->follow = strcmp(kind, "blobs") == 0;
+        }
+    if (rc == ML_OK)
+        rc = send_batch(c, reqs, n);
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        if (!reqs[i])
+            continue;
+        char *what = what_of(method, items[i].repo, items[i].reference);
+        if (!what) {
+            rc = ML_ENOMEM;
+            break;
+        }
+        finish(&items[i], reqs[i], what, max);
+        free(what);
+    }
+    free_batch(reqs, n);
+    return rc;
+}
+
+static int64_t content_length(const ml__http_req *r)
+{
+    const char *v = ml__http_header(r, "Content-Length");
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    return errno || end == v || n < 0 ? -1 : (int64_t)n;
+}
+
+static char *media_type_of(const ml__http_req *r)
+{
+    const char *v = ml__http_header(r, "Content-Type");
+    if (!v)
+        return NULL;
+    size_t n = strcspn(v, "; \t");
+    return ml__strndup(v, n);
+}
+
+static bool ok_status(long status) { return status >= 200 && status < 300; }
+
+static void finish_head(ml__item *it, ml__http_req *r, const char *what, size_t max)
+{
+    (void)max;
+    if (!ok_status(r->status)) {
+        it->rc = answer_error(r, what, &it->err);
+        return;
+    }
+    const char *dcd = ml__http_header(r, "Docker-Content-Digest");
+    it->digest = ml__strdup(dcd);
+    it->media_type = media_type_of(r);
+    it->size = content_length(r);
+    it->rc = ML_OK;
+    if (dcd && !ml__digest_valid(dcd))
+        it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%s\"", what, dcd);
+}
+
+/* Digest of a body read by GET: the requested digest or the announced one
+ * must match the bytes (a registry or proxy must not substitute content). */
+static int verify_body(ml__item *it, const ml__http_req *r, const char *what)
+{
+    const char *expected = strchr(it->reference, ':') ? it->reference : ml__http_header(r, "Docker-Content-Digest");
+    char computed[ML__DIGEST_MAX];
+    if (expected) {
+        if (ml__digest_verify(expected, r->response.data, r->response.len, &it->err) != ML_OK)
+            return ml__error_prefix(&it->err, ML_EDIGEST, "%s", what);
+        it->digest = ml__strdup(expected);
+    } else {
+        if (ml__digest_compute("sha256", r->response.data, r->response.len, computed, &it->err) != ML_OK)
+            return ml__error_prefix(&it->err, ML_EDIGEST, "%s", what);
+        it->digest = ml__strdup(computed);
+    }
+    return it->digest ? ML_OK : ml__error_set(&it->err, ML_ENOMEM, "out of memory");
+}
+
+static void finish_get(ml__item *it, ml__http_req *r, const char *what, size_t max)
+{
+    (void)max;
+    if (!ok_status(r->status)) {
+        it->rc = answer_error(r, what, &it->err);
+        return;
+    }
+    if ((it->rc = verify_body(it, r, what)) != ML_OK)
+        return;
+    it->media_type = media_type_of(r);
+    it->len = r->response.len;
+    it->size = (int64_t)r->response.len;
+    it->body = ml__buf_take(&r->response);
+    if (!it->body)
+        it->rc = ml__error_set(&it->err, ML_ENOMEM, "out of memory");
+}
+
+int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n)
+{
+    int rc = run_items(c, items, n, "HEAD", "manifests", finish_head, 0);
+    if (rc != ML_OK)
+        return rc;
+    /* Registries need not send Docker-Content-Digest on HEAD: read those. */
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].rc != ML_OK || items[i].digest)
+            continue;
+        ml__item_clear(&items[i]);
+        if ((rc = ml__reg_get_manifests(c, &items[i], 1)) != ML_OK)
+            return rc;
+        free(items[i].body);
+        items[i].body = NULL;
+        items[i].len = 0;
+    }
+    return ML_OK;
+}
+
+int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)
+{
+    return run_items(c, items, n, "GET", "manifests", finish_get, ML__MANIFEST_MAX);
+}
+
+int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n)
+{
+    return run_items(c, items, n, "HEAD", "blobs", finish_head, 0);
+}
+
+int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max)
+{
+    return run_items(c, items, n, "GET", "blobs", finish_get, max);
+}
+
+/* ---- single writes ------------------------------------------------------ */
+
+static int one_request(ml_client *c, const ml_ref *repo, const char *method, const char *url_path,
+                       ml__http_req **out, ml_error **err)
+{
+    const char *base;
+    int rc = registry_base(c, repo, &base, err);
+    if (rc != ML_OK)
+        return rc;
+    char *url = ml__asprintf("%s%s", base, url_path);
+    *out = url ? ml__http_req_new(method, url) : NULL;
+    free(url);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
+int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference,
+                         const char *media_type, const char *body, size_t len, ml_error **err)
+{
+    char expected[ML__DIGEST_MAX];
+    int rc = ml__digest_compute("sha256", body, len, expected, err);
+    if (rc != ML_OK)
+        return rc;
+    char *path = ml__asprintf("/v2/%s/manifests/%s", repo->repository, reference);
+    char *what = what_of("PUT", repo, reference);
+    ml__http_req *r = NULL;
+    if (!path || !what) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = one_request(c, repo, "PUT", path, &r, err)) != ML_OK)
+        goto done;
+    r->body = body;
+    r->body_len = len;
+    if (ml__http_req_header(r, "Content-Type: %s", media_type) != ML_OK ||
+        (rc = send_batch(c, &r, 1)) != ML_OK) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!ok_status(r->status)) {
+        rc = answer_error(r, what, err);
+        goto done;
+    }
+    const char *dcd = ml__http_header(r, "Docker-Content-Digest");
+    if (dcd && strcmp(dcd, expected) != 0 && ml__has_prefix(dcd, "sha256:"))
+        rc = ml__error_set(err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
+                           expected);
+done:
+    ml__http_req_free(r);
+    free(path);
+    free(what);
+    return rc;
+}
+
+int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err)
+{
+    char *path = ml__asprintf("/v2/%s/manifests/%s", repo->repository, digest);
+    char *what = what_of("DELETE", repo, digest);
+    ml__http_req *r = NULL;
+    int rc;
+    if (!path || !what) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = one_request(c, repo, "DELETE", path, &r, err)) != ML_OK)
+        goto done;
+    if ((rc = send_batch(c, &r, 1)) != ML_OK) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!ok_status(r->status)) {
+        rc = answer_error(r, what, err);
+        if (rc == ML_EUNSUPPORTED)
+            ml__error_prefix(err, rc, "the registry does not allow deletes (distribution: set "
+                                      "storage.delete.enabled)");
+    }
+done:
+    ml__http_req_free(r);
+    free(path);
+    free(what);
+    return rc;
+}
+
+/* ---- blob uploads ------------------------------------------------------- */
+
+/* Upload session URL from a Location header (absolute or path-only). */
+static char *session_url(const char *base, const char *location, const char *digest)
+{
+    const char *sep = strchr(location, '?') ? "&" : "?";
+    if (location[0] == '/')
+        return ml__asprintf("%s%s%sdigest=%s", base, location, sep, digest);
+    return ml__asprintf("%s%sdigest=%s", location, sep, digest);
+}
+
+typedef struct upload_source {
+    const char *data; /* memory source */
+    FILE *file;       /* or a spooled file */
+    size_t len;
+} upload_source;
+
+static size_t read_file_chunk(void *payload, char *buf, size_t len)
+{
+    upload_source *src = payload;
+    size_t n = fread(buf, 1, len, src->file);
+    return ferror(src->file) ? (size_t)-1 : n;
+}
+
+/* Completes an upload session with one PUT of the whole content. */
+static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, const char *location,
+                         const char *digest, upload_source *src, const char *what, ml_error **err)
+{
+    char *url = session_url(base, location, digest);
+    ml__http_req *r = url ? ml__http_req_new("PUT", url) : NULL;
+    free(url);
+    if (!r || ml__http_req_header(r, "Content-Type: application/octet-stream") != ML_OK) {
+        ml__http_req_free(r);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    (void)repo;
+    r->body_len = src->len;
+    if (src->file) {
+        rewind(src->file);
+        r->read = read_file_chunk;
+        r->read_payload = src;
+        r->stream = true;
+    } else {
+        r->body = src->data ? src->data : "";
+    }
+    int rc = send_batch(c, &r, 1);
+    if (rc != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    else if (r->status != 201 && !ok_status(r->status))
+        rc = answer_error(r, what, err);
+    ml__http_req_free(r);
+    return rc;
+}
+
+/* POST an upload (optionally a mount). *mounted is set on 201, else the
+ * session's Location is returned for the copy. */
+static int start_upload(ml_client *c, const ml_ref *repo, const char *query, bool *mounted,
+                        char **location, const char *what, ml_error **err)
+{
+    char *path = ml__asprintf("/v2/%s/blobs/uploads/%s", repo->repository, query);
+    ml__http_req *r = NULL;
+    int rc = path ? one_request(c, repo, "POST", path, &r, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    free(path);
+    if (rc != ML_OK)
+        return rc;
+    r->body = "";
+    r->body_len = 0;
+    if ((rc = send_batch(c, &r, 1)) != ML_OK) {
+        ml__http_req_free(r);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    *mounted = r->status == 201;
+    const char *loc = ml__http_header(r, "Location");
+    if (r->status == 202 && loc) {
+        *location = ml__strdup(loc);
+        rc = *location ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    } else if (!*mounted) {
+        rc = r->status == 202 ? ml__error_set(err, ML_EHTTP, "%s: upload started without Location", what)
+                              : answer_error(r, what, err);
+    }
+    ml__http_req_free(r);
+    return rc;
+}
+
+int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, const char *data,
+                        size_t len, ml_error **err)
+{
+    const char *base;
+    int rc = registry_base(c, repo, &base, err);
+    if (rc != ML_OK)
+        return rc;
+    char *what = what_of("upload blob to", repo, digest);
+    char *location = NULL;
+    bool mounted = false;
+    if (!what)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    rc = start_upload(c, repo, "", &mounted, &location, what, err);
+    if (rc == ML_OK && location) {
+        upload_source src = {.data = data, .len = len};
+        rc = finish_upload(c, repo, base, location, digest, &src, what, err);
+    }
+    free(location);
+    free(what);
+    return rc;
+}
+
+/* Streams a blob from its source into a temporary file, verifying its
+ * digest on the way, so that no blob is ever held whole in memory. */
+typedef struct spool {
+    FILE *file;
+    ml__digester *digester;
+    size_t len;
+} spool;
+
+static int spool_write(void *payload, const char *data, size_t len)
+{
+    spool *s = payload;
+    ml__digester_update(s->digester, data, len);
+    s->len += len;
+    return fwrite(data, 1, len, s->file) == len ? 0 : -1;
+}
+
+static int spool_blob(ml_client *c, const ml__blob_need *need, spool *s, ml_error **err)
+{
+    const char *base;
+    int rc = registry_base(c, need->from, &base, err);
+    if (rc != ML_OK)
+        return rc;
+    char *what = what_of("GET blob", need->from, need->digest);
+    char *url = api_url(base, need->from, "blobs", need->digest);
+    ml__http_req *r = url ? ml__http_req_new("GET", url) : NULL;
+    free(url);
+    if (!what || !r) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    const char *alg = ml__has_prefix(need->digest, "sha512:") ? "sha512" : "sha256";
+    if ((rc = ml__digester_new(&s->digester, alg, err)) != ML_OK)
+        goto done;
+    r->follow = true;
+    r->stream = true;
+    r->write = spool_write;
+    r->write_payload = s;
+    if ((rc = send_batch(c, &r, 1)) != ML_OK) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!ok_status(r->status)) {
+        rc = answer_error(r, what, err);
+        goto done;
+    }
+    char got[ML__DIGEST_MAX];
+    ml__digester_final(s->digester, got);
+    if (strcmp(got, need->digest) != 0)
+        rc = ml__error_set(err, ML_EDIGEST, "%s: content has digest %s", what, got);
+    else if (fflush(s->file) != 0)
+        rc = ml__error_set(err, ML_EIO, "%s: cannot write temporary file", what);
+done:
+    ml__http_req_free(r);
+    free(what);
+    return rc;
+}
+
+static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
+                     const char *location, ml_error **err)
+{
+    const char *base;
+    int rc = registry_base(c, target, &base, err);
+    if (rc != ML_OK)
+        return rc;
+    spool s = {0};
+    s.file = tmpfile();
+    if (!s.file)
+        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
+    char *what = what_of("copy blob to", target, need->digest);
+    if (!what)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        rc = spool_blob(c, need, &s, err);
+    if (rc == ML_OK) {
+        upload_source src = {.file = s.file, .len = s.len};
+        rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
+    }
+    ml__digester_free(s.digester);
+    fclose(s.file);
+    free(what);
+    return rc;
+}
+
+/* One blob: mount when the source is on the same registry (one request,
+ * no bytes moved); otherwise, or when refused, copy. */
+static int ensure_blob(ml_client *c, const ml_ref *target, ml__blob_need *need, ml_error **err)
+{
+    char *what = what_of("mount blob into", target, need->digest);
+    char *query = NULL;
+    char *location = NULL;
+    bool same_registry = strcmp(need->from->registry, target->registry) == 0;
+    int rc = ML_OK;
+    if (!what)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (same_registry)
+        query = ml__asprintf("?mount=%s&from=%s", need->digest, need->from->repository);
+    else
+        query = ml__strdup("");
+    if (!query) {
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!same_registry) {
+        ml__item probe = {.repo = target, .reference = need->digest};
+        if ((rc = ml__reg_head_blobs(c, &probe, 1)) != ML_OK)
+            goto done;
+        bool present = probe.rc == ML_OK;
+        ml__item_clear(&probe);
+        if (present)
+            goto done;
+    }
+    rc = start_upload(c, target, query, &need->mounted, &location, what, err);
+    if (rc == ML_OK && !need->mounted) {
+        rc = copy_blob(c, target, need, location, err);
+        need->copied = rc == ML_OK;
+    }
+done:
+    free(query);
+    free(location);
+    free(what);
+    return rc;
+}
+
+int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
+                         ml_error **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = ensure_blob(c, target, &needs[i], err);
+        if (rc != ML_OK)
+            return rc;
+    }
+    return ML_OK;
+}

@@ -1,0 +1,71 @@
+/* Registry operations (distribution spec v2 API) in concurrent batches:
+ * manifests HEAD/GET/PUT/DELETE, blobs HEAD/GET/mount/upload. The store
+ * behind resolve, plan and push. */
+#ifndef ML_REGISTRY_H
+#define ML_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "ref.h"
+
+/* Accept list for manifests: every type a list may reference or be. */
+#define ML__MANIFEST_ACCEPT                                                      \
+    "application/vnd.oci.image.index.v1+json, "                                  \
+    "application/vnd.docker.distribution.manifest.list.v2+json, "                \
+    "application/vnd.oci.image.manifest.v1+json, "                               \
+    "application/vnd.docker.distribution.manifest.v2+json"
+
+/* One item of a batch. The caller fills repo and reference; the batch
+ * fills the rest. */
+typedef struct ml__item {
+    const ml_ref *repo;    /* registry + repository (tag/digest ignored) */
+    const char *reference; /* tag or digest to act on */
+    int rc;                /* ML_OK or the failure's code (err has the detail) */
+    ml_error *err;
+    char *digest;          /* of the content, verified where a body was read */
+    char *media_type;
+    int64_t size;
+    char *body;            /* GET only */
+    size_t len;
+} ml__item;
+
+void ml__item_clear(ml__item *it);
+/* Moves the item's error (with its code) into *err. */
+int ml__item_take_error(ml__item *it, ml_error **err);
+
+/* Batches: return ML_OK or ML_ENOMEM; each item carries its own outcome. */
+int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n);
+int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n);
+int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n);
+/* Reads small blobs (configs) to memory, at most `max` bytes each; the
+ * digest (reference) is verified. */
+int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max);
+
+/* PUT a manifest; the registry's Docker-Content-Digest must match ours. */
+int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference,
+                         const char *media_type, const char *body, size_t len, ml_error **err);
+int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err);
+/* Monolithic upload (POST then PUT ?digest=). */
+int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, const char *data,
+                        size_t len, ml_error **err);
+
+/* A blob the target repository needs: mounted from `from` (same registry),
+ * or copied when the registry refuses the mount or `from` is elsewhere. */
+typedef struct ml__blob_need {
+    const ml_ref *from;
+    const char *digest;
+    int64_t size;
+    bool mounted;  /* result: cross-repository mount succeeded */
+    bool copied;   /* result: bytes were copied */
+} ml__blob_need;
+
+int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
+                         ml_error **err);
+
+/* Parses a registry error body {"errors":[{"code","message"}]}: both out
+ * strings may be NULL afterwards. Implemented with the JSON model. */
+void ml__registry_error_parse(const char *body, size_t len, char **code, char **message);
+
+#endif

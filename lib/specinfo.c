@@ -1,0 +1,51 @@
+/* Read access to parsed specs for callers (the CLI's plan, bindings). */
+#include <stdlib.h>
+
+#include "spec.h"
+
+static const ml__spec_list *list_at(const ml_spec *spec, size_t index)
+{
+    return spec && index < spec->list_count ? &spec->lists[index] : NULL;
+}
+
+static const ml__spec_entry *entry_at(const ml_spec *spec, size_t index, size_t entry)
+{
+    const ml__spec_list *l = list_at(spec, index);
+    return l && entry < l->entry_count ? &l->entries[entry] : NULL;
+}
+
+size_t ml_spec_tag_count(const ml_spec *spec, size_t index)
+{
+    const ml__spec_list *l = list_at(spec, index);
+    return l ? l->tags.count : 0;
+}
+
+const char *ml_spec_tag(const ml_spec *spec, size_t index, size_t tag)
+{
+    const ml__spec_list *l = list_at(spec, index);
+    return l && tag < l->tags.count ? l->tags.items[tag] : NULL;
+}
+
+size_t ml_spec_entry_count(const ml_spec *spec, size_t index)
+{
+    const ml__spec_list *l = list_at(spec, index);
+    return l ? l->entry_count : 0;
+}
+
+const char *ml_spec_entry_image(const ml_spec *spec, size_t index, size_t entry)
+{
+    const ml__spec_entry *e = entry_at(spec, index, entry);
+    return e ? e->image : NULL;
+}
+
+int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char **platform, ml_error **err)
+{
+    *platform = NULL;
+    const ml__spec_entry *e = entry_at(spec, index, entry);
+    if (!e)
+        return ml__error_set(err, ML_EINVAL, "spec has no entry %zu in list %zu", entry, index);
+    if (!e->has_platform)
+        return ML_OK;
+    *platform = ml__platform_format(&e->platform);
+    return *platform ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
