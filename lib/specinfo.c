@@ -38,6 +38,12 @@ const char *ml_spec_entry_image(const ml_spec *spec, size_t index, size_t entry)
     return e ? e->image : NULL;
 }
 
+static void append_list(ml__buf *b, const char *label, const ml__strvec *v)
+{
+    for (size_t i = 0; i < v->count; i++)
+        ml__buf_printf(b, "%s%s", i ? "," : label, v->items[i]);
+}
+
 int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char **platform, ml_error **err)
 {
     *platform = NULL;
@@ -46,6 +52,16 @@ int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char
         return ml__error_set(err, ML_EINVAL, "spec has no entry %zu in list %zu", entry, index);
     if (!e->has_platform)
         return ML_OK;
-    *platform = ml__platform_format(&e->platform);
+    char *base = ml__platform_format(&e->platform);
+    ml__buf b = {0};
+    ml__buf_puts(&b, base ? base : "");
+    if (e->platform.os_version)
+        ml__buf_printf(&b, " os.version=%s", e->platform.os_version);
+    append_list(&b, " os.features=", &e->platform.os_features);
+    append_list(&b, " features=", &e->platform.features);
+    free(base);
+    *platform = base ? ml__buf_take(&b) : NULL;
+    if (!*platform)
+        ml__buf_free(&b);
     return *platform ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
