@@ -72,6 +72,7 @@ typedef struct ml_client ml_client;
 typedef struct ml_list ml_list;
 typedef struct ml_result ml_result;
 typedef struct ml_manifest ml_manifest;
+typedef struct ml_credential ml_credential;
 
 /* Log levels passed to the optional log callback. */
 #define ML_LOG_DEBUG 0
@@ -167,6 +168,16 @@ ML_API int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err);
 #define ML_CLIENT_INSECURE (1u << 0)   /* skip TLS verification */
 #define ML_CLIENT_PLAIN_HTTP (1u << 1) /* talk plain HTTP to every registry */
 
+/* Credential provider: called once per registry ("docker.io",
+ * "localhost:5000") that asks for authentication. Store credentials with
+ * ml_credential_set, or store nothing for anonymous access; return ML_OK, or
+ * an error code to stop. Without a provider the library looks in
+ * auth.json, then docker's config.json (credHelpers, credsStore, auths). */
+typedef int (*ml_credential_fn)(const char *registry, ml_credential *cred, void *payload);
+/* Copies the strings. identity_token: `secret` is an OAuth2 refresh token. */
+ML_API int ml_credential_set(ml_credential *cred, const char *username, const char *secret,
+                             int identity_token);
+
 #define ML_CLIENT_OPTIONS_VERSION 1
 typedef struct ml_client_options {
     uint32_t version;     /* ML_CLIENT_OPTIONS_VERSION */
@@ -182,8 +193,10 @@ typedef struct ml_client_options {
     const char *user_agent;        /* NULL = "libmanifestlist/VERSION" */
     ml_log_fn log;                 /* warnings and debug traces, or NULL */
     void *log_payload;
+    ml_credential_fn credentials;  /* NULL = the default provider */
+    void *credentials_payload;
 } ml_client_options;
-#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 ML_API int ml_client_options_init(ml_client_options *opts, uint32_t version);
 
 ML_API int ml_client_new(ml_client **out, const ml_client_options *opts,

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "init.h"
@@ -58,6 +59,15 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         c->concurrency = MAX_CONCURRENCY;
     c->log = o.log;
     c->log_payload = o.log_payload;
+    c->credentials = o.credentials;
+    c->credentials_payload = o.credentials_payload;
+    if ((o.username && !(c->username = ml__strdup(o.username))) ||
+        (o.password && !(c->password = ml__strdup(o.password))) ||
+        (o.auth_file && !(c->auth_file = ml__strdup(o.auth_file))) ||
+        (o.docker_config_dir && !(c->docker_config_dir = ml__strdup(o.docker_config_dir)))) {
+        ml_client_free(c);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
     ml__http_opts ho = {
         .concurrency = c->concurrency,
         .retries = o.retries == UINT32_MAX ? 0 : or_default(o.retries, DEFAULT_RETRIES),
@@ -70,10 +80,59 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
     };
     int rc = ml__http_new(&c->http, &ho, err);
     if (rc != ML_OK) {
-        free(c);
+        ml_client_free(c);
         return rc;
     }
     *out = c;
+    return ML_OK;
+}
+
+static void host_clear(ml__host *h)
+{
+    free(h->name);
+    free(h->base);
+    ml__challenge_clear(&h->challenge);
+    ml__cred_clear(&h->cred.cred);
+    free(h->authorization);
+    ml__scopes_free(&h->token_scopes);
+    free(h->refresh_token);
+    ml__scopes_free(&h->wanted);
+}
+
+ml__host *ml__client_host(ml_client *c, const char *name)
+{
+    for (size_t i = 0; i < c->host_count; i++)
+        if (strcmp(c->hosts[i].name, name) == 0)
+            return &c->hosts[i];
+    if (ml__grow((void **)&c->hosts, &c->host_cap, c->host_count + 1, sizeof(*c->hosts)) != ML_OK)
+        return NULL;
+    ml__host *h = &c->hosts[c->host_count];
+    memset(h, 0, sizeof(*h));
+    if (!(h->name = ml__strdup(name)))
+        return NULL;
+    c->host_count++;
+    return h;
+}
+
+uint64_t ml__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int ml_credential_set(ml_credential *cred, const char *username, const char *secret, int identity_token)
+{
+    if (!cred || !secret)
+        return ML_EINVAL;
+    ml__cred copy = {ml__strdup(username ? username : "<token>"), ml__strdup(secret), identity_token != 0};
+    if (!copy.username || !copy.secret) {
+        ml__cred_clear(&copy);
+        return ML_ENOMEM;
+    }
+    ml__cred_clear(&cred->cred);
+    cred->cred = copy;
+    cred->set = true;
     return ML_OK;
 }
 
@@ -82,10 +141,12 @@ void ml_client_free(ml_client *c)
     if (!c)
         return;
     ml__http_free(c->http);
-    for (size_t i = 0; i < c->host_count; i++) {
-        free(c->hosts[i].name);
-        free(c->hosts[i].base);
-    }
+    for (size_t i = 0; i < c->host_count; i++)
+        host_clear(&c->hosts[i]);
     free(c->hosts);
+    free(c->username);
+    free(c->password);
+    free(c->auth_file);
+    free(c->docker_config_dir);
     free(c);
 }

@@ -1,15 +1,32 @@
-/* The client handle: transport, per-registry state, options. */
+/* The client handle: transport, per-registry state (scheme, credentials,
+ * tokens), options. */
 #ifndef ML_CLIENT_H
 #define ML_CLIENT_H
 
 #include <stdarg.h>
 
+#include "auth.h"
+#include "credentials.h"
 #include "http.h"
 #include "manifestlist.h"
+
+struct ml_credential {
+    ml__cred cred;
+    bool set;
+};
 
 typedef struct ml__host {
     char *name;   /* "localhost:5000" as in references */
     char *base;   /* "https://localhost:5000" once known */
+    /* authentication, learnt from the first 401 */
+    ml__challenge challenge;
+    bool cred_loaded;
+    ml_credential cred;
+    char *authorization;  /* header value in use ("Basic …"/"Bearer …") */
+    ml__scopes token_scopes; /* what the current token grants */
+    uint64_t token_expiry_ms;
+    char *refresh_token;
+    ml__scopes wanted;    /* every scope this run has needed so far */
 } ml__host;
 
 struct ml_client {
@@ -18,11 +35,27 @@ struct ml_client {
     uint32_t concurrency;
     ml_log_fn log;
     void *log_payload;
+    char *username;       /* explicit credentials (copies) */
+    char *password;
+    char *auth_file;
+    char *docker_config_dir;
+    ml_credential_fn credentials;
+    void *credentials_payload;
     ml__host *hosts;
     size_t host_count;
     size_t host_cap;
 };
 
 void ml__client_log(const ml_client *c, int level, const char *fmt, ...) ML__PRINTF(3, 4);
+/* The state of registry `name`, created on first use; NULL on ENOMEM. */
+ml__host *ml__client_host(ml_client *c, const char *name);
+uint64_t ml__now_ms(void);
+
+/* Authentication (authflow.c). Sets the Authorization header a request to
+ * `host` needs for `scopes`, fetching a token when needed. */
+int ml__auth_prepare(ml_client *c, ml__host *host, const ml__scopes *scopes, ml__http_req *req,
+                     ml_error **err);
+/* Learns from a 401 answer; true when a retry may succeed. */
+bool ml__auth_challenged(ml_client *c, ml__host *host, const ml__http_req *req);
 
 #endif

@@ -163,6 +163,27 @@ const char *ml__http_header(const ml__http_req *r, const char *name)
     return NULL;
 }
 
+char *ml__http_header_join(const ml__http_req *r, const char *name)
+{
+    size_t n = strlen(name);
+    ml__buf b = {0};
+    bool any = false;
+    for (size_t i = 0; i < r->response_headers.count; i++) {
+        const char *line = r->response_headers.items[i];
+        if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+            continue;
+        const char *v = line + n + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        ml__buf_puts(&b, any ? ", " : "");
+        ml__buf_puts(&b, v);
+        any = true;
+    }
+    if (!any)
+        return NULL;
+    return ml__buf_take(&b);
+}
+
 bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
 
 bool ml__http_plain_server(const ml__http_req *r)

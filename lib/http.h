@@ -73,6 +73,9 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n);
 
 /* Value of a response header (case-insensitive name, trimmed), or NULL. */
 const char *ml__http_header(const ml__http_req *r, const char *name);
+/* Every value of a repeatable header joined with ", " (RFC 9110 §5.3);
+ * NULL when absent or on ENOMEM. Free with free(). */
+char *ml__http_header_join(const ml__http_req *r, const char *name);
 /* True when the failure is at the transport level (no HTTP answer). */
 bool ml__http_failed_transport(const ml__http_req *r);
 /* True when TLS could not start because the server speaks plain HTTP. */

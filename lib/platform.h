@@ -32,6 +32,9 @@ int ml__platform_validate(const ml_platform *p, ml_error **err);
 /* Same os, architecture, variant (arm64 "" == "v8", arm "" == "v7") and
  * os_version. */
 bool ml__platform_equal(const ml_platform *a, const ml_platform *b);
+/* Total order consistent with ml__platform_equal (0 exactly when equal), so
+ * duplicates can be found by sorting. */
+int ml__platform_compare(const ml_platform *a, const ml_platform *b);
 /* Would a runtime on `want` pick an entry for `have`? os and architecture
  * equal; variant equal with the defaults above, or `want` has no variant.
  * Returns a score: 0 no match, higher is a better match. */

@@ -37,31 +37,6 @@ int ml__item_take_error(ml__item *it, ml_error **err)
 
 /* ---- where a registry lives --------------------------------------------- */
 
-static ml__host *find_host(ml_client *c, const char *name)
-{
-    for (size_t i = 0; i < c->host_count; i++)
-        if (strcmp(c->hosts[i].name, name) == 0)
-            return &c->hosts[i];
-    return NULL;
-}
-
-static int remember_host(ml_client *c, const char *name, const char *base, ml__host **out)
-{
-    if (ml__grow((void **)&c->hosts, &c->host_cap, c->host_count + 1, sizeof(*c->hosts)) != ML_OK)
-        return ML_ENOMEM;
-    ml__host *h = &c->hosts[c->host_count];
-    h->name = ml__strdup(name);
-    h->base = ml__strdup(base);
-    if (!h->name || !h->base) {
-        free(h->name);
-        free(h->base);
-        return ML_ENOMEM;
-    }
-    c->host_count++;
-    *out = h;
-    return ML_OK;
-}
-
 static int transport_error(const ml__http_req *r, const char *what, ml_error **err)
 {
     if (ml__http_cert_failed(r))
@@ -101,8 +76,10 @@ static int probe_loopback(ml_client *c, const char *host, const char *api_host, 
 
 static int registry_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
 {
-    ml__host *h = find_host(c, ref->registry);
-    if (h) {
+    ml__host *h = ml__client_host(c, ref->registry);
+    if (!h)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (h->base) {
         *base = h->base;
         return ML_OK;
     }
@@ -117,11 +94,9 @@ static int registry_base(ml_client *c, const ml_ref *ref, const char **base, ml_
         b = ml__asprintf("https://%s", api_host);
     if (rc != ML_OK)
         return rc;
-    if (!b || remember_host(c, ref->registry, b, &h) != ML_OK) {
-        free(b);
+    if (!b)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    }
-    free(b);
+    h->base = b;
     *base = h->base;
     return ML_OK;
 }
@@ -196,19 +171,76 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
     return ML_OK;
 }
 
-/* Sends the requests that exist. Authentication hooks in here. */
-static int send_batch(ml_client *c, ml__http_req **reqs, size_t n)
+/* What a request needs to be allowed: actions on its repository, and pull
+ * on the repository a blob is mounted from. */
+typedef struct access {
+    const ml_ref *repo;
+    const char *actions;
+    const ml_ref *from;
+} access;
+
+static int authorize(ml_client *c, ml__http_req *r, const access *a, ml_error **err)
+{
+    ml__host *h = ml__client_host(c, a->repo->registry);
+    ml__scopes s = {0};
+    int rc = h ? ml__scopes_add(&s, a->repo->repository, a->actions) : ML_ENOMEM;
+    if (rc == ML_OK && a->from && strcmp(a->from->registry, a->repo->registry) == 0)
+        rc = ml__scopes_add(&s, a->from->repository, "pull");
+    if (rc == ML_OK)
+        rc = ml__auth_prepare(c, h, &s, r, err);
+    else
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__scopes_free(&s);
+    return rc;
+}
+
+/* Sends the requests that exist, answering authentication challenges: a
+ * request refused with 401 is sent again once the registry said how to
+ * authenticate. Tokens may expire while a slow batch runs, so retries go on
+ * while some request gets through; a round in which every request is
+ * refused again (a wrong password) ends it. */
+#define AUTH_ROUNDS_MAX 16
+
+static int send_batch(ml_client *c, ml__http_req **reqs, const access *acc, size_t n, ml_error **err)
 {
     ml__http_req **live = calloc(n ? n : 1, sizeof(*live));
-    if (!live)
-        return ML_ENOMEM;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (reqs[i])
-            live[m++] = reqs[i];
-    int rc = ml__http_run(c->http, live, m);
+    bool *todo = calloc(n ? n : 1, sizeof(*todo));
+    int rc = live && todo ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        todo[i] = reqs[i] != NULL;
+    for (int round = 0; rc == ML_OK && round < AUTH_ROUNDS_MAX; round++) {
+        size_t m = 0;
+        for (size_t i = 0; rc == ML_OK && i < n; i++)
+            if (todo[i] && (rc = authorize(c, reqs[i], &acc[i], err)) == ML_OK)
+                live[m++] = reqs[i];
+        if (rc != ML_OK || m == 0)
+            break;
+        if ((rc = ml__http_run(c->http, live, m)) != ML_OK) {
+            rc = ml__error_set(err, rc, "out of memory");
+            break;
+        }
+        bool again = false, progress = false;
+        for (size_t i = 0; i < n; i++) {
+            if (!todo[i])
+                continue;
+            progress |= reqs[i]->status != 401;
+            todo[i] = reqs[i]->status == 401 &&
+                      ml__auth_challenged(c, ml__client_host(c, acc[i].repo->registry), reqs[i]);
+            again |= todo[i];
+        }
+        if (!again || (round > 0 && !progress))
+            break;
+    }
     free(live);
+    free(todo);
     return rc;
+}
+
+static int send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, const char *actions, const ml_ref *from,
+                    ml_error **err)
+{
+    access a = {repo, actions, from};
+    return send_batch(c, &r, &a, 1, err);
 }
 
 static void free_batch(ml__http_req **reqs, size_t n)
@@ -224,19 +256,31 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
                      finish_fn finish, size_t max)
 {
     ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
-    if (!reqs)
+    access *acc = calloc(n ? n : 1, sizeof(*acc));
+    if (!reqs || !acc) {
+        free(reqs);
+        free(acc);
         return ML_ENOMEM;
+    }
     int rc = build_batch(c, items, n, method, kind, reqs);
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        acc[i] = (access){items[i].repo, "pull", NULL};
         if (reqs[i]) {
             reqs[i]->max_body = max;
             reqs[i]->follow = strcmp(kind, "blobs") == 0;
         }
-    if (rc == ML_OK)
-        rc = send_batch(c, reqs, n);
+    }
+    ml_error *err = NULL;
+    int sent = rc == ML_OK ? send_batch(c, reqs, acc, n, &err) : rc;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (!reqs[i])
             continue;
+        if (sent != ML_OK) {
+            /* Authentication could not even start: every item shares why. */
+            items[i].rc = ml__error_set(&items[i].err, sent, "%s", ml_error_message(err));
+            ml__error_set_http(&items[i].err, ml_error_http_status(err), ml_error_registry_code(err));
+            continue;
+        }
         char *what = what_of(method, items[i].repo, items[i].reference);
         if (!what) {
             rc = ML_ENOMEM;
@@ -245,8 +289,10 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
         finish(&items[i], reqs[i], what, max);
         free(what);
     }
+    ml_error_free(err);
+    free(acc);
     free_batch(reqs, n);
-    return rc;
+    return rc == ML_OK && sent == ML_ENOMEM ? ML_ENOMEM : rc;
 }
 
 static int64_t content_length(const ml__http_req *r)
@@ -389,11 +435,12 @@ int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference
         goto done;
     r->body = body;
     r->body_len = len;
-    if (ml__http_req_header(r, "Content-Type: %s", media_type) != ML_OK ||
-        (rc = send_batch(c, &r, 1)) != ML_OK) {
+    if (ml__http_req_header(r, "Content-Type: %s", media_type) != ML_OK) {
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
         goto done;
     }
+    if ((rc = send_one(c, r, repo, "pull,push", NULL, err)) != ML_OK)
+        goto done;
     if (!ok_status(r->status)) {
         rc = answer_error(r, what, err);
         goto done;
@@ -421,10 +468,8 @@ int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest
     }
     if ((rc = one_request(c, repo, "DELETE", path, &r, err)) != ML_OK)
         goto done;
-    if ((rc = send_batch(c, &r, 1)) != ML_OK) {
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if ((rc = send_one(c, r, repo, "delete", NULL, err)) != ML_OK)
         goto done;
-    }
     if (!ok_status(r->status)) {
         rc = answer_error(r, what, err);
         if (rc == ML_EUNSUPPORTED)
@@ -473,7 +518,6 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
         ml__http_req_free(r);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    (void)repo;
     r->body_len = src->len;
     if (src->file) {
         rewind(src->file);
@@ -483,10 +527,8 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
     } else {
         r->body = src->data ? src->data : "";
     }
-    int rc = send_batch(c, &r, 1);
-    if (rc != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    else if (r->status != 201 && !ok_status(r->status))
+    int rc = send_one(c, r, repo, "pull,push", NULL, err);
+    if (rc == ML_OK && !ok_status(r->status))
         rc = answer_error(r, what, err);
     ml__http_req_free(r);
     return rc;
@@ -494,8 +536,8 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
 
 /* POST an upload (optionally a mount). *mounted is set on 201, else the
  * session's Location is returned for the copy. */
-static int start_upload(ml_client *c, const ml_ref *repo, const char *query, bool *mounted,
-                        char **location, const char *what, ml_error **err)
+static int start_upload(ml_client *c, const ml_ref *repo, const char *query, const ml_ref *from,
+                        bool *mounted, char **location, const char *what, ml_error **err)
 {
     char *path = ml__asprintf("/v2/%s/blobs/uploads/%s", repo->repository, query);
     ml__http_req *r = NULL;
@@ -505,9 +547,9 @@ static int start_upload(ml_client *c, const ml_ref *repo, const char *query, boo
         return rc;
     r->body = "";
     r->body_len = 0;
-    if ((rc = send_batch(c, &r, 1)) != ML_OK) {
+    if ((rc = send_one(c, r, repo, "pull,push", from, err)) != ML_OK) {
         ml__http_req_free(r);
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
+        return rc;
     }
     *mounted = r->status == 201;
     const char *loc = ml__http_header(r, "Location");
@@ -534,7 +576,7 @@ int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, co
     bool mounted = false;
     if (!what)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    rc = start_upload(c, repo, "", &mounted, &location, what, err);
+    rc = start_upload(c, repo, "", NULL, &mounted, &location, what, err);
     if (rc == ML_OK && location) {
         upload_source src = {.data = data, .len = len};
         rc = finish_upload(c, repo, base, location, digest, &src, what, err);
@@ -581,10 +623,8 @@ static int spool_blob(ml_client *c, const ml__blob_need *need, spool *s, ml_erro
     r->stream = true;
     r->write = spool_write;
     r->write_payload = s;
-    if ((rc = send_batch(c, &r, 1)) != ML_OK) {
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if ((rc = send_one(c, r, need->from, "pull", NULL, err)) != ML_OK)
         goto done;
-    }
     if (!ok_status(r->status)) {
         rc = answer_error(r, what, err);
         goto done;
@@ -655,7 +695,7 @@ static int ensure_blob(ml_client *c, const ml_ref *target, ml__blob_need *need, 
         if (present)
             goto done;
     }
-    rc = start_upload(c, target, query, &need->mounted, &location, what, err);
+    rc = start_upload(c, target, query, same_registry ? need->from : NULL, &need->mounted, &location, what, err);
     if (rc == ML_OK && !need->mounted) {
         rc = copy_blob(c, target, need, location, err);
         need->copied = rc == ML_OK;

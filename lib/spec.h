@@ -16,16 +16,20 @@ typedef struct ml__spec_entry {
     ml_platform platform;   /* normalised unless ML_SPEC_NO_NORMALIZE */
     ml__annotations annotations;
     int line;               /* 1-based line of the entry, for errors */
+    int column;             /* 1-based column of the entry */
 } ml__spec_entry;
 
 typedef struct ml__spec_list {
     ml_ref target;
+    char *target_name;      /* formatted normalised target (tag always set) */
     char *image;            /* as written */
     ml__strvec tags;        /* extra tags from `tags:` (not the target's own) */
     ml__annotations annotations;
     ml__spec_entry *entries;
     size_t entry_count;
+    size_t entry_cap;
     int line;
+    int column;
 } ml__spec_list;
 
 struct ml_spec {
@@ -33,6 +37,7 @@ struct ml_spec {
     uint32_t flags;         /* ML_SPEC_* */
     ml__spec_list *lists;
     size_t list_count;
+    size_t list_cap;
     ml__strvec warnings;    /* "file:line:col: ..." */
 };
 

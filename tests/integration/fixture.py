@@ -11,6 +11,9 @@ Standard library only; meant for Debian's /usr/bin/python3 (3.11).
 
     Registry(tls=True)                      # own CA + server cert; reg.ca_path
     Registry(htpasswd=("user", "secret"))   # Basic auth (bcrypt htpasswd file)
+    Registry(tls=True, token={"users": {"alice": "pw"}})
+                                            # token auth: a real token server
+                                            # (tokenserver.py), reg.token_server
 
 How it works
 - ``docker-registry serve CONFIG`` with ``http.addr: 127.0.0.1:0``: the
@@ -39,6 +42,7 @@ import ctypes
 import hashlib
 import json
 import os
+import queue
 import re
 import secrets
 import shutil
@@ -51,6 +55,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 # --------------------------------------------------------------------------
@@ -84,6 +89,12 @@ _ACCESS_RE = re.compile(
     r'(?P<status>\d{3}) \S+ "[^"]*" "(?P<ua>[^"]*)"')
 _LISTEN_RE = re.compile(r'listening on (?:127\.0\.0\.1|\[::\]|[^ :"]*):(\d+)')
 _SYNC_PREFIX = "/v2/?_fixture_sync="
+_REPO_PATH_RE = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags)/")
+
+# Token auth: the fixture's own account on the token server (every right),
+# and the default test user when token={} names none.
+FIXTURE_ACCOUNT = "mlist-fixture"
+DEFAULT_TOKEN_USER, DEFAULT_TOKEN_PASSWORD = "alice", "pw-token-1"
 
 AccessEntry = collections.namedtuple("AccessEntry", "method path status")
 Seeded = collections.namedtuple("Seeded", "digest size media_type")
@@ -275,15 +286,28 @@ class Registry:
     htpasswd=(user, password)   Basic auth from a bcrypt htpasswd file;
                   fixture requests send these credentials (auth=False to
                   omit them).
-    token=...     reserved for the token-auth issue (see _auth_config).
+    token=True or {TokenServer options}   token auth (distribution token
+                  spec): a tokenserver.TokenServer is started first (HTTPS with
+                  the registry's certificate when tls=True) and the registry
+                  gets auth.token {realm, service, issuer, rootcertbundle}, so
+                  it verifies the server's real RS256 JWTs. reg.token_server
+                  is that server (log(), policy...). reg.credentials is the
+                  first user of token["users"] (default alice/pw-token-1).
+                  The fixture's own requests authenticate as a separate
+                  account with every right (FIXTURE_ACCOUNT): a real token
+                  request (Basic, GET /token with the scopes the path needs),
+                  cached per scope and renewed when expired or refused.
     """
 
     def __init__(self, tls=False, htpasswd=None, token=None, delete=True,
                  binary=None, startup_timeout=STARTUP_TIMEOUT):
-        if token is not None:
-            raise NotImplementedError("token auth: not implemented yet")
+        if token is True:
+            token = {}
+        if token is not None and htpasswd:
+            raise ValueError("htpasswd and token auth exclude each other")
         self.tls = tls
         self.htpasswd = htpasswd
+        self.credentials = tuple(htpasswd) if htpasswd else None
         self.token = token
         self.delete = delete
         self.binary = binary or os.environ.get("ML_REGISTRY") or REGISTRY_BIN_DEFAULT
@@ -300,6 +324,10 @@ class Registry:
         self._sync_n = 0
         self._ssl_ctx = None
         self._opener = None
+        self.token_server = None
+        self._fixture_password = secrets.token_urlsafe(18)
+        self._tokens = {}
+        self._tokens_lock = threading.Lock()
 
     # ---- lifecycle ------------------------------------------------------
 
@@ -328,6 +356,12 @@ class Registry:
             self._make_certs()
         if self.htpasswd:
             self._make_htpasswd()
+        if self.token is not None:
+            try:
+                self._start_token_server()
+            except BaseException:
+                self._cleanup_tmp()
+                raise
         self.config_path = os.path.join(self.tmp, "config.yml")
         with open(self.config_path, "w") as f:
             f.write(self._config())
@@ -387,6 +421,9 @@ class Registry:
         self.reset_access_log()
 
     def stop(self):
+        ts, self.token_server = self.token_server, None
+        if ts is not None:
+            ts.stop()
         proc, self.proc = self.proc, None
         if proc is not None:
             if proc.poll() is None:
@@ -452,7 +489,34 @@ class Registry:
         if self.htpasswd:
             return ["auth:", "  htpasswd:", "    realm: mlist-test",
                     "    path: %s" % json.dumps(self.htpasswd_path)]
+        if self.token_server is not None:
+            ts = self.token_server
+            return ["auth:", "  token:",
+                    "    realm: %s" % json.dumps(ts.realm),
+                    "    service: %s" % json.dumps(ts.service),
+                    "    issuer: %s" % json.dumps(ts.issuer),
+                    "    rootcertbundle: %s" % json.dumps(self.rootcertbundle_path)]
         return []
+
+    def _start_token_server(self):
+        from tokenserver import TokenServer  # python3-jwt, python3-cryptography
+        opts = dict(self.token)
+        opts.setdefault("users", {DEFAULT_TOKEN_USER: DEFAULT_TOKEN_PASSWORD})
+        users = dict(opts["users"])
+        if FIXTURE_ACCOUNT in users:
+            raise ValueError("%s is the fixture's own account" % FIXTURE_ACCOUNT)
+        self.credentials = next(iter(users.items())) if users else None
+        users[FIXTURE_ACCOUNT] = self._fixture_password
+        opts["users"] = users
+        grants = dict(opts.get("grants") or {})
+        grants[FIXTURE_ACCOUNT] = [("*", "*")]
+        opts["grants"] = grants
+        if self.tls:
+            opts.setdefault("tls", (self.cert_path, self.key_path))
+        self.token_server = TokenServer(**opts)
+        self.rootcertbundle_path = self.token_server.write_rootcertbundle(
+            os.path.join(self.tmp, "token-signer.pem"))
+        self.token_server.start()
 
     def _make_htpasswd(self):
         user, password = self.htpasswd
@@ -533,10 +597,69 @@ class Registry:
     def ssl_context(self):
         return self._ssl_ctx
 
-    def basic_auth_header(self):
-        user, password = self.htpasswd
+    def basic_auth_header(self, user=None, password=None):
+        if user is None:
+            user, password = self.htpasswd
         tok = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
         return "Basic " + tok
+
+    # ---- token auth (the fixture's own requests) ---------------------------
+
+    @staticmethod
+    def scopes_for_path(path):
+        """Scopes the fixture asks for to make a request on `path`: every
+        action on the path's repository, plus pull on a mount's ?from=."""
+        path, _, query = path.partition("?")
+        m = _REPO_PATH_RE.match(path)
+        if not m:
+            return ()
+        scopes = ["repository:%s:pull,push,delete" % m.group(1)]
+        q = urllib.parse.parse_qs(query)
+        for src in q.get("from", []):
+            if src != m.group(1):
+                scopes.append("repository:%s:pull" % src)
+        return tuple(scopes)
+
+    def fetch_token(self, scopes=(), user=None, password=None, ua=FIXTURE_UA):
+        """A real token request (GET realm?service&scope..., Basic auth as
+        the fixture account unless user/password given; user="" means
+        anonymous) -> (status, parsed JSON or raw bytes)."""
+        ts = self.token_server
+        if ts is None:
+            raise FixtureError("not a token-auth registry")
+        if user is None:
+            user, password = FIXTURE_ACCOUNT, self._fixture_password
+        q = [("service", ts.service)] + [("scope", s) for s in scopes]
+        hdrs = {"User-Agent": ua}
+        if user:
+            hdrs["Authorization"] = self.basic_auth_header(user, password)
+        req = urllib.request.Request(ts.realm + "?" + urllib.parse.urlencode(q),
+                                     headers=hdrs, method="GET")
+        try:
+            with self._opener.open(req, timeout=10) as resp:
+                status, body = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read()
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, body
+
+    def _bearer(self, path, fresh=False):
+        scopes = self.scopes_for_path(path)
+        with self._tokens_lock:
+            cached = self._tokens.get(scopes)
+            if cached and not fresh and time.monotonic() < cached[1]:
+                return cached[0]
+        status, obj = self.fetch_token(scopes)
+        if status != 200 or not isinstance(obj, dict):
+            raise FixtureError("fixture token request %s -> %s %r" % (scopes, status, obj))
+        tok = obj.get("token") or obj.get("access_token")
+        life = float(obj.get("expires_in") or 60)
+        valid = life - 5 if life > 10 else life / 2
+        with self._tokens_lock:
+            self._tokens[scopes] = (tok, time.monotonic() + valid)
+        return tok
 
     def request(self, method, path, headers=None, body=None, auth=True,
                 timeout=30):
@@ -548,10 +671,21 @@ class Registry:
         hdrs = {"User-Agent": FIXTURE_UA}
         if self.htpasswd and auth:
             hdrs["Authorization"] = self.basic_auth_header()
+        bearer = self.token_server is not None and auth
+        if bearer:
+            hdrs["Authorization"] = "Bearer " + self._bearer(path)
         if headers:
             hdrs.update(headers)
         if isinstance(body, str):
             body = body.encode()
+        result = self._request_once(method, path, hdrs, body, timeout)
+        if bearer and result[0] == 401:
+            # expired (short-lived tokens) or refused: one fresh token
+            hdrs["Authorization"] = "Bearer " + self._bearer(path, fresh=True)
+            result = self._request_once(method, path, hdrs, body, timeout)
+        return result
+
+    def _request_once(self, method, path, hdrs, body, timeout):
         req = urllib.request.Request(self.url(path), data=body, headers=hdrs,
                                      method=method)
         try:
@@ -754,6 +888,8 @@ class Registry:
             args += ["--plain-http"]
         if self.htpasswd and credentials:
             args += ["--username", self.htpasswd[0], "--password", self.htpasswd[1]]
+        elif self.token_server is not None and credentials and self.credentials:
+            args += ["--username", self.credentials[0], "--password", self.credentials[1]]
         return args
 
     def run_seed(self, *args):
@@ -791,6 +927,201 @@ class Registry:
             args.append("--attestations")
         args += [self.ref(c) for c in children]
         return self.run_seed(*args)
+
+
+# --------------------------------------------------------------------------
+# Helpers for auth tests
+
+class SlowProxy:
+    """A TCP forwarder 127.0.0.1:PORT -> 127.0.0.1:target_port that passes
+    on what the client sends `delay` seconds late (a latency: every request
+    takes at least `delay`): makes a run outlast short-lived tokens.
+    Bytes pass unchanged (TLS included: the registry's certificate names
+    127.0.0.1, whatever the port). The registry builds Location headers from
+    the Host header, so uploads keep going through the proxy.
+
+        with SlowProxy(reg.port, delay=0.2) as px:
+            run_mlist(..., px.host + "/repo:tag")
+    """
+
+    def __init__(self, target_port, delay=0.2, target_host="127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.delay = delay
+        self.port = None
+        self.connections = 0
+        self._sock = None
+        self._socks = set()
+        self._lock = threading.Lock()
+
+    def start(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        self._sock = s
+        self.port = s.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True, name="slowproxy").start()
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.port
+
+    def ref(self, name):
+        return "%s/%s" % (self.host, name)
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(self.target, timeout=10)
+                u.settimeout(None)
+            except OSError:
+                c.close()
+                continue
+            with self._lock:
+                self.connections += 1
+                self._socks.update((c, u))
+            q = queue.Queue()
+            threading.Thread(target=self._read, args=(c, q), daemon=True).start()
+            threading.Thread(target=self._write, args=(q, u, c), daemon=True).start()
+            threading.Thread(target=self._pump, args=(u, c), daemon=True).start()
+
+    def _read(self, src, q):
+        """Client -> queue, each chunk stamped with its arrival time."""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                q.put((time.monotonic(), data))
+        except OSError:
+            pass
+        q.put((time.monotonic(), None))
+
+    def _write(self, q, dst, src):
+        """Queue -> registry, each chunk `delay` after it arrived (a latency,
+        not a per-chunk pause: chunks that came together leave together)."""
+        try:
+            while True:
+                t, data = q.get()
+                wait = t + self.delay - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                if data is None:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for x in (src, dst):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _pump(self, src, dst):
+        """Registry -> client, undelayed."""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for x in (src, dst):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        with self._lock:
+            socks, self._socks = list(self._socks), set()
+        for x in socks:
+            try:
+                x.close()
+            except OSError:
+                pass
+
+
+def write_docker_config(directory, config):
+    """Writes DIRECTORY/config.json (created) from a dict; -> directory."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f)
+    return directory
+
+
+def auth_entry(user, password):
+    """config.json / auth.json `auths` entry with base64 user:password."""
+    return {"auth": base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
+
+
+def make_credential_helper(bindir, name, entries, log_path=None, fail=False):
+    """Writes BINDIR/docker-credential-NAME, a docker-credential-helpers
+    protocol helper: `get` reads the server URL on stdin and prints
+    {"ServerURL", "Username", "Secret"} from entries {server: (user,
+    secret)} (a server may be given as host, host:port or with a scheme:
+    the helper tries the exact text and the text without scheme and
+    trailing '/'), or "credentials not found in native keychain" with exit
+    1. Every call is appended to log_path as one JSON line {"argv",
+    "stdin"}. -> the helper's path. Put BINDIR first on PATH."""
+    os.makedirs(bindir, exist_ok=True)
+    path = os.path.join(bindir, "docker-credential-" + name)
+    script = """#!/usr/bin/python3
+import json, sys
+ENTRIES = %r
+LOG = %r
+FAIL = %r
+data = sys.stdin.read()
+if LOG:
+    with open(LOG, "a") as f:
+        f.write(json.dumps({"argv": sys.argv[1:], "stdin": data}) + "\\n")
+if FAIL:
+    sys.stderr.write("helper failure\\n")
+    sys.exit(1)
+if sys.argv[1:] != ["get"]:
+    sys.stdout.write("unsupported\\n")
+    sys.exit(1)
+server = data.strip()
+keys = [server]
+bare = server.split("://", 1)[-1].rstrip("/")
+keys.append(bare)
+for k in keys:
+    if k in ENTRIES:
+        user, secret = ENTRIES[k]
+        json.dump({"ServerURL": server, "Username": user, "Secret": secret}, sys.stdout)
+        sys.exit(0)
+sys.stdout.write("credentials not found in native keychain\\n")
+sys.exit(1)
+""" % ({k: list(v) for k, v in entries.items()}, log_path, fail)
+    with open(path, "w") as f:
+        f.write(script)
+    os.chmod(path, 0o755)
+    return path
+
+
+def read_json_lines(path):
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
 
 
 # --------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import json
 import os
 import unittest
 
-from fixture import MlistTestCase
+from fixture import (MlistTestCase, make_credential_helper, read_json_lines,
+                     write_docker_config)
 
 AMD, ARM = "linux/amd64", "linux/arm64"
 USER, PASSWORD = "alice", "pw-Zq81-secret"
@@ -40,6 +41,22 @@ class TLSTest(MlistTestCase):
         self.assertOk(r)
         digest, size = self.parse_digest_line(r)
         self.assertEntries(self.assertListAt("v1", digest=digest, size=size), imgs)
+
+    def test_tls_unknown_ca_message_suggests_flags(self):
+        self.seed_set([AMD])
+        self.reg.reset_access_log()
+        r = self.mlist("inspect", self.ref(self.repo + ":v1-amd64"))
+        self.assertExit(r, 1)
+        self.assertRegex(r.stderr, r"--ca-cert|--insecure",
+                         "the message should suggest --ca-cert or --insecure")
+        self.assertEqual(self.reg.access_log(), [])
+
+    def test_tls_insecure_warns(self):
+        self.seed_set([AMD])
+        r = self.mlist("--insecure", "inspect", self.ref(self.repo + ":v1-amd64"))
+        self.assertOk(r)
+        self.assertRegex(r.stderr.lower(), r"warn")
+        self.assertIn("insecure", r.stderr.lower())
 
 
 class BasicAuthTest(MlistTestCase):
@@ -142,6 +159,23 @@ class BasicAuthTest(MlistTestCase):
         r = self.mlist("--authfile", bad_authfile, "--docker-cfg", good_cfg,
                        "inspect", self.ref(self.repo + ":v1-amd64"))
         self.assertExit(r, 1)
+
+    def test_credential_helper(self):
+        self.seed_set([AMD, ARM])
+        bindir = os.path.join(self.tmpdir, "bin")
+        log = os.path.join(self.tmpdir, "helper.log")
+        make_credential_helper(bindir, "mltest", {self.reg.host: (USER, PASSWORD)}, log_path=log)
+        cfg = write_docker_config(os.path.join(self.tmpdir, "cfg"),
+                                  {"credHelpers": {self.reg.host: "mltest"}})
+        r = self.mlist("--docker-cfg", cfg, "create", self.spec([AMD, ARM]),
+                       env={"PATH": bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")})
+        self.assertOk(r)
+        self.assertNoSecret(r)
+        self.assertTrue(self.reg.tag_exists(self.repo, "v1"))
+        calls = read_json_lines(log)
+        self.assertTrue(calls, "the credential helper was not run")
+        self.assertEqual(calls[0]["argv"], ["get"])
+        self.assertIn(self.reg.host, calls[0]["stdin"])
 
     def test_debug_never_shows_secrets(self):
         self.seed_set([AMD])

@@ -1,0 +1,822 @@
+/* Registry credentials: containers-auth.json(5), docker config.json
+ * (docker/cli cli/config/configfile) and the docker-credential-helpers
+ * protocol (docker/docker-credential-helpers client/client.go).
+ *
+ * Helpers run without a shell through posix_spawnp. Their stdin is written
+ * into the pipe before the spawn, while this process still holds the read
+ * end: no write can ever meet a closed pipe, so SIGPIPE needs no handling
+ * and no signal disposition or mask of the process is touched. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth.h"
+#include "credentials.h"
+#include "util.h"
+
+extern char **environ;
+
+#define HUB_SERVER_URL "https://index.docker.io/v1/"
+/* Registry names are host[:port]; the bound also keeps the helper's stdin
+ * far below PIPE_BUF (at least 512), the capacity POSIX guarantees. */
+#define REGISTRY_MAX 256
+#define HELPER_NAME_MAX 128
+/* Helper messages quoted in errors. */
+#define MESSAGE_MAX 200
+#define KEY_QUOTE_MAX 100
+
+static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
+
+void ml__cred_clear(ml__cred *c)
+{
+    if (!c)
+        return;
+    free(c->username);
+    if (c->secret) {
+        /* Volatile stores so the wipe is not optimised away. */
+        volatile char *p = c->secret;
+        while (*p)
+            *p++ = '\0';
+        free(c->secret);
+    }
+    *c = (ml__cred){0};
+}
+
+static void wipe_free(char *s, size_t len)
+{
+    if (!s)
+        return;
+    volatile char *p = s;
+    for (size_t i = 0; i < len; i++)
+        p[i] = '\0';
+    free(s);
+}
+
+/* ---- Registry keys --------------------------------------------------------- */
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+static bool ieq_n(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+static bool iprefix(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++)
+        if (lower((unsigned char)*s) != lower((unsigned char)*prefix))
+            return false;
+    return true;
+}
+
+static bool icontains(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (ieq_n(hay + i, n, needle, n))
+            return true;
+    return false;
+}
+
+static bool is_hub(const char *host, size_t len)
+{
+    return ieq_n(host, len, "docker.io", 9) || ieq_n(host, len, "index.docker.io", 15) ||
+           ieq_n(host, len, "registry-1.docker.io", 20);
+}
+
+const char *ml__cred_server_url(const char *registry)
+{
+    return registry && is_hub(registry, strlen(registry)) ? HUB_SERVER_URL : registry;
+}
+
+/* How well an auths/credHelpers key names the registry: 0 exact, 1 Docker
+ * Hub's classic URL, 2 same host after normalising, -1 no match.
+ * docker config.json keys lose scheme and path (docker's ConvertToHostname).
+ * In auth.json a key without scheme but with a path is a namespace
+ * ("quay.io/org"), which a host-wide lookup must not use. */
+static int key_score(const char *key, const char *registry, bool docker_style)
+{
+    size_t rlen = strlen(registry);
+    if (strcmp(key, registry) == 0)
+        return 0;
+    bool hub = is_hub(registry, rlen);
+    if (hub && strcmp(key, HUB_SERVER_URL) == 0)
+        return 1;
+    const char *host = key;
+    bool scheme = false;
+    if (iprefix(host, "https://")) {
+        host += 8;
+        scheme = true;
+    } else if (iprefix(host, "http://")) {
+        host += 7;
+        scheme = true;
+    }
+    size_t hlen = strcspn(host, "/");
+    if (host[hlen] == '/' && host[hlen + 1] != '\0' && !scheme && !docker_style)
+        return -1;
+    if (hlen == 0)
+        return -1;
+    if (ieq_n(host, hlen, registry, rlen) || (hub && is_hub(host, hlen)))
+        return 2;
+    return -1;
+}
+
+/* ---- Config files ------------------------------------------------------ */
+
+/* Loads a JSON config file. Returns ML_OK with *root NULL when the file is
+ * missing and optional; an empty file is an empty object. */
+static int load_json(const char *path, bool optional, cJSON **root, ml_error **err)
+{
+    *root = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (optional && (errno == ENOENT || errno == ENOTDIR))
+            return ML_OK;
+        return ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
+    }
+    char *data = NULL;
+    size_t len = 0;
+    int rc = ml__read_file(path, ML__CRED_FILE_MAX, &data, &len, err);
+    if (rc != ML_OK)
+        return rc;
+    size_t start = 0;
+    while (start < len && strchr(" \t\r\n", data[start]) && data[start] != '\0')
+        start++;
+    if (start == len) {
+        wipe_free(data, len);
+        *root = cJSON_CreateObject();
+        return *root ? ML_OK : oom(err);
+    }
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    bool trailing = false;
+    for (size_t i = json && end ? (size_t)(end - data) : len; i < len; i++)
+        if (!strchr(" \t\r\n", data[i]) || data[i] == '\0')
+            trailing = true;
+    wipe_free(data, len);
+    if (!json || trailing) {
+        cJSON_Delete(json);
+        return ml__error_set(err, ML_EAUTH, "%s: invalid JSON", path);
+    }
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        return ml__error_set(err, ML_EAUTH, "%s: not a JSON object", path);
+    }
+    *root = json;
+    return ML_OK;
+}
+
+/* Member `key` of root when it is an object (NULL when absent or null). */
+static int object_member(const cJSON *root, const char *key, const char *path, const cJSON **out,
+                         ml_error **err)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    *out = NULL;
+    if (!item || cJSON_IsNull(item))
+        return ML_OK;
+    if (!cJSON_IsObject(item))
+        return ml__error_set(err, ML_EAUTH, "%s: \"%s\" is not an object", path, key);
+    *out = item;
+    return ML_OK;
+}
+
+static int entry_fail(ml_error **err, const char *path, const char *section, const char *key,
+                      const char *what)
+{
+    char *k = ml__sanitize(key, strlen(key), KEY_QUOTE_MAX);
+    if (!k)
+        return oom(err);
+    ml__error_set(err, ML_EAUTH, "%s: %s entry \"%s\": %s", path, section, k, what);
+    free(k);
+    return ML_EAUTH;
+}
+
+/* String member of an entry: NULL when absent, null or empty; ML_EAUTH for
+ * another type. */
+static int entry_string(const cJSON *entry, const char *member, const char *path, const char *key,
+                        const char **out, ml_error **err)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(entry, member);
+    *out = NULL;
+    if (!item || cJSON_IsNull(item))
+        return ML_OK;
+    if (!cJSON_IsString(item) || !item->valuestring) {
+        char what[64];
+        snprintf(what, sizeof(what), "\"%s\" is not a string", member);
+        return entry_fail(err, path, "auths", key, what);
+    }
+    if (item->valuestring[0])
+        *out = item->valuestring;
+    return ML_OK;
+}
+
+/* Reads one auths entry; *found stays false for an entry without
+ * credentials (docker writes "{}" for registries kept in a credsStore). */
+static int parse_auth_entry(const cJSON *entry, const char *path, const char *key, ml__cred *out,
+                            bool *found, ml_error **err)
+{
+    if (!cJSON_IsObject(entry))
+        return entry_fail(err, path, "auths", key, "not an object");
+    const char *identity = NULL, *auth = NULL, *user = NULL;
+    int rc;
+    if ((rc = entry_string(entry, "identitytoken", path, key, &identity, err)) != ML_OK ||
+        (rc = entry_string(entry, "auth", path, key, &auth, err)) != ML_OK ||
+        (rc = entry_string(entry, "username", path, key, &user, err)) != ML_OK)
+        return rc;
+    if (identity) {
+        out->username = ml__strdup(user ? user : "<token>");
+        out->secret = ml__strdup(identity);
+        out->identity_token = true;
+        if (!out->username || !out->secret) {
+            ml__cred_clear(out);
+            return oom(err);
+        }
+        *found = true;
+        return ML_OK;
+    }
+    if (!auth)
+        return ML_OK;
+    char *decoded = NULL;
+    size_t len = 0;
+    rc = ml__base64_decode(auth, &decoded, &len);
+    if (rc == ML_ENOMEM)
+        return oom(err);
+    if (rc != ML_OK)
+        return entry_fail(err, path, "auths", key, "\"auth\" is not valid base64");
+    char *colon = memchr(decoded, ':', len);
+    if (!colon || memchr(decoded, '\0', len)) {
+        wipe_free(decoded, len);
+        return entry_fail(err, path, "auths", key, "\"auth\" is not base64 of \"user:password\"");
+    }
+    out->username = ml__strndup(decoded, (size_t)(colon - decoded));
+    out->secret = ml__strdup(colon + 1);
+    wipe_free(decoded, len);
+    if (!out->username || !out->secret) {
+        ml__cred_clear(out);
+        return oom(err);
+    }
+    *found = true;
+    return ML_OK;
+}
+
+/* Looks the registry up in an "auths" object: the best-scoring entries
+ * first, file order among equals; the first entry with credentials wins. */
+static int lookup_auths(const cJSON *auths, const char *path, const char *registry, bool docker_style,
+                        ml__cred *out, bool *found, ml_error **err)
+{
+    for (int score = 0; score <= 2; score++) {
+        for (const cJSON *e = auths->child; e; e = e->next) {
+            if (!e->string || key_score(e->string, registry, docker_style) != score)
+                continue;
+            int rc = parse_auth_entry(e, path, e->string, out, found, err);
+            if (rc != ML_OK || *found)
+                return rc;
+        }
+    }
+    return ML_OK;
+}
+
+/* credHelpers: the helper name for the registry, or NULL. */
+static int lookup_helper(const cJSON *helpers, const char *path, const char *registry,
+                         const char **out, ml_error **err)
+{
+    *out = NULL;
+    for (int score = 0; score <= 2; score++) {
+        for (const cJSON *e = helpers->child; e; e = e->next) {
+            if (!e->string || key_score(e->string, registry, true) != score)
+                continue;
+            if (!cJSON_IsString(e) || !e->valuestring)
+                return entry_fail(err, path, "credHelpers", e->string, "not a string");
+            if (e->valuestring[0]) {
+                *out = e->valuestring;
+                return ML_OK;
+            }
+        }
+    }
+    return ML_OK;
+}
+
+/* ---- Credential helpers ------------------------------------------------ */
+
+static bool helper_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > HELPER_NAME_MAX)
+        return false;
+    for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* A pipe whose ends are close-on-exec and above the standard descriptors,
+ * so the child's dup2 onto 0, 1 and 2 never meets one of them. */
+static int make_pipe(int fds[2])
+{
+    int raw[2];
+    if (pipe(raw) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fds[i] = fcntl(raw[i], F_DUPFD_CLOEXEC, 3);
+        close(raw[i]);
+    }
+    if (fds[0] < 0 || fds[1] < 0) {
+        if (fds[0] >= 0)
+            close(fds[0]);
+        if (fds[1] >= 0)
+            close(fds[1]);
+        fds[0] = fds[1] = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Blocking reap of our own child; false when it was reaped elsewhere
+ * (SIGCHLD ignored by the application). */
+static bool reap(pid_t pid, int *status)
+{
+    for (;;) {
+        pid_t r = waitpid(pid, status, 0);
+        if (r == pid)
+            return true;
+        if (r < 0 && errno == EINTR)
+            continue;
+        return false;
+    }
+}
+
+typedef struct helper_run {
+    ml__buf out;
+    ml__buf err;
+    int status;
+    bool status_known;
+} helper_run;
+
+static void helper_run_free(helper_run *r)
+{
+    if (r->out.data)
+        memset(r->out.data, 0, r->out.len);
+    ml__buf_free(&r->out);
+    ml__buf_free(&r->err);
+}
+
+/* Spawns the helper, feeds `input`, collects both output streams within the
+ * time and size bounds and reaps the child. */
+static int run_helper(const char *prog, const char *input, int timeout_ms, helper_run *run,
+                      ml_error **err)
+{
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+    if (make_pipe(in) != 0 || make_pipe(out) != 0 || make_pipe(errp) != 0) {
+        int e = errno;
+        close_fd(&in[0]);
+        close_fd(&in[1]);
+        close_fd(&out[0]);
+        close_fd(&out[1]);
+        return ml__error_set(err, ML_EAUTH, "credential helper %s: pipe: %s", prog, strerror(e));
+    }
+    /* Written while we hold the read end: see the comment at the top. */
+    size_t ilen = strlen(input);
+    int fl = fcntl(in[1], F_GETFL);
+    ssize_t w = -1;
+    if (fl >= 0 && fcntl(in[1], F_SETFL, fl | O_NONBLOCK) == 0) {
+        do
+            w = write(in[1], input, ilen);
+        while (w < 0 && errno == EINTR);
+    }
+    close_fd(&in[1]);
+    if (w < 0 || (size_t)w != ilen) {
+        close_fd(&in[0]);
+        close_fd(&out[0]);
+        close_fd(&out[1]);
+        close_fd(&errp[0]);
+        close_fd(&errp[1]);
+        return ml__error_set(err, ML_EAUTH, "credential helper %s: cannot write its input", prog);
+    }
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    bool fa_ok = posix_spawn_file_actions_init(&fa) == 0;
+    bool attr_ok = fa_ok && posix_spawnattr_init(&attr) == 0;
+    int rc = fa_ok && attr_ok ? 0 : ENOMEM;
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    /* The helper starts with default signal handling and an empty mask,
+     * whatever this process (say, one ignoring SIGPIPE) uses. */
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    int sigs[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGALRM};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&defaults, sigs[i]);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigmask(&attr, &empty);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    char *argv[3] = {NULL, NULL, NULL};
+    char get[] = "get";
+    argv[0] = ml__strdup(prog);
+    argv[1] = get;
+    if (rc == 0 && !argv[0])
+        rc = ENOMEM;
+    if (rc == 0)
+        rc = posix_spawnp(&pid, prog, &fa, &attr, argv, environ);
+    free(argv[0]);
+    if (attr_ok)
+        posix_spawnattr_destroy(&attr);
+    if (fa_ok)
+        posix_spawn_file_actions_destroy(&fa);
+    close_fd(&in[0]);
+    close_fd(&out[1]);
+    close_fd(&errp[1]);
+    if (rc != 0) {
+        close_fd(&out[0]);
+        close_fd(&errp[0]);
+        if (rc == ENOENT)
+            return ml__error_set(err, ML_EAUTH, "credential helper %s not found in PATH", prog);
+        return ml__error_set(err, ML_EAUTH, "credential helper %s: cannot run: %s", prog, strerror(rc));
+    }
+
+    int fds[2] = {out[0], errp[0]};
+    ml__buf *bufs[2] = {&run->out, &run->err};
+    for (int i = 0; i < 2; i++) {
+        int f = fcntl(fds[i], F_GETFL);
+        if (f >= 0)
+            fcntl(fds[i], F_SETFL, f | O_NONBLOCK);
+    }
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    bool exited = false, timed_out = false, too_big = false;
+    int result = ML_OK;
+    /* Until both streams end; a child that exited while a grandchild keeps
+     * a stream open is only drained of what is there. */
+    while (fds[0] >= 0 || fds[1] >= 0) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        struct pollfd pfd[2];
+        int map[2], n = 0;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i] >= 0) {
+                pfd[n] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+                map[n++] = i;
+            }
+        }
+        int wait = exited ? 0 : (int)(left < 100 ? left : 100);
+        int ready = poll(pfd, (nfds_t)n, wait);
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            result = ml__error_set(err, ML_EAUTH, "credential helper %s: poll: %s", prog, strerror(errno));
+            break;
+        }
+        if (ready == 0) {
+            if (exited)
+                break;
+            pid_t r = waitpid(pid, &run->status, WNOHANG);
+            if (r == pid) {
+                exited = true;
+                run->status_known = true;
+            } else if (r < 0 && errno == ECHILD) {
+                exited = true;
+            }
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+                continue;
+            int i = map[k];
+            char chunk[4096];
+            ssize_t got = read(fds[i], chunk, sizeof(chunk));
+            if (got > 0) {
+                if (bufs[i]->len + (size_t)got > ML__CRED_HELPER_OUTPUT_MAX) {
+                    too_big = true;
+                    break;
+                }
+                ml__buf_append(bufs[i], chunk, (size_t)got);
+            } else if (got == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                close_fd(&fds[i]);
+            }
+            memset(chunk, 0, sizeof(chunk));
+        }
+        if (too_big)
+            break;
+    }
+    close_fd(&fds[0]);
+    close_fd(&fds[1]);
+    if (!exited && !timed_out && !too_big && result == ML_OK) {
+        /* Streams closed: give the child the rest of the time to exit. */
+        for (;;) {
+            pid_t r = waitpid(pid, &run->status, WNOHANG);
+            if (r == pid) {
+                exited = run->status_known = true;
+                break;
+            }
+            if (r < 0 && errno != EINTR) {
+                exited = true;
+                break;
+            }
+            if (now_ms() >= deadline) {
+                timed_out = true;
+                break;
+            }
+            sleep_ms(5);
+        }
+    }
+    if (!exited) {
+        kill(pid, SIGKILL);
+        run->status_known = reap(pid, &run->status);
+    }
+    if (result != ML_OK)
+        return result;
+    if (timed_out)
+        return ml__error_set(err, ML_EAUTH, "credential helper %s: no answer within %d ms", prog,
+                             timeout_ms);
+    if (too_big)
+        return ml__error_set(err, ML_EAUTH, "credential helper %s: output exceeds %d bytes", prog,
+                             ML__CRED_HELPER_OUTPUT_MAX);
+    if (run->out.oom || run->err.oom)
+        return oom(err);
+    return ML_OK;
+}
+
+/* First non-empty line of a helper's message, sanitised and bounded. */
+static char *helper_message(const helper_run *run)
+{
+    const ml__buf *src = &run->err;
+    size_t skip = src->data ? strspn(src->data, " \t\r\n") : 0;
+    /* Without stderr fall back to stdout, unless stdout looks like a
+     * credentials answer: that could hold a secret. */
+    if (!src->data || skip == src->len) {
+        src = &run->out;
+        if (!src->data || memchr(src->data, '\0', src->len) || strstr(src->data, "Secret"))
+            return ml__strdup("");
+        skip = strspn(src->data, " \t\r\n");
+    }
+    const char *line = src->data + skip;
+    size_t len = strcspn(line, "\r\n");
+    while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    return ml__sanitize(line, len, MESSAGE_MAX);
+}
+
+static bool not_found_answer(const helper_run *run)
+{
+    return icontains(run->out.data ? run->out.data : "", run->out.len, "credentials not found") ||
+           icontains(run->err.data ? run->err.data : "", run->err.len, "credentials not found");
+}
+
+/* Parses {"ServerURL": ..., "Username": ..., "Secret": ...}. */
+static int parse_helper_answer(const char *prog, const helper_run *run, ml__cred *out, bool *found,
+                               ml_error **err)
+{
+    const char *end = NULL;
+    cJSON *root = run->out.data ? cJSON_ParseWithLengthOpts(run->out.data, run->out.len, &end, 0) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        if (not_found_answer(run))
+            return ML_OK;
+        return ml__error_set(err, ML_EAUTH, "credential helper %s: answer is not a JSON object", prog);
+    }
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "Username");
+    const cJSON *secret = cJSON_GetObjectItemCaseSensitive(root, "Secret");
+    if ((user && !cJSON_IsNull(user) && !cJSON_IsString(user)) ||
+        (secret && !cJSON_IsNull(secret) && !cJSON_IsString(secret))) {
+        cJSON_Delete(root);
+        return ml__error_set(err, ML_EAUTH,
+                             "credential helper %s: \"Username\" or \"Secret\" is not a string", prog);
+    }
+    const char *u = cJSON_IsString(user) && user->valuestring ? user->valuestring : "";
+    const char *s = cJSON_IsString(secret) && secret->valuestring ? secret->valuestring : "";
+    if (!*s) {
+        /* docker treats an empty answer like "not found". */
+        cJSON_Delete(root);
+        return ML_OK;
+    }
+    out->username = ml__strdup(u);
+    out->secret = ml__strdup(s);
+    out->identity_token = strcmp(u, "<token>") == 0;
+    if (secret->valuestring)
+        memset(secret->valuestring, 0, strlen(secret->valuestring));
+    cJSON_Delete(root);
+    if (!out->username || !out->secret) {
+        ml__cred_clear(out);
+        return oom(err);
+    }
+    *found = true;
+    return ML_OK;
+}
+
+int ml__cred_helper_get(const char *helper, const char *server_url, int timeout_ms, ml__cred *out,
+                        bool *found, ml_error **err)
+{
+    *out = (ml__cred){0};
+    *found = false;
+    if (!helper || !helper_name_valid(helper)) {
+        char *h = helper ? ml__sanitize(helper, strlen(helper), KEY_QUOTE_MAX) : NULL;
+        ml__error_set(err, ML_EAUTH, "invalid credential helper name \"%s\"", h ? h : "");
+        free(h);
+        return ML_EAUTH;
+    }
+    if (!server_url || strlen(server_url) > REGISTRY_MAX + 32)
+        return ml__error_set(err, ML_EINVAL, "credential helper: invalid server URL");
+    char *prog = ml__asprintf("docker-credential-%s", helper);
+    if (!prog)
+        return oom(err);
+    helper_run run = {0};
+    int rc = run_helper(prog, server_url, timeout_ms, &run, err);
+    if (rc == ML_OK) {
+        bool ok = !run.status_known || (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+        if (ok) {
+            rc = parse_helper_answer(prog, &run, out, found, err);
+        } else if (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 127 && run.out.len == 0 &&
+                   run.err.len == 0) {
+            /* posix_spawnp implementations built on fork report a failed
+             * exec as exit status 127 instead of an error. */
+            rc = ml__error_set(err, ML_EAUTH, "credential helper %s not found in PATH", prog);
+        } else if (!not_found_answer(&run)) {
+            char *msg = helper_message(&run);
+            char how[48];
+            if (WIFEXITED(run.status))
+                snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(run.status));
+            else if (WIFSIGNALED(run.status))
+                snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(run.status));
+            else
+                snprintf(how, sizeof(how), "status %d", run.status);
+            if (!msg)
+                rc = oom(err);
+            else if (*msg)
+                rc = ml__error_set(err, ML_EAUTH, "credential helper %s failed (%s): %s", prog, how, msg);
+            else
+                rc = ml__error_set(err, ML_EAUTH, "credential helper %s failed (%s)", prog, how);
+            free(msg);
+        }
+    }
+    helper_run_free(&run);
+    free(prog);
+    return rc;
+}
+
+/* ---- Lookup ------------------------------------------------------------ */
+
+static bool registry_valid(const char *r)
+{
+    size_t n = strlen(r);
+    if (n == 0 || n > REGISTRY_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || *p == '/')
+            return false;
+    return true;
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int lookup_auth_json(const ml__cred_sources *src, const char *registry, ml__cred *out,
+                            bool *found, ml_error **err)
+{
+    const char *named = src && src->auth_file && *src->auth_file ? src->auth_file
+                                                                  : env("REGISTRY_AUTH_FILE");
+    char *path = NULL;
+    if (!named) {
+        const char *xdg = env("XDG_RUNTIME_DIR");
+        if (!xdg)
+            return ML_OK;
+        if (!(path = ml__asprintf("%s/containers/auth.json", xdg)))
+            return oom(err);
+    }
+    const char *p = named ? named : path;
+    cJSON *root = NULL;
+    int rc = load_json(p, named == NULL, &root, err);
+    const cJSON *auths = NULL;
+    if (rc == ML_OK && root)
+        rc = object_member(root, "auths", p, &auths, err);
+    if (rc == ML_OK && auths)
+        rc = lookup_auths(auths, p, registry, false, out, found, err);
+    cJSON_Delete(root);
+    free(path);
+    return rc;
+}
+
+static int lookup_docker_config(const ml__cred_sources *src, const char *registry, ml__cred *out,
+                                bool *found, ml_error **err)
+{
+    char *path = NULL;
+    const char *dir = src && src->docker_config_dir && *src->docker_config_dir ? src->docker_config_dir
+                                                                            : env("DOCKER_CONFIG");
+    if (dir) {
+        path = ml__asprintf("%s/config.json", dir);
+    } else {
+        const char *home = env("HOME");
+        if (!home)
+            return ML_OK;
+        path = ml__asprintf("%s/.docker/config.json", home);
+    }
+    if (!path)
+        return oom(err);
+    cJSON *root = NULL;
+    int rc = load_json(path, true, &root, err);
+    if (rc != ML_OK || !root) {
+        free(path);
+        return rc;
+    }
+    const cJSON *helpers = NULL, *auths = NULL;
+    const char *helper = NULL;
+    rc = object_member(root, "credHelpers", path, &helpers, err);
+    if (rc == ML_OK && helpers)
+        rc = lookup_helper(helpers, path, registry, &helper, err);
+    if (rc == ML_OK && !helper) {
+        const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "credsStore");
+        if (store && !cJSON_IsNull(store) && !cJSON_IsString(store))
+            rc = ml__error_set(err, ML_EAUTH, "%s: \"credsStore\" is not a string", path);
+        else if (cJSON_IsString(store) && store->valuestring && store->valuestring[0])
+            helper = store->valuestring;
+    }
+    if (rc == ML_OK && helper) {
+        rc = ml__cred_helper_get(helper, ml__cred_server_url(registry), ML__CRED_HELPER_TIMEOUT_MS,
+                                 out, found, err);
+        if (rc != ML_OK && rc != ML_ENOMEM)
+            ml__error_prefix(err, rc, "%s", path);
+    } else if (rc == ML_OK) {
+        rc = object_member(root, "auths", path, &auths, err);
+        if (rc == ML_OK && auths)
+            rc = lookup_auths(auths, path, registry, true, out, found, err);
+    }
+    cJSON_Delete(root);
+    free(path);
+    return rc;
+}
+
+int ml__cred_lookup(const ml__cred_sources *src, const char *registry, ml__cred *out, bool *found,
+                    ml_error **err)
+{
+    *out = (ml__cred){0};
+    *found = false;
+    if (!registry || !registry_valid(registry)) {
+        char *r = registry ? ml__sanitize(registry, strlen(registry), KEY_QUOTE_MAX) : NULL;
+        ml__error_set(err, ML_EINVAL, "credentials: invalid registry name \"%s\"", r ? r : "");
+        free(r);
+        return ML_EINVAL;
+    }
+    int rc = lookup_auth_json(src, registry, out, found, err);
+    if (rc == ML_OK && !*found)
+        rc = lookup_docker_config(src, registry, out, found, err);
+    if (rc != ML_OK) {
+        ml__cred_clear(out);
+        *found = false;
+    }
+    return rc;
+}
