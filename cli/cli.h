@@ -50,5 +50,6 @@ int cmd_push(cli_opts *o);
 int cmd_validate(cli_opts *o);
 int cmd_inspect(cli_opts *o);
 int cmd_delete(cli_opts *o);
+int cmd_verify(cli_opts *o);
 
 #endif

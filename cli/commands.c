@@ -68,7 +68,7 @@ static void report_human(const cli_opts *o, const ml_list *list, const ml_result
             cli_note(o, "  no entry changed; tags moved to the new list");
         cli_note(o, "%s: %s", target, o->dry_run ? "would be pushed (dry run, nothing written)" : "pushed");
     }
-    if (o->dry_run) {
+    if (o->dry_run && list) {
         size_t len;
         const char *bytes = ml_list_bytes(list, &len);
         fwrite(bytes, 1, len, stdout);
@@ -89,6 +89,8 @@ static int print_result_json(const ml_result *res, bool first, bool many)
     return 0;
 }
 
+static void report_failure(const cli_opts *o, const ml_result *res);
+
 /* Builds and pushes list `index`; prints its result. */
 static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t index, bool create)
 {
@@ -107,6 +109,7 @@ static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t 
         print_result_json(res, index == 0, lists > 1);
     else if (res && rc == ML_OK)
         report_human(o, list, res);
+    report_failure(o, res);
     ml_result_free(res);
     ml_list_free(list);
     return rc == ML_OK ? 0 : cli_fail(rc, err);
@@ -142,10 +145,49 @@ int cmd_push_spec(cli_opts *o, bool create)
     return rc;
 }
 
+static void report_failure(const cli_opts *o, const ml_result *res)
+{
+    if (!res || o->json)
+        return;
+    /* Several tags: say exactly which ones moved before the failure. */
+    size_t moved = 0;
+    for (size_t i = 0; i < ml_result_tag_count(res); i++)
+        if (ml_result_tag_moved(res, i)) {
+            cli_note(o, "  tag %s moved to %s", ml_result_tag(res, i), ml_result_digest(res));
+            moved++;
+        }
+    if (moved && moved < ml_result_tag_count(res))
+        for (size_t i = 0; i < ml_result_tag_count(res); i++)
+            if (!ml_result_tag_moved(res, i))
+                cli_note(o, "  tag %s did not move", ml_result_tag(res, i));
+}
+
+static int edit_list(cli_opts *o)
+{
+    if (o->args.count != 1)
+        return cli_usage_error("update --add/--remove needs one target reference");
+    ml_client *client = NULL;
+    int rc = cli_client(o, &client);
+    ml_push_options po = push_options(o, false);
+    ml_result *res = NULL;
+    ml_error *err = NULL;
+    if (rc == 0)
+        rc = ml_list_edit(client, o->args.items[0], (const char *const *)o->add.items, o->add.count,
+                          (const char *const *)o->remove.items, o->remove.count, &po, &res, &err);
+    if (res && o->json)
+        print_result_json(res, true, false), putchar('\n');
+    if (rc == ML_OK && res && !o->json)
+        report_human(o, NULL, res);
+    report_failure(o, res);
+    ml_result_free(res);
+    ml_client_free(client);
+    return rc == ML_OK ? 0 : cli_fail(rc, err);
+}
+
 int cmd_update(cli_opts *o)
 {
     if (o->add.count || o->remove.count)
-        return cli_usage_error("update --add/--remove is not available yet; edit the spec and run update SPEC");
+        return edit_list(o);
     return cmd_push_spec(o, false);
 }
 
@@ -443,6 +485,38 @@ int cmd_delete(cli_opts *o)
     else if (rc == 0)
         printf("Deleted: %s\n", digest);
     ml_free(digest);
+    ml_client_free(client);
+    return rc;
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+int cmd_verify(cli_opts *o)
+{
+    if (o->args.count != 1)
+        return cli_usage_error("verify needs one list reference");
+    ml_client *client = NULL;
+    int rc = cli_client(o, &client);
+    ml_report *rep = NULL;
+    ml_error *err = NULL;
+    if (rc == 0 && (rc = ml_verify(&rep, client, o->args.items[0], &err)) != ML_OK)
+        rc = cli_fail(rc, err);
+    if (rc == 0 && o->json) {
+        char *json = NULL;
+        if ((rc = ml_report_to_json(rep, &json, &err)) == ML_OK)
+            puts(json);
+        else
+            rc = cli_fail(rc, err);
+        ml_free(json);
+    } else if (rc == 0) {
+        for (size_t i = 0; i < ml_report_problem_count(rep); i++)
+            printf("problem: %s\n", ml_report_problem(rep, i));
+        if (ml_report_problem_count(rep) == 0)
+            printf("%s: ok\n", o->args.items[0]);
+    }
+    if (rc == 0 && ml_report_problem_count(rep) > 0)
+        rc = 1;
+    ml_report_free(rep);
     ml_client_free(client);
     return rc;
 }

@@ -143,6 +143,8 @@ static int run_command(cli_opts *o)
         return cmd_inspect(o);
     if (strcmp(cmd, "delete") == 0)
         return cmd_delete(o);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(o);
     return cli_usage_error("unknown command '%s'", cmd);
 }
 

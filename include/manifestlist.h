@@ -73,6 +73,7 @@ typedef struct ml_list ml_list;
 typedef struct ml_result ml_result;
 typedef struct ml_manifest ml_manifest;
 typedef struct ml_credential ml_credential;
+typedef struct ml_report ml_report;
 
 /* Log levels passed to the optional log callback. */
 #define ML_LOG_DEBUG 0
@@ -250,6 +251,17 @@ ML_API int ml_list_push(ml_list *list, ml_client *client,
                         const ml_push_options *opts, ml_result **out,
                         ml_error **err);
 
+/* Edits the list at `target` without a spec. Each `add` is
+ * "SRC[=OS/ARCH[/VARIANT]]" (platform from the image config when omitted)
+ * and replaces the entry of the same platform; each `remove` is a platform
+ * or a digest. Entries left alone are not re-resolved. Safe against
+ * concurrent writers: the edit is re-checked before and after the PUT and
+ * re-applied on top of a concurrent change (bounded), else ML_ECONFLICT.
+ * A missing target is created from the additions. */
+ML_API int ml_list_edit(ml_client *client, const char *target, const char *const *add,
+                        size_t add_count, const char *const *remove, size_t remove_count,
+                        const ml_push_options *opts, ml_result **out, ml_error **err);
+
 /* ---- Results ----------------------------------------------------------- */
 
 ML_API void ml_result_free(ml_result *result);
@@ -258,6 +270,10 @@ ML_API const char *ml_result_digest(const ml_result *result);
 ML_API int64_t ml_result_size(const ml_result *result);
 /* 1 when the registry already held this exact list under every tag. */
 ML_API int ml_result_up_to_date(const ml_result *result);
+/* The tags of the list, the target's own first; whether each moved. */
+ML_API size_t ml_result_tag_count(const ml_result *result);
+ML_API const char *ml_result_tag(const ml_result *result, size_t index);
+ML_API int ml_result_tag_moved(const ml_result *result, size_t index);
 /* Human-readable change lines ("+ linux/arm64 sha256:…"). */
 ML_API size_t ml_result_change_count(const ml_result *result);
 ML_API const char *ml_result_change(const ml_result *result, size_t index);
@@ -290,6 +306,16 @@ ML_API int ml_manifest_select(const ml_manifest *m, const char *platform,
                               size_t *index, ml_error **err);
 /* Structured JSON view: ref, digest, mediaType, size, manifests/layers. */
 ML_API int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err);
+
+/* Checks a list in place: every child exists in the list's repository,
+ * each child's config matches its entry's platform, every blob is present.
+ * Returns ML_OK when the check ran (problems or not); *out lists them. */
+ML_API int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **err);
+ML_API void ml_report_free(ml_report *report);
+ML_API size_t ml_report_problem_count(const ml_report *report);
+ML_API const char *ml_report_problem(const ml_report *report, size_t index);
+/* {"ref","digest","ok","children","blobs","problems":[…]} */
+ML_API int ml_report_to_json(const ml_report *report, char **out, ml_error **err);
 
 #define ML_DELETE_FORCE (1u << 0) /* also delete a single image manifest */
 /* Deletes the list (resolved to its digest) that `ref` names. Referenced

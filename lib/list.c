@@ -38,6 +38,9 @@ void ml_list_free(ml_list *l)
     ml__manifest_clear(&l->model);
     free(l->json);
     ml__strvec_free(&l->warnings);
+    free(l->name);
+    ml__annotations_free(&l->index_annotations);
+    free(l->base);
     free(l);
 }
 
@@ -70,13 +73,53 @@ static const char *entry_reference(const ml__entry *e)
     return e->source.digest ? e->source.digest : e->source.tag;
 }
 
-static int entry_from_spec(ml_list *l, const ml__spec_entry *se, size_t index)
+static bool is_attestation(const ml__descriptor *d)
+{
+    return ml__str_eq(ml__annotations_get(&d->annotations, ATTESTATION_TYPE_KEY), ATTESTATION_TYPE);
+}
+
+ml_list *ml__list_new(uint32_t push_flags, uint32_t spec_flags)
+{
+    ml_list *l = calloc(1, sizeof(*l));
+    if (l) {
+        l->flags = push_flags;
+        l->spec_flags = spec_flags;
+    }
+    return l;
+}
+
+int ml__list_set_target(ml_list *l, const ml_ref *target, const ml__strvec *extra_tags, const char *name)
+{
+    if (ml__ref_copy(&l->target, target) != ML_OK || ml__strvec_push(&l->tags, target->tag) != ML_OK ||
+        ml__str_replace(&l->name, name) != ML_OK)
+        return ML_ENOMEM;
+    for (size_t i = 0; extra_tags && i < extra_tags->count; i++)
+        if (!ml__strvec_contains(&l->tags, extra_tags->items[i]) && ml__strvec_push(&l->tags, extra_tags->items[i]) != ML_OK)
+            return ML_ENOMEM;
+    return ML_OK;
+}
+
+int ml__list_add_known(ml_list *l, const ml_ref *repo, const ml__descriptor *d, size_t order)
+{
+    ml__entry *e = add_entry(l);
+    if (!e || ml__ref_copy(&e->source, repo) != ML_OK || ml__descriptor_copy(&e->desc, d) != ML_OK ||
+        !(e->image = ml__asprintf("%s/%s@%s", repo->registry, repo->repository, d->digest)))
+        return ML_ENOMEM;
+    e->order = order << 16;
+    e->attestation = is_attestation(d);
+    e->platform_wanted = d->has_platform;
+    e->state = d->has_platform || e->attestation ? ML__ENTRY_DONE : ML__ENTRY_GET;
+    return ML_OK;
+}
+
+int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool upsert)
 {
     ml__entry *e = add_entry(l);
     if (!e || ml__ref_copy(&e->source, &se->ref) != ML_OK || !(e->image = ml__strdup(se->image)) ||
         ml__annotations_copy(&e->desc.annotations, &se->annotations) != ML_OK)
         return ML_ENOMEM;
-    e->order = index << 16;
+    e->order = order << 16;
+    e->upsert = upsert;
     e->platform_wanted = se->has_platform;
     e->state = se->has_platform ? ML__ENTRY_HEAD : ML__ENTRY_GET;
     if (se->has_platform) {
@@ -89,16 +132,12 @@ static int entry_from_spec(ml_list *l, const ml__spec_entry *se, size_t index)
 
 static int list_init(ml_list *l, const ml__spec_list *sl, ml_error **err)
 {
-    if (ml__ref_copy(&l->target, &sl->target) != ML_OK || ml__strvec_push(&l->tags, sl->target.tag) != ML_OK)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; i < sl->tags.count; i++)
-        if (!ml__strvec_contains(&l->tags, sl->tags.items[i]) &&
-            ml__strvec_push(&l->tags, sl->tags.items[i]) != ML_OK)
-            return ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; i < sl->entry_count; i++)
-        if (entry_from_spec(l, &sl->entries[i], i) != ML_OK)
-            return ml__error_set(err, ML_ENOMEM, "out of memory");
-    return ML_OK;
+    int rc = ml__list_set_target(l, &sl->target, &sl->tags, sl->image);
+    if (rc == ML_OK)
+        rc = ml__annotations_copy(&l->index_annotations, &sl->annotations);
+    for (size_t i = 0; rc == ML_OK && i < sl->entry_count; i++)
+        rc = ml__list_add_source(l, &sl->entries[i], i, false);
+    return rc == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
 
 /* ---- resolution --------------------------------------------------------- */
@@ -176,11 +215,6 @@ static int apply_head(ml_list *l, size_t i, ml__item *it, ml_error **err)
     /* A list named with a platform is read to pick that platform from it. */
     e->state = ml__kind_is_list(ml__kind_of(e->desc.media_type)) ? ML__ENTRY_GET : ML__ENTRY_DONE;
     return ML_OK;
-}
-
-static bool is_attestation(const ml__descriptor *d)
-{
-    return ml__str_eq(ml__annotations_get(&d->annotations, ATTESTATION_TYPE_KEY), ATTESTATION_TYPE);
 }
 
 /* Index of the child a runtime on `want` would pick, or SIZE_MAX. */
@@ -290,7 +324,7 @@ static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
 
 /* Configs are fetched once per digest and repository, however many
  * entries share them. */
-static int resolve_configs(ml_list *l, ml_client *c, const ml_spec *spec, ml_error **err)
+static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
 {
     size_t n = 0;
     ml__item *items = calloc(l->count ? l->count : 1, sizeof(*items));
@@ -326,7 +360,7 @@ static int resolve_configs(ml_list *l, ml_client *c, const ml_spec *spec, ml_err
             break;
         }
         e->desc.has_platform = true;
-        if (!(spec->flags & ML_SPEC_NO_NORMALIZE))
+        if (!(l->spec_flags & ML_SPEC_NO_NORMALIZE))
             rc = ml__platform_normalize(&e->desc.platform, &l->warnings);
         e->state = ML__ENTRY_DONE;
     }
@@ -344,14 +378,14 @@ static bool pending(const ml_list *l)
     return false;
 }
 
-static int resolve(ml_list *l, ml_client *c, const ml_spec *spec, ml_error **err)
+static int resolve(ml_list *l, ml_client *c, ml_error **err)
 {
     for (int round = 0; round < MAX_RESOLVE_ROUNDS && pending(l); round++) {
         int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__reg_head_manifests, apply_head, err);
         if (rc == ML_OK)
             rc = run_stage(l, c, ML__ENTRY_GET, ml__reg_get_manifests, apply_get, err);
         if (rc == ML_OK)
-            rc = resolve_configs(l, c, spec, err);
+            rc = resolve_configs(l, c, err);
         if (rc != ML_OK)
             return rc;
     }
@@ -393,9 +427,9 @@ static int check_duplicates(const ml_list *l, ml_error **err)
     return ML_OK;
 }
 
-static bool has_annotations(const ml_list *l, const ml__spec_list *sl, const ml_push_options *o)
+static bool has_annotations(const ml_list *l, const ml_push_options *o)
 {
-    if (sl->annotations.count || o->annotation_count)
+    if (l->index_annotations.count || o->annotation_count)
         return true;
     for (size_t i = 0; i < l->count; i++)
         if (l->entries[i].state == ML__ENTRY_DONE && l->entries[i].desc.annotations.count)
@@ -416,15 +450,15 @@ static int set_media_type(ml_list *l, const char *media_type, ml_error **err)
     return ML_OK;
 }
 
-static int choose_kind(ml_list *l, const ml__spec_list *sl, const ml_push_options *o, ml_error **err)
+static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
 {
     const ml__entry *oci_entry = NULL;
     for (size_t i = 0; i < l->count && !oci_entry; i++)
         if (l->entries[i].state == ML__ENTRY_DONE && is_oci(l->entries[i].desc.media_type))
             oci_entry = &l->entries[i];
     bool any_oci = oci_entry != NULL;
-    bool annotated = has_annotations(l, sl, o);
-    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated))) {
+    bool annotated = has_annotations(l, o);
+    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci))) {
         l->model.kind = ML__KIND_OCI_INDEX;
         return set_media_type(l, ML__MT_OCI_INDEX, err);
     }
@@ -453,15 +487,15 @@ static int add_annotation_arg(ml__annotations *a, const char *kv, ml_error **err
     return rc == ML_OK ? ML_OK : ml__error_set(err, rc, "out of memory");
 }
 
-static int assemble(ml_list *l, const ml__spec_list *sl, const ml_push_options *o, ml_error **err)
+static int assemble(ml_list *l, const ml_push_options *o, ml_error **err)
 {
     size_t n = 0;
     for (size_t i = 0; i < l->count; i++)
         n += l->entries[i].state == ML__ENTRY_DONE;
     if (n == 0)
-        return ml__error_set(err, ML_ENOTFOUND, "no image of %s could be found", sl->image);
+        return ml__error_set(err, ML_ENOTFOUND, "no image of %s could be found", l->name);
     l->model.manifests = calloc(n, sizeof(*l->model.manifests));
-    if (!l->model.manifests || ml__annotations_copy(&l->model.annotations, &sl->annotations) != ML_OK)
+    if (!l->model.manifests || ml__annotations_copy(&l->model.annotations, &l->index_annotations) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < o->annotation_count; i++) {
         int rc = add_annotation_arg(&l->model.annotations, o->annotations[i], err);
@@ -479,6 +513,52 @@ static int assemble(ml_list *l, const ml__spec_list *sl, const ml_push_options *
     return rc;
 }
 
+/* An edit's additions replace what stood for their platform, and the
+ * attestations that belonged to the replaced images. */
+static void drop_entry(ml_list *l, ml__entry *e)
+{
+    e->state = ML__ENTRY_DROPPED;
+    for (size_t k = 0; k < l->count; k++) {
+        ml__entry *a = &l->entries[k];
+        if (a->attestation && a->state == ML__ENTRY_DONE &&
+            ml__str_eq(ml__annotations_get(&a->desc.annotations, "vnd.docker.reference.digest"), e->desc.digest))
+            a->state = ML__ENTRY_DROPPED;
+    }
+}
+
+static void apply_upserts(ml_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        const ml__entry *add = &l->entries[i];
+        if (!add->upsert || add->attestation || add->state != ML__ENTRY_DONE)
+            continue;
+        for (size_t k = 0; k < l->count; k++) {
+            ml__entry *old = &l->entries[k];
+            if (!old->upsert && !old->attestation && old->state == ML__ENTRY_DONE &&
+                ml__platform_equal(&old->desc.platform, &add->desc.platform))
+                drop_entry(l, old);
+        }
+    }
+}
+
+int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err)
+{
+    int rc = resolve(l, c, err);
+    if (rc == ML_OK) {
+        apply_upserts(l);
+        qsort(l->entries, l->count, sizeof(*l->entries), compare_entries);
+        if (!(l->spec_flags & ML_SPEC_ALLOW_DUPLICATES))
+            rc = check_duplicates(l, err);
+    }
+    if (rc == ML_OK)
+        rc = choose_kind(l, o, err);
+    if (rc == ML_OK)
+        rc = assemble(l, o, err);
+    if (rc != ML_OK)
+        ml__error_prefix(err, rc, "%s", l->name);
+    return rc;
+}
+
 int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t index,
                   const ml_push_options *opts, ml_error **err)
 {
@@ -490,25 +570,13 @@ int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t 
     ml_push_options o = ML_PUSH_OPTIONS_INIT;
     if (opts)
         o = *opts;
-    const ml__spec_list *sl = &spec->lists[index];
-    ml_list *l = calloc(1, sizeof(*l));
+    ml_list *l = ml__list_new(o.flags, spec->flags);
     if (!l)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    l->flags = o.flags;
-    int rc = list_init(l, sl, err);
+    int rc = list_init(l, &spec->lists[index], err);
     if (rc == ML_OK)
-        rc = resolve(l, client, spec, err);
-    if (rc == ML_OK) {
-        qsort(l->entries, l->count, sizeof(*l->entries), compare_entries);
-        if (!(spec->flags & ML_SPEC_ALLOW_DUPLICATES))
-            rc = check_duplicates(l, err);
-    }
-    if (rc == ML_OK)
-        rc = choose_kind(l, sl, &o, err);
-    if (rc == ML_OK)
-        rc = assemble(l, sl, &o, err);
+        rc = ml__list_finish(l, client, &o, err);
     if (rc != ML_OK) {
-        ml__error_prefix(err, rc, "%s", sl->image);
         ml_list_free(l);
         return rc;
     }

@@ -24,6 +24,7 @@ typedef struct ml__entry {
     bool platform_wanted;   /* the spec gave a platform (filter for lists) */
     bool attestation;       /* buildx attestation manifest */
     size_t order;           /* spec position, for a stable order after flattening */
+    bool upsert;            /* an edit's addition: replaces entries of its platform */
     ml__descriptor desc;    /* mediaType, digest, size, platform, annotations */
 } ml__entry;
 
@@ -39,6 +40,22 @@ struct ml_list {
     char digest[ML__DIGEST_MAX];
     ml__strvec warnings;
     uint32_t flags;         /* ML_PUSH_* used to build */
+    uint32_t spec_flags;    /* ML_SPEC_* */
+    char *name;             /* the target as the user wrote it, for messages */
+    ml__annotations index_annotations;
+    bool prefer_oci;        /* an edited OCI index stays one */
+    bool has_base;          /* edits: the digest the edit was made on */
+    char *base;             /* NULL: the tag did not exist */
 };
+
+/* Building blocks shared by spec builds and edits (list.c). */
+ml_list *ml__list_new(uint32_t push_flags, uint32_t spec_flags);
+int ml__list_set_target(ml_list *l, const ml_ref *target, const ml__strvec *extra_tags, const char *name);
+/* An entry whose descriptor is already known (kept from an existing list). */
+int ml__list_add_known(ml_list *l, const ml_ref *repo, const ml__descriptor *d, size_t order);
+/* An entry to resolve, as a spec names it. */
+int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool upsert);
+/* Resolves, orders, checks and assembles the list. */
+int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err);
 
 #endif

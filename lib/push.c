@@ -67,6 +67,9 @@ const char *ml_result_target(const ml_result *r) { return r->target; }
 const char *ml_result_digest(const ml_result *r) { return r->digest; }
 int64_t ml_result_size(const ml_result *r) { return r->size; }
 int ml_result_up_to_date(const ml_result *r) { return r->up_to_date; }
+size_t ml_result_tag_count(const ml_result *r) { return r->tag_count; }
+const char *ml_result_tag(const ml_result *r, size_t i) { return i < r->tag_count ? r->tags[i].tag : NULL; }
+int ml_result_tag_moved(const ml_result *r, size_t i) { return i < r->tag_count && r->tags[i].moved; }
 size_t ml_result_change_count(const ml_result *r) { return r->change_lines.count; }
 const char *ml_result_change(const ml_result *r, size_t i) { return i < r->change_lines.count ? r->change_lines.items[i] : NULL; }
 
@@ -380,6 +383,8 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
     int rc = read_tags(c, l, res, err);
     if (rc == ML_OK)
         rc = guard_create(l, res, o, err);
+    if (rc == ML_OK && l->has_base && !ml__str_eq(res->tags[0].previous, l->base))
+        rc = ml__error_set(err, ML_ECONFLICT, "%s changed while it was being edited", res->target);
     if (rc != ML_OK)
         return rc;
     if (all_tags_current(l, res)) {

@@ -285,6 +285,8 @@ class FakeRegistry:
         else:
             templates = ['Bearer realm="{realm}",service="{service}"' +
                          (',scope="{scope}"' if scope else "")]
+        if not scope:  # no scope="" in the challenge of GET /v2/
+            templates = [re.sub(r',\s*scope="\{scope\}"', "", t) for t in templates]
         vals = [t.format(realm=ts.realm if ts else "", service=ts.service if ts else "",
                          scope=scope) for t in templates]
         h.reply(401, {"errors": [{"code": "UNAUTHORIZED",

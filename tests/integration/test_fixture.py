@@ -211,6 +211,7 @@ class FixtureTokenServerTest(unittest.TestCase):
 
     def registry_get(self, path, token=None, method="GET", body=None):
         hdrs = {"Authorization": "Bearer " + token} if token else {}
+        hdrs["Accept"] = ", ".join(fixture.ALL_MANIFEST_TYPES)
         return self.reg.request(method, path, headers=hdrs, body=body, auth=False)
 
     def user_token(self, user, password, scopes):

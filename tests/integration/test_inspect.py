@@ -96,6 +96,7 @@ class VerifyTest(MlistTestCase):
 
     def test_verify_good_list(self):
         self.seeded_list([AMD, ARM])
+        self.reg.reset_access_log()
         r = self.mlist("verify", self.ref("v1"))
         self.assertOk(r)
         self.assertNoWrites()

@@ -81,11 +81,16 @@ import threading
 import time
 import urllib.parse
 
-import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+try:
+    import jwt
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+except ImportError as e:  # a failure, never a skip
+    raise ImportError("%s: the token-auth tests need Debian's python3-jwt and "
+                      "python3-cryptography (apt-get install -y python3-jwt "
+                      "python3-cryptography; tests/deps.sh) and /usr/bin/python3" % e) from e
 
 FIXTURE_UA = "mlist-test-fixture"
 DEFAULT_SERVICE = "mlist-test-registry"

@@ -1,0 +1,251 @@
+/* Editing a list in place: read it, apply additions (upserts) and removals,
+ * push, and make sure the edit survived concurrent writers. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "list.h"
+#include "registry.h"
+
+#define EDIT_ATTEMPTS 6
+/* Long enough for a racing writer's PUT to land before we look again. */
+#define SETTLE_MS 300
+
+typedef struct edit {
+    ml_ref target;
+    const char *name;
+    ml__spec_entry *adds;
+    size_t add_count;
+    const char *const *removes;
+    size_t remove_count;
+} edit;
+
+static void edit_clear(edit *e)
+{
+    for (size_t i = 0; i < e->add_count; i++) {
+        ml__ref_clear(&e->adds[i].ref);
+        free(e->adds[i].image);
+        ml__platform_clear(&e->adds[i].platform);
+    }
+    free(e->adds);
+    ml__ref_clear(&e->target);
+}
+
+/* "SRC[=OS/ARCH[/VARIANT]]": references cannot contain '='. */
+static int parse_add(ml__spec_entry *se, const char *arg, ml_error **err)
+{
+    const char *eq = strchr(arg, '=');
+    char *src = eq ? ml__strndup(arg, (size_t)(eq - arg)) : ml__strdup(arg);
+    if (!src)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = ml__ref_parse(&se->ref, src, err);
+    if (rc == ML_OK && !se->ref.tag && !se->ref.digest && !(se->ref.tag = ml__strdup("latest")))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK && eq) {
+        se->has_platform = true;
+        rc = ml__platform_parse(&se->platform, eq + 1, err);
+        if (rc == ML_OK)
+            rc = ml__platform_normalize(&se->platform, NULL);
+    }
+    se->image = src;
+    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "--add %s", arg);
+}
+
+static int edit_init(edit *e, const char *target, const char *const *add, size_t add_count,
+                     const char *const *remove, size_t remove_count, ml_error **err)
+{
+    int rc = ml__ref_parse(&e->target, target, err);
+    if (rc != ML_OK)
+        return rc;
+    if (e->target.digest)
+        return ml__error_set(err, ML_EREF, "%s: an edit needs a tag, not a digest", target);
+    if (!e->target.tag && !(e->target.tag = ml__strdup("latest")))
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    e->name = target;
+    e->removes = remove;
+    e->remove_count = remove_count;
+    e->adds = calloc(add_count ? add_count : 1, sizeof(*e->adds));
+    if (!e->adds)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < add_count; i++, e->add_count++)
+        if ((rc = parse_add(&e->adds[i], add[i], err)) != ML_OK) {
+            e->add_count++;
+            return rc;
+        }
+    for (size_t i = 0; i < remove_count; i++) {
+        ml_platform p = {0};
+        if (!ml__digest_valid(remove[i]) && (rc = ml__platform_parse(&p, remove[i], err)) != ML_OK)
+            return ml__error_prefix(err, rc, "--remove %s: expected a platform or a digest", remove[i]);
+        ml__platform_clear(&p);
+    }
+    return ML_OK;
+}
+
+static bool removed(const edit *e, const ml__descriptor *d)
+{
+    for (size_t i = 0; i < e->remove_count; i++) {
+        const char *r = e->removes[i];
+        if (ml__digest_valid(r)) {
+            if (ml__str_eq(r, d->digest))
+                return true;
+            continue;
+        }
+        ml_platform p = {0};
+        bool same = ml__platform_parse(&p, r, NULL) == ML_OK && ml__platform_normalize(&p, NULL) == ML_OK &&
+                    d->has_platform && ml__platform_equal(&p, &d->platform);
+        ml__platform_clear(&p);
+        if (same)
+            return true;
+    }
+    return false;
+}
+
+/* Attestations go with the image they describe. */
+static bool orphaned(const edit *e, const ml__manifest *m, const ml__descriptor *d)
+{
+    const char *ref = ml__annotations_get(&d->annotations, "vnd.docker.reference.digest");
+    if (!ref)
+        return false;
+    for (size_t i = 0; i < m->manifest_count; i++)
+        if (ml__str_eq(m->manifests[i].digest, ref))
+            return removed(e, &m->manifests[i]);
+    return false;
+}
+
+/* The current list, or none (the edit creates it). */
+static int read_current(ml_client *c, const edit *e, ml__manifest *m, char **digest, ml_error **err)
+{
+    ml__item it = {.repo = &e->target, .reference = e->target.tag};
+    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? it.rc : ml__error_set(err, ML_ENOMEM, "out of memory");
+    *digest = NULL;
+    if (rc == ML_ENOTFOUND) {
+        rc = ML_OK;
+    } else if (rc != ML_OK) {
+        rc = ml__item_take_error(&it, err);
+    } else if ((rc = ml__manifest_parse(m, it.body, it.len, it.media_type, err)) == ML_OK) {
+        if (!ml__kind_is_list(m->kind))
+            rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image, not a list", e->name);
+        *digest = it.digest;
+        it.digest = NULL;
+    }
+    ml__item_clear(&it);
+    return rc;
+}
+
+static int build_edited(ml_client *c, const edit *e, const ml__manifest *cur, const char *base,
+                        const ml_push_options *o, ml_list **out, ml_error **err)
+{
+    ml_list *l = ml__list_new(o->flags, 0);
+    int rc = l && ml__list_set_target(l, &e->target, NULL, e->name) == ML_OK &&
+                     ml__annotations_copy(&l->index_annotations, &cur->annotations) == ML_OK
+                 ? ML_OK
+                 : ML_ENOMEM;
+    if (rc == ML_OK) {
+        l->prefer_oci = cur->kind == ML__KIND_OCI_INDEX;
+        l->has_base = true;
+        if (base && !(l->base = ml__strdup(base)))
+            rc = ML_ENOMEM;
+    }
+    size_t order = 0;
+    for (size_t i = 0; rc == ML_OK && i < cur->manifest_count; i++)
+        if (!removed(e, &cur->manifests[i]) && !orphaned(e, cur, &cur->manifests[i]))
+            rc = ml__list_add_known(l, &e->target, &cur->manifests[i], order++);
+    for (size_t i = 0; rc == ML_OK && i < e->add_count; i++)
+        rc = ml__list_add_source(l, &e->adds[i], order++, true);
+    if (rc != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    else
+        rc = ml__list_finish(l, c, o, err);
+    if (rc != ML_OK) {
+        ml_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return ML_OK;
+}
+
+static bool contains_digest(const ml__manifest *m, const char *digest)
+{
+    for (size_t i = 0; i < m->manifest_count; i++)
+        if (ml__str_eq(m->manifests[i].digest, digest))
+            return true;
+    return false;
+}
+
+/* After a settle time, the tag must still show this edit: our additions
+ * present, our removals absent (a racing writer may have overwritten it). */
+static bool edit_survived(ml_client *c, const edit *e, const ml_list *l)
+{
+    struct timespec ts = {0, SETTLE_MS * 1000000L};
+    nanosleep(&ts, NULL);
+    ml__manifest now = {0};
+    char *digest = NULL;
+    bool ok = read_current(c, e, &now, &digest, NULL) == ML_OK && digest;
+    if (ok && !ml__str_eq(digest, l->digest)) {
+        for (size_t i = 0; ok && i < l->count; i++)
+            if (l->entries[i].upsert && l->entries[i].state == ML__ENTRY_DONE)
+                ok = contains_digest(&now, l->entries[i].desc.digest);
+        for (size_t i = 0; ok && i < now.manifest_count; i++)
+            ok = !removed(e, &now.manifests[i]);
+    }
+    free(digest);
+    ml__manifest_clear(&now);
+    return ok;
+}
+
+static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_result **res, bool *retry,
+                     ml_error **err)
+{
+    ml__manifest cur = {0};
+    char *base = NULL;
+    ml_list *l = NULL;
+    *retry = false;
+    int rc = read_current(c, e, &cur, &base, err);
+    if (rc == ML_OK)
+        rc = build_edited(c, e, &cur, base, o, &l, err);
+    if (rc == ML_OK) {
+        ml_result_free(*res);
+        *res = NULL;
+        rc = ml_list_push(l, c, o, res, err);
+    }
+    if (rc == ML_ECONFLICT && !(o->flags & ML_PUSH_FORCE))
+        *retry = true;
+    else if (rc == ML_OK && !(o->flags & ML_PUSH_DRY_RUN) && !ml_result_up_to_date(*res) && !edit_survived(c, e, l))
+        *retry = true;
+    ml_list_free(l);
+    ml__manifest_clear(&cur);
+    free(base);
+    return rc;
+}
+
+int ml_list_edit(ml_client *client, const char *target, const char *const *add, size_t add_count,
+                 const char *const *remove, size_t remove_count, const ml_push_options *opts, ml_result **out,
+                 ml_error **err)
+{
+    if (out)
+        *out = NULL;
+    if (!client || !target || (add_count && !add) || (remove_count && !remove))
+        return ml__error_set(err, ML_EINVAL, "ml_list_edit: NULL argument");
+    ml_push_options o = ML_PUSH_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    edit e = {0};
+    ml_result *res = NULL;
+    int rc = edit_init(&e, target, add, add_count, remove, remove_count, err);
+    bool retry = rc == ML_OK;
+    for (int attempt = 0; retry && attempt < EDIT_ATTEMPTS; attempt++) {
+        ml_error_free(err ? *err : NULL);
+        if (err)
+            *err = NULL;
+        rc = edit_once(client, &e, &o, &res, &retry, err);
+    }
+    if (retry)
+        rc = ml__error_set(err, ML_ECONFLICT, "%s: other writers kept changing the list; the edit was not applied "
+                                              "after %d attempts", target, EDIT_ATTEMPTS);
+    edit_clear(&e);
+    if (out)
+        *out = res;
+    else
+        ml_result_free(res);
+    return rc;
+}

@@ -1,0 +1,221 @@
+/* Checking a published list: children, their platforms, their blobs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "registry.h"
+
+struct ml_report {
+    char *ref;
+    char *digest;
+    size_t children;
+    size_t blobs;
+    ml__strvec problems;
+};
+
+void ml_report_free(ml_report *r)
+{
+    if (!r)
+        return;
+    free(r->ref);
+    free(r->digest);
+    ml__strvec_free(&r->problems);
+    free(r);
+}
+
+size_t ml_report_problem_count(const ml_report *r) { return r->problems.count; }
+const char *ml_report_problem(const ml_report *r, size_t i) { return i < r->problems.count ? r->problems.items[i] : NULL; }
+
+static bool is_attestation(const ml__descriptor *d)
+{
+    return ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest");
+}
+
+static char *label(const ml__descriptor *d)
+{
+    if (is_attestation(d))
+        return ml__asprintf("attestation %s", d->digest);
+    char *p = d->has_platform ? ml__platform_format(&d->platform) : NULL;
+    char *s = ml__asprintf("%s %s", p ? p : "(no platform)", d->digest);
+    free(p);
+    return s;
+}
+
+static int problem(ml_report *r, const ml__descriptor *d, const char *what, const char *detail)
+{
+    char *l = label(d);
+    int rc = ml__strvec_pushf(&r->problems, "%s: %s%s%s", l ? l : "?", what, detail ? ": " : "", detail ? detail : "");
+    free(l);
+    return rc;
+}
+
+/* Reads every child; each must exist, match its descriptor and parse. */
+static int check_children(ml_client *c, const ml_ref *repo, const ml__manifest *list, ml__manifest *kids,
+                          ml_report *r)
+{
+    size_t n = list->manifest_count;
+    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    if (!items)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        items[i] = (ml__item){.repo = repo, .reference = list->manifests[i].digest};
+    int rc = ml__reg_get_manifests(c, items, n);
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        const ml__descriptor *d = &list->manifests[i];
+        r->children++;
+        if (items[i].rc == ML_ENOTFOUND)
+            rc = problem(r, d, "manifest missing from the repository", NULL);
+        else if (items[i].rc != ML_OK)
+            rc = problem(r, d, "cannot read the manifest", ml_error_message(items[i].err));
+        else if (items[i].size != d->size)
+            rc = problem(r, d, "size differs from the list entry", NULL);
+        else if (ml__manifest_parse(&kids[i], items[i].body, items[i].len, items[i].media_type, NULL) != ML_OK)
+            rc = problem(r, d, "manifest cannot be parsed", NULL);
+    }
+    for (size_t i = 0; i < n; i++)
+        ml__item_clear(&items[i]);
+    free(items);
+    return rc;
+}
+
+static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest *list, const ml__manifest *kids,
+                           ml_report *r)
+{
+    size_t n = list->manifest_count, m = 0;
+    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    size_t *index = calloc(n ? n : 1, sizeof(*index));
+    int rc = items && index ? ML_OK : ML_ENOMEM;
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        const ml__descriptor *d = &list->manifests[i];
+        if (kids[i].config.digest && d->has_platform && !is_attestation(d)) {
+            items[m] = (ml__item){.repo = repo, .reference = kids[i].config.digest};
+            index[m++] = i;
+        }
+    }
+    if (rc == ML_OK)
+        rc = ml__reg_get_blobs(c, items, m, ML__CONFIG_MAX);
+    for (size_t k = 0; rc == ML_OK && k < m; k++) {
+        const ml__descriptor *d = &list->manifests[index[k]];
+        ml_platform p = {0};
+        if (items[k].rc != ML_OK)
+            continue; /* reported with the blobs */
+        if (ml__config_platform(items[k].body, items[k].len, &p, NULL) != ML_OK) {
+            rc = problem(r, d, "config has no platform", NULL);
+        } else if (ml__platform_normalize(&p, NULL) == ML_OK && !ml__platform_equal(&p, &d->platform)) {
+            char *got = ml__platform_format(&p);
+            rc = problem(r, d, "the image config says", got);
+            free(got);
+        }
+        ml__platform_clear(&p);
+    }
+    for (size_t k = 0; items && k < m; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    free(index);
+    return rc;
+}
+
+static int check_blobs(ml_client *c, const ml_ref *repo, const ml__manifest *list, const ml__manifest *kids,
+                       ml_report *r)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < list->manifest_count; i++)
+        total += kids[i].layer_count + 1;
+    ml__item *items = calloc(total ? total : 1, sizeof(*items));
+    size_t *owner = calloc(total ? total : 1, sizeof(*owner));
+    int rc = items && owner ? ML_OK : ML_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; rc == ML_OK && i < list->manifest_count; i++) {
+        if (kids[i].config.digest) {
+            owner[n] = i;
+            items[n++] = (ml__item){.repo = repo, .reference = kids[i].config.digest};
+        }
+        for (size_t k = 0; k < kids[i].layer_count; k++) {
+            if (kids[i].layers[k].urls.count)
+                continue; /* foreign layers live elsewhere */
+            owner[n] = i;
+            items[n++] = (ml__item){.repo = repo, .reference = kids[i].layers[k].digest};
+        }
+    }
+    if (rc == ML_OK)
+        rc = ml__reg_head_blobs(c, items, n);
+    for (size_t k = 0; rc == ML_OK && k < n; k++) {
+        r->blobs++;
+        if (items[k].rc == ML_ENOTFOUND)
+            rc = problem(r, &list->manifests[owner[k]], "blob missing", items[k].reference);
+        else if (items[k].rc != ML_OK)
+            rc = problem(r, &list->manifests[owner[k]], "cannot check blob", ml_error_message(items[k].err));
+    }
+    for (size_t k = 0; items && k < n; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    free(owner);
+    return rc;
+}
+
+static int verify_list(ml_client *c, const ml_ref *repo, const ml__manifest *list, ml_report *r)
+{
+    ml__manifest *kids = calloc(list->manifest_count ? list->manifest_count : 1, sizeof(*kids));
+    int rc = kids ? check_children(c, repo, list, kids, r) : ML_ENOMEM;
+    if (rc == ML_OK)
+        rc = check_platforms(c, repo, list, kids, r);
+    if (rc == ML_OK)
+        rc = check_blobs(c, repo, list, kids, r);
+    for (size_t i = 0; kids && i < list->manifest_count; i++)
+        ml__manifest_clear(&kids[i]);
+    free(kids);
+    return rc;
+}
+
+int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **err)
+{
+    if (!out || !client || !ref)
+        return ml__error_set(err, ML_EINVAL, "ml_verify: NULL argument");
+    *out = NULL;
+    ml_ref r = {0};
+    ml__manifest list = {0};
+    ml_report *rep = calloc(1, sizeof(*rep));
+    int rc = rep ? ml__ref_parse(&r, ref, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__item it = {.repo = &r};
+    if (rc == ML_OK) {
+        it.reference = r.digest ? r.digest : r.tag ? r.tag : "latest";
+        rc = ml__reg_get_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    }
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&list, it.body, it.len, it.media_type, err);
+    if (rc == ML_OK && !ml__kind_is_list(list.kind))
+        rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image, not a list", ref);
+    if (rc == ML_OK && (!(rep->ref = ml__ref_format(&r)) || !(rep->digest = ml__strdup(it.digest))))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK && verify_list(client, &r, &list, rep) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc != ML_OK && rc != ML_ENOMEM)
+        ml__error_prefix(err, rc, "verify %s", ref);
+    ml__item_clear(&it);
+    ml__manifest_clear(&list);
+    ml__ref_clear(&r);
+    if (rc != ML_OK) {
+        ml_report_free(rep);
+        return rc;
+    }
+    *out = rep;
+    return ML_OK;
+}
+
+int ml_report_to_json(const ml_report *r, char **out, ml_error **err)
+{
+    ml__buf b = {0};
+    ml__buf_puts(&b, "{\"ref\":");
+    ml__buf_json_string(&b, r->ref);
+    ml__buf_puts(&b, ",\"digest\":");
+    ml__buf_json_string(&b, r->digest);
+    ml__buf_printf(&b, ",\"ok\":%s,\"children\":%zu,\"blobs\":%zu,\"problems\":[", r->problems.count ? "false" : "true",
+                   r->children, r->blobs);
+    for (size_t i = 0; i < r->problems.count; i++) {
+        ml__buf_puts(&b, i ? "," : "");
+        ml__buf_json_string(&b, r->problems.items[i]);
+    }
+    ml__buf_puts(&b, "]}");
+    *out = ml__buf_take(&b);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
