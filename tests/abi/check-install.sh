@@ -9,8 +9,12 @@ meson install -C "$build" --destdir "$root" --no-rebuild >/dev/null
 pc=$(dirname "$(find "$root" -name manifestlist.pc | head -n1)")
 export PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root
 flags=$(pkg-config --cflags --libs manifestlist)
-cc -std=c11 -o "$root/example" "$src/docs/example.c" $flags
 libdir=$(dirname "$(find "$root" -name 'libmanifestlist.so.0' | head -n1)")
+# A sanitizer build installs an instrumented library: the consumer follows.
+if ldd "$libdir/libmanifestlist.so.0" | grep -q libasan; then
+  flags="$flags -fsanitize=address,undefined"
+fi
+cc -std=c11 -o "$root/example" "$src/docs/example.c" $flags
 out=$(LD_LIBRARY_PATH=$libdir "$root/example")
 echo "$out"
 grep -q "registry.example.com/team/app:1.2" <<<"$out"

@@ -2,7 +2,9 @@
 2.8.2) on 127.0.0.1, plus wrappers around ``mlist`` ($MLIST) and the seeding
 tool ``ml-seed`` ($ML_SEED).
 
-Standard library only; meant for Debian's /usr/bin/python3 (3.11).
+Standard library only; meant for Debian's /usr/bin/python3 (3.11). Token
+auth (tokenserver.py, imported only then) also needs Debian's python3-jwt and
+python3-cryptography.
 
     with Registry() as reg:                 # plain HTTP
         reg.seed_image("app:v1-amd64", "linux/amd64")
@@ -374,6 +376,9 @@ class Registry:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=_isolated_env(), cwd=self.tmp, preexec_fn=_pdeathsig)
         except OSError as e:
+            if self.token_server is not None:
+                self.token_server.stop()
+                self.token_server = None
             self._cleanup_tmp()
             raise FixtureError("cannot start %s: %s" % (self.binary, e)) from None
         finally:
