@@ -517,6 +517,8 @@ static int parse_entry_fields(parse_ctx *c, struct fy_node *n, loc at, const cha
         rc = parse_ref(c, entry->image, fields[E_IMAGE].value_at, &entry->ref);
     if (rc == ML_OK)
         rc = default_tag(c, &entry->ref);
+    if (rc == ML_OK && !(entry->ref_name = ml__ref_format(&entry->ref)))
+        rc = fail_oom(c);
     if (rc == ML_OK)
         rc = parse_platform(c, &fields[E_PLATFORM], name, where, entry);
     if (rc == ML_OK)
@@ -948,6 +950,7 @@ static void entry_clear(ml__spec_entry *e)
 {
     ml__ref_clear(&e->ref);
     free(e->image);
+    free(e->ref_name);
     ml__platform_clear(&e->platform);
     ml__annotations_free(&e->annotations);
 }
@@ -1056,14 +1059,8 @@ static void json_platform(ml__buf *b, const ml_platform *p)
 static void json_entry(ml__buf *b, const ml__spec_entry *e)
 {
     bool first = true;
-    char *image = ml__ref_format(&e->ref);
-    if (!image) {
-        b->oom = true;
-        return;
-    }
     ml__buf_puts(b, "{");
-    json_string_field(b, &first, "image", image);
-    free(image);
+    json_string_field(b, &first, "image", e->ref_name);
     if (e->has_platform) {
         json_key(b, &first, "platform");
         json_platform(b, &e->platform);

@@ -12,6 +12,7 @@
 typedef struct ml__spec_entry {
     ml_ref ref;
     char *image;            /* as written in the spec */
+    char *ref_name;         /* normalised, tag or digest always set */
     bool has_platform;      /* false: read it from the image config */
     ml_platform platform;   /* normalised unless ML_SPEC_NO_NORMALIZE */
     ml__annotations annotations;

@@ -35,7 +35,7 @@ size_t ml_spec_entry_count(const ml_spec *spec, size_t index)
 const char *ml_spec_entry_image(const ml_spec *spec, size_t index, size_t entry)
 {
     const ml__spec_entry *e = entry_at(spec, index, entry);
-    return e ? e->image : NULL;
+    return e ? e->ref_name : NULL;
 }
 
 static void append_list(ml__buf *b, const char *label, const ml__strvec *v)
