@@ -109,7 +109,8 @@ static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t 
         print_result_json(res, index == 0, lists > 1);
     else if (res && rc == ML_OK)
         report_human(o, list, res);
-    report_failure(o, res);
+    if (rc != ML_OK)
+        report_failure(o, res);
     ml_result_free(res);
     ml_list_free(list);
     return rc == ML_OK ? 0 : cli_fail(rc, err);
@@ -178,7 +179,8 @@ static int edit_list(cli_opts *o)
         print_result_json(res, true, false), putchar('\n');
     if (rc == ML_OK && res && !o->json)
         report_human(o, NULL, res);
-    report_failure(o, res);
+    if (rc != ML_OK)
+        report_failure(o, res);
     ml_result_free(res);
     ml_client_free(client);
     return rc == ML_OK ? 0 : cli_fail(rc, err);
