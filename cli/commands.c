@@ -66,6 +66,8 @@ static void report_human(const cli_opts *o, const ml_list *list, const ml_result
             cli_note(o, "  %s", ml_result_change(res, i));
         if (ml_result_change_count(res) == 0)
             cli_note(o, "  no entry changed; tags moved to the new list");
+        for (size_t i = 0; i < ml_result_plan_count(res); i++)
+            cli_note(o, "  would %s", ml_result_plan(res, i));
         cli_note(o, "%s: %s", target, o->dry_run ? "would be pushed (dry run, nothing written)" : "pushed");
     }
     if (o->dry_run && list) {

@@ -270,6 +270,10 @@ ML_API const char *ml_result_digest(const ml_result *result);
 ML_API int64_t ml_result_size(const ml_result *result);
 /* 1 when the registry already held this exact list under every tag. */
 ML_API int ml_result_up_to_date(const ml_result *result);
+/* Dry run: what would be copied ("copy manifest …", "mount blob …",
+ * "copy blob …"). */
+ML_API size_t ml_result_plan_count(const ml_result *result);
+ML_API const char *ml_result_plan(const ml_result *result, size_t index);
 /* The tags of the list, the target's own first; whether each moved. */
 ML_API size_t ml_result_tag_count(const ml_result *result);
 ML_API const char *ml_result_tag(const ml_result *result, size_t index);
@@ -278,7 +282,9 @@ ML_API int ml_result_tag_moved(const ml_result *result, size_t index);
 ML_API size_t ml_result_change_count(const ml_result *result);
 ML_API const char *ml_result_change(const ml_result *result, size_t index);
 /* The result as JSON: target, digest, size, mediaType, upToDate, dryRun,
- * tags [{tag, moved, previous}], changes [{op, platform, digest, previous}]. */
+ * tags [{tag, moved, previous}], changes [{op, platform, digest, previous}],
+ * childrenCopied, blobsMounted, blobsCopied, purged, warnings, plan, and
+ * for a dry run the list itself. */
 ML_API int ml_result_to_json(const ml_result *result, char **out, ml_error **err);
 
 /* ---- Inspect and delete ------------------------------------------------ */

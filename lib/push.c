@@ -33,6 +33,7 @@ struct ml_result {
     size_t change_cap;
     ml__strvec change_lines;
     ml__strvec warnings;
+    ml__strvec plan; /* dry run: manifests and blobs that would be copied */
     size_t children_copied; /* child manifests put into the target repository */
     size_t blobs_mounted;
     size_t blobs_copied;
@@ -60,6 +61,7 @@ void ml_result_free(ml_result *r)
     free(r->changes);
     ml__strvec_free(&r->change_lines);
     ml__strvec_free(&r->warnings);
+    ml__strvec_free(&r->plan);
     free(r);
 }
 
@@ -67,6 +69,8 @@ const char *ml_result_target(const ml_result *r) { return r->target; }
 const char *ml_result_digest(const ml_result *r) { return r->digest; }
 int64_t ml_result_size(const ml_result *r) { return r->size; }
 int ml_result_up_to_date(const ml_result *r) { return r->up_to_date; }
+size_t ml_result_plan_count(const ml_result *r) { return r->plan.count; }
+const char *ml_result_plan(const ml_result *r, size_t i) { return i < r->plan.count ? r->plan.items[i] : NULL; }
 size_t ml_result_tag_count(const ml_result *r) { return r->tag_count; }
 const char *ml_result_tag(const ml_result *r, size_t i) { return i < r->tag_count ? r->tags[i].tag : NULL; }
 int ml_result_tag_moved(const ml_result *r, size_t i) { return i < r->tag_count && r->tags[i].moved; }
@@ -257,49 +261,148 @@ static int find_missing_children(ml_client *c, const ml_list *l, bool *missing, 
 /* Foreign layers (Windows base layers) live elsewhere and are not copied. */
 static bool foreign(const ml__descriptor *d) { return d->urls.count > 0; }
 
-static int copy_child(ml_client *c, const ml_list *l, const ml__entry *e, ml_result *res, ml_error **err)
+static bool needed_already(const ml__blob_need *needs, size_t n, const char *digest)
 {
-    ml__item it = {.repo = &e->source, .reference = e->desc.digest};
-    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
-    ml__manifest m = {0};
-    ml__blob_need *needs = NULL;
-    if (rc == ML_OK)
-        rc = ml__manifest_parse(&m, it.body, it.len, it.media_type, err);
-    if (rc == ML_OK && !(needs = calloc(m.layer_count + 1, sizeof(*needs))))
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    size_t n = 0;
-    if (rc == ML_OK && m.config.digest)
-        needs[n++] = (ml__blob_need){.from = &e->source, .digest = m.config.digest, .size = m.config.size};
-    for (size_t i = 0; rc == ML_OK && i < m.layer_count; i++)
-        if (!foreign(&m.layers[i]))
-            needs[n++] = (ml__blob_need){.from = &e->source, .digest = m.layers[i].digest, .size = m.layers[i].size};
-    if (rc == ML_OK)
-        rc = ml__reg_ensure_blobs(c, &l->target, needs, n, err);
-    for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        res->blobs_mounted += needs[i].mounted;
-        res->blobs_copied += needs[i].copied;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(needs[i].digest, digest) == 0)
+            return true;
+    return false;
+}
+
+static int add_need(ml__blob_need *needs, size_t *n, const ml_ref *from, const ml__descriptor *d)
+{
+    if (!d->digest || foreign(d) || needed_already(needs, *n, d->digest))
+        return ML_OK;
+    needs[(*n)++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
+    return ML_OK;
+}
+
+/* Children copied into the target: their manifests, read at once, and the
+ * blobs they need (each once, however many children share it). */
+typedef struct child_copy {
+    size_t count;
+    size_t *entry;     /* index into the list's entries */
+    ml__item *gets;    /* the manifests as read */
+    ml__manifest *models;
+    ml__blob_need *needs;
+    size_t need_count;
+} child_copy;
+
+static void child_copy_clear(child_copy *cc)
+{
+    for (size_t i = 0; i < cc->count; i++) {
+        if (cc->gets)
+            ml__item_clear(&cc->gets[i]);
+        if (cc->models)
+            ml__manifest_clear(&cc->models[i]);
     }
-    if (rc == ML_OK)
-        rc = ml__reg_put_manifest(c, &l->target, e->desc.digest, e->desc.media_type, it.body, it.len, err);
-    if (rc == ML_OK)
-        res->children_copied++;
-    else
-        ml__error_prefix(err, rc, "copy %s into %s/%s", e->image, l->target.registry, l->target.repository);
-    free(needs);
-    ml__manifest_clear(&m);
-    ml__item_clear(&it);
+    free(cc->entry);
+    free(cc->gets);
+    free(cc->models);
+    free(cc->needs);
+}
+
+static int read_children(ml_client *c, const ml_list *l, const bool *missing, child_copy *cc, ml_error **err)
+{
+    size_t blobs = 0;
+    for (size_t i = 0; i < l->count; i++)
+        cc->count += missing[i];
+    size_t n = cc->count ? cc->count : 1;
+    cc->entry = calloc(n, sizeof(*cc->entry));
+    cc->gets = calloc(n, sizeof(*cc->gets));
+    cc->models = calloc(n, sizeof(*cc->models));
+    if (!cc->entry || !cc->gets || !cc->models)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0, k = 0; i < l->count; i++)
+        if (missing[i]) {
+            cc->entry[k] = i;
+            cc->gets[k++] = (ml__item){.repo = &l->entries[i].source, .reference = l->entries[i].desc.digest};
+        }
+    if (ml__reg_get_manifests(c, cc->gets, cc->count) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; k < cc->count; k++) {
+        const ml__entry *e = &l->entries[cc->entry[k]];
+        int rc = cc->gets[k].rc;
+        if (rc == ML_OK)
+            rc = ml__manifest_parse(&cc->models[k], cc->gets[k].body, cc->gets[k].len, cc->gets[k].media_type,
+                                    &cc->gets[k].err);
+        if (rc != ML_OK) {
+            ml__item_take_error(&cc->gets[k], err);
+            return ml__error_prefix(err, rc, "copy %s", e->image);
+        }
+        blobs += cc->models[k].layer_count + 1;
+    }
+    if (!(cc->needs = calloc(blobs ? blobs : 1, sizeof(*cc->needs))))
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; k < cc->count; k++) {
+        const ml_ref *from = &l->entries[cc->entry[k]].source;
+        add_need(cc->needs, &cc->need_count, from, &cc->models[k].config);
+        for (size_t j = 0; j < cc->models[k].layer_count; j++)
+            add_need(cc->needs, &cc->need_count, from, &cc->models[k].layers[j]);
+    }
+    return ML_OK;
+}
+
+static int put_children(ml_client *c, const ml_list *l, child_copy *cc, ml_error **err)
+{
+    ml__item *puts = calloc(cc->count ? cc->count : 1, sizeof(*puts));
+    int rc = puts ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < cc->count; k++) {
+        const ml__entry *e = &l->entries[cc->entry[k]];
+        /* The body moves from the read to the write: same bytes, same digest. */
+        puts[k] = (ml__item){.repo = &l->target, .reference = e->desc.digest, .body = cc->gets[k].body,
+                             .len = cc->gets[k].len, .media_type = ml__strdup(e->desc.media_type)};
+        cc->gets[k].body = NULL;
+        if (!puts[k].media_type)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    if (rc == ML_OK && ml__reg_put_manifests(c, puts, cc->count) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < cc->count; k++)
+        if (puts[k].rc != ML_OK)
+            rc = ml__item_take_error(&puts[k], err);
+    for (size_t k = 0; puts && k < cc->count; k++)
+        ml__item_clear(&puts[k]);
+    free(puts);
     return rc;
+}
+
+static int plan_children(const ml_list *l, const child_copy *cc, ml_result *res)
+{
+    for (size_t k = 0; k < cc->count; k++)
+        if (ml__strvec_pushf(&res->plan, "copy manifest %s into %s/%s", l->entries[cc->entry[k]].image,
+                             l->target.registry, l->target.repository) != ML_OK)
+            return ML_ENOMEM;
+    for (size_t i = 0; i < cc->need_count; i++) {
+        const ml__blob_need *b = &cc->needs[i];
+        bool mount = strcmp(b->from->registry, l->target.registry) == 0;
+        if (ml__strvec_pushf(&res->plan, "%s blob %s (%lld bytes) from %s/%s", mount ? "mount" : "copy", b->digest,
+                             (long long)b->size, b->from->registry, b->from->repository) != ML_OK)
+            return ML_ENOMEM;
+    }
+    return ML_OK;
 }
 
 static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
 {
     bool *missing = calloc(l->count ? l->count : 1, sizeof(*missing));
+    child_copy cc = {0};
     if (!missing)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     int rc = find_missing_children(c, l, missing, err);
-    for (size_t i = 0; rc == ML_OK && i < l->count; i++)
-        if (missing[i])
-            rc = copy_child(c, l, &l->entries[i], res, err);
+    if (rc == ML_OK)
+        rc = read_children(c, l, missing, &cc, err);
+    if (rc == ML_OK && res->dry_run)
+        rc = plan_children(l, &cc, res) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    else if (rc == ML_OK && (rc = ml__reg_ensure_blobs(c, &l->target, cc.needs, cc.need_count, err)) == ML_OK)
+        rc = put_children(c, l, &cc, err);
+    for (size_t i = 0; rc == ML_OK && !res->dry_run && i < cc.need_count; i++) {
+        res->blobs_mounted += cc.needs[i].mounted;
+        res->blobs_copied += cc.needs[i].copied;
+    }
+    if (rc == ML_OK && !res->dry_run)
+        res->children_copied = cc.count;
+    child_copy_clear(&cc);
     free(missing);
     return rc;
 }
@@ -393,9 +496,7 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
     }
     if (!ml__str_eq(res->tags[0].previous, l->digest) && (rc = compute_changes(c, l, res, &old_is_list, err)) != ML_OK)
         return rc;
-    if (res->dry_run)
-        return ML_OK;
-    if ((rc = push_children(c, l, res, err)) != ML_OK)
+    if ((rc = push_children(c, l, res, err)) != ML_OK || res->dry_run)
         return rc;
     if (!(o->flags & ML_PUSH_FORCE) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
@@ -486,6 +587,11 @@ int ml_result_to_json(const ml_result *r, char **out, ml_error **err)
     for (size_t i = 0; i < r->warnings.count; i++) {
         ml__buf_puts(&b, i ? "," : "");
         ml__buf_json_string(&b, r->warnings.items[i]);
+    }
+    ml__buf_puts(&b, "],\"plan\":[");
+    for (size_t i = 0; i < r->plan.count; i++) {
+        ml__buf_puts(&b, i ? "," : "");
+        ml__buf_json_string(&b, r->plan.items[i]);
     }
     ml__buf_puts(&b, "]");
     if (r->list_json) {

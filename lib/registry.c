@@ -263,11 +263,18 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
         return ML_ENOMEM;
     }
     int rc = build_batch(c, items, n, method, kind, reqs);
+    bool put = strcmp(method, "PUT") == 0;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        acc[i] = (access){items[i].repo, "pull", NULL};
-        if (reqs[i]) {
-            reqs[i]->max_body = max;
-            reqs[i]->follow = strcmp(kind, "blobs") == 0;
+        acc[i] = (access){items[i].repo, put ? "pull,push" : "pull", NULL};
+        if (!reqs[i])
+            continue;
+        reqs[i]->max_body = max;
+        reqs[i]->follow = strcmp(kind, "blobs") == 0;
+        if (put) {
+            reqs[i]->body = items[i].body;
+            reqs[i]->body_len = items[i].len;
+            if (ml__http_req_header(reqs[i], "Content-Type: %s", items[i].media_type) != ML_OK)
+                rc = ML_ENOMEM;
         }
     }
     ml_error *err = NULL;
@@ -392,6 +399,28 @@ int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)
     return run_items(c, items, n, "GET", "manifests", finish_get, ML__MANIFEST_MAX);
 }
 
+/* The registry must store exactly our bytes: its digest for them, when it
+ * says one, must be ours. */
+static void finish_put(ml__item *it, ml__http_req *r, const char *what, size_t max)
+{
+    (void)max;
+    if (!ok_status(r->status)) {
+        it->rc = answer_error(r, what, &it->err);
+        return;
+    }
+    char expected[ML__DIGEST_MAX];
+    it->rc = ml__digest_compute("sha256", it->body, it->len, expected, &it->err);
+    const char *dcd = ml__http_header(r, "Docker-Content-Digest");
+    if (it->rc == ML_OK && dcd && ml__has_prefix(dcd, "sha256:") && strcmp(dcd, expected) != 0)
+        it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
+                               expected);
+}
+
+int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n)
+{
+    return run_items(c, items, n, "PUT", "manifests", finish_put, 64 * 1024);
+}
+
 int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n)
 {
     return run_items(c, items, n, "HEAD", "blobs", finish_head, 0);
@@ -420,40 +449,13 @@ static int one_request(ml_client *c, const ml_ref *repo, const char *method, con
 int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference,
                          const char *media_type, const char *body, size_t len, ml_error **err)
 {
-    char expected[ML__DIGEST_MAX];
-    int rc = ml__digest_compute("sha256", body, len, expected, err);
-    if (rc != ML_OK)
-        return rc;
-    char *path = ml__asprintf("/v2/%s/manifests/%s", repo->repository, reference);
-    char *what = what_of("PUT", repo, reference);
-    ml__http_req *r = NULL;
-    if (!path || !what) {
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = one_request(c, repo, "PUT", path, &r, err)) != ML_OK)
-        goto done;
-    r->body = body;
-    r->body_len = len;
-    if (ml__http_req_header(r, "Content-Type: %s", media_type) != ML_OK) {
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = send_one(c, r, repo, "pull,push", NULL, err)) != ML_OK)
-        goto done;
-    if (!ok_status(r->status)) {
-        rc = answer_error(r, what, err);
-        goto done;
-    }
-    const char *dcd = ml__http_header(r, "Docker-Content-Digest");
-    if (dcd && strcmp(dcd, expected) != 0 && ml__has_prefix(dcd, "sha256:"))
-        rc = ml__error_set(err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
-                           expected);
-done:
-    ml__http_req_free(r);
-    free(path);
-    free(what);
-    return rc;
+    /* The item borrows body and media type: only its error is ours to free. */
+    ml__item it = {.repo = repo, .reference = reference, .body = (char *)body, .len = len,
+                   .media_type = (char *)media_type};
+    if (ml__reg_put_manifests(c, &it, 1) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    free(it.digest);
+    return ml__item_take_error(&it, err);
 }
 
 int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err)
@@ -667,53 +669,115 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
     return rc;
 }
 
-/* One blob: mount when the source is on the same registry (one request,
- * no bytes moved); otherwise, or when refused, copy. */
-static int ensure_blob(ml_client *c, const ml_ref *target, ml__blob_need *need, ml_error **err)
+/* Mounts of same-registry blobs, all at once: 201 = mounted; 202 = the
+ * registry declined and opened an upload session, kept for the copy. */
+static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, char **locations,
+                       ml_error **err)
 {
-    char *what = what_of("mount blob into", target, need->digest);
-    char *query = NULL;
-    char *location = NULL;
-    bool same_registry = strcmp(need->from->registry, target->registry) == 0;
-    int rc = ML_OK;
-    if (!what)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (same_registry)
-        query = ml__asprintf("?mount=%s&from=%s", need->digest, need->from->repository);
-    else
-        query = ml__strdup("");
-    if (!query) {
+    const char *base;
+    int rc = registry_base(c, target, &base, err);
+    ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
+    access *acc = calloc(n ? n : 1, sizeof(*acc));
+    if (rc == ML_OK && (!reqs || !acc))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-        goto done;
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        if (strcmp(needs[i].from->registry, target->registry) != 0)
+            continue;
+        char *url = ml__asprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", base, target->repository,
+                                 needs[i].digest, needs[i].from->repository);
+        reqs[i] = url ? ml__http_req_new("POST", url) : NULL;
+        free(url);
+        if (!reqs[i])
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        else
+            reqs[i]->body = "";
+        acc[i] = (access){target, "pull,push", needs[i].from};
     }
-    if (!same_registry) {
-        ml__item probe = {.repo = target, .reference = need->digest};
-        if ((rc = ml__reg_head_blobs(c, &probe, 1)) != ML_OK)
-            goto done;
-        bool present = probe.rc == ML_OK;
-        ml__item_clear(&probe);
-        if (present)
-            goto done;
+    if (rc == ML_OK)
+        rc = send_batch(c, reqs, acc, n, err);
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        if (!reqs[i])
+            continue;
+        const char *loc = ml__http_header(reqs[i], "Location");
+        needs[i].mounted = reqs[i]->status == 201;
+        if (reqs[i]->status == 202 && loc) {
+            if (!(locations[i] = ml__strdup(loc)))
+                rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        } else if (!needs[i].mounted) {
+            char *what = what_of("mount blob into", target, needs[i].digest);
+            rc = answer_error(reqs[i], what ? what : "mount blob", err);
+            free(what);
+        }
     }
-    rc = start_upload(c, target, query, same_registry ? need->from : NULL, &need->mounted, &location, what, err);
-    if (rc == ML_OK && !need->mounted) {
+    for (size_t i = 0; reqs && i < n; i++)
+        ml__http_req_free(reqs[i]);
+    free(reqs);
+    free(acc);
+    return rc;
+}
+
+/* Blobs from other registries that the target already has need no copy. */
+static int probe_foreign(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, bool *present,
+                         ml_error **err)
+{
+    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    size_t *index = calloc(n ? n : 1, sizeof(*index));
+    size_t m = 0;
+    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (strcmp(needs[i].from->registry, target->registry) != 0) {
+            items[m] = (ml__item){.repo = target, .reference = needs[i].digest};
+            index[m++] = i;
+        }
+    if (rc == ML_OK && ml__reg_head_blobs(c, items, m) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < m; k++)
+        present[index[k]] = items[k].rc == ML_OK;
+    for (size_t k = 0; items && k < m; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    free(index);
+    return rc;
+}
+
+/* Streams one blob across: through the declined mount's session, or a new
+ * upload for a blob from another registry. */
+static int copy_one(ml_client *c, const ml_ref *target, ml__blob_need *need, char *location, ml_error **err)
+{
+    char *own = NULL;
+    int rc = ML_OK;
+    if (!location) {
+        char *what = what_of("upload blob to", target, need->digest);
+        bool mounted = false;
+        rc = what ? start_upload(c, target, "", NULL, &mounted, &own, what, err)
+                  : ml__error_set(err, ML_ENOMEM, "out of memory");
+        free(what);
+        location = own;
+    }
+    if (rc == ML_OK && location) {
         rc = copy_blob(c, target, need, location, err);
         need->copied = rc == ML_OK;
     }
-done:
-    free(query);
-    free(location);
-    free(what);
+    free(own);
     return rc;
 }
 
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
                          ml_error **err)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = ensure_blob(c, target, &needs[i], err);
-        if (rc != ML_OK)
-            return rc;
-    }
-    return ML_OK;
+    char **locations = calloc(n ? n : 1, sizeof(*locations));
+    bool *present = calloc(n ? n : 1, sizeof(*present));
+    int rc = locations && present ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        rc = mount_batch(c, target, needs, n, locations, err);
+    if (rc == ML_OK)
+        rc = probe_foreign(c, target, needs, n, present, err);
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (!needs[i].mounted && !present[i])
+            rc = copy_one(c, target, &needs[i], locations[i], err);
+    for (size_t i = 0; locations && i < n; i++)
+        free(locations[i]);
+    free(locations);
+    free(present);
+    return rc;
 }

@@ -43,6 +43,9 @@ int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n);
  * digest (reference) is verified. */
 int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max);
 
+/* PUT manifests (items carry body, len and media_type as input); the
+ * registry's Docker-Content-Digest must match ours. */
+int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n);
 /* PUT a manifest; the registry's Docker-Content-Digest must match ours. */
 int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference,
                          const char *media_type, const char *body, size_t len, ml_error **err);
@@ -52,7 +55,9 @@ int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, co
                         size_t len, ml_error **err);
 
 /* A blob the target repository needs: mounted from `from` (same registry),
- * or copied when the registry refuses the mount or `from` is elsewhere. */
+ * or copied when the registry refuses the mount or `from` is elsewhere
+ * (unless the target has it already). Mounts and probes run concurrently;
+ * copies stream through a temporary file, one at a time. */
 typedef struct ml__blob_need {
     const ml_ref *from;
     const char *digest;

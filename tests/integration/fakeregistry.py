@@ -85,6 +85,9 @@ class _Base(http.server.BaseHTTPRequestHandler):
     def reply(self, status, body=b"", headers=None, ctype="application/json"):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
+        # logged before answering: a client may look at the log as soon as
+        # it has the answer
+        self.server.owner._record(self, status)
         self.send_response(status)
         hdrs = dict(headers or {})
         hdrs.setdefault("Content-Length", str(len(body)))
@@ -100,7 +103,6 @@ class _Base(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and body:
             self.wfile.write(body)
-        self.server.owner._record(self, status)
 
 
 class _RegistryHandler(_Base):

@@ -1,0 +1,887 @@
+#!/usr/bin/env python3
+"""mlist side by side with docker manifest, podman, buildah and a minimal curl
+sequence, against Debian's docker-registry on loopback. Run it through
+bench/run.sh (which installs what is missing and builds mlist); see
+bench/README.md for the flags and what is measured.
+
+Only the standard library is used. Every process this script starts is
+ended by its PID when it stops; nothing is sent anywhere but 127.0.0.1.
+"""
+import argparse
+import ctypes
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+REPO = "bench/app"
+MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+ACCEPT = ",".join([
+    MT_DOCKER_MANIFEST, MT_DOCKER_LIST,
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+])
+MIB = 1024 * 1024
+
+# ---------------------------------------------------------------- processes
+
+_children = []  # long-running helpers (registry, proxy): ended by PID
+
+
+def _pdeathsig():
+    """Child side of Popen: die with the benchmark, even on SIGKILL."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start_helper(argv, log_path):
+    log = open(log_path, "ab")  # O_APPEND: the log is read while written
+    p = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                         preexec_fn=_pdeathsig)
+    log.close()
+    _children.append(p)
+    return p
+
+
+def stop_helpers():
+    while _children:
+        p = _children.pop()
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+class Result:
+    def __init__(self, rc, wall, maxrss_kib, out, err):
+        self.rc, self.wall, self.maxrss_kib, self.out, self.err = rc, wall, maxrss_kib, out, err
+
+
+def run_timed(argv, env=None, timeout=600, stdin_data=None):
+    """Run one command; wall time from just before fork to reaping, and the
+    peak RSS the kernel reports for it (wait4 ru_maxrss, the number GNU
+    time -v prints as 'Maximum resident set size')."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        stdin = subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=stdin, env=env)
+        if stdin_data is not None:
+            p.stdin.write(stdin_data)
+            p.stdin.close()
+        timer = threading.Timer(timeout, p.kill)
+        timer.start()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        timer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Result(p.returncode, wall, ru.ru_maxrss, out.read().decode(errors="replace"),
+                      err.read().decode(errors="replace"))
+
+
+def sh(argv, env=None, check=True):
+    p = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()[-500:]}")
+    return p
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def first_line(argv):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        text = (p.stdout or p.stderr).strip()
+        return text.splitlines()[0] if text else f"exit {p.returncode}"
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"not available ({e.__class__.__name__})"
+
+# ---------------------------------------------------------------- registry
+
+
+class Registry:
+    LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP/[\d.]+" (\d{3}) ')
+
+    def __init__(self, work):
+        self.work = work
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.log_path = os.path.join(work, "registry.log")
+        cfg = os.path.join(work, "registry.yml")
+        with open(cfg, "w") as f:
+            f.write(f"""version: 0.1
+log:
+  level: warn
+  accesslog: {{disabled: false}}
+storage:
+  filesystem: {{rootdirectory: {work}/registry-data}}
+  delete: {{enabled: true}}
+http: {{addr: {self.host}}}
+""")
+        self.proc = start_helper(["docker-registry", "serve", cfg], self.log_path)
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1).read()
+                break
+            except (OSError, urllib.error.URLError):
+                if self.proc.poll() is not None:
+                    raise RuntimeError("docker-registry exited: " + open(self.log_path).read()[-800:])
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("docker-registry did not answer on " + self.host)
+        self.offset = os.path.getsize(self.log_path)
+        self.marks = 0
+
+    def mark(self):
+        """Send a request the log will show, wait for it to be logged, and
+        return the access lines logged since the previous mark."""
+        self.marks += 1
+        tag = f"m{self.marks}"
+        try:
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://{self.host}/v2/benchmark-marker/manifests/{tag}", method="HEAD"), timeout=5)
+        except urllib.error.HTTPError:
+            pass
+        needle = f"/v2/benchmark-marker/manifests/{tag} ".encode()
+        deadline = time.monotonic() + 5
+        while True:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+            idx = chunk.find(needle)
+            if idx >= 0:
+                end = chunk.find(b"\n", idx)
+                end = len(chunk) if end < 0 else end + 1
+                self.offset += end
+                text = chunk[:end].decode(errors="replace")
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the registry's access log shows no marker; is accesslog enabled?")
+            time.sleep(0.005)
+        reqs = []
+        for line in text.splitlines():
+            m = self.LINE.search(line)
+            if m and "/benchmark-marker/" not in m.group(2):
+                reqs.append((m.group(1), m.group(2), int(m.group(3))))
+        return reqs
+
+
+def count_methods(reqs):
+    counts = {}
+    for method, _, _ in reqs:
+        counts[method] = counts.get(method, 0) + 1
+    return counts
+
+
+def fmt_methods(counts):
+    order = ["HEAD", "GET", "PUT", "POST", "PATCH", "DELETE"]
+    return " ".join(f"{m} {counts[m]}" for m in order if counts.get(m)) or "none"
+
+# ---------------------------------------------------------------- images
+
+
+class Images:
+    """N images bench/app:img-I, each linux/amd64 with its own os.version
+    (10.0.I) so that N distinct platforms exist, each with its own config."""
+
+    def __init__(self, seed_bin, host):
+        self.seed_bin, self.host = seed_bin, host
+        self.items = []  # (tag, digest, size, media_type, os_version)
+
+    def seed(self, n, jobs=4):
+        todo = range(len(self.items), n)
+        if not todo:
+            return 0.0
+        t0 = time.perf_counter()
+
+        def one(i):
+            tag, osv = f"img-{i}", f"10.0.{i}"
+            p = sh([self.seed_bin, "--plain-http", "image", f"{self.host}/{REPO}:{tag}",
+                    "--platform", "linux/amd64", "--os-version", osv, "--salt", f"bench-{i}"])
+            digest, size, mt = p.stdout.split()[:3]
+            return (tag, digest, int(size), mt, osv)
+
+        with ThreadPoolExecutor(jobs) as ex:
+            self.items.extend(ex.map(one, todo))
+        return time.perf_counter() - t0
+
+# ---------------------------------------------------------------- cases
+
+
+class Ctx:
+    """What a case needs to build its commands."""
+
+    def __init__(self, args, work, images):
+        self.args, self.work, self.images = args, work, images
+        self.mlist, self.seed = args.mlist, args.seed
+        self.docker_cfg = os.path.join(work, "docker")
+        os.makedirs(self.docker_cfg, exist_ok=True)
+        self.env = dict(os.environ)
+        self.env["DOCKER_CONFIG"] = self.docker_cfg
+        self.env["REGISTRY_AUTH_FILE"] = os.path.join(work, "auth.json")
+        self.env["CONTAINERS_REGISTRIES_CONF"] = os.path.join(work, "registries.conf")
+        self.env["CONTAINERS_CONF"] = os.path.join(work, "containers.conf")
+        self.env["HOME"] = os.path.join(work, "home")
+        os.makedirs(self.env["HOME"], exist_ok=True)
+        with open(self.env["REGISTRY_AUTH_FILE"], "w") as f:
+            f.write('{"auths": {}}\n')
+        with open(self.env["CONTAINERS_CONF"], "w") as f:
+            f.write('[engine]\nevents_logger = "none"\ncgroup_manager = "cgroupfs"\n')
+        self.insecure_hosts = []
+
+    def allow_insecure(self, host):
+        self.insecure_hosts.append(host)
+        with open(self.env["CONTAINERS_REGISTRIES_CONF"], "w") as f:
+            for h in self.insecure_hosts:
+                f.write(f'[[registry]]\nlocation = "{h}"\ninsecure = true\n\n')
+
+    def containers(self, tool):
+        d = os.path.join(self.work, tool)
+        return [tool, "--root", d + "-root", "--runroot", d + "-run", "--storage-driver", "vfs"]
+
+    def spec(self, host, n, target, platforms):
+        name = os.path.join(self.work, f"spec-{target}.yaml")
+        with open(name, "w") as f:
+            f.write(f"image: {host}/{REPO}:{target}\nmanifests:\n")
+            for tag, _, _, _, osv in self.images.items[:n]:
+                f.write(f"  - image: {host}/{REPO}:{tag}\n")
+                if platforms:
+                    f.write(f'    platform: {{os: linux, architecture: amd64, os.version: "{osv}"}}\n')
+        return name
+
+    def list_json(self, n):
+        name = os.path.join(self.work, f"list-n{n}.json")
+        if not os.path.exists(name):
+            doc = {"schemaVersion": 2, "mediaType": MT_DOCKER_LIST, "manifests": [
+                {"mediaType": mt, "digest": d, "size": size,
+                 "platform": {"architecture": "amd64", "os": "linux", "os.version": osv}}
+                for _, d, size, mt, osv in self.images.items[:n]]}
+            with open(name, "w") as f:
+                json.dump(doc, f, separators=(",", ":"))
+        return name
+
+
+class Case:
+    """One way of publishing the list. steps() gives the timed commands (run
+    one after the other); setup()/cleanup() are untimed."""
+    name = ""
+    label = ""
+    peer = False
+    expect = None  # function(n) -> dict of the minimum requests
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def setup(self, host, n, run_id):
+        pass
+
+    def steps(self, host, n, run_id):
+        raise NotImplementedError
+
+    def cleanup(self, host, n, run_id):
+        pass
+
+    def target(self, n, run_id):
+        return f"{self.name}-n{n}-{run_id}"
+
+    def check_tag(self, n, run_id):
+        return self.target(n, run_id)
+
+
+class MlistGiven(Case):
+    name, label = "mlist", "mlist create (platform given)"
+    flags = []
+
+    def steps(self, host, n, run_id):
+        spec = self.ctx.spec(host, n, self.target(n, run_id), platforms=True)
+        return [[self.ctx.mlist, *self.flags, "create", spec]]
+
+    @staticmethod
+    def expect(n):
+        return {"HEAD": n, "PUT": 1}
+
+
+class MlistPlain(MlistGiven):
+    name, label = "mlist-plain", "mlist --plain-http create (platform given)"
+    flags = ["--plain-http"]
+
+
+class MlistConfig(Case):
+    name, label = "mlist-config", "mlist create (platform from config)"
+
+    def steps(self, host, n, run_id):
+        spec = self.ctx.spec(host, n, self.target(n, run_id), platforms=False)
+        return [[self.ctx.mlist, "create", spec]]
+
+    @staticmethod
+    def expect(n):
+        return {"GET": 2 * n, "PUT": 1}  # every image has its own config
+
+
+class MlistUpToDate(Case):
+    name, label = "mlist-uptodate", "mlist update, up to date (platform given)"
+
+    def target(self, n, run_id):
+        return f"{self.name}-n{n}"
+
+    def setup(self, host, n, run_id):
+        spec = self.ctx.spec(host, n, self.target(n, run_id), platforms=True)
+        if not getattr(self, "_made", {}).get((host, n)):
+            sh([self.ctx.mlist, "-q", "update", spec], env=self.ctx.env)
+            self._made = {**getattr(self, "_made", {}), (host, n): True}
+
+    def steps(self, host, n, run_id):
+        spec = self.ctx.spec(host, n, self.target(n, run_id), platforms=True)
+        return [[self.ctx.mlist, "update", spec]]
+
+    @staticmethod
+    def expect(n):
+        return {"HEAD": n}
+
+
+class Docker(Case):
+    name, label, peer = "docker", "docker manifest create + push", True
+
+    def setup(self, host, n, run_id):
+        shutil.rmtree(os.path.join(self.ctx.docker_cfg, "manifests"), ignore_errors=True)
+
+    def steps(self, host, n, run_id):
+        target = f"{host}/{REPO}:{self.target(n, run_id)}"
+        images = [f"{host}/{REPO}:{it[0]}" for it in self.ctx.images.items[:n]]
+        return [["docker", "manifest", "create", "--insecure", target, *images],
+                ["docker", "manifest", "push", "--insecure", target]]
+
+    cleanup = setup
+
+
+class Podman(Case):
+    name, label, peer = "podman", "podman manifest create + push", True
+    tool = "podman"
+    push_flags = ["--all=false"]
+
+    def steps(self, host, n, run_id):
+        local = f"localhost/{self.name}-{n}-{run_id}"
+        images = [f"docker://{host}/{REPO}:{it[0]}" for it in self.ctx.images.items[:n]]
+        c = self.ctx.containers(self.tool)
+        return [[*c, "manifest", "create", local, *images],
+                [*c, "manifest", "push", *self.push_flags, "--tls-verify=false", local,
+                 f"docker://{host}/{REPO}:{self.target(n, run_id)}"]]
+
+    def cleanup(self, host, n, run_id):
+        c = self.ctx.containers(self.tool)
+        sh([*c, "manifest", "rm", f"localhost/{self.name}-{n}-{run_id}"], env=self.ctx.env, check=False)
+
+
+class Buildah(Podman):
+    name, label = "buildah", "buildah manifest create + push"
+    tool = "buildah"
+    push_flags = []  # buildah pushes the list only unless --all
+
+
+class Curl(Case):
+    name, label = "curl", "minimal: curl N HEAD (parallel) + 1 PUT"
+
+    def steps(self, host, n, run_id):
+        heads = ["curl", "-sS", "--fail", "--parallel", "--parallel-max", str(self.ctx.args.concurrency),
+                 "-I", "-H", "Accept: " + ACCEPT, "-w", "%{http_code}\\n"]
+        heads += [f"http://{host}/v2/{REPO}/manifests/{it[0]}" for it in self.ctx.images.items[:n]]
+        put = ["curl", "-sS", "--fail", "-X", "PUT", "-H", "Content-Type: " + MT_DOCKER_LIST,
+               "--data-binary", "@" + self.ctx.list_json(n),
+               f"http://{host}/v2/{REPO}/manifests/{self.target(n, run_id)}"]
+        return [heads, put]
+
+    @staticmethod
+    def expect(n):
+        return {"HEAD": n, "PUT": 1}
+
+
+ALL_CASES = [MlistGiven, MlistConfig, MlistUpToDate, Docker, Podman, Buildah, Curl]
+LATENCY_EXTRA = [MlistPlain]
+
+# ---------------------------------------------------------------- measuring
+
+
+class Sample:
+    def __init__(self, wall, rss_kib, reqs, ok, note=""):
+        self.wall, self.rss_kib, self.reqs, self.ok, self.note = wall, rss_kib, reqs, ok, note
+
+
+def run_case(case, reg, host, n, run_id):
+    ctx = case.ctx
+    case.setup(host, n, run_id)
+    reg.mark()
+    wall, rss, note, ok = 0.0, 0, "", True
+    for argv in case.steps(host, n, run_id):
+        r = run_timed(argv, env=ctx.env, timeout=ctx.args.timeout)
+        wall += r.wall
+        rss = max(rss, r.maxrss_kib)
+        if r.rc != 0:
+            ok = False
+            note = f"`{os.path.basename(argv[0])} {argv[1] if len(argv) > 1 else ''}` exit {r.rc}: " + \
+                   " ".join((r.err or r.out).strip().split())[-300:]
+            break
+    reqs = reg.mark()
+    case.cleanup(host, n, run_id)
+    return Sample(wall, rss, reqs, ok, note)
+
+
+def verify_list(host_direct, case, n, run_id, images):
+    """The list the case pushed holds exactly the N images."""
+    url = f"http://{host_direct}/v2/{REPO}/manifests/{case.check_tag(n, run_id)}"
+    try:
+        req = urllib.request.Request(url, headers={"Accept": ACCEPT})
+        doc = json.loads(urllib.request.urlopen(req, timeout=10).read())
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        return f"cannot read the pushed list: {e}"
+    got = sorted(m.get("digest") for m in doc.get("manifests", []))
+    want = sorted(it[1] for it in images.items[:n])
+    if got != want:
+        return f"pushed list has {len(got)} entries, {len(set(got) & set(want))} of the {n} images"
+    plats = {json.dumps(m.get("platform"), sort_keys=True) for m in doc["manifests"]}
+    if len(plats) != n:
+        return f"pushed list has {len(plats)} distinct platforms for {n} images"
+    return ""
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def bench_series(cases, reg, host, n, runs, label, log):
+    """Warm-up round, then `runs` interleaved rounds (the order rotates each
+    round). Returns {case.name: [Sample...]} and {case.name: failure}."""
+    samples = {c.name: [] for c in cases}
+    broken = {}
+    for rnd in range(runs + 1):
+        order = cases[rnd % len(cases):] + cases[:rnd % len(cases)]
+        for case in order:
+            if case.name in broken:
+                continue
+            run_id = f"{label}-w" if rnd == 0 else f"{label}-r{rnd}"
+            s = run_case(case, reg, host, n, run_id)
+            if not s.ok:
+                broken[case.name] = s.note
+                log(f"    {case.name}: FAILED ({s.note})")
+                continue
+            if rnd == 0:
+                bad = verify_list(reg.host, case, n, run_id, case.ctx.images)
+                if bad:
+                    broken[case.name] = bad
+                    log(f"    {case.name}: WRONG RESULT ({bad})")
+                continue
+            samples[case.name].append(s)
+        if rnd:
+            log(f"    round {rnd}/{runs}: " + ", ".join(
+                f"{c.name} {samples[c.name][-1].wall:.3f}s" for c in cases if samples[c.name]
+                and c.name not in broken))
+    return samples, broken
+
+# ---------------------------------------------------------------- report
+
+
+def summarize(case, ss, n):
+    walls = [s.wall for s in ss]
+    counts = [count_methods(s.reqs) for s in ss]
+    # request counts are the same every run for these tools; show the last
+    # and say so when they varied
+    c = counts[-1] if counts else {}
+    varied = any(x != c for x in counts)
+    statuses = {}
+    for method, _, st in (ss[-1].reqs if ss else []):
+        if st >= 400:
+            statuses[f"{method} {st}"] = statuses.get(f"{method} {st}", 0) + 1
+    return {
+        "case": case.name, "label": case.label, "n": n, "runs": len(ss),
+        "median": median(walls), "min": min(walls) if walls else None,
+        "max": max(walls) if walls else None, "walls": walls,
+        "rss_kib": max((s.rss_kib for s in ss), default=0),
+        "requests": c, "requests_total": sum(c.values()), "requests_varied": varied,
+        "errors": statuses,
+        "expect": case.expect(n) if case.expect else None,
+    }
+
+
+def extra_requests(row):
+    """What the case asked beyond the minimum, e.g. 'HEAD +3'."""
+    if not row["expect"]:
+        return ""
+    out = []
+    for m in sorted(set(row["requests"]) | set(row["expect"])):
+        d = row["requests"].get(m, 0) - row["expect"].get(m, 0)
+        if d:
+            out.append(f"{m} {d:+d}")
+    return ", ".join(out) if out else "minimum"
+
+
+def table(rows, ref_name):
+    ref = next((r for r in rows if r["case"] == ref_name and r["runs"]), None)
+    lines = ["| tool | median s | min–max s | ×mlist | requests (by method) | beyond minimum | peak RSS MiB |",
+             "|---|---:|---:|---:|---|---|---:|"]
+    for r in rows:
+        if r.get("failed"):
+            lines.append(f"| {r['label']} | — | — | — | — | — | — |")
+            continue
+        ratio = f"{r['median'] / ref['median']:.2f}" if ref else "—"
+        reqs = fmt_methods(r["requests"]) + (" (varied)" if r["requests_varied"] else "")
+        if r["errors"]:
+            reqs += " [" + ", ".join(f"{k}×{v}" for k, v in sorted(r["errors"].items())) + "]"
+        lines.append(f"| {r['label']} | {r['median']:.3f} | {r['min']:.3f}–{r['max']:.3f} | {ratio} | "
+                     f"{reqs} | {extra_requests(r)} | {r['rss_kib'] / 1024:.1f} |")
+    return "\n".join(lines)
+
+
+def machine_info():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "unknown"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / MIB:.1f} GiB"
+    osname = "unknown"
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"')
+    return {"cpus (nproc)": str(os.cpu_count()), "cpu": cpu, "memory": mem,
+            "kernel": platform.release(), "os": osname}
+
+
+def versions(args):
+    return {
+        "mlist": first_line([args.mlist, "--version"]),
+        "docker-registry": first_line(["docker-registry", "--version"]),
+        "docker": first_line(["docker", "--version"]),
+        "podman": first_line(["podman", "--version"]),
+        "buildah": first_line(["buildah", "--version"]),
+        "skopeo": first_line(["skopeo", "--version"]),
+        "curl": first_line(["curl", "--version"]),
+        "python3": platform.python_version(),
+    }
+
+
+def startup(args, reps=40):
+    """mlist --version against /bin/true (the cost of starting any process
+    from this harness) and docker --version."""
+    out = {}
+    for name, argv in [("true", ["/bin/true"]), ("mlist --version", [args.mlist, "--version"]),
+                       ("docker --version", ["docker", "--version"])]:
+        if not shutil.which(argv[0]):
+            continue
+        walls, rss = [], 0
+        for i in range(reps + 3):
+            r = run_timed(argv)
+            if i >= 3:
+                walls.append(r.wall)
+                rss = max(rss, r.maxrss_kib)
+        out[name] = {"median_ms": median(walls) * 1000, "min_ms": min(walls) * 1000, "rss_kib": rss}
+    return out
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", default="8,32,128,512",
+                    help="list sizes (default 8,32,128,512)")
+    ap.add_argument("--peers-max-n", type=int, default=128,
+                    help="run docker/podman/buildah only up to this N (default 128; "
+                         "mlist and curl run at every N)")
+    ap.add_argument("--runs", type=int, default=5, help="timed rounds per N (default 5; plus one warm-up)")
+    ap.add_argument("--tools", default="mlist,mlist-config,mlist-uptodate,docker,podman,buildah,curl",
+                    help="cases to run (default: all)")
+    ap.add_argument("--latency-ms", type=float, default=10.0,
+                    help="delay added each way by the proxy (default 10 = 20 ms RTT); 0 skips")
+    ap.add_argument("--latency-n", type=int, default=32, help="N for the latency series (default 32)")
+    ap.add_argument("--concurrency", type=int, default=8,
+                    help="curl --parallel-max for the minimal sequence (default 8 = mlist's default)")
+    ap.add_argument("--seed-jobs", type=int, default=4)
+    ap.add_argument("--timeout", type=float, default=600, help="per command, seconds")
+    ap.add_argument("--mlist", default=os.path.join(ROOT, "build/cli/mlist"))
+    ap.add_argument("--seed", default=os.path.join(ROOT, "build/tests/ml-seed"))
+    ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
+    ap.add_argument("--json", default=os.path.join(BENCH, "results.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (registry log, specs)")
+    args = ap.parse_args()
+    args.mlist, args.seed = os.path.abspath(args.mlist), os.path.abspath(args.seed)
+    sizes = sorted({int(x) for x in args.n.split(",") if x.strip()})
+    wanted = [x.strip() for x in args.tools.split(",") if x.strip()]
+
+    def log(msg):
+        print(msg, flush=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    work = tempfile.mkdtemp(prefix="mlist-bench-")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    report = {"started": started.isoformat(timespec="seconds"), "args": vars(args),
+              "machine": machine_info(), "versions": versions(args), "series": [], "unavailable": {}}
+    try:
+        reg = Registry(work)
+        log(f"registry {reg.host} (work dir {work})")
+        images = Images(args.seed, reg.host)
+        ctx = Ctx(args, work, images)
+        ctx.allow_insecure(reg.host)
+
+        unavailable = report["unavailable"]
+        for tool in ("docker", "podman", "buildah", "curl"):
+            if tool in wanted and not shutil.which(tool):
+                unavailable[tool] = f"`{tool}` is not installed"
+
+        def make_cases(names, n):
+            out = []
+            for cls in ALL_CASES + LATENCY_EXTRA:
+                if cls.name not in names or cls.name in unavailable:
+                    continue
+                if cls.peer and n > args.peers_max_n:
+                    continue
+                out.append(cls(ctx))
+            return out
+
+        report["startup"] = startup(args)
+        log("startup: " + ", ".join(f"{k} {v['median_ms']:.2f} ms" for k, v in report["startup"].items()))
+
+        cases_by_name = {}
+        for n in sizes:
+            took = images.seed(n, args.seed_jobs)
+            log(f"N={n}: seeded {len(images.items)} images ({took:.1f} s)")
+            cases = make_cases(wanted, n)
+            # one Case object per name across N, so up-to-date setup state is kept
+            cases = [cases_by_name.setdefault(c.name, c) for c in cases]
+            samples, broken = bench_series(cases, reg, reg.host, n, args.runs, f"l{n}", log)
+            rows = []
+            for c in cases:
+                if c.name in broken:
+                    unavailable.setdefault(c.name, broken[c.name])
+                    rows.append({"case": c.name, "label": c.label, "n": n, "failed": broken[c.name], "runs": 0})
+                else:
+                    rows.append(summarize(c, samples[c.name], n))
+            report["series"].append({"mode": "loopback", "n": n, "rtt_ms": 0, "rows": rows})
+
+        if args.latency_ms > 0 and args.latency_n > 0:
+            n = args.latency_n
+            images.seed(n, args.seed_jobs)
+            ready = os.path.join(work, "proxy.port")
+            start_helper([sys.executable, os.path.join(BENCH, "delayproxy.py"), "0", reg.host,
+                          str(args.latency_ms), "--ready", ready], os.path.join(work, "proxy.log"))
+            for _ in range(100):
+                if os.path.exists(ready) and open(ready).read().strip():
+                    break
+                time.sleep(0.05)
+            phost = f"127.0.0.1:{open(ready).read().strip()}"
+            ctx.allow_insecure(phost)
+            rtt = 2 * args.latency_ms
+            log(f"latency series: N={n} through {phost} (+{args.latency_ms:g} ms each way, {rtt:g} ms RTT)")
+            names = wanted + (["mlist-plain"] if "mlist" in wanted else [])
+            cases = [c for c in make_cases(names, n) if c.name not in unavailable]
+            fresh = []
+            for c in cases:  # new objects: the up-to-date list is made again under the proxy's name
+                fresh.append(type(c)(ctx))
+            samples, broken = bench_series(fresh, reg, phost, n, args.runs, f"p{n}", log)
+            rows = []
+            for c in fresh:
+                if c.name in broken:
+                    rows.append({"case": c.name, "label": c.label, "n": n, "failed": broken[c.name], "runs": 0})
+                else:
+                    rows.append(summarize(c, samples[c.name], n))
+            report["series"].append({"mode": "latency", "n": n, "rtt_ms": rtt, "rows": rows})
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        stop_helpers()
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    report["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    with open(args.json, "w") as f:
+        json.dump(report, f, indent=1)
+    write_results(report, args.results)
+    log(f"wrote {args.results} and {args.json}")
+    return 0
+
+
+# ---------------------------------------------------------------- RESULTS.md
+
+KEEP_MARK = "<!-- hand-written notes: everything below this line is kept when run.sh rewrites the file -->"
+
+
+def row_of(series, name):
+    return next((r for r in series["rows"] if r["case"] == name and not r.get("failed")), None)
+
+
+def targets(report):
+    """Each target of the issue with the measured value and PASS/MISS."""
+    out = []
+    loop = {s["n"]: s for s in report["series"] if s["mode"] == "loopback"}
+    lat = next((s for s in report["series"] if s["mode"] == "latency"), None)
+
+    def verdict(ok):
+        return "PASS" if ok else "**MISS**"
+
+    s128 = loop.get(128)
+    if s128:
+        ml = row_of(s128, "mlist")
+        mc = row_of(s128, "mlist-config")
+        peers = [r for r in s128["rows"] if r["case"] in ("docker", "podman", "buildah") and not r.get("failed")]
+        if ml and peers:
+            best = min(peers, key=lambda r: r["median"])
+            x = best["median"] / ml["median"]
+            out.append(("≥ 2× faster than the fastest peer at N=128 (loopback), platform given",
+                        f"{best['case']} {best['median']:.3f} s / mlist {ml['median']:.3f} s = {x:.2f}×",
+                        verdict(x >= 2)))
+            if mc:
+                x = best["median"] / mc["median"]
+                out.append(("… same, platform from config (what the peers do)",
+                            f"{best['case']} {best['median']:.3f} s / mlist {mc['median']:.3f} s = {x:.2f}×",
+                            verdict(x >= 2)))
+        cu = row_of(s128, "curl")
+        if ml and cu:
+            x = ml["median"] / cu["median"]
+            out.append(("within 1.3× of the minimal request sequence at N=128",
+                        f"mlist {ml['median']:.3f} s / curl {cu['median']:.3f} s = {x:.2f}×", verdict(x <= 1.3)))
+    if lat:
+        ml = row_of(lat, "mlist")
+        if ml:
+            out.append((f"N={lat['n']} with {lat['rtt_ms']:g} ms RTT ≤ 0.5 s",
+                        f"{ml['median']:.3f} s", verdict(ml["median"] <= 0.5)))
+    for n, s in sorted(loop.items()):
+        for name in ("mlist", "mlist-config", "mlist-uptodate"):
+            r = row_of(s, name)
+            if r:
+                ex = extra_requests(r)
+                out.append((f"requests = minimum, {name}, N={n}",
+                            f"{fmt_methods(r['requests'])} (minimum {fmt_methods(r['expect'])})",
+                            verdict(ex == "minimum")))
+    big = max(loop) if loop else None
+    if big:
+        for name in ("mlist", "mlist-config"):
+            r = row_of(loop[big], name)
+            if r:
+                out.append((f"peak RSS ≤ 8 MiB at N={big} ({name})", f"{r['rss_kib'] / 1024:.1f} MiB",
+                            verdict(r["rss_kib"] <= 8 * 1024) + ("" if big >= 512 else " (N=512 not run)")))
+    ns = sorted(n for n in loop if row_of(loop[n], "mlist"))
+    if len(ns) >= 2:
+        parts, linear = [], True
+        for a, b in zip(ns, ns[1:]):
+            ra, rb = row_of(loop[a], "mlist"), row_of(loop[b], "mlist")
+            grow = rb["median"] / ra["median"]
+            parts.append(f"N {a}→{b}: time ×{grow:.2f}, RSS ×{rb['rss_kib'] / ra['rss_kib']:.2f}")
+            linear &= grow <= (b / a) * 1.15 and rb["rss_kib"] / ra["rss_kib"] <= (b / a) * 1.15
+        out.append(("time and memory grow (at most) linearly in N (mlist, platform given)",
+                    "; ".join(parts), verdict(linear)))
+    st = report.get("startup", {}).get("mlist --version")
+    if st:
+        base = report["startup"].get("true", {}).get("median_ms", 0)
+        out.append(("start-up (mlist --version) ≤ 5 ms", f"{st['median_ms']:.2f} ms "
+                    f"(/bin/true from the same harness: {base:.2f} ms)", verdict(st["median_ms"] <= 5)))
+    return out
+
+
+def write_results(report, path):
+    kept = ""
+    if os.path.exists(path):
+        old = open(path).read()
+        if KEEP_MARK in old:
+            kept = old.split(KEEP_MARK, 1)[1]
+    a = report["args"]
+    L = []
+    L.append("# mlist benchmark results\n")
+    L.append(f"Generated by `bench/run.sh` on {report['started']} (finished {report['finished']}). "
+             f"Medians of {a['runs']} interleaved rounds after one warm-up round; every tool publishes "
+             "the same N existing images (bench/app:img-0…, linux/amd64, distinct os.version) as one list "
+             "under a new tag in the same repository of Debian's docker-registry on 127.0.0.1. "
+             "Requests are counted from the registry's access log; peak RSS is the kernel's ru_maxrss "
+             "(as `/usr/bin/time -v`), the largest over the steps of a tool. "
+             "Raw samples: `bench/results.json`.\n")
+    L.append("## Machine and versions\n")
+    L.append("| | |\n|---|---|")
+    for k, v in {**report["machine"], **report["versions"]}.items():
+        L.append(f"| {k} | {v} |")
+    L.append("")
+    L.append("## Targets\n")
+    L.append("| target | measured | |\n|---|---|---|")
+    for t, m, v in targets(report):
+        L.append(f"| {t} | {m} | {v} |")
+    L.append("")
+    for s in report["series"]:
+        if s["mode"] == "loopback":
+            L.append(f"## N = {s['n']}, loopback\n")
+        else:
+            L.append(f"## N = {s['n']}, {s['rtt_ms']:g} ms round trip (delaying proxy on loopback)\n")
+        L.append(table(s["rows"], "mlist"))
+        fails = [r for r in s["rows"] if r.get("failed")]
+        for r in fails:
+            L.append(f"\n- {r['label']}: did not run here: {r['failed']}")
+        L.append("")
+    st = report.get("startup")
+    if st:
+        L.append("## Start-up\n")
+        L.append("| command | median ms | min ms | peak RSS MiB |\n|---|---:|---:|---:|")
+        for k, v in st.items():
+            L.append(f"| {k} | {v['median_ms']:.2f} | {v['min_ms']:.2f} | {v['rss_kib'] / 1024:.1f} |")
+        L.append("")
+    if report["unavailable"]:
+        L.append("## Tools that could not run\n")
+        for k, v in report["unavailable"].items():
+            L.append(f"- {k}: {v}")
+        L.append("")
+    L.append("## Column meanings\n")
+    L.append("- *×mlist*: the row's median divided by `mlist create` (platform given) in the same table.\n"
+             "- *requests*: access-log lines between two marker requests, by method; `[HEAD 404×2]` lists "
+             "answers ≥ 400. *beyond minimum*: the difference from N HEAD + 1 PUT (platform given), "
+             "N GET manifest + N GET config + 1 PUT (platform from config; every image here has its own "
+             "config) or N HEAD and no PUT (up to date).\n"
+             "- docker: `docker manifest create --insecure` + `docker manifest push --insecure` (no daemon). "
+             "podman/buildah: `manifest create LIST docker://IMG…` + `manifest push` with vfs storage in a "
+             "temp dir, the registry marked insecure in a registries.conf; podman with `--all=false` (its "
+             "default `--all=true` re-pushes every child manifest), buildah's default pushes the list only.\n"
+             "- curl: one `curl --parallel --parallel-max C -I` for the N manifests (C = mlist's default "
+             "concurrency, 8) then one `curl -X PUT` of a list computed beforehand.\n"
+             "- The latency series goes through `bench/delayproxy.py`, which delays every chunk 10 ms each "
+             "way and the first chunk of a connection one more round trip (the TCP handshake, which the "
+             "kernel completes before a userspace proxy sees the connection).\n")
+    L.append(KEEP_MARK + (kept if kept else "\n"))
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
