@@ -22,7 +22,7 @@ if [ "$install" = 1 ]; then
     # package per command; docker.io brings the docker CLI when none is installed
     need=()
     for pair in docker-registry:docker-registry curl:curl podman:podman buildah:buildah \
-        skopeo:skopeo python3:python3 docker:docker.io meson:meson ninja:ninja-build; do
+        skopeo:skopeo python3:python3 /usr/bin/time:time hyperfine:hyperfine docker:docker.io meson:meson ninja:ninja-build; do
         command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
     done
     if [ "${#need[@]}" -gt 0 ]; then

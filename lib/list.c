@@ -40,6 +40,8 @@ void ml_list_free(ml_list *l)
     ml__strvec_free(&l->warnings);
     free(l->name);
     ml__annotations_free(&l->index_annotations);
+    free(l->artifact_type);
+    ml__ref_clear(&l->subject);
     free(l->base);
     free(l);
 }
@@ -135,6 +137,12 @@ static int list_init(ml_list *l, const ml__spec_list *sl, ml_error **err)
     int rc = ml__list_set_target(l, &sl->target, &sl->tags, sl->image);
     if (rc == ML_OK)
         rc = ml__annotations_copy(&l->index_annotations, &sl->annotations);
+    if (rc == ML_OK)
+        rc = ml__str_replace(&l->artifact_type, sl->artifact_type);
+    if (rc == ML_OK && sl->has_subject) {
+        l->has_subject = true;
+        rc = ml__ref_copy(&l->subject, &sl->subject);
+    }
     for (size_t i = 0; rc == ML_OK && i < sl->entry_count; i++)
         rc = ml__list_add_source(l, &sl->entries[i], i, false);
     return rc == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -457,7 +465,7 @@ static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
         if (l->entries[i].state == ML__ENTRY_DONE && is_oci(l->entries[i].desc.media_type))
             oci_entry = &l->entries[i];
     bool any_oci = oci_entry != NULL;
-    bool annotated = has_annotations(l, o);
+    bool annotated = has_annotations(l, o) || l->artifact_type || l->has_subject;
     if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci))) {
         l->model.kind = ML__KIND_OCI_INDEX;
         return set_media_type(l, ML__MT_OCI_INDEX, err);
@@ -471,7 +479,8 @@ static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
                              oci_entry->image, oci_entry->attestation ? "attestation manifest" : "manifest",
                              oci_entry->attestation ? " or --no-attestations" : "");
     if (annotated)
-        return ml__error_set(err, ML_ETYPE, "--type docker: annotations need an OCI index (use --type oci)");
+        return ml__error_set(err, ML_ETYPE, "--type docker: annotations, artifactType and subject need an OCI "
+                                            "index (use --type oci)");
     l->model.kind = ML__KIND_DOCKER_LIST;
     return set_media_type(l, ML__MT_DOCKER_LIST, err);
 }
@@ -495,7 +504,8 @@ static int assemble(ml_list *l, const ml_push_options *o, ml_error **err)
     if (n == 0)
         return ml__error_set(err, ML_ENOTFOUND, "no image of %s could be found", l->name);
     l->model.manifests = calloc(n, sizeof(*l->model.manifests));
-    if (!l->model.manifests || ml__annotations_copy(&l->model.annotations, &l->index_annotations) != ML_OK)
+    if (!l->model.manifests || ml__annotations_copy(&l->model.annotations, &l->index_annotations) != ML_OK ||
+        ml__str_replace(&l->model.artifact_type, l->artifact_type) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < o->annotation_count; i++) {
         int rc = add_annotation_arg(&l->model.annotations, o->annotations[i], err);
@@ -541,9 +551,31 @@ static void apply_upserts(ml_list *l)
     }
 }
 
+/* The subject is referenced by descriptor: its digest, size and type. */
+static int resolve_subject(ml_list *l, ml_client *c, ml_error **err)
+{
+    if (!ml__ref_same_repo(&l->subject, &l->target))
+        return ml__error_set(err, ML_EINVAL, "subject %s/%s must be in the target repository %s/%s",
+                             l->subject.registry, l->subject.repository, l->target.registry, l->target.repository);
+    ml__item it = {.repo = &l->subject, .reference = l->subject.digest ? l->subject.digest : l->subject.tag};
+    int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    ml__descriptor *d = &l->model.subject;
+    if (rc == ML_OK && (ml__str_replace(&d->digest, it.digest) != ML_OK ||
+                        ml__str_replace(&d->media_type, it.media_type) != ML_OK))
+        rc = ML_ENOMEM;
+    d->size = it.size;
+    l->model.has_subject = rc == ML_OK;
+    ml__item_clear(&it);
+    if (rc == ML_ENOMEM)
+        return ml__error_set(err, rc, "out of memory");
+    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "subject");
+}
+
 int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err)
 {
-    int rc = resolve(l, c, err);
+    int rc = l->has_subject ? resolve_subject(l, c, err) : ML_OK;
+    if (rc == ML_OK)
+        rc = resolve(l, c, err);
     if (rc == ML_OK) {
         apply_upserts(l);
         qsort(l->entries, l->count, sizeof(*l->entries), compare_entries);

@@ -43,6 +43,9 @@ struct ml_list {
     uint32_t spec_flags;    /* ML_SPEC_* */
     char *name;             /* the target as the user wrote it, for messages */
     ml__annotations index_annotations;
+    char *artifact_type;    /* index artifactType, or NULL */
+    bool has_subject;
+    ml_ref subject;         /* image the index refers to (OCI 1.1 subject) */
     bool prefer_oci;        /* an edited OCI index stays one */
     bool has_base;          /* edits: the digest the edit was made on */
     char *base;             /* NULL: the tag did not exist */

@@ -42,10 +42,10 @@ typedef struct key_def {
     int slot;
 } key_def;
 
-enum { L_IMAGE, L_TAGS, L_MANIFESTS, L_ANNOTATIONS, L_COUNT };
+enum { L_IMAGE, L_TAGS, L_MANIFESTS, L_ANNOTATIONS, L_ARTIFACT_TYPE, L_SUBJECT, L_COUNT };
 static const key_def list_keys[] = {
     {"image", L_IMAGE}, {"tags", L_TAGS}, {"manifests", L_MANIFESTS},
-    {"annotations", L_ANNOTATIONS}, {NULL, 0},
+    {"annotations", L_ANNOTATIONS}, {"artifactType", L_ARTIFACT_TYPE}, {"subject", L_SUBJECT}, {NULL, 0},
 };
 
 enum { E_IMAGE, E_PLATFORM, E_ANNOTATIONS, E_COUNT };
@@ -653,6 +653,20 @@ static int add_tag(parse_ctx *c, char *tag, loc at, void *arg)
     return ml__strvec_push_take(&list->tags, tag) == ML_OK ? ML_OK : fail_oom(c);
 }
 
+/* subject: the image this index refers to (OCI 1.1), resolved at push. */
+static int parse_subject(parse_ctx *c, const field *f, loc at, ml__spec_list *list)
+{
+    char *image = NULL;
+    int rc = require_string(c, f, "subject", "at top level", at, &image);
+    if (rc == ML_OK)
+        rc = parse_ref(c, image, f->value_at, &list->subject);
+    if (rc == ML_OK)
+        rc = default_tag(c, &list->subject);
+    list->has_subject = rc == ML_OK;
+    free(image);
+    return rc;
+}
+
 static int parse_list(parse_ctx *c, struct fy_node *root, ml__spec_list *list)
 {
     loc at = node_loc(root, (loc){1, 1});
@@ -670,6 +684,10 @@ static int parse_list(parse_ctx *c, struct fy_node *root, ml__spec_list *list)
         rc = each_string(c, &fields[L_TAGS], "at top level", add_tag, list);
     if (rc == ML_OK)
         rc = parse_annotations(c, &fields[L_ANNOTATIONS], "at top level", &list->annotations);
+    if (rc == ML_OK && fields[L_ARTIFACT_TYPE].seen)
+        rc = require_string(c, &fields[L_ARTIFACT_TYPE], "artifactType", "at top level", at, &list->artifact_type);
+    if (rc == ML_OK && fields[L_SUBJECT].seen)
+        rc = parse_subject(c, &fields[L_SUBJECT], at, list);
     if (rc == ML_OK)
         rc = parse_manifests(c, &fields[L_MANIFESTS], at, list);
     if (rc == ML_OK && !(c->spec->flags & ML_SPEC_ALLOW_DUPLICATES))
@@ -959,6 +977,8 @@ static void list_clear(ml__spec_list *l)
 {
     ml__ref_clear(&l->target);
     free(l->target_name);
+    free(l->artifact_type);
+    ml__ref_clear(&l->subject);
     free(l->image);
     ml__strvec_free(&l->tags);
     ml__annotations_free(&l->annotations);
@@ -1076,6 +1096,13 @@ static void json_list(ml__buf *b, const ml__spec_list *l)
     json_string_field(b, &first, "image", l->target_name);
     json_strings_field(b, &first, "tags", &l->tags);
     json_annotations_field(b, &first, &l->annotations);
+    json_string_field(b, &first, "artifactType", l->artifact_type);
+    if (l->has_subject) {
+        char *subject = ml__ref_format(&l->subject);
+        b->oom |= !subject;
+        json_string_field(b, &first, "subject", subject);
+        free(subject);
+    }
     json_key(b, &first, "manifests");
     ml__buf_puts(b, "[");
     for (size_t i = 0; i < l->entry_count; i++) {

@@ -26,6 +26,9 @@ typedef struct ml__spec_list {
     char *image;            /* as written */
     ml__strvec tags;        /* extra tags from `tags:` (not the target's own) */
     ml__annotations annotations;
+    char *artifact_type;    /* OCI index artifactType, or NULL */
+    bool has_subject;
+    ml_ref subject;         /* OCI index subject (an image), when has_subject */
     ml__spec_entry *entries;
     size_t entry_count;
     size_t entry_cap;

@@ -71,6 +71,23 @@ class BeyondTest(MlistTestCase):
         self.assertEqual(sorted(entries_by_platform(self.assertListAt("two"))), [ARM])
         self.assertEqual(len(imgs), 2)
 
+    def test_artifact_type_and_subject_on_an_index(self):
+        imgs = self.seed_set([AMD, ARM])
+        text = self.spec_text([AMD]) + ("artifactType: application/vnd.example.sbom.v1\n"
+                                         "subject: %s\n" % self.ref(tag_for(ARM)))
+        spec = self.write_spec(text)
+        self.reg.reset_access_log()
+        r = self.mlist("create", "--type", "docker", spec)
+        self.assertExit(r, 2)
+        self.assertIn("--type oci", r.stderr)
+        self.assertEqual(self.writes(self.reg.access_log()), [])
+        digest, _ = self.create_ok(spec)
+        doc = self.assertListAt("v1", digest=digest)
+        self.assertEqual(doc["mediaType"], "application/vnd.oci.image.index.v1+json")
+        self.assertEqual(doc["artifactType"], "application/vnd.example.sbom.v1")
+        self.assertEqual(doc["subject"], {"mediaType": imgs[ARM].media_type, "digest": imgs[ARM].digest,
+                                          "size": imgs[ARM].size})
+
     def run_edits_together(self, target, edits):
         mlist = _tool_from_env("MLIST")
         env = _isolated_env(None, docker_config=empty_docker_config())
