@@ -247,7 +247,7 @@ static void test_file_errors(void)
                       "architecture, os, variant, os.version");
     expect_file_error("data/spec/bad-unknown-top-key.yaml", ML_ESPEC, 2, 1,
                       "unknown key \"manifest\" at top level (allowed keys: image, tags, "
-                      "manifests, annotations)");
+                      "manifests, annotations, artifactType, subject)");
     expect_file_error("data/spec/bad-manifests-type.yaml", ML_ESPEC, 2, 12,
                       "\"manifests\" at top level must be a sequence, not a string");
     expect_file_error("data/spec/bad-platform-string.yaml", ML_ESPEC, 4, 15,
