@@ -372,11 +372,19 @@ class MlistUpToDate(Case):
 
     @staticmethod
     def expect(n):
-        return {"HEAD": n}
+        return {"HEAD": n + 1}  # the children and the list itself; no PUT
 
 
-class Docker(Case):
-    name, label, peer = "docker", "docker manifest create + push", True
+class Peer(Case):
+    peer = True
+
+    @staticmethod
+    def expect(n):
+        return {"GET": 2 * n, "PUT": 1}  # they read every config: compare with that minimum
+
+
+class Docker(Peer):
+    name, label = "docker", "docker manifest create + push"
 
     def setup(self, host, n, run_id):
         shutil.rmtree(os.path.join(self.ctx.docker_cfg, "manifests"), ignore_errors=True)
@@ -390,8 +398,8 @@ class Docker(Case):
     cleanup = setup
 
 
-class Podman(Case):
-    name, label, peer = "podman", "podman manifest create + push", True
+class Podman(Peer):
+    name, label = "podman", "podman manifest create + push"
     tool = "podman"
     push_flags = ["--all=false"]
 
@@ -433,8 +441,7 @@ class Curl(Case):
         return {"HEAD": n, "PUT": 1}
 
 
-ALL_CASES = [MlistGiven, MlistConfig, MlistUpToDate, Docker, Podman, Buildah, Curl]
-LATENCY_EXTRA = [MlistPlain]
+ALL_CASES = [MlistGiven, MlistPlain, MlistConfig, MlistUpToDate, Docker, Podman, Buildah, Curl]
 
 # ---------------------------------------------------------------- measuring
 
@@ -639,7 +646,7 @@ def main():
                     help="run docker/podman/buildah only up to this N (default 128; "
                          "mlist and curl run at every N)")
     ap.add_argument("--runs", type=int, default=5, help="timed rounds per N (default 5; plus one warm-up)")
-    ap.add_argument("--tools", default="mlist,mlist-config,mlist-uptodate,docker,podman,buildah,curl",
+    ap.add_argument("--tools", default="mlist,mlist-plain,mlist-config,mlist-uptodate,docker,podman,buildah,curl",
                     help="cases to run (default: all)")
     ap.add_argument("--latency-ms", type=float, default=10.0,
                     help="delay added each way by the proxy (default 10 = 20 ms RTT); 0 skips")
@@ -682,7 +689,7 @@ def main():
 
         def make_cases(names, n):
             out = []
-            for cls in ALL_CASES + LATENCY_EXTRA:
+            for cls in ALL_CASES:
                 if cls.name not in names or cls.name in unavailable:
                     continue
                 if cls.peer and n > args.peers_max_n:
@@ -724,8 +731,7 @@ def main():
             ctx.allow_insecure(phost)
             rtt = 2 * args.latency_ms
             log(f"latency series: N={n} through {phost} (+{args.latency_ms:g} ms each way, {rtt:g} ms RTT)")
-            names = wanted + (["mlist-plain"] if "mlist" in wanted else [])
-            cases = [c for c in make_cases(names, n) if c.name not in unavailable]
+            cases = [c for c in make_cases(wanted, n) if c.name not in unavailable]
             fresh = []
             for c in cases:  # new objects: the up-to-date list is made again under the proxy's name
                 fresh.append(type(c)(ctx))
@@ -800,7 +806,7 @@ def targets(report):
             out.append((f"N={lat['n']} with {lat['rtt_ms']:g} ms RTT ≤ 0.5 s",
                         f"{ml['median']:.3f} s", verdict(ml["median"] <= 0.5)))
     for n, s in sorted(loop.items()):
-        for name in ("mlist", "mlist-config", "mlist-uptodate"):
+        for name in ("mlist", "mlist-plain", "mlist-config", "mlist-uptodate"):
             r = row_of(s, name)
             if r:
                 ex = extra_requests(r)
@@ -890,7 +896,10 @@ def write_results(report, path):
              "- *requests*: access-log lines between two marker requests, by method; `[HEAD 404×2]` lists "
              "answers ≥ 400. *beyond minimum*: the difference from N HEAD + 1 PUT (platform given), "
              "N GET manifest + N GET config + 1 PUT (platform from config; every image here has its own "
-             "config) or N HEAD and no PUT (up to date).\n"
+             "config; the peers are compared with this one, as they read every config) or N HEAD + 1 HEAD "
+             "of the list and no PUT (up to date).\n"
+             "- *mlist --plain-http*: the same as the first row without the automatic TLS probe (mlist "
+             "tries HTTPS first on a loopback registry, then falls back to plain HTTP).\n"
              "- docker: `docker manifest create --insecure` + `docker manifest push --insecure` (no daemon). "
              "podman/buildah: `manifest create LIST docker://IMG…` + `manifest push` with vfs storage in a "
              "temp dir, the registry marked insecure in a registries.conf; podman with `--all=false` (its "
