@@ -21,17 +21,10 @@ int ml_client_options_init(ml_client_options *opts, uint32_t version)
 
 void ml__client_log(const ml_client *c, int level, const char *fmt, ...)
 {
-    if (!c->log)
-        return;
-    ml__buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
+    ml__log_v(c->log, c->log_payload, level, fmt, ap);
     va_end(ap);
-    char *msg = ml__buf_take(&b);
-    if (msg)
-        c->log(level, msg, c->log_payload);
-    free(msg);
 }
 
 static uint32_t or_default(uint32_t v, uint32_t def) { return v ? v : def; }

@@ -49,17 +49,10 @@ static uint64_t now_ms(void)
 static void log_msg(const ml__http *h, int level, const char *fmt, ...) ML__PRINTF(3, 4);
 static void log_msg(const ml__http *h, int level, const char *fmt, ...)
 {
-    if (!h->opts.log)
-        return;
-    ml__buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
+    ml__log_v(h->opts.log, h->opts.log_payload, level, fmt, ap);
     va_end(ap);
-    char *msg = ml__buf_take(&b);
-    if (msg)
-        h->opts.log(level, msg, h->opts.log_payload);
-    free(msg);
 }
 
 int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)

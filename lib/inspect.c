@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "manifest.h"
 #include "registry.h"
 
@@ -136,49 +137,12 @@ int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index
 
 /* ---- JSON view ---------------------------------------------------------- */
 
-static void json_strvec(ml__buf *b, const char *key, const ml__strvec *v)
-{
-    if (!v->count)
-        return;
-    ml__buf_printf(b, ",\"%s\":[", key);
-    for (size_t i = 0; i < v->count; i++) {
-        ml__buf_puts(b, i ? "," : "");
-        ml__buf_json_string(b, v->items[i]);
-    }
-    ml__buf_puts(b, "]");
-}
-
-static void json_platform(ml__buf *b, const ml_platform *p)
-{
-    ml__buf_puts(b, ",\"platform\":{\"os\":");
-    ml__buf_json_string(b, p->os);
-    ml__buf_puts(b, ",\"architecture\":");
-    ml__buf_json_string(b, p->architecture);
-    if (p->variant) {
-        ml__buf_puts(b, ",\"variant\":");
-        ml__buf_json_string(b, p->variant);
-    }
-    if (p->os_version) {
-        ml__buf_puts(b, ",\"os.version\":");
-        ml__buf_json_string(b, p->os_version);
-    }
-    json_strvec(b, "os.features", &p->os_features);
-    json_strvec(b, "features", &p->features);
-    ml__buf_puts(b, "}");
-}
-
 static void json_annotations(ml__buf *b, const ml__annotations *a)
 {
     if (!a->count)
         return;
-    ml__buf_puts(b, ",\"annotations\":{");
-    for (size_t i = 0; i < a->count; i++) {
-        ml__buf_puts(b, i ? "," : "");
-        ml__buf_json_string(b, a->keys[i]);
-        ml__buf_puts(b, ":");
-        ml__buf_json_string(b, a->values[i]);
-    }
-    ml__buf_puts(b, "}");
+    ml__buf_puts(b, ",\"annotations\":");
+    ml__json_annotations(b, a);
 }
 
 static void json_descriptor(ml__buf *b, const ml__descriptor *d)
@@ -188,8 +152,10 @@ static void json_descriptor(ml__buf *b, const ml__descriptor *d)
     ml__buf_puts(b, ",\"digest\":");
     ml__buf_json_string(b, d->digest ? d->digest : "");
     ml__buf_printf(b, ",\"size\":%lld", (long long)d->size);
-    if (d->has_platform)
-        json_platform(b, &d->platform);
+    if (d->has_platform) {
+        ml__buf_puts(b, ",\"platform\":");
+        ml__json_platform(b, &d->platform);
+    }
     json_annotations(b, &d->annotations);
     ml__buf_puts(b, "}");
 }

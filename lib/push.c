@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "list.h"
 #include "registry.h"
 
@@ -582,18 +583,11 @@ int ml_result_to_json(const ml_result *r, char **out, ml_error **err)
         }
         ml__buf_puts(&b, "}");
     }
-    ml__buf_printf(&b, "],\"childrenCopied\":%zu,\"blobsMounted\":%zu,\"blobsCopied\":%zu,\"purged\":%s,\"warnings\":[",
+    ml__buf_printf(&b, "],\"childrenCopied\":%zu,\"blobsMounted\":%zu,\"blobsCopied\":%zu,\"purged\":%s,\"warnings\":",
                    r->children_copied, r->blobs_mounted, r->blobs_copied, r->purged ? "true" : "false");
-    for (size_t i = 0; i < r->warnings.count; i++) {
-        ml__buf_puts(&b, i ? "," : "");
-        ml__buf_json_string(&b, r->warnings.items[i]);
-    }
-    ml__buf_puts(&b, "],\"plan\":[");
-    for (size_t i = 0; i < r->plan.count; i++) {
-        ml__buf_puts(&b, i ? "," : "");
-        ml__buf_json_string(&b, r->plan.items[i]);
-    }
-    ml__buf_puts(&b, "]");
+    ml__json_strings(&b, &r->warnings);
+    ml__buf_puts(&b, ",\"plan\":");
+    ml__json_strings(&b, &r->plan);
     if (r->list_json) {
         ml__buf_puts(&b, ",\"list\":");
         ml__buf_puts(&b, r->list_json);

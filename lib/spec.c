@@ -7,6 +7,7 @@
 
 #include <libfyaml.h>
 
+#include "jsonout.h"
 #include "spec.h"
 
 /* A spec is a few KiB; the limit only stops a wrong file being slurped. */
@@ -1040,12 +1041,7 @@ static void json_strings_field(ml__buf *b, bool *first, const char *key, const m
     if (v->count == 0)
         return;
     json_key(b, first, key);
-    ml__buf_puts(b, "[");
-    for (size_t i = 0; i < v->count; i++) {
-        ml__buf_puts(b, i ? "," : "");
-        ml__buf_json_string(b, v->items[i]);
-    }
-    ml__buf_puts(b, "]");
+    ml__json_strings(b, v);
 }
 
 static void json_annotations_field(ml__buf *b, bool *first, const ml__annotations *a)
@@ -1053,28 +1049,9 @@ static void json_annotations_field(ml__buf *b, bool *first, const ml__annotation
     if (a->count == 0)
         return;
     json_key(b, first, "annotations");
-    ml__buf_puts(b, "{");
-    for (size_t i = 0; i < a->count; i++) {
-        ml__buf_puts(b, i ? "," : "");
-        ml__buf_json_string(b, a->keys[i]);
-        ml__buf_puts(b, ":");
-        ml__buf_json_string(b, a->values[i]);
-    }
-    ml__buf_puts(b, "}");
+    ml__json_annotations(b, a);
 }
 
-static void json_platform(ml__buf *b, const ml_platform *p)
-{
-    bool first = true;
-    ml__buf_puts(b, "{");
-    json_string_field(b, &first, "architecture", p->architecture);
-    json_string_field(b, &first, "os", p->os);
-    json_string_field(b, &first, "variant", p->variant);
-    json_string_field(b, &first, "os.version", p->os_version);
-    json_strings_field(b, &first, "os.features", &p->os_features);
-    json_strings_field(b, &first, "features", &p->features);
-    ml__buf_puts(b, "}");
-}
 
 static void json_entry(ml__buf *b, const ml__spec_entry *e)
 {
@@ -1083,7 +1060,7 @@ static void json_entry(ml__buf *b, const ml__spec_entry *e)
     json_string_field(b, &first, "image", e->ref_name);
     if (e->has_platform) {
         json_key(b, &first, "platform");
-        json_platform(b, &e->platform);
+        ml__json_platform(b, &e->platform);
     }
     json_annotations_field(b, &first, &e->annotations);
     ml__buf_puts(b, "}");

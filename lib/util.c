@@ -249,3 +249,15 @@ int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_erro
     *out = ml__buf_take(&b);
     return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
+
+void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, const char *fmt, va_list ap)
+{
+    if (!fn)
+        return;
+    ml__buf b = {0};
+    ml__buf_vprintf(&b, fmt, ap);
+    char *msg = ml__buf_take(&b);
+    if (msg)
+        fn(level, msg, payload);
+    free(msg);
+}

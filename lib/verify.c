@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "manifest.h"
 #include "registry.h"
 
@@ -209,13 +210,10 @@ int ml_report_to_json(const ml_report *r, char **out, ml_error **err)
     ml__buf_json_string(&b, r->ref);
     ml__buf_puts(&b, ",\"digest\":");
     ml__buf_json_string(&b, r->digest);
-    ml__buf_printf(&b, ",\"ok\":%s,\"children\":%zu,\"blobs\":%zu,\"problems\":[", r->problems.count ? "false" : "true",
+    ml__buf_printf(&b, ",\"ok\":%s,\"children\":%zu,\"blobs\":%zu,\"problems\":", r->problems.count ? "false" : "true",
                    r->children, r->blobs);
-    for (size_t i = 0; i < r->problems.count; i++) {
-        ml__buf_puts(&b, i ? "," : "");
-        ml__buf_json_string(&b, r->problems.items[i]);
-    }
-    ml__buf_puts(&b, "]}");
+    ml__json_strings(&b, &r->problems);
+    ml__buf_puts(&b, "}");
     *out = ml__buf_take(&b);
     return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
