@@ -29,6 +29,10 @@ static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
     so.flags = spec_flags(o);
     ml_error *err = NULL;
     int rc = ml_spec_parse_file(spec, path, &so, &err);
+    if (rc == ML_EIO || rc == ML_ETOOBIG) {
+        cli_fail(rc, err);
+        return 2; /* an unreadable spec is bad input, like an invalid one */
+    }
     if (rc != ML_OK)
         return cli_fail(rc, err);
     return print_spec_warnings(o, *spec);
@@ -79,14 +83,16 @@ static void report_human(const cli_opts *o, const ml_list *list, const ml_result
     printf("Digest: %s %lld\n", ml_result_digest(res), (long long)ml_result_size(res));
 }
 
-static int print_result_json(const ml_result *res, bool first, bool many)
+/* One result object; several (a multi-document spec) form one array that
+ * the caller opens and closes. */
+static int print_result_json(const ml_result *res, size_t *printed)
 {
     char *json = NULL;
     ml_error *err = NULL;
     int rc = ml_result_to_json(res, &json, &err);
     if (rc != ML_OK)
         return cli_fail(rc, err);
-    printf("%s%s", many ? (first ? "[" : ",") : "", json);
+    printf("%s%s", (*printed)++ ? ",\n" : "", json);
     ml_free(json);
     return 0;
 }
@@ -94,7 +100,8 @@ static int print_result_json(const ml_result *res, bool first, bool many)
 static void report_failure(const cli_opts *o, const ml_result *res);
 
 /* Builds and pushes list `index`; prints its result. */
-static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t index, bool create)
+static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t index, bool create,
+                    size_t *printed)
 {
     ml_push_options po = push_options(o, create);
     ml_list *list = NULL;
@@ -106,9 +113,8 @@ static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t 
             cli_warn("%s", ml_list_warning(list, i));
         rc = ml_list_push(list, client, &po, &res, &err);
     }
-    size_t lists = ml_spec_list_count(spec);
     if (res && o->json)
-        print_result_json(res, index == 0, lists > 1);
+        print_result_json(res, printed);
     else if (res && rc == ML_OK)
         report_human(o, list, res);
     if (rc != ML_OK)
@@ -122,14 +128,20 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
 {
     ml_client *client = NULL;
     int rc = cli_client(o, &client);
-    size_t lists = ml_spec_list_count(spec);
-    for (size_t i = 0; rc == 0 && i < lists; i++) {
-        int one = push_one(o, client, spec, i, create);
-        rc = one ? one : rc;
+    size_t lists = ml_spec_list_count(spec), printed = 0;
+    bool array = o->json && lists > 1;
+    if (rc != 0)
+        return rc;
+    if (array)
+        putchar('[');
+    /* Each list is reported; one failing does not stop the others. */
+    for (size_t i = 0; i < lists; i++) {
+        int one = push_one(o, client, spec, i, create, &printed);
+        rc = rc ? rc : one;
     }
-    if (o->json && lists > 1)
+    if (array)
         puts("]");
-    else if (o->json)
+    else if (printed)
         putchar('\n');
     ml_client_free(client);
     return rc;
@@ -177,8 +189,9 @@ static int edit_list(cli_opts *o)
     if (rc == 0)
         rc = ml_list_edit(client, o->args.items[0], (const char *const *)o->add.items, o->add.count,
                           (const char *const *)o->remove.items, o->remove.count, &po, &res, &err);
-    if (res && o->json)
-        print_result_json(res, true, false), putchar('\n');
+    size_t printed = 0;
+    if (res && o->json && print_result_json(res, &printed) == 0)
+        putchar('\n');
     if (rc == ML_OK && res && !o->json)
         report_human(o, NULL, res);
     if (rc != ML_OK)
@@ -482,8 +495,12 @@ int cmd_delete(cli_opts *o)
     int rc = cli_client(o, &client);
     char *digest = NULL;
     ml_error *err = NULL;
-    if (rc == 0 && (rc = ml_delete(client, o->args.items[0], o->force ? ML_DELETE_FORCE : 0, &digest, &err)) != ML_OK)
+    if (rc == 0 && (rc = ml_delete(client, o->args.items[0], o->force ? ML_DELETE_FORCE : 0, &digest, &err)) != ML_OK) {
+        bool single = rc == ML_ENOTLIST;
         rc = cli_fail(rc, err);
+        if (single)
+            cli_note(o, "mlist: delete --force deletes a single image too");
+    }
     if (rc == 0 && o->json)
         printf("{\"deleted\":\"%s\",\"ref\":\"%s\"}\n", digest, o->args.items[0]);
     else if (rc == 0)

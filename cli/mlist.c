@@ -94,7 +94,8 @@ static void log_to_stderr(int level, const char *message, void *payload)
     if (level == ML_LOG_INFO && (o->quiet || !o->debug))
         return;
     if (level == ML_LOG_WARN) {
-        cli_warn("%s", message);
+        if (!o->quiet)
+            cli_warn("%s", message);
         return;
     }
     fputs("mlist: ", stderr);
@@ -119,7 +120,7 @@ int cli_client(cli_opts *o, ml_client **out)
     co.auth_file = o->authfile;
     co.log = log_to_stderr;
     co.log_payload = o;
-    if (o->insecure)
+    if (o->insecure && !o->quiet)
         cli_warn("--insecure: TLS certificates are not verified");
     ml_error *err = NULL;
     int rc = ml_client_new(out, &co, &err);

@@ -5,7 +5,9 @@
  * Thread safety: distinct objects may be used from different threads at the
  * same time. One ml_client or ml_list is used by one thread at a time (it may
  * move between threads). A parsed ml_spec is read-only and may be shared.
- * ml_strerror, ml_version and ml_free are always safe.
+ * ml_strerror, ml_version and ml_free are always safe. Callbacks (log,
+ * credentials) run inside the call that triggered them and must not call
+ * back into the same client.
  *
  * Errors: functions return ML_OK (0) or a negative ML_E* code. When the last
  * argument `ml_error **err` is not NULL, a failure stores a detailed error
@@ -186,7 +188,7 @@ typedef struct ml_client_options {
     uint32_t concurrency; /* parallel requests; 0 = 8 */
     uint32_t retries;     /* retries of transient failures; 0 = default 3, UINT32_MAX = none */
     uint32_t timeout_ms;  /* per request; 0 = 30000 */
-    const char *ca_cert;  /* PEM file of extra trusted CAs, or NULL */
+    const char *ca_cert;  /* PEM bundle trusted instead of the default bundle file, or NULL */
     const char *username; /* explicit credentials, or NULL */
     const char *password;
     const char *docker_config_dir; /* NULL = $DOCKER_CONFIG or ~/.docker */
@@ -278,7 +280,8 @@ ML_API const char *ml_result_plan(const ml_result *result, size_t index);
 ML_API size_t ml_result_tag_count(const ml_result *result);
 ML_API const char *ml_result_tag(const ml_result *result, size_t index);
 ML_API int ml_result_tag_moved(const ml_result *result, size_t index);
-/* Human-readable change lines ("+ linux/arm64 sha256:…"). */
+/* Human-readable change lines ("add linux/arm64/v8: sha256:…",
+ * "change linux/amd64: sha256:old -> sha256:new", "remove …"). */
 ML_API size_t ml_result_change_count(const ml_result *result);
 ML_API const char *ml_result_change(const ml_result *result, size_t index);
 /* The result as JSON: target, digest, size, mediaType, upToDate, dryRun,

@@ -208,7 +208,7 @@ int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted
     ml__item it = {.repo = &r, .reference = r.digest ? r.digest : r.tag ? r.tag : "latest"};
     rc = ml__reg_head_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
     if (rc == ML_OK && !ml__kind_is_list(ml__kind_of(it.media_type)) && !(flags & ML_DELETE_FORCE))
-        rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image (%s), not a list; use --force to delete it anyway",
+        rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image (%s), not a list; delete it with force to remove it anyway",
                            ref, it.media_type ? it.media_type : "unknown type");
     if (rc == ML_OK)
         rc = ml__reg_delete_manifest(client, &r, it.digest, err);

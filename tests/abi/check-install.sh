@@ -19,6 +19,6 @@ out=$(LD_LIBRARY_PATH=$libdir "$root/example")
 echo "$out"
 grep -q "registry.example.com/team/app:1.2" <<<"$out"
 grep -q "linux/amd64" <<<"$out"
-test -x "$(find "$root" -name mlist -type f | head -n1)"
+test -x "$(find "$root" -path '*/bin/mlist' -type f | head -n1)"
 test -f "$(find "$root" -name manifestlist.h | head -n1)"
 echo "1 passed, 0 failed"

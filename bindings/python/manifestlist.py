@@ -1,0 +1,1161 @@
+"""Python binding of libmanifestlist (ctypes, no compiled extension).
+
+Publishes multi-platform container images as a Docker manifest list or an
+OCI image index::
+
+    import manifestlist as ml
+
+    spec = ml.Spec.parse_file("app.yaml")
+    with ml.Client(plain_http=True) as client:
+        res = client.push(spec)
+        print(res.digest, res.size, res.up_to_date)
+        m = client.inspect(res.target)
+        print(m.select("linux/arm64").digest)
+
+Library lookup: $MANIFESTLIST_LIB (a path) first, then
+ctypes.util.find_library("manifestlist"), then "libmanifestlist.so.0". The
+library is loaded on first use; its ml_version() must have the major
+version this module was written for (EXPECTED_MAJOR).
+
+Thread safety (from manifestlist.h): distinct objects may be used from
+different threads at the same time. One ml_client is used by one thread at a
+time; this module serialises the calls on a Client with a lock, so a Client
+may be shared between Python threads (calls run one after the other; use one
+Client per thread for parallel work). A parsed Spec is read-only and may be
+shared; do not close() it while another thread pushes it. ctypes releases
+the GIL during every library call; the log and credential callbacks run on
+the thread that made the call and take the GIL again.
+
+Memory: every `char *` the library returns is copied into a Python str and
+released with ml_free; every ml_error is released with ml_error_free; handles
+are released by close() / the context managers, and by __del__ as a safety
+net.
+"""
+
+import collections
+import contextlib
+import ctypes
+import ctypes.util
+import json
+import os
+import threading
+import warnings
+
+__all__ = [
+    "ManifestListError", "Client", "Spec", "SpecList", "SpecEntry",
+    "Result", "Tag", "Manifest", "ManifestEntry", "VerifyReport",
+    "normalize_ref", "normalize_platform", "library_version", "strerror",
+    "CODE_NAMES", "LOG_DEBUG", "LOG_INFO", "LOG_WARN",
+]
+
+__version__ = "0.1.0"
+
+# The header this module mirrors.
+EXPECTED_MAJOR = 0
+EXPECTED_MINOR = 1
+SPEC_OPTIONS_VERSION = 1
+CLIENT_OPTIONS_VERSION = 1
+PUSH_OPTIONS_VERSION = 1
+
+# ---- constants (manifestlist.h) -------------------------------------------
+
+# Result codes: append-only in the header, never renumbered.
+ML_OK = 0
+ML_ENOMEM = -1        # out of memory
+ML_EINVAL = -2        # invalid argument from the caller
+ML_ESPEC = -3         # spec file is invalid
+ML_EREF = -4          # invalid image reference
+ML_EPLATFORM = -5     # invalid platform
+ML_EMANIFEST = -6     # invalid or unsupported manifest JSON
+ML_EDIGEST = -7       # digest invalid or not matching the content
+ML_EHTTP = -8         # the registry answered with an error
+ML_ENET = -9          # connection, TLS or timeout failure
+ML_EAUTH = -10        # authentication or authorization failed
+ML_ENOTFOUND = -11    # manifest, blob or repository not found
+ML_EEXISTS = -12      # the target tag exists already
+ML_ENOTLIST = -13     # a list operation met a single image
+ML_ECONFLICT = -14    # the tag was changed concurrently
+ML_EUNSUPPORTED = -15  # the registry does not support the operation
+ML_ETOOBIG = -16      # a response exceeded its size limit
+ML_EIO = -17          # local file error
+ML_ETYPE = -18        # list type cannot hold an entry or feature
+ML_EDUPLICATE = -19   # two entries with the same platform
+
+# {code: "ML_E..."}
+CODE_NAMES = {v: k for k, v in sorted(globals().items())
+              if k == "ML_OK" or (k.startswith("ML_E") and isinstance(v, int))}
+__all__ += sorted(CODE_NAMES.values())
+
+LOG_DEBUG, LOG_INFO, LOG_WARN = 0, 1, 2
+
+_SPEC_NO_NORMALIZE = 1 << 0
+_SPEC_ALLOW_DUPLICATES = 1 << 1
+_CLIENT_INSECURE = 1 << 0
+_CLIENT_PLAIN_HTTP = 1 << 1
+_TYPE_AUTO, _TYPE_DOCKER, _TYPE_OCI = 0, 1, 2
+_PUSH_FORCE = 1 << 0
+_PUSH_CREATE = 1 << 1
+_PUSH_IGNORE_MISSING = 1 << 2
+_PUSH_DRY_RUN = 1 << 3
+_PUSH_PURGE = 1 << 4
+_PUSH_NO_ATTESTATIONS = 1 << 5
+_DELETE_FORCE = 1 << 0
+_UINT32_MAX = 0xFFFFFFFF
+
+# ---- C types -----------------------------------------------------------------
+
+c_int, c_uint32, c_int64 = ctypes.c_int, ctypes.c_uint32, ctypes.c_int64
+c_size_t, c_char_p, c_void_p = ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
+P = ctypes.POINTER
+
+
+class _Opaque(ctypes.Structure):
+    _fields_ = []
+
+
+class _Error(_Opaque): pass          # ml_error
+class _SpecH(_Opaque): pass          # ml_spec
+class _ClientH(_Opaque): pass        # ml_client
+class _ListH(_Opaque): pass          # ml_list
+class _ResultH(_Opaque): pass        # ml_result
+class _ManifestH(_Opaque): pass      # ml_manifest
+class _CredentialH(_Opaque): pass    # ml_credential
+class _ReportH(_Opaque): pass        # ml_report
+
+
+# typedef void (*ml_log_fn)(int level, const char *message, void *payload);
+_LOG_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+# typedef int (*ml_credential_fn)(const char *registry, ml_credential *, void *);
+_CRED_FN = ctypes.CFUNCTYPE(c_int, c_char_p, P(_CredentialH), c_void_p)
+
+
+class _SpecOptions(ctypes.Structure):
+    """struct ml_spec_options (ML_SPEC_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", c_uint32),
+        ("flags", c_uint32),
+    ]
+
+
+class _ClientOptions(ctypes.Structure):
+    """struct ml_client_options (ML_CLIENT_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", c_uint32),
+        ("flags", c_uint32),
+        ("concurrency", c_uint32),
+        ("retries", c_uint32),
+        ("timeout_ms", c_uint32),
+        ("ca_cert", c_char_p),
+        ("username", c_char_p),
+        ("password", c_char_p),
+        ("docker_config_dir", c_char_p),
+        ("auth_file", c_char_p),
+        ("user_agent", c_char_p),
+        ("log", _LOG_FN),
+        ("log_payload", c_void_p),
+        ("credentials", _CRED_FN),
+        ("credentials_payload", c_void_p),
+    ]
+
+
+class _PushOptions(ctypes.Structure):
+    """struct ml_push_options (ML_PUSH_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", c_uint32),
+        ("flags", c_uint32),
+        ("type", c_uint32),
+        ("annotations", P(c_char_p)),
+        ("annotation_count", c_size_t),
+    ]
+
+
+# name: (restype, argtypes). Borrowed `const char *` results are c_char_p
+# (ctypes copies them to bytes at once); owned `char *` come back through
+# `char **` out-parameters typed P(c_void_p) so the pointer survives for
+# ml_free. Byte buffers with a length are c_void_p + string_at.
+_PROTOS = {
+    "ml_version": (c_char_p, []),
+    "ml_strerror": (c_char_p, [c_int]),
+    "ml_free": (None, [c_void_p]),
+    "ml_global_init": (c_int, []),
+    "ml_global_cleanup": (None, []),
+
+    "ml_error_code": (c_int, [P(_Error)]),
+    "ml_error_message": (c_char_p, [P(_Error)]),
+    "ml_error_http_status": (c_int, [P(_Error)]),
+    "ml_error_registry_code": (c_char_p, [P(_Error)]),
+    "ml_error_file": (c_char_p, [P(_Error)]),
+    "ml_error_line": (c_int, [P(_Error)]),
+    "ml_error_column": (c_int, [P(_Error)]),
+    "ml_error_free": (None, [P(_Error)]),
+
+    "ml_ref_normalize": (c_int, [c_char_p, P(c_void_p), P(P(_Error))]),
+    "ml_platform_normalize": (c_int, [c_char_p, P(c_void_p), P(P(_Error))]),
+
+    "ml_spec_options_init": (c_int, [P(_SpecOptions), c_uint32]),
+    "ml_spec_parse_file": (c_int, [P(P(_SpecH)), c_char_p, P(_SpecOptions), P(P(_Error))]),
+    "ml_spec_parse_buffer": (c_int, [P(P(_SpecH)), c_char_p, c_size_t, c_char_p,
+                                     P(_SpecOptions), P(P(_Error))]),
+    "ml_spec_free": (None, [P(_SpecH)]),
+    "ml_spec_list_count": (c_size_t, [P(_SpecH)]),
+    "ml_spec_target": (c_char_p, [P(_SpecH), c_size_t]),
+    "ml_spec_tag_count": (c_size_t, [P(_SpecH), c_size_t]),
+    "ml_spec_tag": (c_char_p, [P(_SpecH), c_size_t, c_size_t]),
+    "ml_spec_entry_count": (c_size_t, [P(_SpecH), c_size_t]),
+    "ml_spec_entry_image": (c_char_p, [P(_SpecH), c_size_t, c_size_t]),
+    "ml_spec_entry_platform": (c_int, [P(_SpecH), c_size_t, c_size_t, P(c_void_p),
+                                       P(P(_Error))]),
+    "ml_spec_warning_count": (c_size_t, [P(_SpecH)]),
+    "ml_spec_warning": (c_char_p, [P(_SpecH), c_size_t]),
+    "ml_spec_to_json": (c_int, [P(_SpecH), P(c_void_p), P(P(_Error))]),
+
+    "ml_credential_set": (c_int, [P(_CredentialH), c_char_p, c_char_p, c_int]),
+    "ml_client_options_init": (c_int, [P(_ClientOptions), c_uint32]),
+    "ml_client_new": (c_int, [P(P(_ClientH)), P(_ClientOptions), P(P(_Error))]),
+    "ml_client_free": (None, [P(_ClientH)]),
+
+    "ml_push_options_init": (c_int, [P(_PushOptions), c_uint32]),
+    "ml_list_build": (c_int, [P(P(_ListH)), P(_ClientH), P(_SpecH), c_size_t,
+                              P(_PushOptions), P(P(_Error))]),
+    "ml_list_free": (None, [P(_ListH)]),
+    "ml_list_bytes": (c_void_p, [P(_ListH), P(c_size_t)]),
+    "ml_list_digest": (c_char_p, [P(_ListH)]),
+    "ml_list_media_type": (c_char_p, [P(_ListH)]),
+    "ml_list_warning_count": (c_size_t, [P(_ListH)]),
+    "ml_list_warning": (c_char_p, [P(_ListH), c_size_t]),
+    "ml_list_push": (c_int, [P(_ListH), P(_ClientH), P(_PushOptions), P(P(_ResultH)),
+                             P(P(_Error))]),
+    "ml_list_edit": (c_int, [P(_ClientH), c_char_p, P(c_char_p), c_size_t, P(c_char_p),
+                             c_size_t, P(_PushOptions), P(P(_ResultH)), P(P(_Error))]),
+
+    "ml_result_free": (None, [P(_ResultH)]),
+    "ml_result_target": (c_char_p, [P(_ResultH)]),
+    "ml_result_digest": (c_char_p, [P(_ResultH)]),
+    "ml_result_size": (c_int64, [P(_ResultH)]),
+    "ml_result_up_to_date": (c_int, [P(_ResultH)]),
+    "ml_result_plan_count": (c_size_t, [P(_ResultH)]),
+    "ml_result_plan": (c_char_p, [P(_ResultH), c_size_t]),
+    "ml_result_tag_count": (c_size_t, [P(_ResultH)]),
+    "ml_result_tag": (c_char_p, [P(_ResultH), c_size_t]),
+    "ml_result_tag_moved": (c_int, [P(_ResultH), c_size_t]),
+    "ml_result_change_count": (c_size_t, [P(_ResultH)]),
+    "ml_result_change": (c_char_p, [P(_ResultH), c_size_t]),
+    "ml_result_to_json": (c_int, [P(_ResultH), P(c_void_p), P(P(_Error))]),
+
+    "ml_manifest_fetch": (c_int, [P(P(_ManifestH)), P(_ClientH), c_char_p, P(P(_Error))]),
+    "ml_manifest_free": (None, [P(_ManifestH)]),
+    "ml_manifest_ref": (c_char_p, [P(_ManifestH)]),
+    "ml_manifest_digest": (c_char_p, [P(_ManifestH)]),
+    "ml_manifest_media_type": (c_char_p, [P(_ManifestH)]),
+    "ml_manifest_bytes": (c_void_p, [P(_ManifestH), P(c_size_t)]),
+    "ml_manifest_is_list": (c_int, [P(_ManifestH)]),
+    "ml_manifest_entry_count": (c_size_t, [P(_ManifestH)]),
+    "ml_manifest_entry_digest": (c_char_p, [P(_ManifestH), c_size_t]),
+    "ml_manifest_entry_media_type": (c_char_p, [P(_ManifestH), c_size_t]),
+    "ml_manifest_entry_size": (c_int64, [P(_ManifestH), c_size_t]),
+    "ml_manifest_entry_platform": (c_char_p, [P(_ManifestH), c_size_t]),
+    "ml_manifest_select": (c_int, [P(_ManifestH), c_char_p, P(c_size_t), P(P(_Error))]),
+    "ml_manifest_to_json": (c_int, [P(_ManifestH), P(c_void_p), P(P(_Error))]),
+
+    "ml_verify": (c_int, [P(P(_ReportH)), P(_ClientH), c_char_p, P(P(_Error))]),
+    "ml_report_free": (None, [P(_ReportH)]),
+    "ml_report_problem_count": (c_size_t, [P(_ReportH)]),
+    "ml_report_problem": (c_char_p, [P(_ReportH), c_size_t]),
+    "ml_report_to_json": (c_int, [P(_ReportH), P(c_void_p), P(P(_Error))]),
+
+    "ml_delete": (c_int, [P(_ClientH), c_char_p, c_uint32, P(c_void_p), P(P(_Error))]),
+}
+
+# Declared in manifestlist.h but not exported by early 0.1.0 builds (it was
+# missing from lib/manifestlist.sym). Without it a credentials callback
+# cannot store anything, so Client(credentials=...) refuses clearly.
+_OPTIONAL = {"ml_credential_set"}
+
+# ---- loading -------------------------------------------------------------------
+
+_lib_handle = None
+_lib_lock = threading.Lock()
+
+
+def _candidates():
+    env = os.environ.get("MANIFESTLIST_LIB")
+    if env:
+        return [env]  # explicit: no silent fallback to another copy
+    found = ctypes.util.find_library("manifestlist")
+    return [c for c in (found, "libmanifestlist.so.0") if c]
+
+
+def _load():
+    errors = []
+    for name in _candidates():
+        try:
+            lib = ctypes.CDLL(name)
+            break
+        except OSError as e:
+            errors.append("%s: %s" % (name, e))
+    else:
+        raise ImportError("cannot load libmanifestlist (set MANIFESTLIST_LIB to "
+                          "the library's path): " + "; ".join(errors))
+    missing = []
+    for fname, (restype, argtypes) in _PROTOS.items():
+        try:
+            fn = getattr(lib, fname)
+        except AttributeError:
+            if fname in _OPTIONAL:
+                missing.append(fname)
+                continue
+            raise ImportError("libmanifestlist at %s lacks %s (too old?)"
+                              % (lib._name, fname)) from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+    version = (lib.ml_version() or b"").decode("ascii", "replace")
+    try:
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except ValueError:
+        raise ImportError("libmanifestlist at %s reports version %r"
+                          % (lib._name, version)) from None
+    if major != EXPECTED_MAJOR or minor < EXPECTED_MINOR:
+        raise ImportError("libmanifestlist %s at %s does not match this binding "
+                          "(needs %d.x with x >= %d)"
+                          % (version, lib._name, EXPECTED_MAJOR, EXPECTED_MINOR))
+    lib.ml_missing = frozenset(missing)
+    return lib
+
+
+def _lib():
+    global _lib_handle
+    lib = _lib_handle
+    if lib is None:
+        with _lib_lock:
+            if _lib_handle is None:
+                _lib_handle = _load()
+            lib = _lib_handle
+    return lib
+
+
+def library_version():
+    """The loaded library's ml_version(), e.g. "0.1.0"."""
+    return _lib().ml_version().decode()
+
+
+def library_path():
+    """The name/path the library was loaded from."""
+    return _lib()._name
+
+
+def strerror(code):
+    """ml_strerror(code): static description of a result code."""
+    return _lib().ml_strerror(int(code)).decode("utf-8", "replace")
+
+
+# ---- helpers ---------------------------------------------------------------------
+
+def _s(b):
+    """Borrowed const char * (already bytes via c_char_p) -> str or None."""
+    return None if b is None else b.decode("utf-8", "replace")
+
+
+def _enc(s, what="argument"):
+    """str/bytes/PathLike -> bytes for a `const char *` parameter (None stays)."""
+    if s is None:
+        return None
+    if isinstance(s, bytes):
+        b = s
+    elif isinstance(s, str):
+        b = s.encode("utf-8")
+    elif isinstance(s, os.PathLike):
+        b = os.fsencode(s)
+    else:
+        raise TypeError("%s must be str, bytes or a path, not %s" % (what, type(s).__name__))
+    if b"\0" in b:
+        raise ValueError("%s contains a NUL byte" % what)
+    return b
+
+
+def _take_string(lib, ptr):
+    """Owned `char *` (c_void_p) -> str; always ml_free'd."""
+    if not ptr.value:
+        return None
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8", "replace")
+    finally:
+        lib.ml_free(ptr)
+        ptr.value = None
+
+
+def _c_array(items, what):
+    """A `const char *const *` array (ctypes keeps the bytes alive) and its
+    length; (None, 0) for no items."""
+    if items is None:
+        return None, 0
+    if isinstance(items, (str, bytes)):
+        items = [items]
+    enc = [_enc(x, what) for x in items]
+    if not enc:
+        return None, 0
+    return (c_char_p * len(enc))(*enc), len(enc)
+
+
+# ---- errors --------------------------------------------------------------------------
+
+class ManifestListError(Exception):
+    """A failed library call.
+
+    code           negative ML_E* result code (compare with ML_EEXISTS, ...)
+    code_name      "ML_EEXISTS", ...
+    message        the full message with context (ml_error_message)
+    http_status    HTTP status of the failing registry answer, or 0
+    registry_code  registry error code ("MANIFEST_UNKNOWN") or None
+    file, line, column   spec errors: file name and 1-based position
+    result         push/edit failures: a Result describing what happened
+                   (tags moved before the failure...), or None
+    """
+
+    def __init__(self, code, message=None, http_status=0, registry_code=None,
+                 file=None, line=0, column=0, result=None):
+        self.code = code
+        self.code_name = CODE_NAMES.get(code, "ML_E(%d)" % code)
+        if message is None:
+            try:
+                message = strerror(code)
+            except ImportError:
+                message = self.code_name
+        self.message = message
+        self.http_status = http_status
+        self.registry_code = registry_code
+        self.file = file
+        self.line = line
+        self.column = column
+        self.result = result
+        super().__init__(message)
+
+    def __str__(self):
+        return "%s (%s)" % (self.message, self.code_name)
+
+    def __repr__(self):
+        return "ManifestListError(%s, %r)" % (self.code_name, self.message)
+
+
+def _null(ptr):
+    """Sets a ctypes pointer object to NULL in place (after its object was
+    freed), so a later `if ptr: free(ptr)` cannot free it twice."""
+    ctypes.memset(ctypes.addressof(ptr), 0, ctypes.sizeof(ptr))
+
+
+def _free_error(lib, err):
+    if err:
+        lib.ml_error_free(err)
+        _null(err)
+
+
+def _error_from(lib, rc, err):
+    """Builds the exception from an ml_error (may be NULL); frees it and
+    NULLs the pointer."""
+    if not err:
+        return ManifestListError(rc)
+    try:
+        code = lib.ml_error_code(err)
+        return ManifestListError(
+            code if code else rc,
+            message=_s(lib.ml_error_message(err)),
+            http_status=lib.ml_error_http_status(err),
+            registry_code=_s(lib.ml_error_registry_code(err)),
+            file=_s(lib.ml_error_file(err)),
+            line=lib.ml_error_line(err),
+            column=lib.ml_error_column(err))
+    finally:
+        _free_error(lib, err)
+
+
+def _check(lib, rc, err):
+    """Raises for rc != ML_OK; frees err either way."""
+    if rc == ML_OK:
+        _free_error(lib, err)
+        return
+    raise _error_from(lib, rc, err)
+
+
+def _init_options(lib, fn, struct, version):
+    o = struct()
+    rc = fn(ctypes.byref(o), version)
+    if rc != ML_OK:
+        raise ManifestListError(rc, "%s(version %d) refused by library %s"
+                                % (fn.__name__, version, library_version()))
+    return o
+
+
+# ---- references and platforms ---------------------------------------------------------
+
+def _normalize(fname, value):
+    lib = _lib()
+    out = c_void_p()
+    err = P(_Error)()
+    rc = getattr(lib, fname)(_enc(value), ctypes.byref(out), ctypes.byref(err))
+    try:
+        _check(lib, rc, err)
+    finally:
+        s = _take_string(lib, out)
+    return s
+
+
+def normalize_ref(ref):
+    """"alpine" -> "docker.io/library/alpine" (tag and/or digest kept).
+    Raises ManifestListError (ML_EREF) for an invalid reference."""
+    return _normalize("ml_ref_normalize", ref)
+
+
+def normalize_platform(platform):
+    """"Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7".
+    Raises ManifestListError (ML_EPLATFORM) for an invalid platform."""
+    return _normalize("ml_platform_normalize", platform)
+
+
+# ---- specs ---------------------------------------------------------------------------------
+
+SpecEntry = collections.namedtuple("SpecEntry", "image platform")
+SpecEntry.__doc__ = ("One entry: normalised image reference, and the platform for "
+                     "display (\"os/arch[/variant]\" plus \" os.version=V\"... where "
+                     "set), or None when it comes from the image config.")
+SpecList = collections.namedtuple("SpecList", "target tags entries")
+SpecList.__doc__ = ("One list (YAML document): normalised target, extra tags, "
+                    "entries [SpecEntry].")
+
+
+class Spec:
+    """A parsed YAML spec (manifest-tool format or the original proposal's).
+    Read-only, may be shared between threads. A multi-document file holds
+    several lists: .lists[i] is pushed with client.push(spec, index=i).
+
+    Attributes (copied at parse time): lists [SpecList], warnings [str].
+    Free the C object with close() or `with`; __del__ does it otherwise."""
+
+    def __init__(self, _handle):
+        if not isinstance(_handle, P(_SpecH)) or not _handle:
+            raise TypeError("use Spec.parse() or Spec.parse_file()")
+        self._h = _handle
+        try:
+            self.lists = self._read_lists()
+            lib = _lib()
+            self.warnings = [_s(lib.ml_spec_warning(_handle, i))
+                             for i in range(lib.ml_spec_warning_count(_handle))]
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _options(no_normalize, allow_duplicates):
+        lib = _lib()
+        o = _init_options(lib, lib.ml_spec_options_init, _SpecOptions, SPEC_OPTIONS_VERSION)
+        o.flags = ((_SPEC_NO_NORMALIZE if no_normalize else 0)
+                   | (_SPEC_ALLOW_DUPLICATES if allow_duplicates else 0))
+        return o
+
+    @classmethod
+    def parse_file(cls, path, no_normalize=False, allow_duplicates=False):
+        """Parses the spec file at `path`. no_normalize keeps platform values
+        verbatim; allow_duplicates lets two entries share a platform.
+        Raises ManifestListError (ML_ESPEC with .file/.line/.column, ML_EIO)."""
+        lib = _lib()
+        opts = cls._options(no_normalize, allow_duplicates)
+        h = P(_SpecH)()
+        err = P(_Error)()
+        rc = lib.ml_spec_parse_file(ctypes.byref(h), _enc(path, "path"),
+                                    ctypes.byref(opts), ctypes.byref(err))
+        _check_handle(lib, rc, err, h, lib.ml_spec_free)
+        return cls(h)
+
+    @classmethod
+    def parse(cls, text, name="<string>", no_normalize=False, allow_duplicates=False):
+        """Parses YAML from a str or bytes; `name` is the file name errors
+        carry."""
+        lib = _lib()
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        opts = cls._options(no_normalize, allow_duplicates)
+        h = P(_SpecH)()
+        err = P(_Error)()
+        rc = lib.ml_spec_parse_buffer(ctypes.byref(h), data, len(data), _enc(name, "name"),
+                                      ctypes.byref(opts), ctypes.byref(err))
+        _check_handle(lib, rc, err, h, lib.ml_spec_free)
+        return cls(h)
+
+    def _read_lists(self):
+        lib, h = _lib(), self._h
+        lists = []
+        for i in range(lib.ml_spec_list_count(h)):
+            tags = [_s(lib.ml_spec_tag(h, i, t)) for t in range(lib.ml_spec_tag_count(h, i))]
+            entries = []
+            for e in range(lib.ml_spec_entry_count(h, i)):
+                plat = c_void_p()
+                err = P(_Error)()
+                rc = lib.ml_spec_entry_platform(h, i, e, ctypes.byref(plat), ctypes.byref(err))
+                try:
+                    _check(lib, rc, err)
+                finally:
+                    platform = _take_string(lib, plat)
+                entries.append(SpecEntry(_s(lib.ml_spec_entry_image(h, i, e)), platform))
+            lists.append(SpecList(_s(lib.ml_spec_target(h, i)), tags, entries))
+        return lists
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("Spec is closed")
+        return self._h
+
+    def to_json(self):
+        """The whole normalised spec as JSON text ({"lists":[...]}), every
+        platform field separately."""
+        lib = _lib()
+        out = c_void_p()
+        err = P(_Error)()
+        rc = lib.ml_spec_to_json(self._handle(), ctypes.byref(out), ctypes.byref(err))
+        try:
+            _check(lib, rc, err)
+        finally:
+            s = _take_string(lib, out)
+        return s
+
+    @property
+    def json(self):
+        """to_json() parsed into a dict."""
+        return json.loads(self.to_json())
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            _lib().ml_spec_free(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return "<Spec %s>" % ", ".join(l.target for l in self.lists)
+
+
+def _check_handle(lib, rc, err, handle, free):
+    """Constructor call: on failure also free a handle a library might have
+    left (defensive: it leaves NULL), then raise."""
+    if rc != ML_OK:
+        if handle:
+            free(handle)
+            _null(handle)
+        raise _error_from(lib, rc, err)
+    _free_error(lib, err)
+    if not handle:
+        raise ManifestListError(ML_ENOMEM, "library returned ML_OK and no object")
+
+
+# ---- results -------------------------------------------------------------------------------
+
+Tag = collections.namedtuple("Tag", "tag moved")
+
+
+class Result:
+    """What a push or edit did (everything copied from the ml_result).
+
+    target, digest, size, up_to_date (the registry already held this exact
+    list under every tag), dry_run, tags [Tag(tag, moved)] (the target's own
+    first), changes ["+ linux/arm64 sha256:..."], plan (dry run: "copy
+    manifest ...", "mount blob ..."), json (dict from ml_result_to_json),
+    warnings (from building the list), list_bytes / media_type (the
+    assembled list, for push(); None for edit())."""
+
+    def __init__(self, lib, h, list_h=None):
+        self.target = _s(lib.ml_result_target(h))
+        self.digest = _s(lib.ml_result_digest(h))
+        self.size = lib.ml_result_size(h)
+        self.up_to_date = bool(lib.ml_result_up_to_date(h))
+        self.tags = [Tag(_s(lib.ml_result_tag(h, i)), bool(lib.ml_result_tag_moved(h, i)))
+                     for i in range(lib.ml_result_tag_count(h))]
+        self.changes = [_s(lib.ml_result_change(h, i))
+                        for i in range(lib.ml_result_change_count(h))]
+        self.plan = [_s(lib.ml_result_plan(h, i)) for i in range(lib.ml_result_plan_count(h))]
+        out = c_void_p()
+        err = P(_Error)()
+        rc = lib.ml_result_to_json(h, ctypes.byref(out), ctypes.byref(err))
+        try:
+            _check(lib, rc, err)
+        finally:
+            text = _take_string(lib, out)
+        self.json = json.loads(text) if text else {}
+        self.dry_run = bool(self.json.get("dryRun", False))
+        self.warnings = list(self.json.get("warnings") or [])
+        self.list_bytes = None
+        self.media_type = self.json.get("mediaType")
+        if list_h:
+            n = c_size_t()
+            p = lib.ml_list_bytes(list_h, ctypes.byref(n))
+            self.list_bytes = ctypes.string_at(p, n.value) if p else None
+            self.media_type = _s(lib.ml_list_media_type(list_h))
+            for i in range(lib.ml_list_warning_count(list_h)):
+                w = _s(lib.ml_list_warning(list_h, i))
+                if w not in self.warnings:
+                    self.warnings.append(w)
+
+    def __repr__(self):
+        return "<Result %s %s%s>" % (self.target, self.digest,
+                                     " up-to-date" if self.up_to_date else "")
+
+
+# ---- manifests -----------------------------------------------------------------------------
+
+ManifestEntry = collections.namedtuple("ManifestEntry", "platform digest media_type size")
+ManifestEntry.__doc__ = ("A list entry: platform \"os/arch[/variant]\" (None when the "
+                         "entry has none), digest, media type, size.")
+
+
+class Manifest:
+    """A fetched manifest (image, list or index).
+
+    ref, digest, media_type, raw (exact bytes as served), is_list, entries
+    [ManifestEntry] (lists only), json (dict from ml_manifest_to_json).
+    select(platform) needs the C object: close() (or `with`) frees it."""
+
+    def __init__(self, lib, h):
+        self._h = h
+        try:
+            self.ref = _s(lib.ml_manifest_ref(h))
+            self.digest = _s(lib.ml_manifest_digest(h))
+            self.media_type = _s(lib.ml_manifest_media_type(h))
+            n = c_size_t()
+            p = lib.ml_manifest_bytes(h, ctypes.byref(n))
+            self.raw = ctypes.string_at(p, n.value) if p else b""
+            self.is_list = bool(lib.ml_manifest_is_list(h))
+            self.entries = [ManifestEntry(_s(lib.ml_manifest_entry_platform(h, i)),
+                                          _s(lib.ml_manifest_entry_digest(h, i)),
+                                          _s(lib.ml_manifest_entry_media_type(h, i)),
+                                          lib.ml_manifest_entry_size(h, i))
+                            for i in range(lib.ml_manifest_entry_count(h))]
+            out = c_void_p()
+            err = P(_Error)()
+            rc = lib.ml_manifest_to_json(h, ctypes.byref(out), ctypes.byref(err))
+            try:
+                _check(lib, rc, err)
+            finally:
+                text = _take_string(lib, out)
+            self.json = json.loads(text) if text else {}
+        except BaseException:
+            self.close()
+            raise
+
+    def select_index(self, platform):
+        """Index of the entry a runtime on `platform` would pick; raises
+        ManifestListError ML_ENOTFOUND (or ML_EPLATFORM)."""
+        if not self._h:
+            raise ValueError("Manifest is closed")
+        lib = _lib()
+        idx = c_size_t()
+        err = P(_Error)()
+        rc = lib.ml_manifest_select(self._h, _enc(platform, "platform"),
+                                    ctypes.byref(idx), ctypes.byref(err))
+        _check(lib, rc, err)
+        return idx.value
+
+    def select(self, platform):
+        """The ManifestEntry a runtime on `platform` ("os/arch[/variant]")
+        would pick."""
+        return self.entries[self.select_index(platform)]
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            _lib().ml_manifest_free(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return "<Manifest %s %s %s>" % (self.ref, self.digest, self.media_type)
+
+
+class VerifyReport(list):
+    """The problems found by Client.verify (a list of str; empty = ok), with
+    .json (dict: ref, digest, ok, children, blobs, problems)."""
+    json = None
+
+    @property
+    def ok(self):
+        return not self
+
+
+# ---- client ----------------------------------------------------------------------------------
+
+class _Callbacks:
+    """The C callbacks of one Client and the exception one raised. Holds
+    no reference to the Client (no cycle: the Client's __del__ stays
+    prompt)."""
+
+    def __init__(self, log, credentials):
+        self.log = log
+        self.credentials = credentials
+        self.exc = None
+        self.log_fn = _LOG_FN(self._log) if log is not None else None
+        self.cred_fn = _CRED_FN(self._cred) if credentials is not None else None
+
+    def _log(self, level, message, payload):
+        try:
+            msg = message.decode("utf-8", "replace") if message else ""
+            log = self.log
+            if hasattr(log, "log") and hasattr(log, "isEnabledFor"):  # logging.Logger
+                import logging
+                log.log({LOG_DEBUG: logging.DEBUG, LOG_INFO: logging.INFO,
+                         LOG_WARN: logging.WARNING}.get(level, logging.INFO), "%s", msg)
+            else:
+                log(level, msg)
+        except BaseException as e:  # never unwind through C
+            if self.exc is None:
+                self.exc = e
+
+    def _cred(self, registry, cred, payload):
+        try:
+            got = self.credentials(registry.decode("utf-8", "replace"))
+            if got is None:
+                return ML_OK  # anonymous
+            if isinstance(got, (str, bytes)):
+                raise TypeError("credentials callback returned a string, not a tuple")
+            if len(got) == 2:
+                user, secret, ident = got[0], got[1], False
+            elif len(got) == 3:
+                user, secret, ident = got
+            else:
+                raise ValueError("credentials callback must return None, "
+                                 "(username, secret) or (username, secret, identity_token)")
+            if secret is None:
+                raise ValueError("credentials callback returned no secret")
+            return _lib().ml_credential_set(cred, _enc(user, "username"),
+                                            _enc(secret, "secret"), 1 if ident else 0)
+        except BaseException as e:
+            if self.exc is None:
+                self.exc = e
+            return ML_EAUTH
+
+    def take(self):
+        e, self.exc = self.exc, None
+        return e
+
+
+def _push_options(lib, create=False, force=False, dry_run=False, type=None,
+                  annotations=None, ignore_missing=False, purge=False,
+                  no_attestations=False):
+    """-> (ml_push_options, objects to keep alive during the call)."""
+    o = _init_options(lib, lib.ml_push_options_init, _PushOptions, PUSH_OPTIONS_VERSION)
+    o.flags = ((_PUSH_CREATE if create else 0) | (_PUSH_FORCE if force else 0)
+               | (_PUSH_DRY_RUN if dry_run else 0) | (_PUSH_PURGE if purge else 0)
+               | (_PUSH_IGNORE_MISSING if ignore_missing else 0)
+               | (_PUSH_NO_ATTESTATIONS if no_attestations else 0))
+    types = {None: _TYPE_AUTO, "auto": _TYPE_AUTO, "docker": _TYPE_DOCKER, "oci": _TYPE_OCI}
+    if type not in types:
+        raise ValueError("type must be None, 'docker' or 'oci', not %r" % (type,))
+    o.type = types[type]
+    if isinstance(annotations, dict):
+        annotations = ["%s=%s" % kv for kv in annotations.items()]
+    arr, n = _c_array(annotations, "annotation")
+    o.annotations = arr
+    o.annotation_count = n
+    return o, arr
+
+
+class Client:
+    """A registry client (ml_client): connections, tokens and credentials
+    are cached across calls.
+
+    concurrency   parallel requests (None: 8)
+    retries       retries of transient failures (None: 3; 0: none)
+    timeout_ms    per request (None: 30000)
+    ca_cert       PEM bundle trusted instead of the default CA bundle file
+    username, password   explicit credentials for every registry
+    insecure      skip TLS verification;  plain_http: HTTP to every registry
+    docker_config_dir, auth_file   where default credentials are looked up
+                  (None: $DOCKER_CONFIG or ~/.docker; $REGISTRY_AUTH_FILE)
+    credentials   callable(registry) -> None (anonymous) | (username, secret)
+                  | (username, secret, identity_token); called once per
+                  registry that asks for authentication. Replaces the
+                  default lookup. An exception in it fails the call with
+                  ML_EAUTH; the exception is the __cause__.
+    log           callable(level, message) with LOG_DEBUG/INFO/WARN, or a
+                  logging.Logger
+    user_agent    None: "libmanifestlist/VERSION"
+
+    Thread safety: the library allows one thread at a time per client; this
+    class serialises calls with a lock. Callbacks run on the calling
+    thread. Use `with Client(...) as c:` or close()."""
+
+    def __init__(self, concurrency=None, retries=None, timeout_ms=None, ca_cert=None,
+                 username=None, password=None, insecure=False, plain_http=False,
+                 docker_config_dir=None, auth_file=None, credentials=None, log=None,
+                 user_agent=None):
+        self._h = None
+        self._lock = threading.Lock()
+        self._owner = None  # thread inside a library call on this client
+        if credentials is not None and not callable(credentials):
+            raise TypeError("credentials must be callable")
+        if log is not None and not callable(log) and not hasattr(log, "log"):
+            raise TypeError("log must be callable or a logging.Logger")
+        lib = _lib()
+        if credentials is not None and "ml_credential_set" in lib.ml_missing:
+            raise ManifestListError(
+                ML_EUNSUPPORTED, "credentials callback unavailable: %s does not export "
+                "ml_credential_set (library too old); use username/"
+                "password or auth_file instead" % lib._name)
+        # Alive as long as the client: the library calls them until
+        # ml_client_free.
+        self._cb = _Callbacks(log, credentials)
+        o = _init_options(lib, lib.ml_client_options_init, _ClientOptions,
+                          CLIENT_OPTIONS_VERSION)
+        o.flags = ((_CLIENT_INSECURE if insecure else 0)
+                   | (_CLIENT_PLAIN_HTTP if plain_http else 0))
+        if concurrency is not None:
+            o.concurrency = _u32(concurrency, "concurrency", 1)
+        if retries is not None:
+            o.retries = _UINT32_MAX if retries == 0 else _u32(retries, "retries", 1)
+        if timeout_ms is not None:
+            o.timeout_ms = _u32(timeout_ms, "timeout_ms", 1)
+        # c_char_p fields keep their bytes referenced by the struct.
+        o.ca_cert = _enc(ca_cert, "ca_cert")
+        o.username = _enc(username, "username")
+        o.password = _enc(password, "password")
+        o.docker_config_dir = _enc(docker_config_dir, "docker_config_dir")
+        o.auth_file = _enc(auth_file, "auth_file")
+        o.user_agent = _enc(user_agent, "user_agent")
+        if self._cb.log_fn is not None:
+            o.log = self._cb.log_fn
+        if self._cb.cred_fn is not None:
+            o.credentials = self._cb.cred_fn
+        h = P(_ClientH)()
+        err = P(_Error)()
+        rc = lib.ml_client_new(ctypes.byref(h), ctypes.byref(o), ctypes.byref(err))
+        _check_handle(lib, rc, err, h, lib.ml_client_free)
+        self._h = h
+
+    # ---- lifecycle
+
+    @contextlib.contextmanager
+    def _using(self):
+        """Holds the client for one library call: one thread at a time (the
+        header's rule); a callback calling back into its own client would
+        re-enter the ml_client, so that is refused instead of deadlocking."""
+        if self._owner == threading.get_ident():
+            raise RuntimeError("a Client cannot be used from its own log or "
+                               "credentials callback")
+        with self._lock:
+            h = self._handle()
+            self._owner = threading.get_ident()
+            try:
+                yield h
+            finally:
+                self._owner = None
+
+    def close(self):
+        """Frees the ml_client (idempotent). Waits for a call running in
+        another thread; refused from the client's own callback."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        if self._owner == threading.get_ident():
+            raise RuntimeError("a Client cannot be closed from its own callback")
+        with lock:
+            h, self._h = self._h, None
+            if h:
+                _lib().ml_client_free(h)
+        # the callbacks (self._cb) may go now: nothing calls them any more
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("Client is closed")
+        return self._h
+
+    def _raise(self, lib, rc, err, result=None):
+        """Raises the library error with a callback's exception as cause."""
+        e = _error_from(lib, rc, err)
+        e.result = result
+        cause = self._cb.take()
+        if cause is not None and not isinstance(cause, Exception):
+            raise cause  # KeyboardInterrupt, SystemExit from a callback
+        raise e from cause
+
+    def _finish(self, lib, rc, err, result=None):
+        """Raises on failure; on success frees err and reports an exception
+        a callback swallowed (the call itself succeeded, so as a warning)."""
+        if rc != ML_OK:
+            self._raise(lib, rc, err, result)
+        _free_error(lib, err)
+        cause = self._cb.take()
+        if cause is not None:
+            if not isinstance(cause, Exception):
+                raise cause
+            warnings.warn("libmanifestlist callback raised %r (ignored: the call "
+                          "succeeded)" % (cause,), RuntimeWarning, stacklevel=3)
+
+    # ---- operations
+
+    def push(self, spec, index=0, create=False, force=False, dry_run=False, type=None,
+             annotations=None, ignore_missing=False, purge=False, no_attestations=False):
+        """Builds list `index` of `spec` (ml_list_build: every entry resolved)
+        and pushes it (ml_list_push: children made available in the target
+        repository, then the list under its tags) -> Result.
+
+        create        refuse when the target tag exists (ML_EEXISTS)
+        force         create: replace an existing tag; update: ignore a
+                      concurrent move
+        dry_run       resolve and plan only; nothing is written
+        type          None (auto: OCI if an entry is OCI or annotations are
+                      used), 'docker' or 'oci'
+        annotations   ["key=value", ...] or a dict: index annotations (OCI)
+        ignore_missing  skip entries whose image is missing
+        purge         delete the replaced list afterwards
+        no_attestations  drop buildx attestation entries
+        On failure the ManifestListError's .result tells what happened."""
+        if not isinstance(spec, Spec):
+            raise TypeError("spec must be a Spec")
+        if not 0 <= index < len(spec.lists):
+            raise IndexError("spec has %d list(s), no index %d" % (len(spec.lists), index))
+        lib = _lib()
+        opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
+                                   ignore_missing, purge, no_attestations)
+        with self._using() as client:
+            lst = P(_ListH)()
+            res = P(_ResultH)()
+            err = P(_Error)()
+            try:
+                rc = lib.ml_list_build(ctypes.byref(lst), client, spec._handle(), index,
+                                       ctypes.byref(opts), ctypes.byref(err))
+                if rc == ML_OK:
+                    rc = lib.ml_list_push(lst, client, ctypes.byref(opts),
+                                          ctypes.byref(res), ctypes.byref(err))
+                result = Result(lib, res, lst if rc == ML_OK else None) if res else None
+                self._finish(lib, rc, err, result)
+                return result
+            finally:
+                _free_error(lib, err)
+                lib.ml_result_free(res)
+                lib.ml_list_free(lst)
+                del keep
+
+    def edit(self, target, add=(), remove=(), create=False, force=False, dry_run=False,
+             type=None, annotations=None, ignore_missing=False, purge=False,
+             no_attestations=False):
+        """Edits the list at `target` without a spec (ml_list_edit) -> Result.
+        add: ["SRC[=OS/ARCH[/VARIANT]]", ...] (platform from the image config
+        when omitted; replaces the entry of the same platform); remove:
+        [platform or digest, ...]. Safe against concurrent writers
+        (ML_ECONFLICT when it cannot re-apply). A missing target is created
+        from the additions. Push options as for push()."""
+        lib = _lib()
+        opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
+                                   ignore_missing, purge, no_attestations)
+        add_arr, add_n = _c_array(add, "add")
+        rm_arr, rm_n = _c_array(remove, "remove")
+        with self._using() as client:
+            res = P(_ResultH)()
+            err = P(_Error)()
+            try:
+                rc = lib.ml_list_edit(client, _enc(target, "target"), add_arr, add_n,
+                                      rm_arr, rm_n, ctypes.byref(opts),
+                                      ctypes.byref(res), ctypes.byref(err))
+                result = Result(lib, res) if res else None
+                self._finish(lib, rc, err, result)
+                return result
+            finally:
+                _free_error(lib, err)
+                lib.ml_result_free(res)
+                del keep, add_arr, rm_arr
+
+    def inspect(self, ref):
+        """Fetches a manifest (image, list or index) by tag or digest ->
+        Manifest."""
+        lib = _lib()
+        with self._using() as client:
+            h = P(_ManifestH)()
+            err = P(_Error)()
+            rc = lib.ml_manifest_fetch(ctypes.byref(h), client, _enc(ref, "ref"),
+                                       ctypes.byref(err))
+            if rc != ML_OK:
+                lib.ml_manifest_free(h)
+                self._raise(lib, rc, err)
+            self._finish(lib, rc, err)
+        return Manifest(lib, h)
+
+    def verify(self, ref):
+        """Checks the list at `ref` in place (children exist in its
+        repository, their configs match the entries' platforms, blobs are
+        present) -> VerifyReport (list of problem strings; empty = ok).
+        Raises only when the check could not run."""
+        lib = _lib()
+        with self._using() as client:
+            rep = P(_ReportH)()
+            err = P(_Error)()
+            try:
+                rc = lib.ml_verify(ctypes.byref(rep), client, _enc(ref, "ref"),
+                                   ctypes.byref(err))
+                self._finish(lib, rc, err)
+                report = VerifyReport(_s(lib.ml_report_problem(rep, i))
+                                      for i in range(lib.ml_report_problem_count(rep)))
+                out = c_void_p()
+                e2 = P(_Error)()
+                rc = lib.ml_report_to_json(rep, ctypes.byref(out), ctypes.byref(e2))
+                try:
+                    _check(lib, rc, e2)
+                finally:
+                    text = _take_string(lib, out)
+                report.json = json.loads(text) if text else {}
+                return report
+            finally:
+                _free_error(lib, err)
+                lib.ml_report_free(rep)
+
+    def delete(self, ref, force=False):
+        """Deletes the list `ref` names (resolved to its digest; referenced
+        images untouched) -> the deleted digest. force: also delete a
+        single image manifest."""
+        lib = _lib()
+        with self._using() as client:
+            out = c_void_p()
+            err = P(_Error)()
+            try:
+                rc = lib.ml_delete(client, _enc(ref, "ref"),
+                                   _DELETE_FORCE if force else 0, ctypes.byref(out),
+                                   ctypes.byref(err))
+                self._finish(lib, rc, err)
+            finally:
+                _free_error(lib, err)
+                digest = _take_string(lib, out)
+            return digest
+
+
+def _u32(v, what, minimum=0):
+    v = int(v)
+    if not minimum <= v < _UINT32_MAX:
+        raise ValueError("%s out of range: %d" % (what, v))
+    return v
