@@ -29,6 +29,8 @@ static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
     so.flags = spec_flags(o);
     ml_error *err = NULL;
     int rc = ml_spec_parse_file(spec, path, &so, &err);
+    if (rc == ML_OK && o->type && strcmp(o->type, "docker") == 0)
+        rc = ml_spec_check_type(*spec, ML_TYPE_DOCKER, &err);
     if (rc == ML_EIO || rc == ML_ETOOBIG) {
         cli_fail(rc, err);
         return 2; /* an unreadable spec is bad input, like an invalid one */

@@ -17,11 +17,18 @@ enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
 
 /* ---- diagnostics -------------------------------------------------------- */
 
-/* Registry-supplied text may carry terminal escapes: print it defanged. */
+/* Registry-supplied text may carry terminal escapes: C0 and C1 controls
+ * (C1 as UTF-8: 0xc2 0x80-0x9f) are printed as '?'. */
 static void put_clean(FILE *f, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        fputc(*p < 0x20 && *p != '\n' && *p != '\t' ? '?' : *p == 0x7f ? '?' : *p, f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            fputc('?', f);
+            p++;
+        } else {
+            fputc((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f ? '?' : *p, f);
+        }
+    }
 }
 
 void cli_warn(const char *fmt, ...)

@@ -162,6 +162,10 @@ ML_API int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entr
 /* Warnings from parsing (platform rewrites); borrowed strings. */
 ML_API size_t ml_spec_warning_count(const ml_spec *spec);
 ML_API const char *ml_spec_warning(const ml_spec *spec, size_t index);
+/* Checks offline that every list can be of `type` (ML_TYPE_*): a Docker
+ * list has no annotations, artifactType or subject. ML_ETYPE naming the
+ * spec location otherwise. Children's own types are known only online. */
+ML_API int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err);
 /* The whole normalised spec as JSON ({"lists":[{"image":…,"tags":[…],
  * "manifests":[{"image":…,"platform":{…}}]}]}). */
 ML_API int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err);

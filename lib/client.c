@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,6 +43,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
                                  (unsigned)opts->version);
         o = *opts;
     }
+    if (o.ca_cert && access(o.ca_cert, R_OK) != 0)
+        return ml__error_set(err, ML_EINVAL, "CA certificate file %s: %s", o.ca_cert, strerror(errno));
     if (ml__init() != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "libcurl initialisation failed");
     ml_client *c = calloc(1, sizeof(*c));

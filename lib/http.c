@@ -477,6 +477,15 @@ static void collect_done(ml__http *h, size_t *running)
     }
 }
 
+static bool startable(const slot *slots, size_t n)
+{
+    uint64_t now = now_ms();
+    for (size_t i = 0; i < n; i++)
+        if (!slots[i].done && !slots[i].active && slots[i].due_ms <= now)
+            return true;
+    return false;
+}
+
 static bool all_done(const slot *slots, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -519,6 +528,9 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         collect_done(h, &running);
         if (all_done(slots, n))
             break;
+        /* A finished transfer frees a place: fill it now, not after a wait. */
+        if (running < h->opts.concurrency && startable(slots, n))
+            continue;
         int wait = 1000;
         if (next_due != UINT64_MAX) {
             uint64_t now = now_ms();

@@ -119,7 +119,13 @@ static bool host_valid(const char *s, size_t n)
     return n > 0;
 }
 
-static bool port_valid(const char *s, size_t n) { return all_digits(s, n); }
+static bool port_valid(const char *s, size_t n)
+{
+    if (!all_digits(s, n) || n > 5)
+        return false;
+    unsigned long port = strtoul(s, NULL, 10);
+    return port >= 1 && port <= 65535;
+}
 
 /* host[:port] or [ipv6][:port] */
 static bool registry_valid(const char *s)

@@ -833,7 +833,7 @@ static size_t utf8_sequence(const unsigned char *s, size_t left)
     return n;
 }
 
-/* YAML specs are UTF-8. Checked up front because libfyaml 0.7.12 loops
+/* YAML specs are UTF-8 without NUL bytes. Checked up front because libfyaml 0.7.12 loops
  * forever on some invalid bytes (e.g. "%\xa5" in a directive). */
 static int check_utf8(parse_ctx *c, const char *data, size_t len)
 {
@@ -843,6 +843,9 @@ static int check_utf8(parse_ctx *c, const char *data, size_t len)
         size_t n = utf8_sequence(s + i, len - i);
         if (n == 0)
             return fail(c, at, ML_ESPEC, "invalid YAML: not UTF-8 (byte 0x%02x)", s[i]);
+        /* A NUL would silently end the document for a C parser. */
+        if (s[i] == 0)
+            return fail(c, at, ML_ESPEC, "invalid YAML: NUL byte");
         at = s[i] == '\n' ? (loc){at.line + 1, 1} : (loc){at.line, at.col + 1};
         i += n;
     }

@@ -65,3 +65,40 @@ int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char
         ml__buf_free(&b);
     return *platform ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
+
+/* What only an OCI index can carry, or NULL. */
+static const char *oci_only_feature(const ml__spec_list *l, int *line)
+{
+    *line = l->line;
+    if (l->annotations.count)
+        return "annotations";
+    if (l->artifact_type)
+        return "artifactType";
+    if (l->has_subject)
+        return "subject";
+    for (size_t i = 0; i < l->entry_count; i++)
+        if (l->entries[i].annotations.count) {
+            *line = l->entries[i].line;
+            return "entry annotations";
+        }
+    return NULL;
+}
+
+int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err)
+{
+    if (!spec)
+        return ml__error_set(err, ML_EINVAL, "ml_spec_check_type: NULL spec");
+    if (type != ML_TYPE_DOCKER)
+        return ML_OK;
+    for (size_t i = 0; i < spec->list_count; i++) {
+        int line = 0;
+        const char *what = oci_only_feature(&spec->lists[i], &line);
+        if (!what)
+            continue;
+        ml__error_set(err, ML_ETYPE, "%s:%d: --type docker: %s need an OCI index (use --type oci)", spec->name,
+                      line, what);
+        ml__error_set_location(err, spec->name, line, 1);
+        return ML_ETYPE;
+    }
+    return ML_OK;
+}
