@@ -18,17 +18,24 @@ enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
 /* ---- diagnostics -------------------------------------------------------- */
 
 /* Registry-supplied text may carry terminal escapes: C0 and C1 controls
- * (C1 as UTF-8: 0xc2 0x80-0x9f) are printed as '?'. */
+ * (C1 as UTF-8: 0xc2 0x80-0x9f) are printed as '?'. Written in one call:
+ * stderr is unbuffered. */
 static void put_clean(FILE *f, const char *s)
 {
+    size_t n = strlen(s), k = 0;
+    char *out = malloc(n + 1);
+    if (!out)
+        return;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-            fputc('?', f);
+            out[k++] = '?';
             p++;
         } else {
-            fputc((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f ? '?' : *p, f);
+            out[k++] = (char)((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f ? '?' : *p);
         }
     }
+    fwrite(out, 1, k, f);
+    free(out);
 }
 
 void cli_warn(const char *fmt, ...)

@@ -88,6 +88,7 @@ static void host_clear(ml__host *h)
 {
     free(h->name);
     free(h->base);
+    ml_error_free(h->unreachable);
     ml__challenge_clear(&h->challenge);
     ml__cred_clear(&h->cred.cred);
     free(h->authorization);

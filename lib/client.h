@@ -18,6 +18,7 @@ struct ml_credential {
 typedef struct ml__host {
     char *name;   /* "localhost:5000" as in references */
     char *base;   /* "https://localhost:5000" once known */
+    ml_error *unreachable; /* why finding the base failed, reported once per run */
     /* authentication, learnt from the first 401 */
     ml__challenge challenge;
     bool cred_loaded;

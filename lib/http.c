@@ -179,6 +179,8 @@ char *ml__http_header_join(const ml__http_req *r, const char *name)
 
 bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
 
+bool ml__http_refused(const ml__http_req *r) { return r->curl_code == CURLE_COULDNT_CONNECT; }
+
 bool ml__http_plain_server(const ml__http_req *r)
 {
     /* OpenSSL reports a plain-HTTP answer to its ClientHello as a record of
@@ -254,6 +256,17 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* libcurl rewinds a request body to resend it on a fresh connection (a
+ * kept-alive one that the server closed meanwhile). */
+static int on_seek(void *userdata, curl_off_t offset, int origin)
+{
+    slot *sl = userdata;
+    if (sl->req->read || origin != SEEK_SET || offset < 0 || (size_t)offset > sl->req->body_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    sl->read_offset = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 static int build_headers(slot *sl)
 {
     ml__http_req *r = sl->req;
@@ -289,6 +302,8 @@ static void set_method(CURL *e, slot *sl)
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(e, CURLOPT_READDATA, sl);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, sl);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(has_body ? r->body_len : 0));
         /* CURLOPT_UPLOAD implies PUT; the custom request fixes the verb. */
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
@@ -363,7 +378,11 @@ static bool transient(const slot *sl)
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
+    case CURLE_SEND_FAIL_REWIND:
         return true;
+    case CURLE_SSL_CONNECT_ERROR:
+        /* A connection reset during the handshake, not a TLS verdict. */
+        return strstr(r->error, "reset") || strstr(r->error, "SSL_ERROR_SYSCALL");
     default:
         break;
     }
@@ -477,6 +496,15 @@ static void collect_done(ml__http *h, size_t *running)
     }
 }
 
+static uint64_t earliest_due(const slot *slots, size_t n)
+{
+    uint64_t due = UINT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (!slots[i].done && !slots[i].active && slots[i].due_ms < due)
+            due = slots[i].due_ms;
+    return due;
+}
+
 static bool startable(const slot *slots, size_t n)
 {
     uint64_t now = now_ms();
@@ -531,6 +559,7 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         /* A finished transfer frees a place: fill it now, not after a wait. */
         if (running < h->opts.concurrency && startable(slots, n))
             continue;
+        next_due = earliest_due(slots, n); /* retries scheduled just now count */
         int wait = 1000;
         if (next_due != UINT64_MAX) {
             uint64_t now = now_ms();

@@ -78,6 +78,8 @@ const char *ml__http_header(const ml__http_req *r, const char *name);
 char *ml__http_header_join(const ml__http_req *r, const char *name);
 /* True when the failure is at the transport level (no HTTP answer). */
 bool ml__http_failed_transport(const ml__http_req *r);
+/* True when nothing listens at the address (connection refused). */
+bool ml__http_refused(const ml__http_req *r);
 /* True when TLS could not start because the server speaks plain HTTP. */
 bool ml__http_plain_server(const ml__http_req *r);
 /* True when the TLS peer certificate was not trusted. */

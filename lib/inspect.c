@@ -210,8 +210,17 @@ int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted
     if (rc == ML_OK && !ml__kind_is_list(ml__kind_of(it.media_type)) && !(flags & ML_DELETE_FORCE))
         rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image (%s), not a list; delete it with force to remove it anyway",
                            ref, it.media_type ? it.media_type : "unknown type");
-    if (rc == ML_OK)
+    if (rc == ML_OK) {
         rc = ml__reg_delete_manifest(client, &r, it.digest, err);
+        /* It existed a moment ago: a 404 now means it is gone, e.g. when the
+         * answer to our DELETE was lost and libcurl sent it again. */
+        if (rc == ML_ENOTFOUND) {
+            ml_error_free(err ? *err : NULL);
+            if (err)
+                *err = NULL;
+            rc = ML_OK;
+        }
+    }
     if (rc == ML_OK && deleted_digest && !(*deleted_digest = ml__strdup(it.digest)))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc != ML_OK && rc != ML_ENOMEM)

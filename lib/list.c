@@ -422,7 +422,22 @@ static int check_duplicates(const ml_list *l, ml_error **err)
             continue;
         for (size_t k = i + 1; k < l->count; k++) {
             const ml__entry *b = &l->entries[k];
-            if (b->attestation || b->state != ML__ENTRY_DONE || !ml__platform_equal(&a->desc.platform, &b->desc.platform))
+            if (b->attestation || b->state != ML__ENTRY_DONE)
+                continue;
+            if (ml__str_eq(a->desc.digest, b->desc.digest) &&
+                !ml__platform_equal(&a->desc.platform, &b->desc.platform)) {
+                /* One image cannot be two platforms: a registry answered
+                 * with the wrong digest, or the spec names the same image twice. */
+                char *pa = ml__platform_format(&a->desc.platform), *pb = ml__platform_format(&b->desc.platform);
+                ml__error_set(err, ML_EMANIFEST,
+                              "%s and %s resolve to the same image %s, listed as %s and %s (use --allow-duplicates "
+                              "if that is intended)",
+                              a->image, b->image, a->desc.digest, pa ? pa : "?", pb ? pb : "?");
+                free(pa);
+                free(pb);
+                return ML_EMANIFEST;
+            }
+            if (!ml__platform_equal(&a->desc.platform, &b->desc.platform))
                 continue;
             char *p = ml__platform_format(&a->desc.platform);
             ml__error_set(err, ML_EDUPLICATE,

@@ -446,9 +446,11 @@ static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_er
 {
     ml__item it = {.repo = &l->target, .reference = res->tags[0].tag};
     int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    /* Another writer's PUT landed right after ours (the registry has no
+     * compare-and-swap): a conflict, which edits resolve by re-applying. */
     if (rc == ML_OK && !ml__str_eq(it.digest, l->digest))
-        rc = ml__error_set(err, ML_EDIGEST, "%s: registry serves %s after the push, expected %s", res->target,
-                           it.digest ? it.digest : "(none)", l->digest);
+        rc = ml__error_set(err, ML_ECONFLICT, "%s: registry serves %s after the push, expected %s; someone else "
+                           "pushed at the same time", res->target, it.digest ? it.digest : "(none)", l->digest);
     ml__item_clear(&it);
     return rc;
 }
@@ -499,7 +501,9 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
         return rc;
     if ((rc = push_children(c, l, res, err)) != ML_OK || res->dry_run)
         return rc;
-    if (!(o->flags & ML_PUSH_FORCE) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
+    /* The tags were read just before, unless children had to be copied:
+     * only then has time passed that is worth a second look. */
+    if (!(o->flags & ML_PUSH_FORCE) && res->children_copied && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
     if ((rc = put_tags(c, l, res, err)) != ML_OK)
         return rc;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "digest.h"
 #include "manifest.h"
@@ -47,29 +48,58 @@ static int transport_error(const ml__http_req *r, const char *what, ml_error **e
     return ml__error_set(err, ML_ENET, "%s: %s", what, r->error[0] ? r->error : "no answer");
 }
 
-/* A loopback registry may speak plain HTTP (as docker and containerd allow
- * for localhost); we find out by asking over TLS first. A certificate
- * failure is never a reason to fall back. */
-static int probe_loopback(ml_client *c, const char *host, const char *api_host, char **base,
-                          ml_error **err)
+static int probe(ml_client *c, const char *scheme, const char *api_host, ml__http_req **out)
 {
-    char *url = ml__asprintf("https://%s/v2/", api_host);
-    ml__http_req *r = url ? ml__http_req_new("GET", url) : NULL;
+    char *url = ml__asprintf("%s://%s/v2/", scheme, api_host);
+    *out = url ? ml__http_req_new("GET", url) : NULL;
     free(url);
-    if (!r)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    r->max_body = 64 * 1024;
-    int rc = ml__http_run(c->http, &r, 1);
-    if (rc == ML_OK) {
-        if (r->status)
-            *base = ml__asprintf("https://%s", api_host);
-        else if (ml__http_plain_server(r))
-            *base = ml__asprintf("http://%s", api_host);
-        else
-            rc = transport_error(r, host, err);
-        if (rc == ML_OK && !*base)
-            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (!*out)
+        return ML_ENOMEM;
+    (*out)->max_body = 64 * 1024;
+    return ml__http_run(c->http, out, 1);
+}
+
+/* A TLS server answers a plain request with 400 ("Client sent an HTTP
+ * request to an HTTPS server") or a redirect to https. */
+static bool answered_plain(const ml__http_req *r)
+{
+    if (!r->status)
+        return false;
+    const char *loc = ml__http_header(r, "Location");
+    if (r->status >= 300 && r->status < 400 && loc && ml__has_prefix(loc, "https://"))
+        return false;
+    if (r->status != 400 || !r->response.data)
+        return true;
+    for (const char *p = r->response.data; *p; p++)
+        if (strncasecmp(p, "https", 5) == 0)
+            return false;
+    return true;
+}
+
+/* A loopback registry may speak plain HTTP (docker and containerd allow it
+ * for localhost). Asking in plain HTTP first costs nothing secret (no
+ * credentials are sent before a challenge) and spares a TLS handshake; a
+ * TLS server is then asked over TLS, and a certificate failure there is
+ * never a reason to fall back. */
+static int probe_loopback(ml_client *c, const char *api_host, char **base, ml_error **err)
+{
+    ml__http_req *r = NULL;
+    int rc = probe(c, "http", api_host, &r);
+    bool plain = rc == ML_OK && answered_plain(r);
+    bool nobody = rc == ML_OK && ml__http_refused(r);
+    if (rc == ML_OK && nobody)
+        rc = transport_error(r, r->url, err);
+    if (rc == ML_OK && !plain) {
+        ml__http_req_free(r);
+        rc = probe(c, "https", api_host, &r);
+        if (rc == ML_OK && !r->status && !ml__http_plain_server(r))
+            rc = transport_error(r, r->url, err);
+        plain = rc == ML_OK && !r->status;
     }
+    if (rc == ML_OK && !(*base = ml__asprintf("%s://%s", plain ? "http" : "https", api_host)))
+        rc = ML_ENOMEM;
+    if (rc == ML_ENOMEM)
+        ml__error_set(err, rc, "out of memory");
     ml__http_req_free(r);
     return rc;
 }
@@ -83,17 +113,23 @@ static int registry_base(ml_client *c, const ml_ref *ref, const char **base, ml_
         *base = h->base;
         return ML_OK;
     }
+    /* One probe per registry and run: every request would fail the same way. */
+    if (h->unreachable)
+        return ml__error_set(err, ml_error_code(h->unreachable), "%s", ml_error_message(h->unreachable));
     const char *api_host = ml__ref_api_host(ref);
     char *b = NULL;
     int rc = ML_OK;
     if (c->flags & ML_CLIENT_PLAIN_HTTP)
         b = ml__asprintf("http://%s", api_host);
     else if (ml__ref_is_loopback(ref))
-        rc = probe_loopback(c, ref->registry, api_host, &b, err);
+        rc = probe_loopback(c, api_host, &b, err);
     else
         b = ml__asprintf("https://%s", api_host);
-    if (rc != ML_OK)
+    if (rc != ML_OK) {
+        if (err && *err)
+            ml__error_set(&h->unreachable, rc, "%s", ml_error_message(*err));
         return rc;
+    }
     if (!b)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     h->base = b;

@@ -32,10 +32,13 @@ Actions
                 close: the request is not forwarded.
   truncate      forward, then send the answer cut short while keeping the
                 original Content-Length, and close. An answer with an empty
-                body (HEAD, 201, 202) is cut inside its header block.
+                body (HEAD, 201, 202) is sent without the blank line that
+                ends its header block (every header line, then close).
   wrong_digest  forward, replace the answer's Docker-Content-Digest (added
                 if absent) with another valid digest (sha256 of something
                 else; ``digest`` overrides it).
+  drop          forward (the registry acts on the request), then reset the
+                client connection instead of answering: a lost answer.
   rewrite       forward, then call ``fn(status, headers, body)`` which
                 returns (status, headers, body); headers is a list of
                 (name, value) pairs. Content-Length follows the new body
@@ -105,7 +108,7 @@ class _BadRequest(Exception):
 
 
 class Rule:
-    ACTIONS = ("status", "reset", "stall", "truncate", "wrong_digest", "rewrite")
+    ACTIONS = ("status", "reset", "stall", "truncate", "wrong_digest", "rewrite", "drop")
 
     def __init__(self, method, path, action, status=503, code=None, message=None,
                  body=None, retry_after=None, headers=None, skip=0, times=None,
@@ -196,6 +199,7 @@ class FaultProxy:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", 0))
         s.listen(128)
+        s.settimeout(0.2)   # accept() wakes up to notice stop()
         self._sock = s
         self.port = s.getsockname()[1]
         t = threading.Thread(target=self._accept_loop, daemon=True,
@@ -208,6 +212,10 @@ class FaultProxy:
         self._stopping.set()
         s, self._sock = self._sock, None
         if s is not None:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 s.close()
             except OSError:
@@ -313,8 +321,11 @@ class FaultProxy:
                 return
             try:
                 c, _ = s.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            c.settimeout(None)
             with self._lock:
                 self._conn_seq += 1
                 n = self._conn_seq
@@ -498,8 +509,8 @@ class FaultProxy:
         entry = self._record(conn_id, "TLS", "/v2/", action, None, rule)
         if rule is None or rule.action in ("truncate", "wrong_digest", "rewrite"):
             body = b"Client sent an HTTP request to an HTTPS server.\n"
-            self._send_simple(c, 400, body, headers={"Content-Type": "text/plain"}, close=True)
             self._update_status(entry, 400)
+            self._send_simple(c, 400, body, headers={"Content-Type": "text/plain"}, close=True)
             time.sleep(0.05)
             self._close(c)
         elif rule.action == "reset":
@@ -511,8 +522,8 @@ class FaultProxy:
             hdrs = dict(rule.headers)
             if rule.retry_after is not None:
                 hdrs["Retry-After"] = str(rule.retry_after)
-            self._send_simple(c, rule.status, rule.error_body(), headers=hdrs, close=True)
             self._update_status(entry, rule.status)
+            self._send_simple(c, rule.status, rule.error_body(), headers=hdrs, close=True)
             time.sleep(0.05)
             self._close(c)
 
@@ -526,10 +537,9 @@ class FaultProxy:
             hdrs = dict(rule.headers)
             if rule.retry_after is not None:
                 hdrs["Retry-After"] = str(rule.retry_after)
-            ok = self._send_simple(c, rule.status, rule.error_body(), headers=hdrs,
-                                   close=req.close, head=head)
             self._update_status(entry, rule.status)
-            return ok
+            return self._send_simple(c, rule.status, rule.error_body(), headers=hdrs,
+                                     close=req.close, head=head)
         if action == "reset":
             self._close(c, abort=True)
             return False
@@ -541,10 +551,14 @@ class FaultProxy:
         except OSError as e:
             msg = json.dumps({"errors": [{"code": "UNKNOWN",
                                           "message": "faultproxy: upstream failed: %s" % e}]})
-            self._send_simple(c, 502, msg.encode(), close=True, head=head)
             self._update_status(entry, 502)
+            self._send_simple(c, 502, msg.encode(), close=True, head=head)
             return False
         headers = self._fix_headers(headers)
+        if action == "drop":
+            self._update_status(entry, None)
+            self._close(c, abort=True)
+            return False
         if action == "wrong_digest":
             old = None
             for k, v in headers:
@@ -566,13 +580,12 @@ class FaultProxy:
             if body and not head:
                 data += body[:len(body) // 2]
             else:
-                cut = data.find(b"\r\n") + 2      # the status line and a bit
-                data = data[:cut + max(1, (len(data) - cut) // 2)]
+                data = data[:-2]    # every header line, but not the blank line ending them
+            self._update_status(entry, status)
             try:
                 c.sendall(data)
             except OSError:
                 pass
-            self._update_status(entry, status)
             self._close(c)
             return False
         if req.close:
@@ -580,11 +593,11 @@ class FaultProxy:
         data = self._head_bytes(status, reason, headers)
         if not head:
             data += body
+        self._update_status(entry, status)
         try:
             c.sendall(data)
         except OSError:
             return False
-        self._update_status(entry, status)
         return True
 
     def _fix_headers(self, headers):
