@@ -1,5 +1,6 @@
 /* The commands: each maps options to one library call and prints. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,51 +102,98 @@ static int print_result_json(const ml_result *res, size_t *printed)
 
 static void report_failure(const cli_opts *o, const ml_result *res);
 
-/* Builds and pushes list `index`; prints its result. */
-static int push_one(cli_opts *o, ml_client *client, const ml_spec *spec, size_t index, bool create,
-                    size_t *printed)
+/* One list of a spec: built and pushed (possibly on its own thread with
+ * its own client), then reported in spec order. */
+typedef struct list_job {
+    cli_opts *o;
+    const ml_spec *spec;
+    size_t index;
+    bool create;
+    ml_client *client;
+    ml_list *list;
+    ml_result *res;
+    ml_error *err;
+    int rc;
+} list_job;
+
+static void *run_job(void *arg)
 {
-    ml_push_options po = push_options(o, create);
-    ml_list *list = NULL;
-    ml_result *res = NULL;
-    ml_error *err = NULL;
-    int rc = ml_list_build(&list, client, spec, index, &po, &err);
-    if (rc == ML_OK) {
-        for (size_t i = 0; i < ml_list_warning_count(list) && !o->quiet; i++)
-            cli_warn("%s", ml_list_warning(list, i));
-        rc = ml_list_push(list, client, &po, &res, &err);
+    list_job *j = arg;
+    ml_push_options po = push_options(j->o, j->create);
+    j->rc = ml_list_build(&j->list, j->client, j->spec, j->index, &po, &j->err);
+    if (j->rc == ML_OK)
+        j->rc = ml_list_push(j->list, j->client, &po, &j->res, &j->err);
+    return NULL;
+}
+
+static int report_job(list_job *j, size_t *printed)
+{
+    const cli_opts *o = j->o;
+    for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
+        cli_warn("%s", ml_list_warning(j->list, i));
+    if (j->res && o->json)
+        print_result_json(j->res, printed);
+    else if (j->res && j->rc == ML_OK)
+        report_human(o, j->list, j->res);
+    if (j->rc != ML_OK)
+        report_failure(o, j->res);
+    ml_result_free(j->res);
+    ml_list_free(j->list);
+    int rc = j->rc == ML_OK ? 0 : cli_fail(j->rc, j->err);
+    j->err = NULL;
+    return rc;
+}
+
+/* Several lists (a multi-document spec) run at the same time, each with
+ * its own client: clients are not shared between threads. */
+static int run_jobs(cli_opts *o, list_job *jobs, size_t n)
+{
+    pthread_t *threads = calloc(n, sizeof(*threads));
+    bool *started = calloc(n, sizeof(*started));
+    int rc = threads && started ? 0 : cli_usage_error("out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = cli_client(o, &jobs[i].client);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        started[i] = pthread_create(&threads[i], NULL, run_job, &jobs[i]) == 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (started[i])
+            pthread_join(threads[i], NULL);
+        else
+            run_job(&jobs[i]);
     }
-    if (res && o->json)
-        print_result_json(res, printed);
-    else if (res && rc == ML_OK)
-        report_human(o, list, res);
-    if (rc != ML_OK)
-        report_failure(o, res);
-    ml_result_free(res);
-    ml_list_free(list);
-    return rc == ML_OK ? 0 : cli_fail(rc, err);
+    free(threads);
+    free(started);
+    return rc;
 }
 
 static int push_spec(cli_opts *o, ml_spec *spec, bool create)
 {
-    ml_client *client = NULL;
-    int rc = cli_client(o, &client);
     size_t lists = ml_spec_list_count(spec), printed = 0;
-    bool array = o->json && lists > 1;
-    if (rc != 0)
-        return rc;
+    list_job *jobs = calloc(lists ? lists : 1, sizeof(*jobs));
+    if (!jobs)
+        return cli_usage_error("out of memory");
+    for (size_t i = 0; i < lists; i++)
+        jobs[i] = (list_job){.o = o, .spec = spec, .index = i, .create = create};
+    int rc = lists == 1 ? cli_client(o, &jobs[0].client) : run_jobs(o, jobs, lists);
+    if (rc == 0 && lists == 1)
+        run_job(&jobs[0]);
+    bool array = rc == 0 && o->json && lists > 1;
     if (array)
         putchar('[');
     /* Each list is reported; one failing does not stop the others. */
-    for (size_t i = 0; i < lists; i++) {
-        int one = push_one(o, client, spec, i, create, &printed);
-        rc = rc ? rc : one;
+    int worst = 0;
+    for (size_t i = 0; rc == 0 && i < lists; i++) {
+        int one = report_job(&jobs[i], &printed);
+        worst = worst ? worst : one;
     }
+    rc = rc ? rc : worst;
     if (array)
         puts("]");
     else if (printed)
         putchar('\n');
-    ml_client_free(client);
+    for (size_t i = 0; i < lists; i++)
+        ml_client_free(jobs[i].client);
+    free(jobs);
     return rc;
 }
 
