@@ -446,8 +446,10 @@ int cmd_validate(cli_opts *o)
         return cli_usage_error("validate needs one spec file");
     ml_spec *spec = NULL;
     int rc = load_spec_file(o, o->args.items[0], &spec);
-    if (rc != 0)
+    if (rc != 0) {
+        ml_spec_free(spec);
         return rc;
+    }
     char *json = NULL;
     ml_error *err = NULL;
     if (o->json) {

@@ -14,6 +14,7 @@ if [ ! -d build-fuzz ]; then
     -Dfuzzer_ldflags=-fsanitize=fuzzer -Dc_args=-fsanitize=fuzzer-no-link -Ddocs=false >/dev/null
 fi
 mkdir -p tests/fuzz/crashes
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 for t in "${targets[@]}"; do
   ninja -C build-fuzz "tests/fuzz-$t" >/dev/null
   scratch=$(mktemp -d)
