@@ -39,6 +39,8 @@ int cli_parse(cli_opts *o, int argc, char **argv);
 void cli_opts_free(cli_opts *o);
 
 int cli_client(cli_opts *o, ml_client **out);
+/* Erases the progress line (before printing results). */
+void cli_clear_progress(void);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_fail(int code, ml_error *err);

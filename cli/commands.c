@@ -129,6 +129,7 @@ static void *run_job(void *arg)
 static int report_job(list_job *j, size_t *printed)
 {
     const cli_opts *o = j->o;
+    cli_clear_progress();
     for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
         cli_warn("%s", ml_list_warning(j->list, i));
     if (j->res && o->json)

@@ -2,6 +2,7 @@
  * one library function per job, prints results (stdout) and diagnostics
  * (stderr), maps error codes to exit codes. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,31 @@
 #include "cli.h"
 
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
+
+/* ---- progress ----------------------------------------------------------- */
+
+/* One status line on a terminal, rewritten in place and erased at exit;
+ * nothing at all when stderr is a file or a pipe. */
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool progress_shown;
+
+static void show_progress(const char *step, uint64_t done, uint64_t total, void *payload)
+{
+    (void)payload;
+    pthread_mutex_lock(&progress_lock);
+    fprintf(stderr, "\r\033[Kmlist: %s %llu/%llu", step, (unsigned long long)done, (unsigned long long)total);
+    progress_shown = true;
+    pthread_mutex_unlock(&progress_lock);
+}
+
+void cli_clear_progress(void)
+{
+    pthread_mutex_lock(&progress_lock);
+    if (progress_shown)
+        fputs("\r\033[K", stderr);
+    progress_shown = false;
+    pthread_mutex_unlock(&progress_lock);
+}
 
 /* ---- diagnostics -------------------------------------------------------- */
 
@@ -40,6 +66,7 @@ static void put_clean(FILE *f, const char *s)
 
 void cli_warn(const char *fmt, ...)
 {
+    cli_clear_progress();
     va_list ap;
     va_start(ap, fmt);
     char buf[4096];
@@ -54,6 +81,7 @@ void cli_note(const cli_opts *o, const char *fmt, ...)
 {
     if (o->quiet)
         return;
+    cli_clear_progress();
     va_list ap;
     va_start(ap, fmt);
     char buf[4096];
@@ -82,6 +110,7 @@ static int exit_code_for(int code)
 
 int cli_fail(int code, ml_error *err)
 {
+    cli_clear_progress();
     fputs("mlist: error: ", stderr);
     put_clean(stderr, err ? ml_error_message(err) : ml_strerror(code));
     fputc('\n', stderr);
@@ -134,6 +163,10 @@ int cli_client(cli_opts *o, ml_client **out)
     co.auth_file = o->authfile;
     co.log = log_to_stderr;
     co.log_payload = o;
+    if (!o->quiet && !o->debug && !o->json && isatty(STDERR_FILENO)) {
+        co.progress = show_progress;
+        atexit(cli_clear_progress);
+    }
     if (o->insecure && !o->quiet)
         cli_warn("--insecure: TLS certificates are not verified");
     ml_error *err = NULL;

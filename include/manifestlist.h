@@ -185,6 +185,11 @@ typedef int (*ml_credential_fn)(const char *registry, ml_credential *cred, void 
 ML_API int ml_credential_set(ml_credential *cred, const char *username, const char *secret,
                              int identity_token);
 
+/* Progress of the step a call is in: "resolve" (manifests), "configs",
+ * "blobs" (mounted or copied), "children" (manifests copied in); `done` of
+ * `total` requests. Called on the thread running the call. */
+typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *payload);
+
 #define ML_CLIENT_OPTIONS_VERSION 1
 typedef struct ml_client_options {
     uint32_t version;     /* ML_CLIENT_OPTIONS_VERSION */
@@ -202,8 +207,10 @@ typedef struct ml_client_options {
     void *log_payload;
     ml_credential_fn credentials;  /* NULL = the default provider */
     void *credentials_payload;
+    ml_progress_fn progress;       /* or NULL */
+    void *progress_payload;
 } ml_client_options;
-#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 ML_API int ml_client_options_init(ml_client_options *opts, uint32_t version);
 
 ML_API int ml_client_new(ml_client **out, const ml_client_options *opts,

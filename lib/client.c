@@ -31,6 +31,23 @@ void ml__client_log(const ml_client *c, int level, const char *fmt, ...)
 
 static uint32_t or_default(uint32_t v, uint32_t def) { return v ? v : def; }
 
+void ml__client_step(ml_client *c, const char *step, size_t total)
+{
+    c->step = step;
+    c->step_done = 0;
+    c->step_total = total;
+    if (c->progress && total)
+        c->progress(step, 0, total, c->progress_payload);
+}
+
+static void request_finished(void *payload)
+{
+    ml_client *c = payload;
+    if (!c->progress || !c->step || c->step_done >= c->step_total)
+        return;
+    c->progress(c->step, ++c->step_done, c->step_total, c->progress_payload);
+}
+
 int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err)
 {
     if (!out)
@@ -58,6 +75,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
     c->log_payload = o.log_payload;
     c->credentials = o.credentials;
     c->credentials_payload = o.credentials_payload;
+    c->progress = o.progress;
+    c->progress_payload = o.progress_payload;
     if ((o.username && !(c->username = ml__strdup(o.username))) ||
         (o.password && !(c->password = ml__strdup(o.password))) ||
         (o.auth_file && !(c->auth_file = ml__strdup(o.auth_file))) ||
@@ -74,6 +93,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         .user_agent = o.user_agent,
         .log = o.log,
         .log_payload = o.log_payload,
+        .finished = request_finished,
+        .finished_payload = c,
     };
     int rc = ml__http_new(&c->http, &ho, err);
     if (rc != ML_OK) {

@@ -42,6 +42,11 @@ struct ml_client {
     char *docker_config_dir;
     ml_credential_fn credentials;
     void *credentials_payload;
+    ml_progress_fn progress;
+    void *progress_payload;
+    const char *step;     /* static name of the step in progress */
+    uint64_t step_done;
+    uint64_t step_total;
     ml__host *hosts;
     size_t host_count;
     size_t host_cap;
@@ -51,6 +56,8 @@ void ml__client_log(const ml_client *c, int level, const char *fmt, ...) ML__PRI
 /* The state of registry `name`, created on first use; NULL on ENOMEM. */
 ml__host *ml__client_host(ml_client *c, const char *name);
 uint64_t ml__now_ms(void);
+/* Starts a progress step of `total` requests (no-op without a callback). */
+void ml__client_step(ml_client *c, const char *step, size_t total);
 
 /* Authentication (authflow.c). Sets the Authorization header a request to
  * `host` needs for `scopes`, fetching a token when needed. */

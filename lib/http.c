@@ -446,8 +446,9 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     sl->headers = NULL;
     sl->active = false;
     if (r->too_big) {
-        r->status = r->status ? r->status : 0;
         sl->done = true;
+        if (h->opts.finished)
+            h->opts.finished(h->opts.finished_payload);
         return;
     }
     if (transient(sl) && r->attempts <= h->opts.retries) {
@@ -459,6 +460,8 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
         return;
     }
     sl->done = true;
+    if (h->opts.finished)
+        h->opts.finished(h->opts.finished_payload);
 }
 
 static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)

@@ -22,6 +22,8 @@ typedef struct ml__http_opts {
     const char *user_agent;
     ml_log_fn log;
     void *log_payload;
+    void (*finished)(void *payload); /* one request done (after its retries) */
+    void *finished_payload;
 } ml__http_opts;
 
 /* Streams: the request body comes from `read`, the response goes to `write`

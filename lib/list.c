@@ -199,6 +199,8 @@ static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, batch_fn b
         items[k].repo = &l->entries[i].source;
         items[k++].reference = entry_reference(&l->entries[i]);
     }
+    if (rc == ML_OK)
+        ml__client_step(c, "resolve", n);
     if (rc == ML_OK && batch(c, items, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < n; k++)
@@ -350,6 +352,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
             items[n++].reference = e->config_digest;
         }
     }
+    ml__client_step(c, "configs", n);
     int rc = ml__reg_get_blobs(c, items, n, ML__CONFIG_MAX) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < l->count; i++) {
         ml__entry *e = &l->entries[i];
@@ -591,6 +594,7 @@ int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error
     int rc = l->has_subject ? resolve_subject(l, c, err) : ML_OK;
     if (rc == ML_OK)
         rc = resolve(l, c, err);
+    ml__client_step(c, NULL, 0);
     if (rc == ML_OK) {
         apply_upserts(l);
         qsort(l->entries, l->count, sizeof(*l->entries), compare_entries);

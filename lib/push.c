@@ -395,14 +395,20 @@ static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_erro
         rc = read_children(c, l, missing, &cc, err);
     if (rc == ML_OK && res->dry_run)
         rc = plan_children(l, &cc, res) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    else if (rc == ML_OK && (rc = ml__reg_ensure_blobs(c, &l->target, cc.needs, cc.need_count, err)) == ML_OK)
-        rc = put_children(c, l, &cc, err);
+    else if (rc == ML_OK) {
+        ml__client_step(c, "blobs", cc.need_count);
+        if ((rc = ml__reg_ensure_blobs(c, &l->target, cc.needs, cc.need_count, err)) == ML_OK) {
+            ml__client_step(c, "children", cc.count);
+            rc = put_children(c, l, &cc, err);
+        }
+    }
     for (size_t i = 0; rc == ML_OK && !res->dry_run && i < cc.need_count; i++) {
         res->blobs_mounted += cc.needs[i].mounted;
         res->blobs_copied += cc.needs[i].copied;
     }
     if (rc == ML_OK && !res->dry_run)
         res->children_copied = cc.count;
+    ml__client_step(c, NULL, 0);
     child_copy_clear(&cc);
     free(missing);
     return rc;

@@ -88,6 +88,23 @@ class BeyondTest(MlistTestCase):
         self.assertEqual(doc["subject"], {"mediaType": imgs[ARM].media_type, "digest": imgs[ARM].digest,
                                           "size": imgs[ARM].size})
 
+    def test_progress_only_on_a_terminal(self):
+        self.seed_set([AMD, ARM])
+        spec = self.spec([AMD, ARM], with_platform=False)
+        piped = self.mlist("create", spec)
+        self.assertOk(piped)
+        self.assertNotIn("\r", piped.stderr)
+        self.assertNotIn("resolve", piped.stderr)
+        mlist = _tool_from_env("MLIST")
+        env = _isolated_env(None, docker_config=empty_docker_config())
+        # script(1) gives mlist a terminal
+        tty = subprocess.run(["script", "-qec", "%s update --force %s" % (mlist, spec), "/dev/null"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(tty.returncode, 0, tty.stdout)
+        self.assertIn("mlist: resolve 2/2", tty.stdout)
+        self.assertIn("mlist: configs 2/2", tty.stdout)
+        self.assertRegex(tty.stdout, r"configs 2/2\s*\x1b\[K", "the progress line is erased")
+
     def run_edits_together(self, target, edits):
         mlist = _tool_from_env("MLIST")
         env = _isolated_env(None, docker_config=empty_docker_config())
