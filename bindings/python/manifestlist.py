@@ -155,6 +155,8 @@ class _ClientOptions(ctypes.Structure):
         ("log_payload", c_void_p),
         ("credentials", _CRED_FN),
         ("credentials_payload", c_void_p),
+        ("progress", c_void_p),  # ml_progress_fn, not used by the binding
+        ("progress_payload", c_void_p),
     ]
 
 
