@@ -195,10 +195,10 @@ static int check_combinations(cli_opts *o)
 {
     if (o->password_stdin && o->password)
         return cli_usage_error("--password and --password-stdin exclude each other");
-    if (o->password_stdin)
-        return read_password_stdin(o);
     if (o->type && strcmp(o->type, "docker") != 0 && strcmp(o->type, "oci") != 0)
         return cli_usage_error("--type must be 'docker' or 'oci', not '%s'", o->type);
+    if (o->password_stdin)
+        return read_password_stdin(o);
     return -1;
 }
 

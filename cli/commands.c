@@ -233,12 +233,13 @@ static int edit_list(cli_opts *o)
     if (o->args.count != 1)
         return cli_usage_error("update --add/--remove needs one target reference");
     ml_client *client = NULL;
-    int rc = cli_client(o, &client);
+    int exit_code = cli_client(o, &client);
+    if (exit_code != 0)
+        return exit_code;
     ml_push_options po = push_options(o, false);
     ml_result *res = NULL;
     ml_error *err = NULL;
-    if (rc == 0)
-        rc = ml_list_edit(client, o->args.items[0], (const char *const *)o->add.items, o->add.count,
+    int rc = ml_list_edit(client, o->args.items[0], (const char *const *)o->add.items, o->add.count,
                           (const char *const *)o->remove.items, o->remove.count, &po, &res, &err);
     size_t printed = 0;
     if (res && o->json && print_result_json(res, &printed) == 0)

@@ -124,6 +124,7 @@ int ml__http_req_header(ml__http_req *r, const char *fmt, ...)
 void ml__http_req_reset(ml__http_req *r)
 {
     r->status = 0;
+    r->redirects = 0;
     ml__buf_free(&r->response);
     ml__strvec_free(&r->response_headers);
     r->curl_code = 0;
@@ -322,6 +323,8 @@ static int start_slot(ml__http *h, slot *sl)
     sl->easy = e;
     sl->read_offset = 0;
     sl->streamed = false;
+    if (r->read && r->rewind)
+        r->rewind(r->read_payload);
     r->attempts++;
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -431,6 +434,7 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
     r->status = code == CURLE_OK ? status : 0;
     r->curl_code = (int)code;
+    curl_easy_getinfo(sl->easy, CURLINFO_REDIRECT_COUNT, &r->redirects);
     if (code != CURLE_OK)
         snprintf(r->error, sizeof(r->error), "%s", sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(code));
     double secs = 0;

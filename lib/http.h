@@ -41,6 +41,7 @@ typedef struct ml__http_req {
     size_t body_len;
     ml__http_read_fn read; /* streamed body of body_len bytes (instead of body) */
     void *read_payload;
+    void (*rewind)(void *read_payload); /* called before every send of a streamed body */
     ml__http_write_fn write; /* streamed response (instead of `response`) */
     void *write_payload;
     size_t max_body;      /* response limit; 0 = 4 MiB */
@@ -53,6 +54,7 @@ typedef struct ml__http_req {
     int curl_code;
     char error[256];      /* curl's error text, if any */
     bool too_big;
+    long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
     void *user;           /* free for the caller */
 } ml__http_req;

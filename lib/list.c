@@ -270,6 +270,7 @@ static int add_child(ml_list *l, size_t parent_index, const ml__descriptor *d, s
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     e->order = parent->order + child_index + 1;
     e->attestation = is_attestation(d);
+    e->upsert = parent->upsert;
     if (ml__kind_is_list(ml__kind_of(d->media_type)))
         return ml__error_set(err, ML_EMANIFEST, "image %s: nested index in %s is not supported", e->image,
                              parent->image);

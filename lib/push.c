@@ -507,9 +507,7 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
         return rc;
     if ((rc = push_children(c, l, res, err)) != ML_OK || res->dry_run)
         return rc;
-    /* The tags were read just before, unless children had to be copied:
-     * only then has time passed that is worth a second look. */
-    if (!(o->flags & ML_PUSH_FORCE) && res->children_copied && (rc = check_unchanged(c, l, res, err)) != ML_OK)
+    if (!(o->flags & ML_PUSH_FORCE) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
     if ((rc = put_tags(c, l, res, err)) != ML_OK)
         return rc;

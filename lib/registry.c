@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "digest.h"
 #include "manifest.h"
@@ -209,25 +210,48 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
 
 /* What a request needs to be allowed: actions on its repository, and pull
  * on the repository a blob is mounted from. */
-typedef struct access {
+typedef struct req_access {
     const ml_ref *repo;
     const char *actions;
     const ml_ref *from;
-} access;
+} req_access;
 
-static int authorize(ml_client *c, ml__http_req *r, const access *a, ml_error **err)
+static int scopes_of(const req_access *a, ml__scopes *s)
+{
+    int rc = ml__scopes_add(s, a->repo->repository, a->actions);
+    if (rc == ML_OK && a->from && strcmp(a->from->registry, a->repo->registry) == 0)
+        rc = ml__scopes_add(s, a->from->repository, "pull");
+    return rc;
+}
+
+static int authorize(ml_client *c, ml__http_req *r, const req_access *a, ml_error **err)
 {
     ml__host *h = ml__client_host(c, a->repo->registry);
     ml__scopes s = {0};
-    int rc = h ? ml__scopes_add(&s, a->repo->repository, a->actions) : ML_ENOMEM;
-    if (rc == ML_OK && a->from && strcmp(a->from->registry, a->repo->registry) == 0)
-        rc = ml__scopes_add(&s, a->from->repository, "pull");
+    int rc = h ? scopes_of(a, &s) : ML_ENOMEM;
     if (rc == ML_OK)
         rc = ml__auth_prepare(c, h, &s, r, err);
     else
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     ml__scopes_free(&s);
     return rc;
+}
+
+/* Every scope a batch needs, known before the first token is asked for,
+ * so that one token covers the batch (DESIGN 5). */
+static int want_scopes(ml_client *c, ml__http_req **reqs, const req_access *acc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ml__host *h = reqs[i] ? ml__client_host(c, acc[i].repo->registry) : NULL;
+        ml__scopes s = {0};
+        int rc = !reqs[i] ? ML_OK : h ? scopes_of(&acc[i], &s) : ML_ENOMEM;
+        if (rc == ML_OK && h)
+            rc = ml__scopes_merge(&h->wanted, &s);
+        ml__scopes_free(&s);
+        if (rc != ML_OK)
+            return rc;
+    }
+    return ML_OK;
 }
 
 /* Sends the requests that exist, answering authentication challenges: a
@@ -237,13 +261,15 @@ static int authorize(ml_client *c, ml__http_req *r, const access *a, ml_error **
  * refused again (a wrong password) ends it. */
 #define AUTH_ROUNDS_MAX 16
 
-static int send_batch(ml_client *c, ml__http_req **reqs, const access *acc, size_t n, ml_error **err)
+static int send_batch(ml_client *c, ml__http_req **reqs, const req_access *acc, size_t n, ml_error **err)
 {
     ml__http_req **live = calloc(n ? n : 1, sizeof(*live));
     bool *todo = calloc(n ? n : 1, sizeof(*todo));
     int rc = live && todo ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
         todo[i] = reqs[i] != NULL;
+    if (rc == ML_OK && want_scopes(c, reqs, acc, n) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (int round = 0; rc == ML_OK && round < AUTH_ROUNDS_MAX; round++) {
         size_t m = 0;
         for (size_t i = 0; rc == ML_OK && i < n; i++)
@@ -260,7 +286,9 @@ static int send_batch(ml_client *c, ml__http_req **reqs, const access *acc, size
             if (!todo[i])
                 continue;
             progress |= reqs[i]->status != 401;
-            todo[i] = reqs[i]->status == 401 &&
+            /* A 401 from where a redirect led (blob storage) is that host's
+             * business, not a challenge of the registry. */
+            todo[i] = reqs[i]->status == 401 && reqs[i]->redirects == 0 &&
                       ml__auth_challenged(c, ml__client_host(c, acc[i].repo->registry), reqs[i]);
             again |= todo[i];
         }
@@ -275,7 +303,7 @@ static int send_batch(ml_client *c, ml__http_req **reqs, const access *acc, size
 static int send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, const char *actions, const ml_ref *from,
                     ml_error **err)
 {
-    access a = {repo, actions, from};
+    req_access a = {repo, actions, from};
     return send_batch(c, &r, &a, 1, err);
 }
 
@@ -292,7 +320,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
                      finish_fn finish, size_t max)
 {
     ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
-    access *acc = calloc(n ? n : 1, sizeof(*acc));
+    req_access *acc = calloc(n ? n : 1, sizeof(*acc));
     if (!reqs || !acc) {
         free(reqs);
         free(acc);
@@ -301,7 +329,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
     int rc = build_batch(c, items, n, method, kind, reqs);
     bool put = strcmp(method, "PUT") == 0;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        acc[i] = (access){items[i].repo, put ? "pull,push" : "pull", NULL};
+        acc[i] = (req_access){items[i].repo, put ? "pull,push" : "pull", NULL};
         if (!reqs[i])
             continue;
         reqs[i]->max_body = max;
@@ -416,9 +444,10 @@ int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n)
     int rc = run_items(c, items, n, "HEAD", "manifests", finish_head, 0);
     if (rc != ML_OK)
         return rc;
-    /* Registries need not send Docker-Content-Digest on HEAD: read those. */
+    /* Registries need not send Docker-Content-Digest (or a length) on HEAD:
+     * read those. */
     for (size_t i = 0; i < n; i++) {
-        if (items[i].rc != ML_OK || items[i].digest)
+        if (items[i].rc != ML_OK || (items[i].digest && items[i].size >= 0))
             continue;
         ml__item_clear(&items[i]);
         if ((rc = ml__reg_get_manifests(c, &items[i], 1)) != ML_OK)
@@ -546,10 +575,26 @@ static size_t read_file_chunk(void *payload, char *buf, size_t len)
 }
 
 /* Completes an upload session with one PUT of the whole content. */
+static void rewind_source(void *payload)
+{
+    upload_source *src = payload;
+    rewind(src->file);
+}
+
+/* "scheme://host[:port]" of url equals base. */
+static bool same_origin(const char *base, const char *url)
+{
+    size_t n = strlen(base);
+    return strncmp(base, url, n) == 0 && (url[n] == '/' || url[n] == '\0' || url[n] == '?');
+}
+
 static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, const char *location,
                          const char *digest, upload_source *src, const char *what, ml_error **err)
 {
     char *url = session_url(base, location, digest);
+    /* Registry credentials are for the registry: an upload session that
+     * lives elsewhere (storage front ends) is sent without them. */
+    bool foreign = url && !same_origin(base, url);
     ml__http_req *r = url ? ml__http_req_new("PUT", url) : NULL;
     free(url);
     if (!r || ml__http_req_header(r, "Content-Type: application/octet-stream") != ML_OK) {
@@ -558,14 +603,16 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
     }
     r->body_len = src->len;
     if (src->file) {
-        rewind(src->file);
         r->read = read_file_chunk;
         r->read_payload = src;
+        r->rewind = rewind_source;
         r->stream = true;
     } else {
         r->body = src->data ? src->data : "";
     }
-    int rc = send_one(c, r, repo, "pull,push", NULL, err);
+    int rc = foreign ? ml__http_run(c->http, &r, 1) : send_one(c, r, repo, "pull,push", NULL, err);
+    if (rc == ML_ENOMEM && foreign)
+        ml__error_set(err, rc, "out of memory");
     if (rc == ML_OK && !ok_status(r->status))
         rc = answer_error(r, what, err);
     ml__http_req_free(r);
@@ -630,11 +677,14 @@ typedef struct spool {
     FILE *file;
     ml__digester *digester;
     size_t len;
+    size_t limit; /* the descriptor's size: more is not that blob */
 } spool;
 
 static int spool_write(void *payload, const char *data, size_t len)
 {
     spool *s = payload;
+    if (len > s->limit - s->len)
+        return -1;
     ml__digester_update(s->digester, data, len);
     s->len += len;
     return fwrite(data, 1, len, s->file) == len ? 0 : -1;
@@ -679,6 +729,22 @@ done:
     return rc;
 }
 
+/* An anonymous file under $TMPDIR (tmpfile() ignores it, and /tmp may be
+ * memory): gone when closed. */
+static FILE *temp_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path = ml__asprintf("%s/mlist-blob-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = path ? mkstemp(path) : -1;
+    if (fd >= 0)
+        unlink(path);
+    free(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    return f;
+}
+
 static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
                      const char *location, ml_error **err)
 {
@@ -686,9 +752,8 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
     int rc = registry_base(c, target, &base, err);
     if (rc != ML_OK)
         return rc;
-    spool s = {0};
-    s.file = tmpfile();
-    if (!s.file)
+    spool s = {.limit = need->size >= 0 ? (size_t)need->size : 0};
+    if (!(s.file = temp_file()))
         return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
     char *what = what_of("copy blob to", target, need->digest);
     if (!what)
@@ -713,7 +778,7 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
     const char *base;
     int rc = registry_base(c, target, &base, err);
     ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
-    access *acc = calloc(n ? n : 1, sizeof(*acc));
+    req_access *acc = calloc(n ? n : 1, sizeof(*acc));
     if (rc == ML_OK && (!reqs || !acc))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
@@ -727,7 +792,7 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
         else
             reqs[i]->body = "";
-        acc[i] = (access){target, "pull,push", needs[i].from};
+        acc[i] = (req_access){target, "pull,push", needs[i].from};
     }
     if (rc == ML_OK)
         rc = send_batch(c, reqs, acc, n, err);
@@ -739,6 +804,10 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
         if (reqs[i]->status == 202 && loc) {
             if (!(locations[i] = ml__strdup(loc)))
                 rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        } else if (!needs[i].mounted && reqs[i]->status >= 401 && reqs[i]->status <= 404) {
+            /* Mount refused (no read access to the source, say): copy
+             * through an ordinary upload instead. */
+            locations[i] = NULL;
         } else if (!needs[i].mounted) {
             char *what = what_of("mount blob into", target, needs[i].digest);
             rc = answer_error(reqs[i], what ? what : "mount blob", err);
