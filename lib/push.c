@@ -461,10 +461,43 @@ static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_er
     return rc;
 }
 
+/* Deleting a manifest untags every tag pointing at it (distribution): the
+ * old list goes only when no tag outside this push still uses it. */
+static int still_tagged(ml_client *c, const ml_list *l, const char *old, bool *used, ml_error **err)
+{
+    ml__strvec tags = {0};
+    bool complete = false;
+    int rc = ml__reg_list_tags(c, &l->target, &tags, &complete, err);
+    size_t n = 0;
+    ml__item *items = rc == ML_OK ? calloc(tags.count ? tags.count : 1, sizeof(*items)) : NULL;
+    if (rc == ML_OK && !items)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < tags.count; i++)
+        if (!ml__strvec_contains(&l->tags, tags.items[i]))
+            items[n++] = (ml__item){.repo = &l->target, .reference = tags.items[i]};
+    if (rc == ML_OK && ml__reg_head_manifests(c, items, n) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    *used = !complete;
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        *used |= items[i].rc != ML_ENOTFOUND && !(items[i].rc == ML_OK && !ml__str_eq(items[i].digest, old));
+    for (size_t i = 0; items && i < n; i++)
+        ml__item_clear(&items[i]);
+    free(items);
+    ml__strvec_free(&tags);
+    return rc;
+}
+
 static void purge_previous(ml_client *c, const ml_list *l, ml_result *res)
 {
     const char *old = res->tags[0].previous;
     ml_error *e = NULL;
+    bool used = true;
+    if (still_tagged(c, l, old, &used, &e) != ML_OK || used) {
+        ml__strvec_pushf(&res->warnings, "--purge: %s kept: %s", old,
+                         e ? ml_error_message(e) : "another tag still points at it");
+        ml_error_free(e);
+        return;
+    }
     if (ml__reg_delete_manifest(c, &l->target, old, &e) == ML_OK)
         res->purged = true;
     else

@@ -11,6 +11,18 @@ static char *string_field(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? ml__strdup(v->valuestring) : NULL;
 }
 
+int ml__tags_parse(const char *body, size_t len, ml__strvec *tags)
+{
+    cJSON *root = cJSON_ParseWithLengthOpts(body ? body : "", len, NULL, 0);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "tags");
+    int rc = cJSON_IsArray(list) || cJSON_IsNull(list) ? ML_OK : ML_EMANIFEST;
+    for (const cJSON *t = cJSON_IsArray(list) ? list->child : NULL; rc == ML_OK && t; t = t->next)
+        if (cJSON_IsString(t))
+            rc = ml__strvec_push(tags, t->valuestring);
+    cJSON_Delete(root);
+    return rc;
+}
+
 void ml__registry_error_parse(const char *body, size_t len, char **code, char **message)
 {
     *code = *message = NULL;

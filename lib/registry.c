@@ -523,6 +523,26 @@ int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference
     return ml__item_take_error(&it, err);
 }
 
+int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err)
+{
+    char *path = ml__asprintf("/v2/%s/tags/list", repo->repository);
+    char *what = ml__asprintf("GET %s/%s tags", repo->registry, repo->repository);
+    ml__http_req *r = NULL;
+    int rc = path && what ? one_request(c, repo, "GET", path, &r, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        rc = send_one(c, r, repo, "pull", NULL, err);
+    if (rc == ML_OK && !ok_status(r->status))
+        rc = answer_error(r, what, err);
+    if (rc == ML_OK && ml__tags_parse(r->response.data, r->response.len, tags) != ML_OK)
+        rc = ml__error_set(err, ML_EMANIFEST, "%s: not a tag list", what);
+    if (rc == ML_OK)
+        *complete = ml__http_header(r, "Link") == NULL;
+    ml__http_req_free(r);
+    free(path);
+    free(what);
+    return rc;
+}
+
 int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err)
 {
     char *path = ml__asprintf("/v2/%s/manifests/%s", repo->repository, digest);

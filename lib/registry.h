@@ -69,6 +69,12 @@ typedef struct ml__blob_need {
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
                          ml_error **err);
 
+/* Every tag of a repository (GET /v2/<name>/tags/list). *complete is false
+ * when the registry paginates (a Link header): the list is then partial. */
+int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err);
+/* {"name":…,"tags":[…]} into tags; ML_EMANIFEST when malformed. */
+int ml__tags_parse(const char *body, size_t len, ml__strvec *tags);
+
 /* Parses a registry error body {"errors":[{"code","message"}]}: both out
  * strings may be NULL afterwards. Implemented with the JSON model. */
 void ml__registry_error_parse(const char *body, size_t len, char **code, char **message);

@@ -105,6 +105,19 @@ class BeyondTest(MlistTestCase):
         self.assertIn("mlist: configs 2/2", tty.stdout)
         self.assertRegex(tty.stdout, r"configs 2/2\s*\x1b\[K", "the progress line is erased")
 
+    def test_purge_keeps_a_list_another_tag_uses(self):
+        imgs = self.seed_set([AMD, ARM])
+        old, _ = self.create_ok(self.spec([AMD]))
+        # someone else tagged the same list as "stable"
+        _, _, body = self.reg.get_manifest(self.repo, "v1")
+        self.reg.put_manifest(self.repo, "stable", body, DOCKER_LIST)
+        r = self.mlist("update", "--purge", self.spec([AMD, ARM], name="two.yaml"))
+        self.assertOk(r)
+        self.assertIn("kept", r.stderr)
+        self.assertEqual(self.reg.manifest_digest(self.repo, "stable"), old)
+        self.assertTrue(self.reg.manifest_exists(self.repo, old))
+        self.assertEntries(self.assertListAt("v1"), imgs)
+
     def run_edits_together(self, target, edits):
         mlist = _tool_from_env("MLIST")
         env = _isolated_env(None, docker_config=empty_docker_config())
