@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "manifestlist.h"
 
@@ -41,6 +42,10 @@ void cli_opts_free(cli_opts *o);
 int cli_client(cli_opts *o, ml_client **out);
 /* Erases the progress line (before printing results). */
 void cli_clear_progress(void);
+/* Registry-supplied text, with control characters printed as '?'. */
+void cli_put_clean(FILE *f, const char *s);
+/* A JSON string literal. */
+void cli_json_string(FILE *f, const char *s);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_fail(int code, ml_error *err);

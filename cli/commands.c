@@ -1,6 +1,7 @@
 /* The commands: each maps options to one library call and prints. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,21 +471,31 @@ int cmd_validate(cli_opts *o)
 
 /* ---- inspect ------------------------------------------------------------ */
 
+/* Printed through cli_put_clean: every field comes from the registry. */
+static void print_field(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void print_field(const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    cli_put_clean(stdout, line);
+}
+
 static void print_manifest_human(const ml_manifest *m)
 {
-    printf("Name:      %s\n", ml_manifest_ref(m));
-    printf("MediaType: %s\n", ml_manifest_media_type(m));
-    printf("Digest:    %s\n", ml_manifest_digest(m));
     size_t len;
     ml_manifest_bytes(m, &len);
-    printf("Size:      %zu\n", len);
+    print_field("Name:      %s\nMediaType: %s\nDigest:    %s\nSize:      %zu\n", ml_manifest_ref(m),
+                ml_manifest_media_type(m), ml_manifest_digest(m), len);
     if (!ml_manifest_is_list(m))
         return;
     printf("\n%-24s %-71s %8s  %s\n", "PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE");
     for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
         const char *p = ml_manifest_entry_platform(m, i);
-        printf("%-24s %-71s %8lld  %s\n", p ? p : "-", ml_manifest_entry_digest(m, i),
-               (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
+        print_field("%-24s %-71s %8lld  %s\n", p ? p : "-", ml_manifest_entry_digest(m, i),
+                    (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
     }
 }
 
@@ -499,12 +510,17 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     int rc = ml_manifest_select(m, o->platform, &i, &err);
     if (rc != ML_OK)
         return cli_fail(rc, err);
-    if (o->json)
-        printf("{\"platform\":\"%s\",\"digest\":\"%s\",\"mediaType\":\"%s\",\"size\":%lld}\n",
-               ml_manifest_entry_platform(m, i), ml_manifest_entry_digest(m, i), ml_manifest_entry_media_type(m, i),
-               (long long)ml_manifest_entry_size(m, i));
-    else
-        printf("%s %s\n", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
+    if (o->json) {
+        fputs("{\"platform\":", stdout);
+        cli_json_string(stdout, ml_manifest_entry_platform(m, i));
+        fputs(",\"digest\":", stdout);
+        cli_json_string(stdout, ml_manifest_entry_digest(m, i));
+        fputs(",\"mediaType\":", stdout);
+        cli_json_string(stdout, ml_manifest_entry_media_type(m, i));
+        printf(",\"size\":%lld}\n", (long long)ml_manifest_entry_size(m, i));
+    } else {
+        print_field("%s %s\n", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
+    }
     return 0;
 }
 
@@ -555,8 +571,13 @@ int cmd_delete(cli_opts *o)
         if (single)
             cli_note(o, "mlist: delete --force deletes a single image too");
     }
-    if (rc == 0 && o->json)
-        printf("{\"deleted\":\"%s\",\"ref\":\"%s\"}\n", digest, o->args.items[0]);
+    if (rc == 0 && o->json) {
+        fputs("{\"deleted\":", stdout);
+        cli_json_string(stdout, digest);
+        fputs(",\"ref\":", stdout);
+        cli_json_string(stdout, o->args.items[0]);
+        puts("}");
+    }
     else if (rc == 0)
         printf("Deleted: %s\n", digest);
     ml_free(digest);
@@ -585,7 +606,7 @@ int cmd_verify(cli_opts *o)
         ml_free(json);
     } else if (rc == 0) {
         for (size_t i = 0; i < ml_report_problem_count(rep); i++)
-            printf("problem: %s\n", ml_report_problem(rep, i));
+            print_field("problem: %s\n", ml_report_problem(rep, i));
         if (ml_report_problem_count(rep) == 0)
             printf("%s: ok\n", o->args.items[0]);
     }

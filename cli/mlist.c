@@ -46,7 +46,7 @@ void cli_clear_progress(void)
 /* Registry-supplied text may carry terminal escapes: C0 and C1 controls
  * (C1 as UTF-8: 0xc2 0x80-0x9f) are printed as '?'. Written in one call:
  * stderr is unbuffered. */
-static void put_clean(FILE *f, const char *s)
+void cli_put_clean(FILE *f, const char *s)
 {
     size_t n = strlen(s), k = 0;
     char *out = malloc(n + 1);
@@ -64,6 +64,20 @@ static void put_clean(FILE *f, const char *s)
     free(out);
 }
 
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 void cli_warn(const char *fmt, ...)
 {
     cli_clear_progress();
@@ -73,7 +87,7 @@ void cli_warn(const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     fputs("mlist: warning: ", stderr);
-    put_clean(stderr, buf);
+    cli_put_clean(stderr, buf);
     fputc('\n', stderr);
 }
 
@@ -87,7 +101,7 @@ void cli_note(const cli_opts *o, const char *fmt, ...)
     char buf[4096];
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    put_clean(stderr, buf);
+    cli_put_clean(stderr, buf);
     fputc('\n', stderr);
 }
 
@@ -112,7 +126,7 @@ int cli_fail(int code, ml_error *err)
 {
     cli_clear_progress();
     fputs("mlist: error: ", stderr);
-    put_clean(stderr, err ? ml_error_message(err) : ml_strerror(code));
+    cli_put_clean(stderr, err ? ml_error_message(err) : ml_strerror(code));
     fputc('\n', stderr);
     ml_error_free(err);
     return exit_code_for(code);
@@ -142,7 +156,7 @@ static void log_to_stderr(int level, const char *message, void *payload)
         return;
     }
     fputs("mlist: ", stderr);
-    put_clean(stderr, message);
+    cli_put_clean(stderr, message);
     fputc('\n', stderr);
 }
 

@@ -140,7 +140,11 @@ static int build_edited(ml_client *c, const edit *e, const ml__manifest *cur, co
                      ml__annotations_copy(&l->index_annotations, &cur->annotations) == ML_OK
                  ? ML_OK
                  : ML_ENOMEM;
+    if (rc == ML_OK && (ml__str_replace(&l->artifact_type, cur->artifact_type) != ML_OK ||
+                        (cur->has_subject && ml__descriptor_copy(&l->model.subject, &cur->subject) != ML_OK)))
+        rc = ML_ENOMEM;
     if (rc == ML_OK) {
+        l->model.has_subject = cur->has_subject;
         l->prefer_oci = cur->kind == ML__KIND_OCI_INDEX;
         l->has_base = true;
         if (base && !(l->base = ml__strdup(base)))

@@ -361,8 +361,13 @@ static int start_slot(ml__http *h, slot *sl)
         curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_cert);
     set_method(e, sl);
     curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK)
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        curl_slist_free_all(sl->headers);
+        sl->easy = NULL;
+        sl->headers = NULL;
         return ML_ENOMEM;
+    }
     sl->active = true;
     return ML_OK;
 }
@@ -411,8 +416,7 @@ static uint64_t retry_after_ms(const ml__http_req *r)
     if (!v || !isdigit((unsigned char)*v))
         return 0;
     unsigned long secs = strtoul(v, NULL, 10);
-    uint64_t ms = (uint64_t)secs * 1000u;
-    return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;
+    return secs >= RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : (uint64_t)secs * 1000u;
 }
 
 static uint64_t backoff_ms(ml__http *h, const ml__http_req *r)

@@ -126,20 +126,37 @@ static int read_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **
 
 /* ---- what changed ------------------------------------------------------- */
 
-static char *entry_key(const ml__descriptor *d)
+/* arm64 and arm64/v8 are one platform to a runtime, arm and arm/v7 too. */
+static char *platform_key(const ml_platform *p)
+{
+    const char *variant = p->variant;
+    if (!variant && ml__str_eq(p->architecture, "arm64"))
+        variant = "v8";
+    if (!variant && ml__str_eq(p->architecture, "arm"))
+        variant = "v7";
+    return ml__asprintf("%s/%s%s%s", p->os, p->architecture, variant ? "/" : "", variant ? variant : "");
+}
+
+/* Matching old and new entries uses the runtime's view of a platform;
+ * reporting shows the platform as the list writes it. */
+static char *entry_name(const ml__descriptor *d, char *(*platform)(const ml_platform *))
 {
     const char *ref = ml__annotations_get(&d->annotations, "vnd.docker.reference.digest");
     if (ref && ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest"))
         return ml__asprintf("attestation for %s", ref);
     if (!d->has_platform)
         return ml__asprintf("(no platform) %s", d->digest);
-    char *p = ml__platform_format(&d->platform);
+    char *p = platform(&d->platform);
     if (!p || !d->platform.os_version)
         return p;
     char *key = ml__asprintf("%s (os.version %s)", p, d->platform.os_version);
     free(p);
     return key;
 }
+
+static char *entry_key(const ml__descriptor *d) { return entry_name(d, platform_key); }
+
+static char *entry_label(const ml__descriptor *d) { return entry_name(d, ml__platform_format); }
 
 static int add_change(ml_result *r, const char *op, char *platform, const char *digest, const char *previous)
 {
@@ -177,21 +194,19 @@ static int diff_lists(ml_result *r, const ml__manifest *old, const ml__manifest 
         if (!key)
             return ML_ENOMEM;
         const ml__descriptor *was = old ? find_key(old, key) : NULL;
+        free(key);
         if (!was)
-            rc = add_change(r, "add", key, d->digest, NULL);
+            rc = add_change(r, "add", entry_label(d), d->digest, NULL);
         else if (strcmp(was->digest, d->digest) != 0)
-            rc = add_change(r, "change", key, d->digest, was->digest);
-        else
-            free(key);
+            rc = add_change(r, "change", entry_label(d), d->digest, was->digest);
     }
     for (size_t i = 0; rc == ML_OK && old && i < old->manifest_count; i++) {
         char *key = entry_key(&old->manifests[i]);
         if (!key)
             return ML_ENOMEM;
         if (!find_key(now, key))
-            rc = add_change(r, "remove", key, old->manifests[i].digest, NULL);
-        else
-            free(key);
+            rc = add_change(r, "remove", entry_label(&old->manifests[i]), old->manifests[i].digest, NULL);
+        free(key);
     }
     return rc;
 }

@@ -79,6 +79,21 @@ static int check_children(ml_client *c, const ml_ref *repo, const ml__manifest *
     return rc;
 }
 
+/* The entry's claim holds when os, architecture and variant agree (with
+ * the runtime defaults), and os.version where the entry gives one. */
+static bool entry_matches_config(const ml_platform *entry, ml_platform *config)
+{
+    ml_platform e = {0};
+    bool same = ml__platform_copy(&e, entry) == ML_OK && ml__platform_normalize(&e, NULL) == ML_OK;
+    if (same && !e.os_version) {
+        free(config->os_version);
+        config->os_version = NULL;
+    }
+    same = same && ml__platform_equal(&e, config);
+    ml__platform_clear(&e);
+    return same;
+}
+
 static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest *list, const ml__manifest *kids,
                            ml_report *r)
 {
@@ -102,7 +117,7 @@ static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest 
             continue; /* reported with the blobs */
         if (ml__config_platform(items[k].body, items[k].len, &p, NULL) != ML_OK) {
             rc = problem(r, d, "config has no platform", NULL);
-        } else if (ml__platform_normalize(&p, NULL) == ML_OK && !ml__platform_equal(&p, &d->platform)) {
+        } else if (ml__platform_normalize(&p, NULL) == ML_OK && !entry_matches_config(&d->platform, &p)) {
             char *got = ml__platform_format(&p);
             rc = problem(r, d, "the image config says", got);
             free(got);
