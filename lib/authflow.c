@@ -10,11 +10,21 @@
 /* Renew tokens a little early: a request must not race the expiry. */
 #define TOKEN_EARLY_MS 5000
 
+static int load_credentials_once(ml_client *c, ml__host *h, ml_error **err);
+
 static int load_credentials(ml_client *c, ml__host *h, ml_error **err)
 {
     if (h->cred_loaded)
         return ML_OK;
-    h->cred_loaded = true;
+    /* Marked loaded only once it worked: a helper that failed is asked
+     * again rather than silently replaced by anonymous access. */
+    int rc = load_credentials_once(c, h, err);
+    h->cred_loaded = rc == ML_OK;
+    return rc;
+}
+
+static int load_credentials_once(ml_client *c, ml__host *h, ml_error **err)
+{
     if (c->username || c->password)
         return ml_credential_set(&h->cred, c->username, c->password ? c->password : "", 0) == ML_OK
                    ? ML_OK

@@ -103,7 +103,7 @@ static bool removed(const edit *e, const ml__descriptor *d)
 /* Attestations go with the image they describe. */
 static bool orphaned(const edit *e, const ml__manifest *m, const ml__descriptor *d)
 {
-    const char *ref = ml__annotations_get(&d->annotations, "vnd.docker.reference.digest");
+    const char *ref = ml__annotations_get(&d->annotations, ML__ATTESTATION_REF_KEY);
     if (!ref)
         return false;
     for (size_t i = 0; i < m->manifest_count; i++)
@@ -116,8 +116,10 @@ static bool orphaned(const edit *e, const ml__manifest *m, const ml__descriptor 
 static int read_current(ml_client *c, const edit *e, ml__manifest *m, char **digest, ml_error **err)
 {
     ml__item it = {.repo = &e->target, .reference = e->target.tag};
-    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? it.rc : ml__error_set(err, ML_ENOMEM, "out of memory");
     *digest = NULL;
+    if (ml__reg_get_manifests(c, &it, 1) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = it.rc;
     if (rc == ML_ENOTFOUND) {
         rc = ML_OK;
     } else if (rc != ML_OK) {
@@ -244,8 +246,8 @@ int ml_list_edit(ml_client *client, const char *target, const char *const *add, 
         rc = edit_once(client, &e, &o, &res, &retry, err);
     }
     if (retry)
-        rc = ml__error_set(err, ML_ECONFLICT, "%s: other writers kept changing the list; the edit was not applied "
-                                              "after %d attempts", target, EDIT_ATTEMPTS);
+        rc = ml__error_set(err, ML_ECONFLICT, "%s: other writers kept changing the list; after %d attempts the "
+                                              "edit could not be confirmed in place", target, EDIT_ATTEMPTS);
     edit_clear(&e);
     if (out)
         *out = res;

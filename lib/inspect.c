@@ -109,11 +109,6 @@ const char *ml_manifest_entry_media_type(const ml_manifest *m, size_t i) { retur
 int64_t ml_manifest_entry_size(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->size : -1; }
 const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i) { return i < m->model.manifest_count ? m->platforms[i] : NULL; }
 
-static bool attestation(const ml__descriptor *d)
-{
-    return ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest");
-}
-
 int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index, ml_error **err)
 {
     ml_platform want = {0};
@@ -123,7 +118,7 @@ int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index
     int best = 0;
     for (size_t i = 0; rc == ML_OK && i < m->model.manifest_count; i++) {
         const ml__descriptor *d = &m->model.manifests[i];
-        int score = d->has_platform && !attestation(d) ? ml__platform_match(&want, &d->platform) : 0;
+        int score = d->has_platform && !ml__descriptor_is_attestation(d) ? ml__platform_match(&want, &d->platform) : 0;
         if (score > best) {
             best = score;
             *index = i;

@@ -5,8 +5,6 @@
 #include "list.h"
 #include "registry.h"
 
-#define ATTESTATION_TYPE_KEY "vnd.docker.reference.type"
-#define ATTESTATION_TYPE "attestation-manifest"
 #define MAX_RESOLVE_ROUNDS 6
 
 int ml_push_options_init(ml_push_options *opts, uint32_t version)
@@ -75,11 +73,6 @@ static const char *entry_reference(const ml__entry *e)
     return e->source.digest ? e->source.digest : e->source.tag;
 }
 
-static bool is_attestation(const ml__descriptor *d)
-{
-    return ml__str_eq(ml__annotations_get(&d->annotations, ATTESTATION_TYPE_KEY), ATTESTATION_TYPE);
-}
-
 ml_list *ml__list_new(uint32_t push_flags, uint32_t spec_flags)
 {
     ml_list *l = calloc(1, sizeof(*l));
@@ -108,7 +101,7 @@ int ml__list_add_known(ml_list *l, const ml_ref *repo, const ml__descriptor *d, 
         !(e->image = ml__asprintf("%s/%s@%s", repo->registry, repo->repository, d->digest)))
         return ML_ENOMEM;
     e->order = order << 16;
-    e->attestation = is_attestation(d);
+    e->attestation = ml__descriptor_is_attestation(d);
     e->platform_wanted = d->has_platform;
     e->state = d->has_platform || e->attestation ? ML__ENTRY_DONE : ML__ENTRY_GET;
     return ML_OK;
@@ -234,7 +227,7 @@ static size_t best_child(const ml__manifest *m, const ml_platform *want)
     int best_score = 0;
     for (size_t i = 0; i < m->manifest_count; i++) {
         const ml__descriptor *d = &m->manifests[i];
-        if (!d->has_platform || is_attestation(d))
+        if (!d->has_platform || ml__descriptor_is_attestation(d))
             continue;
         int score = ml__platform_match(want, &d->platform);
         if (score > best_score) {
@@ -253,8 +246,8 @@ static bool child_wanted(const ml__manifest *m, size_t i, const ml__entry *paren
     if (i == picked)
         return true;
     /* Keep the attestation that belongs to the picked child. */
-    return picked != SIZE_MAX && is_attestation(d) &&
-           ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.digest"),
+    return picked != SIZE_MAX && ml__descriptor_is_attestation(d) &&
+           ml__str_eq(ml__annotations_get(&d->annotations, ML__ATTESTATION_REF_KEY),
                       m->manifests[picked].digest);
 }
 
@@ -269,7 +262,7 @@ static int add_child(ml_list *l, size_t parent_index, const ml__descriptor *d, s
         !(e->image = ml__asprintf("%s (entry %s)", parent->image, d->digest)))
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     e->order = parent->order + child_index + 1;
-    e->attestation = is_attestation(d);
+    e->attestation = ml__descriptor_is_attestation(d);
     e->upsert = parent->upsert;
     if (ml__kind_is_list(ml__kind_of(d->media_type)))
         return ml__error_set(err, ML_EMANIFEST, "image %s: nested index in %s is not supported", e->image,
@@ -295,7 +288,7 @@ static int flatten(ml_list *l, size_t i, const ml__manifest *m, ml_error **err)
         return rc;
     }
     for (size_t k = 0; k < m->manifest_count; k++) {
-        if (l->flags & ML_PUSH_NO_ATTESTATIONS && is_attestation(&m->manifests[k]))
+        if (l->flags & ML_PUSH_NO_ATTESTATIONS && ml__descriptor_is_attestation(&m->manifests[k]))
             continue;
         if (!child_wanted(m, k, &l->entries[i], picked))
             continue;
@@ -550,7 +543,7 @@ static void drop_entry(ml_list *l, ml__entry *e)
     for (size_t k = 0; k < l->count; k++) {
         ml__entry *a = &l->entries[k];
         if (a->attestation && a->state == ML__ENTRY_DONE &&
-            ml__str_eq(ml__annotations_get(&a->desc.annotations, "vnd.docker.reference.digest"), e->desc.digest))
+            ml__str_eq(ml__annotations_get(&a->desc.annotations, ML__ATTESTATION_REF_KEY), e->desc.digest))
             a->state = ML__ENTRY_DROPPED;
     }
 }

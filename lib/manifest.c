@@ -1120,3 +1120,9 @@ int ml__manifest_emit(const ml__manifest *m, char **out, size_t *len, ml_error *
         *len = n;
     return ML_OK;
 }
+
+bool ml__descriptor_is_attestation(const ml__descriptor *d)
+{
+    const char *type = ml__annotations_get(&d->annotations, "vnd.docker.reference.type");
+    return type && strcmp(type, "attestation-manifest") == 0;
+}

@@ -54,6 +54,10 @@ typedef struct ml__descriptor {
 } ml__descriptor;
 
 void ml__descriptor_clear(ml__descriptor *d);
+/* A buildx attestation entry (annotation vnd.docker.reference.type =
+ * attestation-manifest); its vnd.docker.reference.digest names its image. */
+bool ml__descriptor_is_attestation(const ml__descriptor *d);
+#define ML__ATTESTATION_REF_KEY "vnd.docker.reference.digest"
 int ml__descriptor_copy(ml__descriptor *dst, const ml__descriptor *src);
 
 typedef struct ml__manifest {

@@ -141,8 +141,8 @@ static char *platform_key(const ml_platform *p)
  * reporting shows the platform as the list writes it. */
 static char *entry_name(const ml__descriptor *d, char *(*platform)(const ml_platform *))
 {
-    const char *ref = ml__annotations_get(&d->annotations, "vnd.docker.reference.digest");
-    if (ref && ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest"))
+    const char *ref = ml__annotations_get(&d->annotations, ML__ATTESTATION_REF_KEY);
+    if (ref && ml__descriptor_is_attestation(d))
         return ml__asprintf("attestation for %s", ref);
     if (!d->has_platform)
         return ml__asprintf("(no platform) %s", d->digest);

@@ -27,14 +27,9 @@ void ml_report_free(ml_report *r)
 size_t ml_report_problem_count(const ml_report *r) { return r->problems.count; }
 const char *ml_report_problem(const ml_report *r, size_t i) { return i < r->problems.count ? r->problems.items[i] : NULL; }
 
-static bool is_attestation(const ml__descriptor *d)
-{
-    return ml__str_eq(ml__annotations_get(&d->annotations, "vnd.docker.reference.type"), "attestation-manifest");
-}
-
 static char *label(const ml__descriptor *d)
 {
-    if (is_attestation(d))
+    if (ml__descriptor_is_attestation(d))
         return ml__asprintf("attestation %s", d->digest);
     char *p = d->has_platform ? ml__platform_format(&d->platform) : NULL;
     char *s = ml__asprintf("%s %s", p ? p : "(no platform)", d->digest);
@@ -103,7 +98,7 @@ static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest 
     int rc = items && index ? ML_OK : ML_ENOMEM;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         const ml__descriptor *d = &list->manifests[i];
-        if (kids[i].config.digest && d->has_platform && !is_attestation(d)) {
+        if (kids[i].config.digest && d->has_platform && !ml__descriptor_is_attestation(d)) {
             items[m] = (ml__item){.repo = repo, .reference = kids[i].config.digest};
             index[m++] = i;
         }
