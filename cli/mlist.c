@@ -78,31 +78,32 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void cli_warn(const char *fmt, ...)
+static void vnote(const char *prefix, const char *fmt, va_list ap)
 {
     cli_clear_progress();
-    va_list ap;
-    va_start(ap, fmt);
     char buf[4096];
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    fputs("mlist: warning: ", stderr);
+    fputs(prefix, stderr);
     cli_put_clean(stderr, buf);
     fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vnote("mlist: warning: ", fmt, ap);
+    va_end(ap);
 }
 
 void cli_note(const cli_opts *o, const char *fmt, ...)
 {
     if (o->quiet)
         return;
-    cli_clear_progress();
     va_list ap;
     va_start(ap, fmt);
-    char buf[4096];
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    vnote("", fmt, ap);
     va_end(ap);
-    cli_put_clean(stderr, buf);
-    fputc('\n', stderr);
 }
 
 static int exit_code_for(int code)
