@@ -314,7 +314,7 @@ static void free_batch(ml__http_req **reqs, size_t n)
     free(reqs);
 }
 
-typedef void (*finish_fn)(ml__item *it, ml__http_req *r, const char *what, size_t max);
+typedef void (*finish_fn)(ml__item *it, ml__http_req *r, const char *what);
 
 static int run_items(ml_client *c, ml__item *items, size_t n, const char *method, const char *kind,
                      finish_fn finish, size_t max)
@@ -357,7 +357,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
             rc = ML_ENOMEM;
             break;
         }
-        finish(&items[i], reqs[i], what, max);
+        finish(&items[i], reqs[i], what);
         free(what);
     }
     ml_error_free(err);
@@ -388,9 +388,8 @@ static char *media_type_of(const ml__http_req *r)
 
 static bool ok_status(long status) { return status >= 200 && status < 300; }
 
-static void finish_head(ml__item *it, ml__http_req *r, const char *what, size_t max)
+static void finish_head(ml__item *it, ml__http_req *r, const char *what)
 {
-    (void)max;
     if (!ok_status(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;
@@ -422,9 +421,8 @@ static int verify_body(ml__item *it, const ml__http_req *r, const char *what)
     return it->digest ? ML_OK : ml__error_set(&it->err, ML_ENOMEM, "out of memory");
 }
 
-static void finish_get(ml__item *it, ml__http_req *r, const char *what, size_t max)
+static void finish_get(ml__item *it, ml__http_req *r, const char *what)
 {
-    (void)max;
     if (!ok_status(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;
@@ -466,9 +464,8 @@ int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)
 
 /* The registry must store exactly our bytes: its digest for them, when it
  * says one, must be ours. */
-static void finish_put(ml__item *it, ml__http_req *r, const char *what, size_t max)
+static void finish_put(ml__item *it, ml__http_req *r, const char *what)
 {
-    (void)max;
     if (!ok_status(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;

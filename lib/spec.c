@@ -952,21 +952,6 @@ int ml_spec_parse_file(ml_spec **out, const char *path, const ml_spec_options *o
     return rc;
 }
 
-int ml__spec_new_empty(ml_spec **out, const char *name, uint32_t flags, ml_error **err)
-{
-    *out = NULL;
-    ml_spec *spec = NULL;
-    int rc = spec_create(&spec, name ? name : "<args>", flags, err);
-    if (rc != ML_OK)
-        return rc;
-    ml__spec_list *list = NULL;
-    if (add_list(spec, &list) != ML_OK) {
-        ml_spec_free(spec);
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    }
-    *out = spec;
-    return ML_OK;
-}
 
 static void entry_clear(ml__spec_entry *e)
 {

@@ -45,7 +45,5 @@ struct ml_spec {
     ml__strvec warnings;    /* "file:line:col: ..." */
 };
 
-/* Builds a one-list spec without YAML (push from-args, edit commands). */
-int ml__spec_new_empty(ml_spec **out, const char *name, uint32_t flags, ml_error **err);
 
 #endif

@@ -478,17 +478,6 @@ static void test_api_arguments(void)
     ml_spec_free(NULL);
 }
 
-static void test_new_empty(void)
-{
-    ml_spec *spec = NULL;
-    CHECK_INT(ml__spec_new_empty(&spec, "args", ML_SPEC_ALLOW_DUPLICATES, NULL), ML_OK);
-    CHECK_INT(ml_spec_list_count(spec), 1);
-    CHECK_STR(spec->name, "args");
-    CHECK_INT(spec->flags, ML_SPEC_ALLOW_DUPLICATES);
-    CHECK_INT(spec->lists[0].entry_count, 0);
-    ml_spec_free(spec);
-}
-
 int main(void)
 {
     TEST_RUN(test_seed_corrected);
@@ -506,6 +495,5 @@ int main(void)
     TEST_RUN(test_annotations);
     TEST_RUN(test_values_and_nulls);
     TEST_RUN(test_api_arguments);
-    TEST_RUN(test_new_empty);
     TEST_END();
 }
