@@ -523,7 +523,31 @@ SpecList.__doc__ = ("One list (YAML document): normalised target, extra tags, "
                     "entries [SpecEntry].")
 
 
-class Spec:
+class _Handle:
+    """Owns one library handle (self._h), freed by the function named in
+    _FREE: on close(), at the end of a with block, or when collected."""
+    _FREE = None
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            getattr(_lib(), self._FREE)(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Spec(_Handle):
     """A parsed YAML spec (manifest-tool format or the original proposal's).
     Read-only, may be shared between threads. A multi-document file holds
     several lists: .lists[i] is pushed with client.push(spec, index=i).
@@ -621,23 +645,7 @@ class Spec:
         """to_json() parsed into a dict."""
         return json.loads(self.to_json())
 
-    def close(self):
-        h, self._h = getattr(self, "_h", None), None
-        if h:
-            _lib().ml_spec_free(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    _FREE = "ml_spec_free"
 
     def __repr__(self):
         return "<Spec %s>" % ", ".join(l.target for l in self.lists)
@@ -715,7 +723,7 @@ ManifestEntry.__doc__ = ("A list entry: platform \"os/arch[/variant]\" (None whe
                          "entry has none), digest, media type, size.")
 
 
-class Manifest:
+class Manifest(_Handle):
     """A fetched manifest (image, list or index).
 
     ref, digest, media_type, raw (exact bytes as served), is_list, entries
@@ -767,23 +775,7 @@ class Manifest:
         would pick."""
         return self.entries[self.select_index(platform)]
 
-    def close(self):
-        h, self._h = getattr(self, "_h", None), None
-        if h:
-            _lib().ml_manifest_free(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    _FREE = "ml_manifest_free"
 
     def __repr__(self):
         return "<Manifest %s %s %s>" % (self.ref, self.digest, self.media_type)
