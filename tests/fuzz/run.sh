@@ -21,6 +21,6 @@ for t in "${targets[@]}"; do
   cp tests/fuzz/corpus/"$t"/* "$scratch"/
   echo "== fuzz-$t for ${seconds}s"
   build-fuzz/tests/"fuzz-$t" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix=tests/fuzz/crashes/"$t"- "$scratch" 2>&1 | grep -E "^(stat::|#[0-9]+ *DONE|==[0-9]+==ERROR|SUMMARY)" || true
+    -artifact_prefix=tests/fuzz/crashes/"$t"- "$scratch" 2>&1 | grep -E "^(stat::|#[0-9]+[[:space:]]+DONE|==[0-9]+==ERROR|SUMMARY)" || true
   rm -rf "$scratch"
 done
