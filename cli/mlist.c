@@ -78,14 +78,21 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void vnote(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vnote(const char *prefix, const char *fmt, va_list ap)
 {
     cli_clear_progress();
-    char buf[4096];
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+        vfprintf(m, fmt, ap);
+        fclose(m);
+    }
     fputs(prefix, stderr);
-    cli_put_clean(stderr, buf);
+    cli_put_clean(stderr, text ? text : "");
     fputc('\n', stderr);
+    free(text);
 }
 
 void cli_warn(const char *fmt, ...)
