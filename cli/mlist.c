@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "manifestlist.h"
@@ -23,10 +24,27 @@ enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool progress_shown;
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void show_progress(const char *step, uint64_t done, uint64_t total, void *payload)
 {
+    static const char *last_step;
+    static long long last_ms;
     (void)payload;
     pthread_mutex_lock(&progress_lock);
+    /* Byte counts arrive per chunk: redraw at most 10 times a second. */
+    long long now = now_ms();
+    if (step == last_step && done < total && now - last_ms < 100) {
+        pthread_mutex_unlock(&progress_lock);
+        return;
+    }
+    last_step = step;
+    last_ms = now;
     fprintf(stderr, "\r\033[Kmlist: %s %llu/%llu", step, (unsigned long long)done, (unsigned long long)total);
     progress_shown = true;
     pthread_mutex_unlock(&progress_lock);

@@ -186,8 +186,9 @@ ML_API int ml_credential_set(ml_credential *cred, const char *username, const ch
                              int identity_token);
 
 /* Progress of the step a call is in: "resolve" (manifests), "configs",
- * "blobs" (mounted or copied), "children" (manifests copied in); `done` of
- * `total` requests. Called on the thread running the call. */
+ * "blobs" (mounted or copied), "children" (manifests copied in) count
+ * requests; "copy bytes" counts the bytes of the blob being copied. Called
+ * on the thread running the call. */
 typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *payload);
 
 #define ML_CLIENT_OPTIONS_VERSION 1

@@ -695,6 +695,7 @@ typedef struct spool {
     ml__digester *digester;
     size_t len;
     size_t limit; /* the descriptor's size: more is not that blob */
+    ml_client *client; /* for progress in bytes */
 } spool;
 
 static int spool_write(void *payload, const char *data, size_t len)
@@ -704,6 +705,8 @@ static int spool_write(void *payload, const char *data, size_t len)
         return -1;
     ml__digester_update(s->digester, data, len);
     s->len += len;
+    if (s->client->progress)
+        s->client->progress("copy bytes", s->len, s->limit, s->client->progress_payload);
     return fwrite(data, 1, len, s->file) == len ? 0 : -1;
 }
 
@@ -769,7 +772,7 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
     int rc = registry_base(c, target, &base, err);
     if (rc != ML_OK)
         return rc;
-    spool s = {.limit = need->size >= 0 ? (size_t)need->size : 0};
+    spool s = {.limit = need->size >= 0 ? (size_t)need->size : 0, .client = c};
     if (!(s.file = temp_file()))
         return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
     char *what = what_of("copy blob to", target, need->digest);

@@ -118,6 +118,24 @@ class BeyondTest(MlistTestCase):
         self.assertTrue(self.reg.manifest_exists(self.repo, old))
         self.assertEntries(self.assertListAt("v1"), imgs)
 
+    def test_manifest_tool_command_lines_run_unchanged(self):
+        """Global flags before the command, as manifest-tool's users write them."""
+        imgs = self.seed_set([AMD, ARM])
+        cfg = empty_docker_config()
+        spec = self.spec([AMD, ARM])
+        r = self.mlist("--docker-cfg", cfg, "--plain-http", "--debug", "push", "from-spec", spec)
+        self.assertOk(r)
+        digest, _ = self.parse_digest_line(r)
+        self.assertEntries(self.assertListAt("v1", digest=digest), imgs)
+        r = self.mlist("--docker-cfg", cfg, "--plain-http", "push", "from-args",
+                       "--platforms", "linux/amd64,linux/arm64/v8",
+                       "--template", self.ref("v1-ARCHVARIANT"), "--target", self.ref("v2"),
+                       "--tags", "v2.0,latest")
+        self.assertOk(r)
+        digest, _ = self.parse_digest_line(r)
+        for tag in ("v2", "v2.0", "latest"):
+            self.assertEntries(self.assertListAt(tag, digest=digest), imgs)
+
     def run_edits_together(self, target, edits):
         mlist = _tool_from_env("MLIST")
         env = _isolated_env(None, docker_config=empty_docker_config())
