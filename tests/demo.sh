@@ -22,7 +22,7 @@ http: {addr: $reg}
 YAML
 docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
 registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -fs "http://$reg/v2/" >/dev/null && break; sleep 0.1; done
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
