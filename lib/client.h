@@ -34,6 +34,7 @@ struct ml_client {
     ml__http *http;
     uint32_t flags;       /* ML_CLIENT_* */
     uint32_t concurrency;
+    uint32_t retries;     /* also for restarting a broken blob download */
     ml_log_fn log;
     void *log_payload;
     char *username;       /* explicit credentials (copies) */

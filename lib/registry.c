@@ -778,8 +778,24 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
     char *what = what_of("copy blob to", target, need->digest);
     if (!what)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (rc == ML_OK)
+    /* A download broken mid-way cannot be resumed by the transport (the
+     * bytes went to the spool): start it again, as often as --retries. */
+    for (uint32_t attempt = 0; rc == ML_OK; attempt++) {
         rc = spool_blob(c, need, &s, err);
+        if (rc != ML_ENET || attempt >= c->retries)
+            break;
+        ml__client_log(c, ML_LOG_INFO, "copy %s: %s; downloading again", need->digest,
+                       err ? ml_error_message(*err) : "transfer failed");
+        if (err) {
+            ml_error_free(*err);
+            *err = NULL;
+        }
+        ml__digester_free(s.digester);
+        s.digester = NULL;
+        s.len = 0;
+        rewind(s.file);
+        rc = ftruncate(fileno(s.file), 0) == 0 ? ML_OK : ml__error_set(err, ML_EIO, "temporary file: %s", strerror(errno));
+    }
     if (rc == ML_OK) {
         upload_source src = {.file = s.file, .len = s.len};
         rc = finish_upload(c, target, base, location, need->digest, &src, what, err);

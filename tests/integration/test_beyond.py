@@ -5,6 +5,7 @@ import json
 import subprocess
 import unittest
 
+from faultproxy import FaultProxy
 from fixture import (MlistTestCase, Registry, _isolated_env, _tool_from_env, describe,
                      empty_docker_config, entries_by_platform, tag_for)
 
@@ -190,6 +191,23 @@ class CrossRegistryTest(MlistTestCase):
         r = self.mlist("update", "--json", spec)
         self.assertOk(r)
         self.assertIs(self.parse_json(r)["upToDate"], True)
+
+    def test_broken_download_is_started_again(self):
+        remote = self.other.seed_image("team/app:v1-s390x", S390X)
+        with FaultProxy(self.other.port) as px:
+            px.add("GET", r"/blobs/sha256:", "truncate", times=1)
+            # the platform is given: the first blob read is the streamed copy
+            spec = self.write_spec("image: {HOST}/{REPO}:v1\nmanifests:\n  - image: %s/team/app:v1-s390x\n"
+                                   "    platform: {os: linux, architecture: s390x}\n" % px.host)
+            r = self.mlist("create", "--json", "--retries", "2", spec)
+            self.assertGreaterEqual(len(px.entries("GET", r"/blobs/sha256:", "truncate")), 1)
+        self.assertOk(r)
+        self.assertGreaterEqual(self.parse_json(r)["blobsCopied"], 1)
+        self.assertEntries(self.assertListAt("v1"), {S390X: remote})
+        man, _, _, _ = self.reg.manifest_json(self.repo, remote.digest)
+        for blob in [man["config"]] + man["layers"]:
+            data = self.reg.get_blob(self.repo, blob["digest"])
+            self.assertEqual("sha256:" + hashlib.sha256(data).hexdigest(), blob["digest"])
 
 
 if __name__ == "__main__":
