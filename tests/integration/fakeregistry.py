@@ -39,6 +39,8 @@ import secrets
 import threading
 import urllib.parse
 
+from loopback import LoopbackService
+
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
@@ -143,7 +145,7 @@ def _start(handler, owner, host="127.0.0.1"):
     return httpd, t
 
 
-class FakeRegistry:
+class FakeRegistry(LoopbackService):
     def __init__(self, auth=None, users=None, token_server=None, challenge=None,
                  redirect_blobs=False, redirect_host="localhost",
                  refuse_authorization_on_redirect=True):
@@ -184,23 +186,10 @@ class FakeRegistry:
                 h.server_close()
         self._httpd = self._blob_httpd = None
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    @property
-    def host(self):
-        return "127.0.0.1:%d" % self.port
-
     @property
     def blob_host(self):
         return "%s:%d" % (self.redirect_host, self.blob_port)
 
-    def ref(self, name):
-        return "%s/%s" % (self.host, name)
 
     def clear_logs(self):
         with self._lock:

@@ -80,6 +80,8 @@ import struct
 import threading
 import time
 
+from loopback import LoopbackService
+
 ProxyLogEntry = collections.namedtuple(
     "ProxyLogEntry", "t conn method path action status rule")
 
@@ -178,7 +180,7 @@ def _other_digest(value):
     return "sha256:" + hashlib.sha256(seed).hexdigest()
 
 
-class FaultProxy:
+class FaultProxy(LoopbackService):
     def __init__(self, upstream_port, upstream_host="127.0.0.1"):
         self.upstream = (upstream_host, upstream_port)
         self.upstream_hostport = "%s:%d" % (upstream_host, upstream_port)
@@ -234,21 +236,8 @@ class FaultProxy:
         for t in self._threads:
             t.join(timeout=2)
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
     # ---- configuration -------------------------------------------------------
 
-    @property
-    def host(self):
-        return "127.0.0.1:%d" % self.port
-
-    def ref(self, name):
-        return "%s/%s" % (self.host, name)
 
     def add(self, method, path, action, **kw):
         rule = Rule(method, path, action, **kw)

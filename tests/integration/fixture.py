@@ -60,6 +60,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from loopback import LoopbackService
+
 # --------------------------------------------------------------------------
 # Media types
 
@@ -937,7 +939,7 @@ class Registry:
 # --------------------------------------------------------------------------
 # Helpers for auth tests
 
-class SlowProxy:
+class SlowProxy(LoopbackService):
     """A TCP forwarder 127.0.0.1:PORT -> 127.0.0.1:target_port that passes
     on what the client sends `delay` seconds late (a latency: every request
     takes at least `delay`): makes a run outlast short-lived tokens.
@@ -967,20 +969,6 @@ class SlowProxy:
         self.port = s.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True, name="slowproxy").start()
         return self
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    @property
-    def host(self):
-        return "127.0.0.1:%d" % self.port
-
-    def ref(self, name):
-        return "%s/%s" % (self.host, name)
 
     def _accept(self):
         while True:

@@ -81,6 +81,8 @@ import threading
 import time
 import urllib.parse
 
+from loopback import Managed
+
 try:
     import jwt
     from cryptography import x509
@@ -180,7 +182,7 @@ class _Server(http.server.ThreadingHTTPServer):
         pass
 
 
-class TokenServer:
+class TokenServer(Managed):
     def __init__(self, users=None, grants=None, anonymous=(), allow_anonymous=True,
                  expires_in=300, lifetime=None, registry_leeway=REGISTRY_LEEWAY,
                  service=DEFAULT_SERVICE, issuer=DEFAULT_ISSUER, tls=None,
@@ -260,13 +262,6 @@ class TokenServer:
             httpd.shutdown()
             httpd.server_close()
             self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     @property
     def scheme(self):
