@@ -868,7 +868,7 @@ def _push_options(lib, create=False, force=False, dry_run=False, type=None,
     return o, arr
 
 
-class Client:
+class Client(_Handle):
     """A registry client (ml_client): connections, tokens and credentials
     are cached across calls.
 
@@ -971,19 +971,6 @@ class Client:
             if h:
                 _lib().ml_client_free(h)
         # the callbacks (self._cb) may go now: nothing calls them any more
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self):
         if not self._h:
