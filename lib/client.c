@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
-#include <time.h>
 
 #include "client.h"
 #include "init.h"
@@ -132,13 +131,6 @@ ml__host *ml__client_host(ml_client *c, const char *name)
         return NULL;
     c->host_count++;
     return h;
-}
-
-uint64_t ml__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 int ml_credential_set(ml_credential *cred, const char *username, const char *secret, int identity_token)

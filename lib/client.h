@@ -56,7 +56,6 @@ struct ml_client {
 void ml__client_log(const ml_client *c, int level, const char *fmt, ...) ML__PRINTF(3, 4);
 /* The state of registry `name`, created on first use; NULL on ENOMEM. */
 ml__host *ml__client_host(ml_client *c, const char *name);
-uint64_t ml__now_ms(void);
 /* Starts a progress step of `total` requests (no-op without a callback). */
 void ml__client_step(ml_client *c, const char *step, size_t total);
 

@@ -359,12 +359,6 @@ static void close_fd(int *fd)
     }
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -492,13 +486,13 @@ static int run_helper(const char *prog, const char *input, int timeout_ms, helpe
         if (f >= 0)
             fcntl(fds[i], F_SETFL, f | O_NONBLOCK);
     }
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = (int64_t)ml__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     bool exited = false, timed_out = false, too_big = false;
     int result = ML_OK;
     /* Until both streams end; a child that exited while a grandchild keeps
      * a stream open is only drained of what is there. */
     while (fds[0] >= 0 || fds[1] >= 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t)ml__now_ms();
         if (left <= 0) {
             timed_out = true;
             break;
@@ -565,7 +559,7 @@ static int run_helper(const char *prog, const char *input, int timeout_ms, helpe
                 exited = true;
                 break;
             }
-            if (now_ms() >= deadline) {
+            if ((int64_t)ml__now_ms() >= deadline) {
                 timed_out = true;
                 break;
             }

@@ -39,13 +39,6 @@ typedef struct slot {
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void log_msg(const ml__http *h, int level, const char *fmt, ...) ML__PRINTF(3, 4);
 static void log_msg(const ml__http *h, int level, const char *fmt, ...)
 {
@@ -66,7 +59,7 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     h->user_agent = ml__strdup(opts->user_agent ? opts->user_agent : "libmanifestlist/" ML_VERSION_STRING);
     h->multi = curl_multi_init();
     h->share = curl_share_init();
-    h->jitter_state = now_ms() ^ (uint64_t)(uintptr_t)h;
+    h->jitter_state = ml__now_ms() ^ (uint64_t)(uintptr_t)h;
     if (!h->multi || !h->share || !h->user_agent || (opts->ca_cert && !h->ca_cert)) {
         ml__http_free(h);
         return ml__error_set(err, ML_ENOMEM, "cannot create HTTP client");
@@ -463,7 +456,7 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
         uint64_t wait = backoff_ms(h, r);
         log_msg(h, ML_LOG_INFO, "%s %s: %s; retrying in %llu ms", r->method, r->url,
                 r->status ? "server busy or failing" : r->error, (unsigned long long)wait);
-        sl->due_ms = now_ms() + wait;
+        sl->due_ms = ml__now_ms() + wait;
         ml__http_req_reset(r);
         return;
     }
@@ -474,7 +467,7 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
 
 static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
 {
-    uint64_t now = now_ms();
+    uint64_t now = ml__now_ms();
     *next_due = UINT64_MAX;
     for (size_t i = 0; i < n && *running < h->opts.concurrency; i++) {
         slot *sl = &slots[i];
@@ -518,7 +511,7 @@ static uint64_t earliest_due(const slot *slots, size_t n)
 
 static bool startable(const slot *slots, size_t n)
 {
-    uint64_t now = now_ms();
+    uint64_t now = ml__now_ms();
     for (size_t i = 0; i < n; i++)
         if (!slots[i].done && !slots[i].active && slots[i].due_ms <= now)
             return true;
@@ -573,7 +566,7 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         next_due = earliest_due(slots, n); /* retries scheduled just now count */
         int wait = 1000;
         if (next_due != UINT64_MAX) {
-            uint64_t now = now_ms();
+            uint64_t now = ml__now_ms();
             wait = next_due <= now ? 0 : (int)(next_due - now < 1000 ? next_due - now : 1000);
         }
         if (running)

@@ -443,18 +443,32 @@ int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n)
     if (rc != ML_OK)
         return rc;
     /* Registries need not send Docker-Content-Digest (or a length) on HEAD:
-     * read those. */
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].rc != ML_OK || (items[i].digest && items[i].size >= 0))
-            continue;
-        ml__item_clear(&items[i]);
-        if ((rc = ml__reg_get_manifests(c, &items[i], 1)) != ML_OK)
-            return rc;
-        free(items[i].body);
-        items[i].body = NULL;
-        items[i].len = 0;
+     * read those, in one batch. */
+    ml__item *gets = calloc(n ? n : 1, sizeof(*gets));
+    size_t *index = calloc(n ? n : 1, sizeof(*index));
+    size_t m = 0;
+    rc = gets && index ? ML_OK : ML_ENOMEM;
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (items[i].rc == ML_OK && (!items[i].digest || items[i].size < 0)) {
+            gets[m] = (ml__item){.repo = items[i].repo, .reference = items[i].reference};
+            index[m++] = i;
+        }
+    if (rc == ML_OK && m)
+        rc = ml__reg_get_manifests(c, gets, m);
+    for (size_t k = 0; rc == ML_OK && k < m; k++) {
+        ml__item *it = &items[index[k]];
+        ml__item_clear(it);
+        free(gets[k].body);
+        gets[k].body = NULL;
+        gets[k].len = 0;
+        *it = gets[k];
+        gets[k] = (ml__item){0};
     }
-    return ML_OK;
+    for (size_t k = 0; gets && k < m; k++)
+        ml__item_clear(&gets[k]);
+    free(gets);
+    free(index);
+    return rc;
 }
 
 int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)

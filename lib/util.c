@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -260,4 +261,11 @@ void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, 
     if (msg)
         fn(level, msg, payload);
     free(msg);
+}
+
+uint64_t ml__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

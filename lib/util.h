@@ -59,6 +59,9 @@ int ml__grow(void **items, size_t *cap, size_t need, size_t elem);
 /* Formats a message and hands it to a log callback (no-op without one). */
 void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, const char *fmt, va_list ap);
 
+/* Milliseconds of a monotonic clock, for timeouts and backoff. */
+uint64_t ml__now_ms(void);
+
 /* Reads a whole file, refusing files larger than `max` bytes. */
 int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err);
 
