@@ -137,6 +137,27 @@ class BeyondTest(MlistTestCase):
         for tag in ("v2", "v2.0", "latest"):
             self.assertEntries(self.assertListAt(tag, digest=digest), imgs)
 
+    def test_head_without_digest_falls_back_to_get(self):
+        """A registry may answer HEAD without Docker-Content-Digest: those
+        manifests are read (in one batch) and hashed instead."""
+        imgs = self.seed_set([AMD, ARM])
+
+        def strip(status, headers, body):
+            return status, [(k, v) for k, v in headers if k.lower() != "docker-content-digest"], body
+
+        with FaultProxy(self.reg.port) as px:
+            px.add("HEAD", r"/manifests/v1-", "rewrite", fn=strip)
+            spec = self.spec([AMD, ARM])
+            with open(spec) as f:
+                text = f.read().replace(self.reg.host, px.host)
+            with open(spec, "w") as f:
+                f.write(text)
+            r = self.mlist("create", spec)
+            gets = px.entries("GET", r"/manifests/v1-")
+        self.assertOk(r)
+        self.assertEqual(len(gets), 2, "one GET per entry whose HEAD had no digest")
+        self.assertEntries(self.assertListAt("v1"), imgs)
+
     def run_edits_together(self, target, edits):
         mlist = _tool_from_env("MLIST")
         env = _isolated_env(None, docker_config=empty_docker_config())
