@@ -38,9 +38,15 @@ static const char usage[] =
     "  --allow-duplicates          allow two entries with the same platform\n"
     "  --no-attestations           drop buildx attestation entries of source indexes\n"
     "  --annotation KEY=VALUE      index annotation (OCI only; repeatable)\n"
+    "  --referrers                 carry the children's signatures, SBOMs and\n"
+    "                              attestations (OCI referrers) along\n"
     "  --force                     create: replace an existing tag; update: overwrite\n"
     "                              a tag someone else moved meanwhile\n"
-    "Options of inspect: --raw (exact bytes), --json, --platform OS/ARCH[/VARIANT]\n"
+    "Options of inspect: --raw (exact bytes), --json, --platform OS/ARCH[/VARIANT],\n"
+    "                    --referrers (what is attached to the list and each entry)\n"
+    "\n"
+    "A reference is a registry image (registry/repo:tag or @digest) or an OCI image\n"
+    "layout directory: oci:PATH[:TAG] or oci:PATH@DIGEST.\n"
     "Options of delete:  --force (also delete a single image)\n"
     "\n"
     "Global options:\n"
@@ -98,6 +104,7 @@ static const opt_def defs[] = {
     {"--allow-duplicates", KIND_FLAG, F(allow_duplicates)},
     {"--no-attestations", KIND_FLAG, F(no_attestations)},
     {"--force", KIND_FLAG, F(force)},
+    {"--referrers", KIND_FLAG, F(referrers)},
     {"--annotation", KIND_LIST, F(annotations)},
     {"--add", KIND_LIST, F(add)},
     {"--remove", KIND_LIST, F(remove)},

@@ -25,7 +25,7 @@ typedef struct cli_opts {
     bool retries_set;
     /* create/update/push */
     const char *list_file, *type;
-    bool ignore_missing, dry_run, purge, no_normalize, allow_duplicates, no_attestations, force;
+    bool ignore_missing, dry_run, purge, no_normalize, allow_duplicates, no_attestations, force, referrers;
     cli_list annotations, add, remove;
     /* push from-args */
     const char *platforms, *template_ref, *target, *tags;

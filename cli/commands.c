@@ -57,7 +57,8 @@ static ml_push_options push_options(const cli_opts *o, bool create)
     ml_push_options_init(&po, ML_PUSH_OPTIONS_VERSION);
     po.flags = (create ? ML_PUSH_CREATE : 0) | (o->force ? ML_PUSH_FORCE : 0) |
                (o->ignore_missing ? ML_PUSH_IGNORE_MISSING : 0) | (o->dry_run ? ML_PUSH_DRY_RUN : 0) |
-               (o->purge ? ML_PUSH_PURGE : 0) | (o->no_attestations ? ML_PUSH_NO_ATTESTATIONS : 0);
+               (o->purge ? ML_PUSH_PURGE : 0) | (o->no_attestations ? ML_PUSH_NO_ATTESTATIONS : 0) |
+               (o->referrers ? ML_PUSH_REFERRERS : 0);
     po.type = !o->type ? ML_TYPE_AUTO : strcmp(o->type, "oci") == 0 ? ML_TYPE_OCI : ML_TYPE_DOCKER;
     po.annotations = (const char *const *)o->annotations.items;
     po.annotation_count = o->annotations.count;
@@ -78,6 +79,8 @@ static void report_human(const cli_opts *o, const ml_list *list, const ml_result
             cli_note(o, "  would %s", ml_result_plan(res, i));
         cli_note(o, "%s: %s", target, o->dry_run ? "would be pushed (dry run, nothing written)" : "pushed");
     }
+    if (ml_result_referrers_copied(res))
+        cli_note(o, "%s: %zu referrer(s) copied", target, ml_result_referrers_copied(res));
     if (o->dry_run && list) {
         size_t len;
         const char *bytes = ml_list_bytes(list, &len);
@@ -524,6 +527,41 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     return 0;
 }
 
+static void print_referrers_human(const ml_manifest *m, const ml_referrers *r)
+{
+    printf("\nReferrers:\n");
+    if (ml_referrers_count(r) == 0)
+        printf("  (none)\n");
+    for (size_t i = 0; i < ml_referrers_count(r); i++) {
+        const char *subject = ml_referrers_subject(r, i), *what = "(this manifest)";
+        for (size_t e = 0; e < ml_manifest_entry_count(m); e++)
+            if (strcmp(ml_manifest_entry_digest(m, e), subject) == 0)
+                what = ml_manifest_entry_platform(m, e) ? ml_manifest_entry_platform(m, e) : subject;
+        const char *type = ml_referrers_artifact_type(r, i);
+        print_field("  %-24s %s %8lld  %s\n", what, ml_referrers_digest(r, i), (long long)ml_referrers_size(r, i),
+                    type ? type : ml_referrers_media_type(r, i));
+    }
+}
+
+/* --json --referrers: the manifest's JSON object with a "referrers" member. */
+static int print_inspect_json(const ml_manifest *m, const ml_referrers *r)
+{
+    char *json = NULL, *refs = NULL;
+    ml_error *err = NULL;
+    int rc = ml_manifest_to_json(m, &json, &err);
+    if (rc == ML_OK && r)
+        rc = ml_referrers_to_json(r, &refs, &err);
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    if (refs)
+        printf("%.*s,\"referrers\":%s}\n", (int)(strlen(json) - 1), json, refs);
+    else
+        puts(json);
+    ml_free(json);
+    ml_free(refs);
+    return 0;
+}
+
 int cmd_inspect(cli_opts *o)
 {
     if (o->args.count != 1)
@@ -531,8 +569,12 @@ int cmd_inspect(cli_opts *o)
     ml_client *client = NULL;
     int rc = cli_client(o, &client);
     ml_manifest *m = NULL;
+    ml_referrers *refs = NULL;
     ml_error *err = NULL;
     if (rc == 0 && (rc = ml_manifest_fetch(&m, client, o->args.items[0], &err)) != ML_OK)
+        rc = cli_fail(rc, err);
+    if (rc == 0 && o->referrers && !o->raw && !o->platform &&
+        (rc = ml_referrers_fetch(&refs, client, m, &err)) != ML_OK)
         rc = cli_fail(rc, err);
     if (rc == 0 && o->platform) {
         rc = inspect_platform(o, m);
@@ -541,15 +583,13 @@ int cmd_inspect(cli_opts *o)
         const char *bytes = ml_manifest_bytes(m, &len);
         fwrite(bytes, 1, len, stdout);
     } else if (rc == 0 && o->json) {
-        char *json = NULL;
-        if ((rc = ml_manifest_to_json(m, &json, &err)) == ML_OK)
-            puts(json);
-        else
-            rc = cli_fail(rc, err);
-        ml_free(json);
+        rc = print_inspect_json(m, refs);
     } else if (rc == 0) {
         print_manifest_human(m);
+        if (refs)
+            print_referrers_human(m, refs);
     }
+    ml_referrers_free(refs);
     ml_manifest_free(m);
     ml_client_free(client);
     return rc;

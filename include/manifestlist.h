@@ -76,6 +76,7 @@ typedef struct ml_result ml_result;
 typedef struct ml_manifest ml_manifest;
 typedef struct ml_credential ml_credential;
 typedef struct ml_report ml_report;
+typedef struct ml_referrers ml_referrers;
 
 /* Log levels passed to the optional log callback. */
 #define ML_LOG_DEBUG 0
@@ -230,6 +231,7 @@ ML_API void ml_client_free(ml_client *client);
 #define ML_PUSH_DRY_RUN (1u << 3)         /* resolve and plan; write nothing */
 #define ML_PUSH_PURGE (1u << 4)           /* delete the replaced list afterwards */
 #define ML_PUSH_NO_ATTESTATIONS (1u << 5) /* drop buildx attestation entries */
+#define ML_PUSH_REFERRERS (1u << 6)       /* carry children's referrers (signatures, SBOMs) along */
 
 #define ML_PUSH_OPTIONS_VERSION 1
 typedef struct ml_push_options {
@@ -292,13 +294,17 @@ ML_API const char *ml_result_plan(const ml_result *result, size_t index);
 ML_API size_t ml_result_tag_count(const ml_result *result);
 ML_API const char *ml_result_tag(const ml_result *result, size_t index);
 ML_API int ml_result_tag_moved(const ml_result *result, size_t index);
+/* Referrer manifests (signatures, SBOMs, attestations) copied into the
+ * target with ML_PUSH_REFERRERS. */
+ML_API size_t ml_result_referrers_copied(const ml_result *result);
 /* Human-readable change lines ("add linux/arm64/v8: sha256:…",
  * "change linux/amd64: sha256:old -> sha256:new", "remove …"). */
 ML_API size_t ml_result_change_count(const ml_result *result);
 ML_API const char *ml_result_change(const ml_result *result, size_t index);
 /* The result as JSON: target, digest, size, mediaType, upToDate, dryRun,
  * tags [{tag, moved, previous}], changes [{op, platform, digest, previous}],
- * childrenCopied, blobsMounted, blobsCopied, purged, warnings, plan, and
+ * childrenCopied, blobsMounted, blobsCopied, referrersCopied, purged,
+ * warnings, plan, and
  * for a dry run the list itself. */
 ML_API int ml_result_to_json(const ml_result *result, char **out, ml_error **err);
 
@@ -327,6 +333,23 @@ ML_API int ml_manifest_select(const ml_manifest *m, const char *platform,
                               size_t *index, ml_error **err);
 /* Structured JSON view: ref, digest, mediaType, size, manifests/layers. */
 ML_API int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err);
+
+/* What is attached to the manifest `m` and, for a list, to each of its
+ * entries: signatures, SBOMs, attestations (manifests whose subject they
+ * are). Read through the OCI 1.1 referrers API, or the "sha256-<hex>" tag
+ * schema where the registry lacks it (and always for OCI layouts). */
+ML_API int ml_referrers_fetch(ml_referrers **out, ml_client *client, const ml_manifest *m, ml_error **err);
+ML_API void ml_referrers_free(ml_referrers *referrers);
+ML_API size_t ml_referrers_count(const ml_referrers *r);
+/* Digest of the manifest that referrer i refers to (m's own, or an entry's). */
+ML_API const char *ml_referrers_subject(const ml_referrers *r, size_t i);
+ML_API const char *ml_referrers_digest(const ml_referrers *r, size_t i);
+ML_API const char *ml_referrers_media_type(const ml_referrers *r, size_t i);
+/* The artifactType, or NULL when the referrer has none. */
+ML_API const char *ml_referrers_artifact_type(const ml_referrers *r, size_t i);
+ML_API int64_t ml_referrers_size(const ml_referrers *r, size_t i);
+/* [{"subject","digest","mediaType","artifactType","size","annotations"}] */
+ML_API int ml_referrers_to_json(const ml_referrers *r, char **out, ml_error **err);
 
 /* Checks a list in place: every child exists in the list's repository,
  * each child's config matches its entry's platform, every blob is present.

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "list.h"
-#include "registry.h"
+#include "store.h"
 
 #define EDIT_ATTEMPTS 6
 /* Long enough for a racing writer's PUT to land before we look again. */
@@ -117,7 +117,7 @@ static int read_current(ml_client *c, const edit *e, ml__manifest *m, char **dig
 {
     ml__item it = {.repo = &e->target, .reference = e->target.tag};
     *digest = NULL;
-    if (ml__reg_get_manifests(c, &it, 1) != ML_OK)
+    if (ml__store_get_manifests(c, &it, 1) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     int rc = it.rc;
     if (rc == ML_ENOTFOUND) {

@@ -4,7 +4,7 @@
 
 #include "jsonout.h"
 #include "manifest.h"
-#include "registry.h"
+#include "referrers.h"
 
 struct ml_manifest {
     char *ref;
@@ -47,7 +47,7 @@ static int format_platforms(ml_manifest *m)
 static int fetch(ml_manifest *m, ml_client *c, const ml_ref *ref, ml_error **err)
 {
     ml__item it = {.repo = ref, .reference = ref->digest ? ref->digest : ref->tag ? ref->tag : "latest"};
-    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    int rc = ml__store_get_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
     if (rc == ML_OK)
         rc = ml__manifest_parse(&m->model, it.body, it.len, it.media_type, err);
     if (rc == ML_OK) {
@@ -201,12 +201,12 @@ int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted
     if (rc != ML_OK)
         return rc;
     ml__item it = {.repo = &r, .reference = r.digest ? r.digest : r.tag ? r.tag : "latest"};
-    rc = ml__reg_head_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    rc = ml__store_head_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
     if (rc == ML_OK && !ml__kind_is_list(ml__kind_of(it.media_type)) && !(flags & ML_DELETE_FORCE))
         rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image (%s), not a list; delete it with force to remove it anyway",
                            ref, it.media_type ? it.media_type : "unknown type");
     if (rc == ML_OK) {
-        rc = ml__reg_delete_manifest(client, &r, it.digest, err);
+        rc = ml__store_of(&r)->delete_manifest(client, &r, it.digest, err);
         /* It existed a moment ago: a 404 now means it is gone, e.g. when the
          * answer to our DELETE was lost and libcurl sent it again. */
         if (rc == ML_ENOTFOUND) {
@@ -223,4 +223,110 @@ int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted
     ml__item_clear(&it);
     ml__ref_clear(&r);
     return rc;
+}
+
+/* ---- referrers ----------------------------------------------------------- */
+
+struct ml_referrers {
+    size_t count;
+    char **subjects;
+    ml__descriptor *items;
+};
+
+void ml_referrers_free(ml_referrers *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->count; i++) {
+        free(r->subjects[i]);
+        ml__descriptor_clear(&r->items[i]);
+    }
+    free(r->subjects);
+    free(r->items);
+    free(r);
+}
+
+size_t ml_referrers_count(const ml_referrers *r) { return r->count; }
+const char *ml_referrers_subject(const ml_referrers *r, size_t i) { return i < r->count ? r->subjects[i] : NULL; }
+const char *ml_referrers_digest(const ml_referrers *r, size_t i) { return i < r->count ? r->items[i].digest : NULL; }
+const char *ml_referrers_media_type(const ml_referrers *r, size_t i)
+{
+    return i < r->count ? r->items[i].media_type : NULL;
+}
+const char *ml_referrers_artifact_type(const ml_referrers *r, size_t i)
+{
+    return i < r->count ? r->items[i].artifact_type : NULL;
+}
+int64_t ml_referrers_size(const ml_referrers *r, size_t i) { return i < r->count ? r->items[i].size : -1; }
+
+/* Every listed referrer, flattened with its subject's digest. */
+static int collect_referrers(ml_referrers *out, const ml__subject *s, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += s[i].refs.manifest_count;
+    out->subjects = calloc(total ? total : 1, sizeof(*out->subjects));
+    out->items = calloc(total ? total : 1, sizeof(*out->items));
+    if (!out->subjects || !out->items)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < s[i].refs.manifest_count; k++, out->count++)
+            if (!(out->subjects[out->count] = ml__strdup(s[i].digest)) ||
+                ml__descriptor_copy(&out->items[out->count], &s[i].refs.manifests[k]) != ML_OK)
+                return ML_ENOMEM;
+    return ML_OK;
+}
+
+int ml_referrers_fetch(ml_referrers **out, ml_client *client, const ml_manifest *m, ml_error **err)
+{
+    if (!out || !client || !m)
+        return ml__error_set(err, ML_EINVAL, "ml_referrers_fetch: NULL argument");
+    *out = NULL;
+    ml_ref r = {0};
+    int rc = ml__ref_parse(&r, m->ref, err);
+    size_t n = 1 + m->model.manifest_count;
+    ml__subject *s = rc == ML_OK ? calloc(n, sizeof(*s)) : NULL;
+    ml_referrers *res = rc == ML_OK ? calloc(1, sizeof(*res)) : NULL;
+    if (rc == ML_OK && (!s || !res))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        s[i] = (ml__subject){.repo = &r, .digest = i ? m->model.manifests[i - 1].digest : m->digest};
+    if (rc == ML_OK)
+        rc = ml__referrers_list(client, s, n, err);
+    if (rc == ML_OK && collect_referrers(res, s, n) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        *out = res;
+    else
+        ml_referrers_free(res);
+    ml__subjects_clear(s, s ? n : 0);
+    free(s);
+    ml__ref_clear(&r);
+    return rc;
+}
+
+int ml_referrers_to_json(const ml_referrers *r, char **out, ml_error **err)
+{
+    ml__buf b = {0};
+    ml__buf_puts(&b, "[");
+    for (size_t i = 0; i < r->count; i++) {
+        const ml__descriptor *d = &r->items[i];
+        ml__buf_puts(&b, i ? ",{\"subject\":" : "{\"subject\":");
+        ml__buf_json_string(&b, r->subjects[i]);
+        ml__buf_puts(&b, ",\"digest\":");
+        ml__buf_json_string(&b, d->digest);
+        ml__buf_puts(&b, ",\"mediaType\":");
+        ml__buf_json_string(&b, d->media_type);
+        ml__buf_puts(&b, ",\"artifactType\":");
+        if (d->artifact_type)
+            ml__buf_json_string(&b, d->artifact_type);
+        else
+            ml__buf_puts(&b, "null");
+        ml__buf_printf(&b, ",\"size\":%lld,\"annotations\":", (long long)d->size);
+        ml__json_annotations(&b, &d->annotations);
+        ml__buf_puts(&b, "}");
+    }
+    ml__buf_puts(&b, "]");
+    *out = ml__buf_take(&b);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }

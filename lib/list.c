@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "list.h"
-#include "registry.h"
+#include "store.h"
 
 #define MAX_RESOLVE_ROUNDS 6
 
@@ -97,9 +97,13 @@ int ml__list_set_target(ml_list *l, const ml_ref *target, const ml__strvec *extr
 int ml__list_add_known(ml_list *l, const ml_ref *repo, const ml__descriptor *d, size_t order)
 {
     ml__entry *e = add_entry(l);
-    if (!e || ml__ref_copy(&e->source, repo) != ML_OK || ml__descriptor_copy(&e->desc, d) != ML_OK ||
-        !(e->image = ml__asprintf("%s/%s@%s", repo->registry, repo->repository, d->digest)))
+    char *name = ml__ref_repo_name(repo);
+    if (!e || !name || ml__ref_copy(&e->source, repo) != ML_OK || ml__descriptor_copy(&e->desc, d) != ML_OK ||
+        !(e->image = ml__asprintf("%s@%s", name, d->digest))) {
+        free(name);
         return ML_ENOMEM;
+    }
+    free(name);
     e->order = order << 16;
     e->attestation = ml__descriptor_is_attestation(d);
     e->platform_wanted = d->has_platform;
@@ -347,7 +351,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
         }
     }
     ml__client_step(c, "configs", n);
-    int rc = ml__reg_get_blobs(c, items, n, ML__CONFIG_MAX) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = ml__store_get_blobs(c, items, n, ML__CONFIG_MAX) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < l->count; i++) {
         ml__entry *e = &l->entries[i];
         if (e->state != ML__ENTRY_CONFIG)
@@ -386,9 +390,9 @@ static bool pending(const ml_list *l)
 static int resolve(ml_list *l, ml_client *c, ml_error **err)
 {
     for (int round = 0; round < MAX_RESOLVE_ROUNDS && pending(l); round++) {
-        int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__reg_head_manifests, apply_head, err);
+        int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__store_head_manifests, apply_head, err);
         if (rc == ML_OK)
-            rc = run_stage(l, c, ML__ENTRY_GET, ml__reg_get_manifests, apply_get, err);
+            rc = run_stage(l, c, ML__ENTRY_GET, ml__store_get_manifests, apply_get, err);
         if (rc == ML_OK)
             rc = resolve_configs(l, c, err);
         if (rc != ML_OK)
@@ -478,7 +482,14 @@ static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
             oci_entry = &l->entries[i];
     bool any_oci = oci_entry != NULL;
     bool annotated = has_annotations(l, o) || l->artifact_type || l->has_subject;
-    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci))) {
+    /* Layout readers (skopeo, containers/image) see only OCI types in
+     * index.json. */
+    bool layout = l->target.layout;
+    if (o->type == ML_TYPE_DOCKER && layout &&
+        ml__strvec_push(&l->warnings, "--type docker: skopeo and other layout readers skip Docker lists "
+                                      "in an OCI layout's index.json") != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci || layout))) {
         l->model.kind = ML__KIND_OCI_INDEX;
         return set_media_type(l, ML__MT_OCI_INDEX, err);
     }
@@ -566,11 +577,17 @@ static void apply_upserts(ml_list *l)
 /* The subject is referenced by descriptor: its digest, size and type. */
 static int resolve_subject(ml_list *l, ml_client *c, ml_error **err)
 {
-    if (!ml__ref_same_repo(&l->subject, &l->target))
-        return ml__error_set(err, ML_EINVAL, "subject %s/%s must be in the target repository %s/%s",
-                             l->subject.registry, l->subject.repository, l->target.registry, l->target.repository);
+    if (!ml__ref_same_repo(&l->subject, &l->target)) {
+        char *subject = ml__ref_repo_name(&l->subject), *target = ml__ref_repo_name(&l->target);
+        int rc = subject && target ? ml__error_set(err, ML_EINVAL, "subject %s must be in the target repository %s",
+                                                   subject, target)
+                                   : ml__error_set(err, ML_ENOMEM, "out of memory");
+        free(subject);
+        free(target);
+        return rc;
+    }
     ml__item it = {.repo = &l->subject, .reference = l->subject.digest ? l->subject.digest : l->subject.tag};
-    int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    int rc = ml__store_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
     ml__descriptor *d = &l->model.subject;
     if (rc == ML_OK && (ml__str_replace(&d->digest, it.digest) != ML_OK ||
                         ml__str_replace(&d->media_type, it.media_type) != ML_OK))

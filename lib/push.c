@@ -5,7 +5,8 @@
 
 #include "jsonout.h"
 #include "list.h"
-#include "registry.h"
+#include "referrers.h"
+#include "store.h"
 
 typedef struct tag_state {
     char *tag;
@@ -38,6 +39,7 @@ struct ml_result {
     size_t children_copied; /* child manifests put into the target repository */
     size_t blobs_mounted;
     size_t blobs_copied;
+    size_t referrers_copied;
     bool purged;
     char *list_json; /* dry run: the list that would be pushed */
 };
@@ -75,6 +77,7 @@ const char *ml_result_plan(const ml_result *r, size_t i) { return i < r->plan.co
 size_t ml_result_tag_count(const ml_result *r) { return r->tag_count; }
 const char *ml_result_tag(const ml_result *r, size_t i) { return i < r->tag_count ? r->tags[i].tag : NULL; }
 int ml_result_tag_moved(const ml_result *r, size_t i) { return i < r->tag_count && r->tags[i].moved; }
+size_t ml_result_referrers_copied(const ml_result *r) { return r->referrers_copied; }
 size_t ml_result_change_count(const ml_result *r) { return r->change_lines.count; }
 const char *ml_result_change(const ml_result *r, size_t i) { return i < r->change_lines.count ? r->change_lines.items[i] : NULL; }
 
@@ -109,7 +112,7 @@ static int read_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **
         items[i].repo = &l->target;
         items[i].reference = res->tags[i].tag;
     }
-    int rc = ml__reg_head_manifests(c, items, n) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = ml__store_head_manifests(c, items, n) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (items[i].rc == ML_OK) {
             res->tags[i].previous = items[i].digest;
@@ -220,7 +223,7 @@ static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool 
     if (!previous)
         return diff_lists(res, NULL, &l->model) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     ml__item it = {.repo = &l->target, .reference = previous};
-    int rc = ml__reg_get_manifests(c, &it, 1) == ML_OK ? it.rc : ML_ENOMEM;
+    int rc = ml__store_get_manifests(c, &it, 1) == ML_OK ? it.rc : ML_ENOMEM;
     ml__manifest old = {0};
     if (rc == ML_OK)
         rc = ml__manifest_parse(&old, it.body, it.len, it.media_type, &it.err);
@@ -259,7 +262,7 @@ static int find_missing_children(ml_client *c, const ml_list *l, bool *missing, 
         items[n].reference = l->entries[i].desc.digest;
         index[n++] = i;
     }
-    if (rc == ML_OK && ml__reg_head_manifests(c, items, n) != ML_OK)
+    if (rc == ML_OK && ml__store_head_manifests(c, items, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < n; k++) {
         if (items[k].rc == ML_ENOTFOUND)
@@ -334,7 +337,7 @@ static int read_children(ml_client *c, const ml_list *l, const bool *missing, ch
             cc->entry[k] = i;
             cc->gets[k++] = (ml__item){.repo = &l->entries[i].source, .reference = l->entries[i].desc.digest};
         }
-    if (ml__reg_get_manifests(c, cc->gets, cc->count) != ML_OK)
+    if (ml__store_get_manifests(c, cc->gets, cc->count) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; k < cc->count; k++) {
         const ml__entry *e = &l->entries[cc->entry[k]];
@@ -372,7 +375,7 @@ static int put_children(ml_client *c, const ml_list *l, child_copy *cc, ml_error
         if (!puts[k].media_type)
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    if (rc == ML_OK && ml__reg_put_manifests(c, puts, cc->count) != ML_OK)
+    if (rc == ML_OK && ml__store_put_manifests(c, puts, cc->count) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < cc->count; k++)
         if (puts[k].rc != ML_OK)
@@ -385,18 +388,21 @@ static int put_children(ml_client *c, const ml_list *l, child_copy *cc, ml_error
 
 static int plan_children(const ml_list *l, const child_copy *cc, ml_result *res)
 {
-    for (size_t k = 0; k < cc->count; k++)
-        if (ml__strvec_pushf(&res->plan, "copy manifest %s into %s/%s", l->entries[cc->entry[k]].image,
-                             l->target.registry, l->target.repository) != ML_OK)
-            return ML_ENOMEM;
-    for (size_t i = 0; i < cc->need_count; i++) {
+    char *target = ml__ref_repo_name(&l->target);
+    int rc = target ? ML_OK : ML_ENOMEM;
+    for (size_t k = 0; rc == ML_OK && k < cc->count; k++)
+        rc = ml__strvec_pushf(&res->plan, "copy manifest %s into %s", l->entries[cc->entry[k]].image, target);
+    for (size_t i = 0; rc == ML_OK && i < cc->need_count; i++) {
         const ml__blob_need *b = &cc->needs[i];
-        bool mount = strcmp(b->from->registry, l->target.registry) == 0;
-        if (ml__strvec_pushf(&res->plan, "%s blob %s (%lld bytes) from %s/%s", mount ? "mount" : "copy", b->digest,
-                             (long long)b->size, b->from->registry, b->from->repository) != ML_OK)
-            return ML_ENOMEM;
+        bool mount = !b->from->layout && !l->target.layout && strcmp(b->from->registry, l->target.registry) == 0;
+        char *from = ml__ref_repo_name(b->from);
+        rc = from ? ml__strvec_pushf(&res->plan, "%s blob %s (%lld bytes) from %s", mount ? "mount" : "copy",
+                                     b->digest, (long long)b->size, from)
+                  : ML_ENOMEM;
+        free(from);
     }
-    return ML_OK;
+    free(target);
+    return rc;
 }
 
 static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
@@ -412,7 +418,7 @@ static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_erro
         rc = plan_children(l, &cc, res) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (rc == ML_OK) {
         ml__client_step(c, "blobs", cc.need_count);
-        if ((rc = ml__reg_ensure_blobs(c, &l->target, cc.needs, cc.need_count, err)) == ML_OK) {
+        if ((rc = ml__store_of(&l->target)->ensure_blobs(c, &l->target, cc.needs, cc.need_count, err)) == ML_OK) {
             ml__client_step(c, "children", cc.count);
             rc = put_children(c, l, &cc, err);
         }
@@ -429,6 +435,22 @@ static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_erro
     return rc;
 }
 
+/* Signatures and SBOMs of children from other repositories follow them. */
+static int push_referrers(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
+{
+    ml__subject *s = calloc(l->count ? l->count : 1, sizeof(*s));
+    size_t n = 0;
+    if (!s)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < l->count; i++)
+        if (done_entry(&l->entries[i]) && !ml__ref_same_repo(&l->entries[i].source, &l->target))
+            s[n++] = (ml__subject){.repo = &l->entries[i].source, .digest = l->entries[i].desc.digest};
+    int rc = ml__referrers_copy(c, &l->target, s, n, &res->referrers_copied, res->dry_run ? &res->plan : NULL, err);
+    ml__subjects_clear(s, n);
+    free(s);
+    return rc;
+}
+
 /* ---- the list itself ---------------------------------------------------- */
 
 /* Someone else may have moved the tag since we read it: never overwrite
@@ -436,7 +458,7 @@ static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_erro
 static int check_unchanged(ml_client *c, const ml_list *l, const ml_result *res, ml_error **err)
 {
     ml__item it = {.repo = &l->target, .reference = res->tags[0].tag};
-    int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ML_OK : ML_ENOMEM;
+    int rc = ml__store_head_manifests(c, &it, 1) == ML_OK ? ML_OK : ML_ENOMEM;
     const char *now = it.rc == ML_OK ? it.digest : NULL;
     if (rc == ML_OK && it.rc != ML_OK && it.rc != ML_ENOTFOUND)
         rc = ml__item_take_error(&it, err);
@@ -455,7 +477,7 @@ static int put_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **e
         tag_state *t = &res->tags[i];
         if (ml__str_eq(t->previous, l->digest))
             continue;
-        int rc = ml__reg_put_manifest(c, &l->target, t->tag, l->model.media_type, l->json, l->len, err);
+        int rc = ml__store_put_manifest(c, &l->target, t->tag, l->model.media_type, l->json, l->len, err);
         if (rc != ML_OK)
             return rc;
         t->moved = true;
@@ -466,7 +488,7 @@ static int put_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **e
 static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_error **err)
 {
     ml__item it = {.repo = &l->target, .reference = res->tags[0].tag};
-    int rc = ml__reg_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    int rc = ml__store_head_manifests(c, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
     /* Another writer's PUT landed right after ours (the registry has no
      * compare-and-swap): a conflict, which edits resolve by re-applying. */
     if (rc == ML_OK && !ml__str_eq(it.digest, l->digest))
@@ -482,7 +504,7 @@ static int still_tagged(ml_client *c, const ml_list *l, const char *old, bool *u
 {
     ml__strvec tags = {0};
     bool complete = false;
-    int rc = ml__reg_list_tags(c, &l->target, &tags, &complete, err);
+    int rc = ml__store_of(&l->target)->list_tags(c, &l->target, &tags, &complete, err);
     size_t n = 0;
     ml__item *items = rc == ML_OK ? calloc(tags.count ? tags.count : 1, sizeof(*items)) : NULL;
     if (rc == ML_OK && !items)
@@ -490,7 +512,7 @@ static int still_tagged(ml_client *c, const ml_list *l, const char *old, bool *u
     for (size_t i = 0; rc == ML_OK && i < tags.count; i++)
         if (!ml__strvec_contains(&l->tags, tags.items[i]))
             items[n++] = (ml__item){.repo = &l->target, .reference = tags.items[i]};
-    if (rc == ML_OK && ml__reg_head_manifests(c, items, n) != ML_OK)
+    if (rc == ML_OK && ml__store_head_manifests(c, items, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     *used = !complete;
     for (size_t i = 0; rc == ML_OK && i < n; i++)
@@ -513,7 +535,7 @@ static void purge_previous(ml_client *c, const ml_list *l, ml_result *res)
         ml_error_free(e);
         return;
     }
-    if (ml__reg_delete_manifest(c, &l->target, old, &e) == ML_OK)
+    if (ml__store_of(&l->target)->delete_manifest(c, &l->target, old, &e) == ML_OK)
         res->purged = true;
     else
         ml__strvec_pushf(&res->warnings, "--purge: could not delete %s: %s", old, ml_error_message(e));
@@ -547,14 +569,20 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
         rc = ml__error_set(err, ML_ECONFLICT, "%s changed while it was being edited", res->target);
     if (rc != ML_OK)
         return rc;
+    bool referrers = (o->flags & ML_PUSH_REFERRERS) != 0;
     if (all_tags_current(l, res)) {
+        /* The list stands; signatures added since may still be missing. */
         res->up_to_date = true;
-        return ML_OK;
+        return referrers ? push_referrers(c, l, res, err) : ML_OK;
     }
     if (!ml__str_eq(res->tags[0].previous, l->digest) && (rc = compute_changes(c, l, res, &old_is_list, err)) != ML_OK)
         return rc;
-    if ((rc = push_children(c, l, res, err)) != ML_OK || res->dry_run)
+    if ((rc = push_children(c, l, res, err)) != ML_OK)
         return rc;
+    if (referrers && (rc = push_referrers(c, l, res, err)) != ML_OK)
+        return rc;
+    if (res->dry_run)
+        return ML_OK;
     if (!(o->flags & ML_PUSH_FORCE) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
     if ((rc = put_tags(c, l, res, err)) != ML_OK)
@@ -639,8 +667,9 @@ int ml_result_to_json(const ml_result *r, char **out, ml_error **err)
         }
         ml__buf_puts(&b, "}");
     }
-    ml__buf_printf(&b, "],\"childrenCopied\":%zu,\"blobsMounted\":%zu,\"blobsCopied\":%zu,\"purged\":%s,\"warnings\":",
-                   r->children_copied, r->blobs_mounted, r->blobs_copied, r->purged ? "true" : "false");
+    ml__buf_printf(&b, "],\"childrenCopied\":%zu,\"blobsMounted\":%zu,\"blobsCopied\":%zu,\"referrersCopied\":%zu,"
+                   "\"purged\":%s,\"warnings\":", r->children_copied, r->blobs_mounted, r->blobs_copied,
+                   r->referrers_copied, r->purged ? "true" : "false");
     ml__json_strings(&b, &r->warnings);
     ml__buf_puts(&b, ",\"plan\":");
     ml__json_strings(&b, &r->plan);

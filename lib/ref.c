@@ -324,6 +324,33 @@ static int parse_parts(ml_ref *out, const char *s, ml_error **err)
     return rc;
 }
 
+/* oci:PATH[:TAG] or oci:PATH@DIGEST. The path ends at its first colon, as
+ * skopeo reads it, unless a digest follows it. */
+static int parse_layout(ml_ref *out, const char *s, ml_error **err)
+{
+    const char *path = s + strlen(ML__LAYOUT_PREFIX);
+    const char *at = strstr(path, "@sha");
+    const char *colon = strchr(path, ':');
+    size_t n = at ? (size_t)(at - path) : colon ? (size_t)(colon - path) : strlen(path);
+    out->layout = true;
+    if (n == 0)
+        return ref_error(err, s, "layout path is empty (oci:PATH[:TAG])");
+    if (!(out->repository = ml__strndup(path, n)))
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (at) {
+        if (!(out->digest = ml__strdup(at + 1)))
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+        return validate_digest(s, out->digest, err);
+    }
+    if (!colon)
+        return ML_OK;
+    if (!(out->tag = ml__strdup(colon + 1)))
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (ml__has_prefix(out->tag, "@sha"))
+        return ref_error(err, s, "write a layout digest as oci:PATH@DIGEST");
+    return validate_tag(s, out->tag, err);
+}
+
 int ml__ref_parse(ml_ref *out, const char *s, ml_error **err)
 {
     *out = (ml_ref){0};
@@ -331,7 +358,8 @@ int ml__ref_parse(ml_ref *out, const char *s, ml_error **err)
         return ml__error_set(err, ML_EREF, "invalid reference \"\": reference is empty");
     if (strlen(s) > ML__REF_MAX_LEN)
         return ref_error(err, s, "reference is longer than 4096 characters");
-    int rc = parse_parts(out, s, err);
+    bool layout = ml__has_prefix(s, ML__LAYOUT_PREFIX);
+    int rc = layout ? parse_layout(out, s, err) : parse_parts(out, s, err);
     if (rc != ML_OK)
         ml__ref_clear(out);
     return rc;
@@ -355,6 +383,7 @@ int ml__ref_copy(ml_ref *dst, const ml_ref *src)
         .repository = ml__strdup(src->repository),
         .tag = ml__strdup(src->tag),
         .digest = ml__strdup(src->digest),
+        .layout = src->layout,
     };
     if ((src->registry && !copy.registry) || (src->repository && !copy.repository) ||
         (src->tag && !copy.tag) || (src->digest && !copy.digest)) {
@@ -368,7 +397,10 @@ int ml__ref_copy(ml_ref *dst, const ml_ref *src)
 char *ml__ref_format(const ml_ref *ref)
 {
     ml__buf b = {0};
-    ml__buf_printf(&b, "%s/%s", ref->registry, ref->repository);
+    if (ref->layout)
+        ml__buf_printf(&b, "%s%s", ML__LAYOUT_PREFIX, ref->repository);
+    else
+        ml__buf_printf(&b, "%s/%s", ref->registry, ref->repository);
     if (ref->tag)
         ml__buf_printf(&b, ":%s", ref->tag);
     if (ref->digest)
@@ -378,6 +410,8 @@ char *ml__ref_format(const ml_ref *ref)
 
 char *ml__ref_repo_name(const ml_ref *ref)
 {
+    if (ref->layout)
+        return ml__asprintf("%s%s", ML__LAYOUT_PREFIX, ref->repository);
     return ml__asprintf("%s/%s", ref->registry, ref->repository);
 }
 
@@ -426,7 +460,8 @@ bool ml__ref_is_loopback(const ml_ref *ref)
 
 bool ml__ref_same_repo(const ml_ref *a, const ml_ref *b)
 {
-    return ml__str_eq(a->registry, b->registry) && ml__str_eq(a->repository, b->repository);
+    return a->layout == b->layout && ml__str_eq(a->registry, b->registry) &&
+           ml__str_eq(a->repository, b->repository);
 }
 
 int ml_ref_normalize(const char *ref, char **out, ml_error **err)

@@ -7,6 +7,7 @@
 
 #include "digest.h"
 #include "manifest.h"
+#include "layout.h"
 #include "registry.h"
 
 #define COPY_CHUNK (64u * 1024)
@@ -201,8 +202,10 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
         free(url);
         if (!reqs[i])
             return ML_ENOMEM;
-        if (strcmp(kind, "manifests") == 0 &&
-            ml__http_req_header(reqs[i], "Accept: %s", ML__MANIFEST_ACCEPT) != ML_OK)
+        const char *accept = strcmp(kind, "manifests") == 0   ? ML__MANIFEST_ACCEPT
+                             : strcmp(kind, "referrers") == 0 ? ML__MT_OCI_INDEX
+                                                              : NULL;
+        if (accept && ml__http_req_header(reqs[i], "Accept: %s", accept) != ML_OK)
             return ML_ENOMEM;
     }
     return ML_OK;
@@ -219,7 +222,7 @@ typedef struct req_access {
 static int scopes_of(const req_access *a, ml__scopes *s)
 {
     int rc = ml__scopes_add(s, a->repo->repository, a->actions);
-    if (rc == ML_OK && a->from && strcmp(a->from->registry, a->repo->registry) == 0)
+    if (rc == ML_OK && a->from && !a->from->layout && strcmp(a->from->registry, a->repo->registry) == 0)
         rc = ml__scopes_add(s, a->from->repository, "pull");
     return rc;
 }
@@ -476,6 +479,25 @@ int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)
     return run_items(c, items, n, "GET", "manifests", finish_get, ML__MANIFEST_MAX);
 }
 
+/* A referrers answer is generated per request: it has no digest to check. */
+static void finish_referrers(ml__item *it, ml__http_req *r, const char *what)
+{
+    if (!ok_status(r->status)) {
+        it->rc = answer_error(r, what, &it->err);
+        return;
+    }
+    it->media_type = media_type_of(r);
+    it->len = r->response.len;
+    it->size = (int64_t)r->response.len;
+    it->body = ml__buf_take(&r->response);
+    it->rc = it->body ? ML_OK : ml__error_set(&it->err, ML_ENOMEM, "out of memory");
+}
+
+int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n)
+{
+    return run_items(c, items, n, "GET", "referrers", finish_referrers, ML__MANIFEST_MAX);
+}
+
 /* The registry must store exactly our bytes: its digest for them, when it
  * says one, must be ours. */
 static void finish_put(ml__item *it, ml__http_req *r, const char *what)
@@ -520,18 +542,6 @@ static int one_request(ml_client *c, const ml_ref *repo, const char *method, con
     *out = url ? ml__http_req_new(method, url) : NULL;
     free(url);
     return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-}
-
-int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference,
-                         const char *media_type, const char *body, size_t len, ml_error **err)
-{
-    /* The item borrows body and media type: only its error is ours to free. */
-    ml__item it = {.repo = repo, .reference = reference, .body = (char *)body, .len = len,
-                   .media_type = (char *)media_type};
-    if (ml__reg_put_manifests(c, &it, 1) != ML_OK)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    free(it.digest);
-    return ml__item_take_error(&it, err);
 }
 
 int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err)
@@ -724,28 +734,28 @@ static int spool_write(void *payload, const char *data, size_t len)
     return fwrite(data, 1, len, s->file) == len ? 0 : -1;
 }
 
-static int spool_blob(ml_client *c, const ml__blob_need *need, spool *s, ml_error **err)
+static int spool_blob(ml_client *c, const ml_ref *from, const char *digest, spool *s, ml_error **err)
 {
     const char *base;
-    int rc = registry_base(c, need->from, &base, err);
+    int rc = registry_base(c, from, &base, err);
     if (rc != ML_OK)
         return rc;
-    char *what = what_of("GET blob", need->from, need->digest);
-    char *url = api_url(base, need->from, "blobs", need->digest);
+    char *what = what_of("GET blob", from, digest);
+    char *url = api_url(base, from, "blobs", digest);
     ml__http_req *r = url ? ml__http_req_new("GET", url) : NULL;
     free(url);
     if (!what || !r) {
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
         goto done;
     }
-    const char *alg = ml__has_prefix(need->digest, "sha512:") ? "sha512" : "sha256";
+    const char *alg = ml__has_prefix(digest, "sha512:") ? "sha512" : "sha256";
     if ((rc = ml__digester_new(&s->digester, alg, err)) != ML_OK)
         goto done;
     r->follow = true;
     r->stream = true;
     r->write = spool_write;
     r->write_payload = s;
-    if ((rc = send_one(c, r, need->from, "pull", NULL, err)) != ML_OK)
+    if ((rc = send_one(c, r, from, "pull", NULL, err)) != ML_OK)
         goto done;
     if (!ok_status(r->status)) {
         rc = answer_error(r, what, err);
@@ -753,7 +763,7 @@ static int spool_blob(ml_client *c, const ml__blob_need *need, spool *s, ml_erro
     }
     char got[ML__DIGEST_MAX];
     ml__digester_final(s->digester, got);
-    if (strcmp(got, need->digest) != 0)
+    if (strcmp(got, digest) != 0)
         rc = ml__error_set(err, ML_EDIGEST, "%s: content has digest %s", what, got);
     else if (fflush(s->file) != 0)
         rc = ml__error_set(err, ML_EIO, "%s: cannot write temporary file", what);
@@ -779,26 +789,18 @@ static FILE *temp_file(void)
     return f;
 }
 
-static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
-                     const char *location, ml_error **err)
+int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE *out,
+                       size_t *len, ml_error **err)
 {
-    const char *base;
-    int rc = registry_base(c, target, &base, err);
-    if (rc != ML_OK)
-        return rc;
-    spool s = {.limit = need->size >= 0 ? (size_t)need->size : 0, .client = c};
-    if (!(s.file = temp_file()))
-        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
-    char *what = what_of("copy blob to", target, need->digest);
-    if (!what)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    spool s = {.file = out, .limit = size >= 0 ? (size_t)size : 0, .client = c};
+    int rc = ML_OK;
     /* A download broken mid-way cannot be resumed by the transport (the
      * bytes went to the spool): start it again, as often as --retries. */
     for (uint32_t attempt = 0; rc == ML_OK; attempt++) {
-        rc = spool_blob(c, need, &s, err);
+        rc = spool_blob(c, from, digest, &s, err);
         if (rc != ML_ENET || attempt >= c->retries)
             break;
-        ml__client_log(c, ML_LOG_INFO, "copy %s: %s; downloading again", need->digest,
+        ml__client_log(c, ML_LOG_INFO, "copy %s: %s; downloading again", digest,
                        err ? ml_error_message(*err) : "transfer failed");
         if (err) {
             ml_error_free(*err);
@@ -807,17 +809,52 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
         ml__digester_free(s.digester);
         s.digester = NULL;
         s.len = 0;
-        rewind(s.file);
-        rc = ftruncate(fileno(s.file), 0) == 0 ? ML_OK : ml__error_set(err, ML_EIO, "temporary file: %s", strerror(errno));
-    }
-    if (rc == ML_OK) {
-        upload_source src = {.file = s.file, .len = s.len};
-        rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
+        rewind(out);
+        rc = ftruncate(fileno(out), 0) == 0 ? ML_OK : ml__error_set(err, ML_EIO, "temporary file: %s", strerror(errno));
     }
     ml__digester_free(s.digester);
-    fclose(s.file);
+    *len = s.len;
+    return rc;
+}
+
+/* The bytes to upload: a blob of a layout as it is, else a spooled download. */
+static int blob_source(ml_client *c, const ml__blob_need *need, upload_source *src, ml_error **err)
+{
+    if (need->from->layout) {
+        int64_t size = 0;
+        int rc = ml__layout_open_blob(need->from, need->digest, &src->file, &size, err);
+        src->len = (size_t)size;
+        return rc;
+    }
+    if (!(src->file = temp_file()))
+        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
+    return ml__reg_fetch_blob(c, need->from, need->digest, need->size, src->file, &src->len, err);
+}
+
+static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
+                     const char *location, ml_error **err)
+{
+    const char *base;
+    int rc = registry_base(c, target, &base, err);
+    if (rc != ML_OK)
+        return rc;
+    char *what = what_of("copy blob to", target, need->digest);
+    upload_source src = {0};
+    if (!what)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        rc = blob_source(c, need, &src, err);
+    if (rc == ML_OK)
+        rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
+    if (src.file)
+        fclose(src.file);
     free(what);
     return rc;
+}
+
+static bool same_registry(const ml_ref *a, const ml_ref *b)
+{
+    return !a->layout && !b->layout && strcmp(a->registry, b->registry) == 0;
 }
 
 /* Mounts of same-registry blobs, all at once: 201 = mounted; 202 = the
@@ -832,7 +869,7 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
     if (rc == ML_OK && (!reqs || !acc))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        if (strcmp(needs[i].from->registry, target->registry) != 0)
+        if (!same_registry(needs[i].from, target))
             continue;
         char *url = ml__asprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", base, target->repository,
                                  needs[i].digest, needs[i].from->repository);
@@ -880,7 +917,7 @@ static int probe_foreign(ml_client *c, const ml_ref *target, ml__blob_need *need
     size_t m = 0;
     int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (strcmp(needs[i].from->registry, target->registry) != 0) {
+        if (!same_registry(needs[i].from, target)) {
             items[m] = (ml__item){.repo = target, .reference = needs[i].digest};
             index[m++] = i;
         }

@@ -1,10 +1,11 @@
 /* Registry operations (distribution spec v2 API) in concurrent batches:
- * manifests HEAD/GET/PUT/DELETE, blobs HEAD/GET/mount/upload. The store
- * behind resolve, plan and push. */
+ * manifests HEAD/GET/PUT/DELETE, blobs HEAD/GET/mount/upload. One of the
+ * two stores behind store.h (the other is an OCI layout, layout.h). */
 #ifndef ML_REGISTRY_H
 #define ML_REGISTRY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "client.h"
@@ -39,6 +40,10 @@ int ml__item_take_error(ml__item *it, ml_error **err);
 int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n);
 int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n);
 int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n);
+/* OCI 1.1 referrers API (GET /v2/<name>/referrers/<digest>, reference =
+ * the subject's digest): the body is an image index. A registry without
+ * the API answers 404 (ML_ENOTFOUND). */
+int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n);
 /* Reads small blobs (configs) to memory, at most `max` bytes each; the
  * digest (reference) is verified. */
 int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max);
@@ -46,9 +51,6 @@ int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max);
 /* PUT manifests (items carry body, len and media_type as input); the
  * registry's Docker-Content-Digest must match ours. */
 int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n);
-/* PUT a manifest; the registry's Docker-Content-Digest must match ours. */
-int ml__reg_put_manifest(ml_client *c, const ml_ref *repo, const char *reference,
-                         const char *media_type, const char *body, size_t len, ml_error **err);
 int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err);
 /* Monolithic upload (POST then PUT ?digest=). */
 int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, const char *data,
@@ -68,6 +70,12 @@ typedef struct ml__blob_need {
 
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
                          ml_error **err);
+
+/* Streams a blob into `out`, verifying its digest on the way; a download
+ * broken mid-way starts again (up to the client's retries). *len is the
+ * byte count written. */
+int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE *out,
+                       size_t *len, ml_error **err);
 
 /* Every tag of a repository (GET /v2/<name>/tags/list). *complete is false
  * when the registry paginates (a Link header): the list is then partial. */

@@ -4,7 +4,7 @@
 
 #include "jsonout.h"
 #include "manifest.h"
-#include "registry.h"
+#include "store.h"
 
 struct ml_report {
     char *ref;
@@ -55,7 +55,7 @@ static int check_children(ml_client *c, const ml_ref *repo, const ml__manifest *
         return ML_ENOMEM;
     for (size_t i = 0; i < n; i++)
         items[i] = (ml__item){.repo = repo, .reference = list->manifests[i].digest};
-    int rc = ml__reg_get_manifests(c, items, n);
+    int rc = ml__store_get_manifests(c, items, n);
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         const ml__descriptor *d = &list->manifests[i];
         r->children++;
@@ -104,7 +104,7 @@ static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest 
         }
     }
     if (rc == ML_OK)
-        rc = ml__reg_get_blobs(c, items, m, ML__CONFIG_MAX);
+        rc = ml__store_get_blobs(c, items, m, ML__CONFIG_MAX);
     for (size_t k = 0; rc == ML_OK && k < m; k++) {
         const ml__descriptor *d = &list->manifests[index[k]];
         ml_platform p = {0};
@@ -149,7 +149,7 @@ static int check_blobs(ml_client *c, const ml_ref *repo, const ml__manifest *lis
         }
     }
     if (rc == ML_OK)
-        rc = ml__reg_head_blobs(c, items, n);
+        rc = ml__store_head_blobs(c, items, n);
     for (size_t k = 0; rc == ML_OK && k < n; k++) {
         r->blobs++;
         if (items[k].rc == ML_ENOTFOUND)
@@ -190,7 +190,7 @@ int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **er
     ml__item it = {.repo = &r};
     if (rc == ML_OK) {
         it.reference = r.digest ? r.digest : r.tag ? r.tag : "latest";
-        rc = ml__reg_get_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+        rc = ml__store_get_manifests(client, &it, 1) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
     }
     if (rc == ML_OK)
         rc = ml__manifest_parse(&list, it.body, it.len, it.media_type, err);

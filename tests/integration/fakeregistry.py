@@ -7,7 +7,11 @@
 - any WWW-Authenticate text (several challenges in one header, several
   headers, odd case, quoted commas, token68...);
 - a token endpoint that only does OAuth2 POST (a tokenserver.TokenServer
-  with oauth_only=True) for identity-token logins.
+  with oauth_only=True) for identity-token logins;
+- the OCI 1.1 referrers API (``referrers=True``): GET
+  /v2/<name>/referrers/<digest> lists the repository's manifests whose
+  subject is that digest, and a PUT of such a manifest answers with an
+  OCI-Subject header.
 
 Serves just enough for ``mlist inspect`` and a small ``mlist create``:
 GET /v2/; manifests HEAD/GET/PUT/DELETE; blobs HEAD/GET; uploads POST
@@ -47,7 +51,8 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 FakeRequest = collections.namedtuple("FakeRequest", "method path status headers")
 
-_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs)/(?P<rest>.*)$")
+_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs|referrers)/(?P<rest>.*)$")
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def sha256_digest(data):
@@ -148,7 +153,8 @@ def _start(handler, owner, host="127.0.0.1"):
 class FakeRegistry(LoopbackService):
     def __init__(self, auth=None, users=None, token_server=None, challenge=None,
                  redirect_blobs=False, redirect_host="localhost",
-                 refuse_authorization_on_redirect=True):
+                 refuse_authorization_on_redirect=True, referrers=False):
+        self.referrers = referrers
         self.auth = auth
         self.users = dict(users or {})
         self.token_server = token_server
@@ -310,7 +316,43 @@ class FakeRegistry(LoopbackService):
             return self._challenge(h, actions)
         if kind == "manifests":
             return self._manifests(h, repo, rest, body)
+        if kind == "referrers":
+            return self._referrers(h, repo, rest, q)
         return self._blobs(h, repo, rest, q, body)
+
+    def referrers_of(self, repo, digest, artifact_type=None):
+        """Descriptors of repo's manifests whose subject is digest."""
+        out = []
+        with self._lock:
+            items = [(d, v) for (r, d), v in self.manifests.items() if r == repo]
+        for d, (data, mt) in sorted(items):
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                continue
+            if (doc.get("subject") or {}).get("digest") != digest:
+                continue
+            at = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType")
+            if artifact_type and at != artifact_type:
+                continue
+            desc = {"mediaType": mt, "digest": d, "size": len(data)}
+            if at:
+                desc["artifactType"] = at
+            if doc.get("annotations"):
+                desc["annotations"] = doc["annotations"]
+            out.append(desc)
+        return out
+
+    def _referrers(self, h, repo, digest, q):
+        if not self.referrers:
+            return h.reply(404, b"404 page not found\n", ctype="text/plain")
+        if h.command != "GET":
+            return h.reply(405, {"errors": [{"code": "UNSUPPORTED", "message": h.command}]})
+        at = (q.get("artifactType") or [None])[0]
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                 "manifests": self.referrers_of(repo, digest, at)}
+        headers = {"OCI-Filters-Applied": "artifactType"} if at else {}
+        return h.reply(200, json.dumps(index).encode(), headers, ctype=OCI_INDEX)
 
     def _manifests(self, h, repo, ref, body):
         if h.command in ("GET", "HEAD"):
@@ -326,8 +368,12 @@ class FakeRegistry(LoopbackService):
             if ref.startswith("sha256:") and ref != d:
                 return h.reply(400, {"errors": [{"code": "DIGEST_INVALID", "message": ref}]})
             self.add_manifest(repo, None if ref.startswith("sha256:") else ref, body, mt)
-            return h.reply(201, b"", {"Docker-Content-Digest": d,
-                                      "Location": "/v2/%s/manifests/%s" % (repo, d)})
+            headers = {"Docker-Content-Digest": d, "Location": "/v2/%s/manifests/%s" % (repo, d)}
+            subject = (json.loads(body or b"{}").get("subject") or {}).get("digest") \
+                if mt.endswith("+json") else None
+            if self.referrers and subject:
+                headers["OCI-Subject"] = subject
+            return h.reply(201, b"", headers)
         if h.command == "DELETE":
             with self._lock:
                 if (repo, ref) not in self.manifests:

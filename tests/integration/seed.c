@@ -13,7 +13,7 @@
 
 #include "digest.h"
 #include "manifest.h"
-#include "registry.h"
+#include "store.h"
 
 typedef struct seed_opts {
     ml_client_options client;
@@ -113,7 +113,7 @@ static int push_manifest(ml_client *c, const ml_ref *repo, const char *reference
     char digest[ML__DIGEST_MAX];
     if (ml__manifest_emit(m, &json, &len, &err) != ML_OK ||
         ml__digest_compute("sha256", json, len, digest, &err) != ML_OK ||
-        ml__reg_put_manifest(c, repo, reference ? reference : digest, m->media_type, json, len, &err) != ML_OK) {
+        ml__store_put_manifest(c, repo, reference ? reference : digest, m->media_type, json, len, &err) != ML_OK) {
         free(json);
         return fail(err, "push manifest");
     }
@@ -243,7 +243,7 @@ static int push_attestation(ml_client *c, const ml_ref *repo, const ml__descript
     ml_error *err = NULL;
     if (rc == 0 && (ml__manifest_emit(&m, &json, &len, &err) != ML_OK ||
                     ml__digest_compute("sha256", json, len, digest, &err) != ML_OK ||
-                    ml__reg_put_manifest(c, repo, digest, ML__MT_OCI_MANIFEST, json, len, &err) != ML_OK))
+                    ml__store_put_manifest(c, repo, digest, ML__MT_OCI_MANIFEST, json, len, &err) != ML_OK))
         rc = fail(err, "push attestation");
     if (rc == 0) {
         out->has_platform = true;

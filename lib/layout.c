@@ -1,0 +1,992 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "layout.h"
+#include "manifest.h"
+
+#define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+#define EMPTY_INDEX_JSON "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[]}"
+#define TEMP_PREFIX ".mlist-tmp-"
+#define HASH_CHUNK 16384
+
+static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
+
+static int io_error(ml_error **err, const char *what, int errnum)
+{
+    return ml__error_set(err, ML_EIO, "%s: %s", what, strerror(errnum));
+}
+
+static char *path_in(const char *dir, const char *name) { return ml__asprintf("%s/%s", dir, name); }
+
+static int layout_dir(const ml_ref *repo, const char **dir, ml_error **err)
+{
+    if (!repo || !repo->layout || !repo->repository || !repo->repository[0])
+        return ml__error_set(err, ML_EINVAL, "not an OCI image layout reference");
+    *dir = repo->repository;
+    return ML_OK;
+}
+
+/* The only way to a blob's file: a reference that is not a valid digest
+ * (say "../x") must never become a path. */
+static int blob_path(const char *dir, const char *digest, char **out, ml_error **err)
+{
+    if (!ml__digest_valid(digest))
+        return ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
+    const char *colon = strchr(digest, ':');
+    *out = ml__asprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
+    return *out ? ML_OK : oom(err);
+}
+
+/* blobs/<alg> of a valid digest. */
+static char *alg_dir(const char *dir, const char *digest)
+{
+    return ml__asprintf("%s/blobs/%.*s", dir, (int)(strchr(digest, ':') - digest), digest);
+}
+
+/* ---- durable files ------------------------------------------------------ */
+
+/* Some filesystems cannot fsync a directory (EINVAL): nothing to do there. */
+static int sync_dir(const char *path, ml_error **err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error(err, path, errno);
+    int rc = fsync(fd) == 0 || errno == EINVAL ? ML_OK : io_error(err, path, errno);
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int make_dir(const char *path, ml_error **err)
+{
+    return mkdir(path, 0755) == 0 || errno == EEXIST ? ML_OK : io_error(err, path, errno);
+}
+
+/* A temporary file in dir (same filesystem, so renaming it is atomic);
+ * mkstemp's 0600 would keep other users from reading the layout. */
+static int temp_in(const char *dir, char **path, int *fd, ml_error **err)
+{
+    char *p = path_in(dir, TEMP_PREFIX "XXXXXX");
+    if (!p)
+        return oom(err);
+    *fd = mkstemp(p);
+    if (*fd < 0 || fchmod(*fd, 0644) != 0) {
+        int rc = io_error(err, p, errno);
+        if (*fd >= 0) {
+            close(*fd);
+            unlink(p);
+        }
+        free(p);
+        return rc;
+    }
+    *path = p;
+    return ML_OK;
+}
+
+/* A fully written, fsynced temporary file holding data. */
+static int temp_with(const char *dir, const char *data, size_t len, char **path, ml_error **err)
+{
+    int fd;
+    int rc = temp_in(dir, path, &fd, err);
+    if (rc != ML_OK)
+        return rc;
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+        rc = io_error(err, *path, errno);
+    if (close(fd) != 0 && rc == ML_OK)
+        rc = io_error(err, *path, errno);
+    if (rc != ML_OK) {
+        unlink(*path);
+        free(*path);
+        *path = NULL;
+    }
+    return rc;
+}
+
+/* Atomically replaces dir/name: readers see the old or the new file. */
+static int replace_file(const char *dir, const char *name, const char *data, size_t len, ml_error **err)
+{
+    char *tmp = NULL, *dst = path_in(dir, name);
+    int rc = dst ? temp_with(dir, data, len, &tmp, err) : oom(err);
+    if (rc == ML_OK && rename(tmp, dst) != 0) {
+        rc = io_error(err, dst, errno);
+        unlink(tmp);
+    }
+    if (rc == ML_OK)
+        rc = sync_dir(dir, err);
+    free(tmp);
+    free(dst);
+    return rc;
+}
+
+/* Creates dir/name complete or not at all, never replacing one that is
+ * there (a concurrent creator's file may have been updated since). */
+static int publish_file(const char *dir, const char *name, const char *data, ml_error **err)
+{
+    char *tmp = NULL, *dst = path_in(dir, name);
+    int rc = dst ? temp_with(dir, data, strlen(data), &tmp, err) : oom(err);
+    if (rc == ML_OK) {
+        if (link(tmp, dst) != 0 && errno != EEXIST)
+            rc = io_error(err, dst, errno);
+        unlink(tmp);
+    }
+    if (rc == ML_OK)
+        rc = sync_dir(dir, err);
+    free(tmp);
+    free(dst);
+    return rc;
+}
+
+/* ---- what a directory holds --------------------------------------------- */
+
+typedef enum dir_state {
+    DIR_LAYOUT,  /* has oci-layout */
+    DIR_MISSING,
+    DIR_EMPTY,
+    DIR_OTHER,   /* holds something else */
+    DIR_NOTDIR,
+    DIR_ERROR,   /* errno in *errnum */
+} dir_state;
+
+static dir_state dir_emptiness(const char *dir, int *errnum)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        *errnum = errno;
+        return DIR_ERROR;
+    }
+    dir_state st = DIR_EMPTY;
+    struct dirent *e;
+    while (st == DIR_EMPTY && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            st = DIR_OTHER;
+    closedir(d);
+    return st;
+}
+
+static dir_state probe_dir(const char *dir, int *errnum)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        *errnum = errno;
+        return errno == ENOENT ? DIR_MISSING : DIR_ERROR;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return DIR_NOTDIR;
+    char *marker = path_in(dir, "oci-layout");
+    if (!marker) {
+        *errnum = ENOMEM;
+        return DIR_ERROR;
+    }
+    int found = stat(marker, &st);
+    *errnum = errno;
+    free(marker);
+    if (found == 0)
+        return DIR_LAYOUT;
+    return *errnum == ENOENT ? dir_emptiness(dir, errnum) : DIR_ERROR;
+}
+
+/* A missing or empty directory is a layout not written yet (ML_ENOTFOUND,
+ * like an unknown repository); a directory holding other things is not
+ * ours to read or write, and must not read as absent (ML_EIO). */
+static int state_error(const char *dir, dir_state st, int errnum, ml_error **err)
+{
+    switch (st) {
+    case DIR_LAYOUT: return ML_OK;
+    case DIR_MISSING: return ml__error_set(err, ML_ENOTFOUND, "%s: %s", dir, strerror(errnum));
+    case DIR_EMPTY:
+        return ml__error_set(err, ML_ENOTFOUND, "%s is not an OCI image layout: no oci-layout file", dir);
+    case DIR_OTHER:
+        return ml__error_set(err, ML_EIO, "%s is not an OCI image layout: no oci-layout file", dir);
+    case DIR_NOTDIR: return ml__error_set(err, ML_EIO, "%s is not an OCI image layout: not a directory", dir);
+    default: return errnum == ENOMEM ? oom(err) : io_error(err, dir, errnum);
+    }
+}
+
+static int check_layout(const char *dir, ml_error **err)
+{
+    int errnum = 0;
+    dir_state st = probe_dir(dir, &errnum);
+    return state_error(dir, st, errnum, err);
+}
+
+/* ---- creating a layout -------------------------------------------------- */
+
+static int add_file(const char *dir, const char *name, const char *data, bool shared, ml_error **err)
+{
+    return shared ? publish_file(dir, name, data, err) : replace_file(dir, name, data, strlen(data), err);
+}
+
+/* index.json before oci-layout: whoever sees the marker finds the index.
+ * A shared directory (filled where it is) may have a concurrent creator. */
+static int populate(const char *dir, bool shared, ml_error **err)
+{
+    char *blobs = path_in(dir, "blobs");
+    char *sha = path_in(dir, "blobs/sha256");
+    int rc = blobs && sha ? ML_OK : oom(err);
+    if (rc == ML_OK && (rc = make_dir(blobs, err)) == ML_OK && (rc = make_dir(sha, err)) == ML_OK &&
+        (rc = sync_dir(sha, err)) == ML_OK && (rc = sync_dir(blobs, err)) == ML_OK &&
+        (rc = add_file(dir, "index.json", EMPTY_INDEX_JSON, shared, err)) == ML_OK)
+        rc = add_file(dir, "oci-layout", OCI_LAYOUT_JSON, shared, err);
+    free(blobs);
+    free(sha);
+    return rc;
+}
+
+/* Removes what populate() creates (a sibling that lost a race). */
+static void remove_populated(const char *dir)
+{
+    static const char *const entries[] = {"oci-layout", "index.json", "blobs/sha256", "blobs"};
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+        char *p = path_in(dir, entries[i]);
+        if (p && unlink(p) != 0)
+            rmdir(p);
+        free(p);
+    }
+    rmdir(dir);
+}
+
+static size_t stripped_len(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return n;
+}
+
+static char *parent_of(const char *dir)
+{
+    size_t n = stripped_len(dir);
+    while (n > 0 && dir[n - 1] != '/')
+        n--;
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return n == 0 ? ml__strdup(".") : ml__strndup(dir, n);
+}
+
+static int make_parents(const char *dir, ml_error **err)
+{
+    char *p = parent_of(dir);
+    if (!p)
+        return oom(err);
+    int rc = ML_OK;
+    for (char *s = p + 1; rc == ML_OK && *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        rc = make_dir(p, err);
+        *s = '/';
+    }
+    if (rc == ML_OK)
+        rc = make_dir(p, err);
+    free(p);
+    return rc;
+}
+
+/* A failed rename onto the target: someone else made it meanwhile (theirs
+ * is checked afterwards), or the empty directory cannot be replaced (".",
+ * a mount point) and is filled where it is. */
+static int rename_failed(const char *dir, dir_state st, int errnum, bool *in_place, ml_error **err)
+{
+    *in_place = st == DIR_EMPTY && (errnum == EBUSY || errnum == EINVAL);
+    if (errnum == ENOTEMPTY || errnum == EEXIST || *in_place)
+        return ML_OK;
+    return io_error(err, dir, errnum);
+}
+
+/* Built beside the target and renamed onto it, so the layout appears
+ * whole or not at all; rename replaces an empty directory. mkdtemp's 0700
+ * would keep other users out. */
+static int create_beside(const char *dir, dir_state st, bool *in_place, ml_error **err)
+{
+    char *sib = ml__asprintf("%.*s.mlist-XXXXXX", (int)stripped_len(dir), dir);
+    if (!sib)
+        return oom(err);
+    int rc = ML_OK;
+    if (!mkdtemp(sib)) {
+        /* An empty directory in a parent we may not write to. */
+        *in_place = st == DIR_EMPTY;
+        rc = *in_place ? ML_OK : io_error(err, sib, errno);
+    } else {
+        if ((rc = populate(sib, false, err)) == ML_OK && chmod(sib, 0755) != 0)
+            rc = io_error(err, sib, errno);
+        int renamed = rc == ML_OK ? rename(sib, dir) : -1;
+        int errnum = errno;
+        if (renamed != 0)
+            remove_populated(sib);
+        if (rc == ML_OK && renamed != 0)
+            rc = rename_failed(dir, st, errnum, in_place, err);
+    }
+    free(sib);
+    return rc;
+}
+
+static int create_layout(const char *dir, dir_state st, ml_error **err)
+{
+    bool in_place = false;
+    int rc = st == DIR_MISSING ? make_parents(dir, err) : ML_OK;
+    if (rc == ML_OK)
+        rc = create_beside(dir, st, &in_place, err);
+    if (rc == ML_OK && in_place)
+        return populate(dir, true, err);
+    char *parent = rc == ML_OK ? parent_of(dir) : NULL;
+    if (rc == ML_OK)
+        rc = parent ? sync_dir(parent, err) : oom(err);
+    free(parent);
+    return rc == ML_OK ? check_layout(dir, err) : rc;
+}
+
+static int ensure_layout(const char *dir, ml_error **err)
+{
+    int errnum = 0;
+    dir_state st = probe_dir(dir, &errnum);
+    if (st == DIR_MISSING || st == DIR_EMPTY)
+        return create_layout(dir, st, err);
+    return state_error(dir, st, errnum, err);
+}
+
+/* ---- index.json --------------------------------------------------------- */
+
+/* skopeo's index.json may lack mediaType: it is an index by definition. */
+static int load_index(const char *dir, ml__manifest *idx, ml_error **err)
+{
+    char *path = path_in(dir, "index.json"), *json = NULL;
+    size_t len = 0;
+    *idx = (ml__manifest){0};
+    int rc = path ? ml__read_file(path, ML__MANIFEST_MAX, &json, &len, err) : oom(err);
+    /* A mediaType other than the index's is refused by the parse. */
+    if (rc == ML_OK && (rc = ml__manifest_parse(idx, json, len, ML__MT_OCI_INDEX, err)) != ML_OK)
+        ml__error_prefix(err, rc, "%s", path);
+    free(json);
+    free(path);
+    return rc;
+}
+
+static int store_index(const char *dir, const ml__manifest *idx, ml_error **err)
+{
+    char *json = NULL;
+    size_t len = 0;
+    int rc = ml__manifest_emit(idx, &json, &len, err);
+    if (rc == ML_OK)
+        rc = replace_file(dir, "index.json", json, len, err);
+    else
+        ml__error_prefix(err, rc, "%s/index.json", dir);
+    free(json);
+    return rc;
+}
+
+static const char *tag_of(const ml__descriptor *d)
+{
+    return ml__annotations_get(&d->annotations, ML__LAYOUT_REF_NAME);
+}
+
+static ml__descriptor *tagged(const ml__manifest *idx, const char *tag)
+{
+    for (size_t i = 0; i < idx->manifest_count; i++)
+        if (ml__str_eq(tag_of(&idx->manifests[i]), tag))
+            return &idx->manifests[i];
+    return NULL;
+}
+
+static const ml__descriptor *find_tag(const ml__manifest *idx, const char *tag)
+{
+    const ml__descriptor *d = tagged(idx, tag);
+    /* skopeo reads "oci:PATH" as the layout's only image, whatever its name. */
+    if (!d && strcmp(tag, "latest") == 0 && idx->manifest_count == 1)
+        d = &idx->manifests[0];
+    return d;
+}
+
+static const ml__descriptor *find_digest(const ml__manifest *idx, const char *digest)
+{
+    for (size_t i = 0; i < idx->manifest_count; i++)
+        if (ml__str_eq(idx->manifests[i].digest, digest))
+            return &idx->manifests[i];
+    return NULL;
+}
+
+/* Drops entries from index `from` on that match tag or digest (the other
+ * NULL); how many. */
+static size_t drop_entries(ml__manifest *idx, size_t from, const char *tag, const char *digest)
+{
+    size_t kept = from, n = idx->manifest_count;
+    for (size_t i = from; i < n; i++) {
+        ml__descriptor *d = &idx->manifests[i];
+        if ((tag && ml__str_eq(tag_of(d), tag)) || (digest && ml__str_eq(d->digest, digest)))
+            ml__descriptor_clear(d);
+        else
+            idx->manifests[kept++] = *d;
+    }
+    idx->manifest_count = kept;
+    return n - kept;
+}
+
+static int tag_entry(ml__descriptor *d, const char *tag, const char *media_type, const char *digest,
+                     int64_t size)
+{
+    *d = (ml__descriptor){.media_type = ml__strdup(media_type), .digest = ml__strdup(digest), .size = size};
+    if (!d->media_type || !d->digest ||
+        ml__annotations_set(&d->annotations, ML__LAYOUT_REF_NAME, tag) != ML_OK) {
+        ml__descriptor_clear(d);
+        return ML_ENOMEM;
+    }
+    return ML_OK;
+}
+
+/* Points tag at the blob: its entry is replaced where it stands, every
+ * other entry keeps its place. */
+static int set_tag(ml__manifest *idx, const char *tag, const char *media_type, const char *digest,
+                   int64_t size, ml_error **err)
+{
+    ml__descriptor entry;
+    if (tag_entry(&entry, tag, media_type, digest, size) != ML_OK)
+        return oom(err);
+    ml__descriptor *old = tagged(idx, tag);
+    if (old) {
+        ml__descriptor_clear(old);
+        *old = entry;
+        /* A tag names one image: stray duplicates (other tools) go. */
+        drop_entries(idx, (size_t)(old - idx->manifests) + 1, tag, NULL);
+        return ML_OK;
+    }
+    ml__descriptor *grown = realloc(idx->manifests, (idx->manifest_count + 1) * sizeof(*grown));
+    if (!grown) {
+        ml__descriptor_clear(&entry);
+        return oom(err);
+    }
+    idx->manifests = grown;
+    idx->manifests[idx->manifest_count++] = entry;
+    return ML_OK;
+}
+
+/* Writers serialize on oci-layout: it is never replaced, so every writer
+ * locks the same file (index.json is renamed over). */
+static int lock_layout(const char *dir, int *fd, ml_error **err)
+{
+    char *path = path_in(dir, "oci-layout");
+    if (!path)
+        return oom(err);
+    int rc = ML_OK;
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        rc = io_error(err, path, errno);
+    while (rc == ML_OK && flock(*fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            rc = io_error(err, path, errno);
+    if (rc != ML_OK && *fd >= 0)
+        close(*fd);
+    free(path);
+    return rc;
+}
+
+/* ---- blobs -------------------------------------------------------------- */
+
+struct ml__layout_blob {
+    char *dir;
+    char *tmp; /* NULL once committed or removed */
+    FILE *file;
+};
+
+static int blob_begin_in(const char *dir, ml__layout_blob **out, ml_error **err)
+{
+    ml__layout_blob *b = calloc(1, sizeof(*b));
+    int fd = -1;
+    int rc = b && (b->dir = ml__strdup(dir)) ? temp_in(dir, &b->tmp, &fd, err) : oom(err);
+    if (rc == ML_OK && !(b->file = fdopen(fd, "w+b"))) {
+        rc = io_error(err, b->tmp, errno);
+        close(fd);
+    }
+    if (rc != ML_OK) {
+        ml__layout_blob_free(b);
+        return rc;
+    }
+    *out = b;
+    return ML_OK;
+}
+
+static int hash_file(FILE *f, const char *digest, char got[ML__DIGEST_MAX], ml_error **err)
+{
+    char alg[8] = {0};
+    memcpy(alg, digest, (size_t)(strchr(digest, ':') - digest));
+    ml__digester *d = NULL;
+    int rc = ml__digester_new(&d, alg, err);
+    char chunk[HASH_CHUNK];
+    size_t n;
+    if (rc == ML_OK) {
+        rewind(f);
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            ml__digester_update(d, chunk, n);
+        if (ferror(f))
+            rc = ml__error_set(err, ML_EIO, "read error");
+        ml__digester_final(d, got);
+    }
+    ml__digester_free(d);
+    return rc;
+}
+
+/* The bytes on disk are what is checked, after fsync. */
+static int blob_verify(ml__layout_blob *b, const char *digest, ml_error **err)
+{
+    char got[ML__DIGEST_MAX];
+    if (fflush(b->file) != 0 || fsync(fileno(b->file)) != 0)
+        return io_error(err, b->tmp, errno);
+    int rc = hash_file(b->file, digest, got, err);
+    if (rc != ML_OK)
+        return ml__error_prefix(err, rc, "%s", b->tmp);
+    if (strcmp(got, digest) != 0)
+        return ml__error_set(err, ML_EDIGEST, "%s: blob content has digest %s, expected %s", b->dir,
+                             got[0] ? got : "(none)", digest);
+    return ML_OK;
+}
+
+/* Renames the verified file into blobs/<alg>/; a blob there already has
+ * the same bytes, so it is kept. */
+static int blob_install(ml__layout_blob *b, const char *digest, ml_error **err)
+{
+    char *dst = NULL, *algdir = alg_dir(b->dir, digest), *blobs = path_in(b->dir, "blobs");
+    int rc = algdir && blobs ? blob_path(b->dir, digest, &dst, err) : oom(err);
+    struct stat st;
+    if (rc == ML_OK && (rc = make_dir(blobs, err)) == ML_OK && (rc = make_dir(algdir, err)) == ML_OK) {
+        if (stat(dst, &st) == 0)
+            unlink(b->tmp);
+        else if (rename(b->tmp, dst) != 0)
+            rc = io_error(err, dst, errno);
+    }
+    if (rc == ML_OK && (rc = sync_dir(algdir, err)) == ML_OK)
+        rc = sync_dir(blobs, err);
+    free(dst);
+    free(algdir);
+    free(blobs);
+    return rc;
+}
+
+static void blob_discard(ml__layout_blob *b)
+{
+    if (b->file)
+        fclose(b->file);
+    b->file = NULL;
+    if (b->tmp)
+        unlink(b->tmp);
+    free(b->tmp);
+    b->tmp = NULL;
+}
+
+int ml__layout_blob_begin(const ml_ref *repo, ml__layout_blob **out, ml_error **err)
+{
+    const char *dir = NULL;
+    int rc = layout_dir(repo, &dir, err);
+    if (rc == ML_OK)
+        rc = ensure_layout(dir, err);
+    return rc == ML_OK ? blob_begin_in(dir, out, err) : rc;
+}
+
+FILE *ml__layout_blob_file(ml__layout_blob *b) { return b ? b->file : NULL; }
+
+int ml__layout_blob_commit(ml__layout_blob *b, const char *digest, ml_error **err)
+{
+    if (!b || !b->tmp)
+        return ml__error_set(err, ML_EINVAL, "no blob being written");
+    int rc = ML_OK;
+    if (!ml__digest_valid(digest))
+        rc = ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
+    if (rc == ML_OK)
+        rc = blob_verify(b, digest, err);
+    if (rc == ML_OK) {
+        int closed = fclose(b->file);
+        b->file = NULL;
+        if (closed != 0)
+            rc = io_error(err, b->tmp, errno);
+    }
+    if (rc == ML_OK)
+        rc = blob_install(b, digest, err);
+    if (rc == ML_OK) {
+        free(b->tmp);
+        b->tmp = NULL;
+    }
+    blob_discard(b);
+    return rc;
+}
+
+void ml__layout_blob_free(ml__layout_blob *b)
+{
+    if (!b)
+        return;
+    blob_discard(b);
+    free(b->dir);
+    free(b);
+}
+
+static int put_blob(const char *dir, const char *digest, const char *data, size_t len, ml_error **err)
+{
+    char *path = NULL;
+    struct stat st;
+    int rc = blob_path(dir, digest, &path, err);
+    bool present = rc == ML_OK && stat(path, &st) == 0;
+    free(path);
+    if (rc != ML_OK || present)
+        return rc;
+    ml__layout_blob *b = NULL;
+    rc = blob_begin_in(dir, &b, err);
+    if (rc == ML_OK && len && fwrite(data, 1, len, b->file) != len)
+        rc = io_error(err, b->tmp, errno);
+    if (rc == ML_OK)
+        rc = ml__layout_blob_commit(b, digest, err);
+    ml__layout_blob_free(b);
+    return rc;
+}
+
+bool ml__layout_has_blob(const ml_ref *repo, const char *digest)
+{
+    const char *dir = NULL;
+    char *path = NULL;
+    struct stat st;
+    bool found = layout_dir(repo, &dir, NULL) == ML_OK && blob_path(dir, digest, &path, NULL) == ML_OK &&
+                 stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    free(path);
+    return found;
+}
+
+/* Size of an existing blob; a missing one is ML_ENOTFOUND. */
+static int blob_stat(const char *dir, const char *digest, char **path, int64_t *size, ml_error **err)
+{
+    struct stat st;
+    int rc = blob_path(dir, digest, path, err);
+    if (rc != ML_OK)
+        return rc;
+    if (stat(*path, &st) != 0)
+        return errno == ENOENT ? ml__error_set(err, ML_ENOTFOUND, "blob %s not found in %s", digest, dir)
+                               : io_error(err, *path, errno);
+    *size = (int64_t)st.st_size;
+    return ML_OK;
+}
+
+/* Whole blob, at most max bytes, checked against its digest. */
+static int read_blob(const char *dir, const char *digest, size_t max, char **out, size_t *len, ml_error **err)
+{
+    char *path = NULL;
+    int64_t size;
+    int rc = blob_stat(dir, digest, &path, &size, err);
+    if (rc == ML_OK)
+        rc = ml__read_file(path, max, out, len, err);
+    if (rc == ML_OK && (rc = ml__digest_verify(digest, *out, *len, err)) != ML_OK) {
+        ml__error_prefix(err, rc, "%s", path);
+        free(*out);
+        *out = NULL;
+    }
+    free(path);
+    return rc;
+}
+
+int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int64_t *size, ml_error **err)
+{
+    const char *dir = NULL;
+    char *path = NULL;
+    int rc = layout_dir(repo, &dir, err);
+    if (rc == ML_OK)
+        rc = check_layout(dir, err);
+    if (rc == ML_OK)
+        rc = blob_stat(dir, digest, &path, size, err);
+    if (rc == ML_OK && !(*out = fopen(path, "rb")))
+        rc = errno == ENOENT ? ml__error_set(err, ML_ENOTFOUND, "blob %s not found in %s", digest, dir)
+                             : io_error(err, path, errno);
+    free(path);
+    return rc;
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* A tag must be a tag, and anything with a colon a digest. */
+static int check_reference(const char *reference, bool *is_digest, ml_error **err)
+{
+    *is_digest = reference && strchr(reference, ':');
+    if (*is_digest && !ml__digest_valid(reference))
+        return ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", reference);
+    if (!*is_digest && !ml__tag_valid(reference))
+        return ml__error_set(err, ML_EREF, "invalid tag \"%s\"", reference ? reference : "");
+    return ML_OK;
+}
+
+/* Results go to the item only on success. */
+typedef struct found {
+    char *digest;
+    char *media_type;
+    int64_t size;
+    char *body;
+    size_t len;
+} found;
+
+static void found_clear(found *f)
+{
+    free(f->digest);
+    free(f->media_type);
+    free(f->body);
+}
+
+/* A PUT item's body and media type are the caller's input: kept. */
+static void found_give(found *f, ml__item *it, bool put)
+{
+    it->digest = f->digest;
+    it->size = f->size;
+    f->digest = NULL;
+    if (put)
+        return;
+    it->media_type = f->media_type;
+    it->body = f->body;
+    it->len = f->len;
+    *f = (found){0};
+}
+
+/* The manifest's own mediaType, for a blob index.json does not list. */
+static int media_type_of(const char *body, size_t len, char **out, ml_error **err)
+{
+    ml__manifest m;
+    int rc = ml__manifest_parse(&m, body, len, NULL, err);
+    if (rc != ML_OK)
+        return ml__error_prefix(err, ML_EMANIFEST, "media type unknown");
+    *out = ml__strdup(m.media_type);
+    ml__manifest_clear(&m);
+    return *out ? ML_OK : oom(err);
+}
+
+/* Digest and (when listed) media type of a manifest reference. */
+static int resolve(const char *dir, const char *reference, bool is_digest, found *f, ml_error **err)
+{
+    ml__manifest idx;
+    int rc = load_index(dir, &idx, err);
+    if (rc != ML_OK)
+        return rc;
+    const ml__descriptor *d = is_digest ? find_digest(&idx, reference) : find_tag(&idx, reference);
+    if (!d && !is_digest) {
+        rc = ml__error_set(err, ML_ENOTFOUND, "tag \"%s\" not found in %s/index.json", reference, dir);
+    } else {
+        f->digest = ml__strdup(is_digest ? reference : d->digest);
+        f->media_type = ml__strdup(d ? d->media_type : NULL);
+        if (!f->digest || (d && !f->media_type))
+            rc = oom(err);
+    }
+    ml__manifest_clear(&idx);
+    return rc;
+}
+
+static int manifest_one(ml__item *it, bool get, found *f)
+{
+    const char *dir = NULL;
+    bool is_digest;
+    int rc;
+    if ((rc = layout_dir(it->repo, &dir, &it->err)) || (rc = check_reference(it->reference, &is_digest, &it->err)) ||
+        (rc = check_layout(dir, &it->err)) || (rc = resolve(dir, it->reference, is_digest, f, &it->err)))
+        return rc;
+    if (!get && f->media_type) {
+        char *path = NULL;
+        rc = blob_stat(dir, f->digest, &path, &f->size, &it->err);
+        free(path);
+        return rc;
+    }
+    if ((rc = read_blob(dir, f->digest, ML__MANIFEST_MAX, &f->body, &f->len, &it->err)))
+        return rc;
+    f->size = (int64_t)f->len;
+    if (!f->media_type && (rc = media_type_of(f->body, f->len, &f->media_type, &it->err)))
+        return rc;
+    if (!get) {
+        free(f->body);
+        f->body = NULL;
+        f->len = 0;
+    }
+    return ML_OK;
+}
+
+static int blob_one(ml__item *it, bool get, size_t max, found *f)
+{
+    const char *dir = NULL;
+    char *path = NULL;
+    int rc;
+    if ((rc = layout_dir(it->repo, &dir, &it->err)) || (rc = check_layout(dir, &it->err)))
+        return rc;
+    if (!get) {
+        rc = blob_stat(dir, it->reference, &path, &f->size, &it->err);
+        free(path);
+    } else if ((rc = read_blob(dir, it->reference, max, &f->body, &f->len, &it->err)) == ML_OK) {
+        f->size = (int64_t)f->len;
+    }
+    if (rc == ML_OK && !(f->digest = ml__strdup(it->reference)))
+        rc = oom(&it->err);
+    return rc;
+}
+
+/* Writes the manifest's blob and points a tag at it, under the lock so a
+ * concurrent delete cannot remove the blob between both. */
+static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, ml_error **err)
+{
+    int fd;
+    int rc = lock_layout(dir, &fd, err);
+    if (rc != ML_OK)
+        return rc;
+    ml__manifest idx = {0};
+    rc = put_blob(dir, digest, it->body, it->len, err);
+    if (rc == ML_OK && !is_digest && (rc = load_index(dir, &idx, err)) == ML_OK &&
+        (rc = set_tag(&idx, it->reference, it->media_type, digest, (int64_t)it->len, err)) == ML_OK)
+        rc = store_index(dir, &idx, err);
+    ml__manifest_clear(&idx);
+    close(fd);
+    return rc;
+}
+
+static int put_one(ml__item *it, found *f)
+{
+    const char *dir = NULL;
+    bool is_digest;
+    char digest[ML__DIGEST_MAX];
+    int rc;
+    if ((rc = layout_dir(it->repo, &dir, &it->err)) || (rc = check_reference(it->reference, &is_digest, &it->err)))
+        return rc;
+    if (!it->media_type || !it->media_type[0] || (!it->body && it->len))
+        return ml__error_set(&it->err, ML_EINVAL, "no manifest body or media type");
+    if (it->len > ML__MANIFEST_MAX)
+        return ml__error_set(&it->err, ML_ETOOBIG, "manifest of %zu bytes is over the limit of %u bytes",
+                             it->len, ML__MANIFEST_MAX);
+    const char *alg = is_digest && ml__has_prefix(it->reference, "sha512:") ? "sha512" : "sha256";
+    if ((rc = ml__digest_compute(alg, it->body ? it->body : "", it->len, digest, &it->err)))
+        return rc;
+    if (is_digest && strcmp(digest, it->reference) != 0)
+        return ml__error_set(&it->err, ML_EDIGEST, "manifest has digest %s, not %s", digest, it->reference);
+    if ((rc = ensure_layout(dir, &it->err)) || (rc = put_locked(dir, it, is_digest, digest, &it->err)))
+        return rc;
+    f->size = (int64_t)it->len;
+    f->digest = ml__strdup(digest);
+    return f->digest ? ML_OK : oom(&it->err);
+}
+
+typedef enum op { OP_HEAD, OP_GET, OP_HEAD_BLOB, OP_GET_BLOB, OP_PUT } op;
+
+static const char *const op_verbs[] = {"HEAD", "GET", "HEAD blob", "GET blob", "PUT"};
+
+static int item_run(ml__item *it, op o, size_t max, found *f)
+{
+    switch (o) {
+    case OP_HEAD: return manifest_one(it, false, f);
+    case OP_GET: return manifest_one(it, true, f);
+    case OP_HEAD_BLOB: return blob_one(it, false, 0, f);
+    case OP_GET_BLOB: return blob_one(it, true, max, f);
+    default: return put_one(it, f);
+    }
+}
+
+/* Items fail one by one, each naming itself; only a lack of memory fails
+ * the batch. */
+static int run_items(ml__item *items, size_t n, op o, size_t max)
+{
+    int rc = ML_OK;
+    for (size_t i = 0; i < n; i++) {
+        ml__item *it = &items[i];
+        found f = {0};
+        it->rc = item_run(it, o, max, &f);
+        if (it->rc == ML_OK)
+            found_give(&f, it, o == OP_PUT);
+        else if (it->rc == ML_ENOMEM)
+            rc = ML_ENOMEM;
+        else {
+            const char *ref = it->reference ? it->reference : "";
+            ml__error_prefix(&it->err, it->rc, "%s %s%s%s%s", op_verbs[o], ML__LAYOUT_PREFIX,
+                             it->repo && it->repo->repository ? it->repo->repository : "",
+                             strchr(ref, ':') ? "@" : ":", ref);
+        }
+        found_clear(&f);
+    }
+    return rc;
+}
+
+int ml__layout_head_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD, 0); }
+
+int ml__layout_get_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_GET, 0); }
+
+int ml__layout_head_blobs(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD_BLOB, 0); }
+
+int ml__layout_get_blobs(ml__item *items, size_t n, size_t max)
+{
+    return run_items(items, n, OP_GET_BLOB, max);
+}
+
+int ml__layout_put_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_PUT, 0); }
+
+/* ---- delete and tags ---------------------------------------------------- */
+
+/* index.json first: a crash between both leaves an unnamed blob, never an
+ * entry naming a missing one. */
+static int delete_locked(const char *dir, const char *digest, const char *path, ml_error **err)
+{
+    ml__manifest idx;
+    int rc = load_index(dir, &idx, err);
+    size_t dropped = rc == ML_OK ? drop_entries(&idx, 0, NULL, digest) : 0;
+    if (rc == ML_OK && dropped)
+        rc = store_index(dir, &idx, err);
+    ml__manifest_clear(&idx);
+    if (rc != ML_OK)
+        return rc;
+    if (unlink(path) != 0) {
+        if (errno != ENOENT)
+            return io_error(err, path, errno);
+        if (!dropped)
+            return ml__error_set(err, ML_ENOTFOUND, "%s: manifest %s not found", dir, digest);
+        return ML_OK;
+    }
+    char *algdir = alg_dir(dir, digest);
+    rc = algdir ? sync_dir(algdir, err) : oom(err);
+    free(algdir);
+    return rc;
+}
+
+int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, ml_error **err)
+{
+    const char *dir = NULL;
+    char *path = NULL;
+    int fd, rc;
+    if ((rc = layout_dir(repo, &dir, err)) || (rc = blob_path(dir, digest, &path, err)) ||
+        (rc = check_layout(dir, err)) || (rc = lock_layout(dir, &fd, err))) {
+        free(path);
+        return rc;
+    }
+    rc = delete_locked(dir, digest, path, err);
+    close(fd);
+    free(path);
+    return rc;
+}
+
+int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err)
+{
+    const char *dir = NULL;
+    ml__manifest idx;
+    int rc;
+    if ((rc = layout_dir(repo, &dir, err)) || (rc = check_layout(dir, err)) || (rc = load_index(dir, &idx, err)))
+        return rc;
+    /* Other tools may name entries with whole references: those are not
+     * tags oci:PATH:TAG could reach. */
+    for (size_t i = 0; rc == ML_OK && i < idx.manifest_count; i++) {
+        const char *tag = tag_of(&idx.manifests[i]);
+        if (tag && ml__tag_valid(tag) && !ml__strvec_contains(tags, tag))
+            rc = ml__strvec_push(tags, tag) == ML_OK ? ML_OK : oom(err);
+    }
+    ml__manifest_clear(&idx);
+    if (rc == ML_OK)
+        *complete = true;
+    return rc;
+}

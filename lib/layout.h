@@ -1,0 +1,55 @@
+/* OCI image layout directories (image-spec image-layout.md) as a store:
+ * `oci-layout`, `index.json`, `blobs/<alg>/<hex>`; tags are the
+ * org.opencontainers.image.ref.name annotation of index.json entries.
+ *
+ * Writes are crash-safe: a blob goes to a temporary file in the layout,
+ * is fsynced, verified and renamed into place; index.json is replaced by
+ * an atomic rename, under an exclusive lock, after every blob it names.
+ * A new layout is built in a sibling directory and renamed into place, so
+ * a reader never sees a half-written layout. */
+#ifndef ML_LAYOUT_H
+#define ML_LAYOUT_H
+
+#include <stdio.h>
+
+#include "registry.h"
+
+#define ML__LAYOUT_REF_NAME "org.opencontainers.image.ref.name"
+
+/* Batches, as the registry's (items[i].repo->layout is true; repository is
+ * the directory). A tag is looked up among index.json's entries; "latest"
+ * missing from an index.json holding exactly one entry names that entry
+ * (skopeo's reading of "oci:PATH"). A digest names the blob, whether or not
+ * index.json lists it; its media type comes from index.json or from the
+ * manifest's own mediaType. Absent: ML_ENOTFOUND. */
+int ml__layout_head_manifests(ml__item *items, size_t n);
+int ml__layout_get_manifests(ml__item *items, size_t n);
+int ml__layout_head_blobs(ml__item *items, size_t n);
+int ml__layout_get_blobs(ml__item *items, size_t n, size_t max);
+/* Writes each body as a blob (creating the layout when needed). A tag
+ * reference then points the tag at it in index.json; a digest reference
+ * only stores the blob. */
+int ml__layout_put_manifests(ml__item *items, size_t n);
+/* Drops every index.json entry with this digest, and the blob when no
+ * entry is left naming it. Blobs it references stay. */
+int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, ml_error **err);
+/* Tags of index.json, in their order; *complete is always true. */
+int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err);
+
+/* Opens a blob for reading; *size is its length. */
+int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int64_t *size, ml_error **err);
+
+/* A blob being written: bytes go to a temporary file in the layout;
+ * commit verifies the digest and renames it into blobs/. */
+typedef struct ml__layout_blob ml__layout_blob;
+int ml__layout_blob_begin(const ml_ref *repo, ml__layout_blob **out, ml_error **err);
+FILE *ml__layout_blob_file(ml__layout_blob *b);
+int ml__layout_blob_commit(ml__layout_blob *b, const char *digest, ml_error **err);
+/* Frees; removes the temporary file when it was not committed. */
+void ml__layout_blob_free(ml__layout_blob *b);
+
+/* Blobs the target layout lacks, copied from other layouts (registry
+ * sources are fetched by the caller through ml__layout_blob_*). */
+bool ml__layout_has_blob(const ml_ref *repo, const char *digest);
+
+#endif

@@ -1,0 +1,406 @@
+/* Listing referrers and carrying them along with copied images. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "referrers.h"
+
+/* Signatures of signatures, attestations of SBOMs: followed this deep. */
+#define REFERRERS_DEPTH 4
+/* distribution's tag length limit, which the tag schema truncates to. */
+#define TAG_MAX 128
+
+void ml__subjects_clear(ml__subject *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        ml__manifest_clear(&s[i].refs);
+}
+
+/* "sha256:<hex>" -> "sha256-<hex>" (OCI distribution spec, tag schema). */
+static char *schema_tag(const char *digest)
+{
+    char *t = ml__strdup(digest);
+    if (t) {
+        t[strcspn(t, ":")] = '-';
+        if (strlen(t) > TAG_MAX)
+            t[TAG_MAX] = '\0';
+    }
+    return t;
+}
+
+static int empty_index(ml__manifest *m)
+{
+    *m = (ml__manifest){.kind = ML__KIND_OCI_INDEX, .media_type = ml__strdup(ML__MT_OCI_INDEX)};
+    return m->media_type ? ML_OK : ML_ENOMEM;
+}
+
+/* An answer (API or tag) into s->refs; absent means no referrers. */
+static int take_index(ml__subject *s, ml__item *it, ml_error **err)
+{
+    if (it->rc == ML_ENOTFOUND)
+        return empty_index(&s->refs) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = ml__item_take_error(it, err);
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&s->refs, it->body, it->len, ML__MT_OCI_INDEX, err);
+    if (rc == ML_OK && !ml__kind_is_list(s->refs.kind))
+        rc = ml__error_set(err, ML_EMANIFEST, "not an index (%s)", s->refs.media_type);
+    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "referrers of %s", s->digest);
+}
+
+/* Asks the registries' referrers API; *fallback[i] tells who lacks it. */
+static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_error **err)
+{
+    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    size_t *index = calloc(n ? n : 1, sizeof(*index));
+    size_t m = 0;
+    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        fallback[i] = s[i].repo->layout;
+        if (!fallback[i]) {
+            items[m] = (ml__item){.repo = s[i].repo, .reference = s[i].digest};
+            index[m++] = i;
+        }
+    }
+    if (rc == ML_OK && ml__reg_get_referrers(c, items, m) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < m; k++) {
+        ml__subject *sub = &s[index[k]];
+        /* Without the API the route is unknown: 404 (or 405). */
+        if (items[k].rc == ML_ENOTFOUND || items[k].rc == ML_EUNSUPPORTED)
+            fallback[index[k]] = true;
+        else if ((rc = take_index(sub, &items[k], err)) == ML_OK)
+            sub->api = true;
+    }
+    for (size_t k = 0; items && k < m; k++)
+        ml__item_clear(&items[k]);
+    free(items);
+    free(index);
+    return rc;
+}
+
+static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *fallback, ml_error **err)
+{
+    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    char **tags = calloc(n ? n : 1, sizeof(*tags));
+    size_t *index = calloc(n ? n : 1, sizeof(*index));
+    size_t m = 0;
+    int rc = items && tags && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        if (!fallback[i])
+            continue;
+        if (!(tags[m] = schema_tag(s[i].digest)))
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        items[m] = (ml__item){.repo = s[i].repo, .reference = tags[m]};
+        index[m++] = i;
+    }
+    if (rc == ML_OK && ml__store_get_manifests(c, items, m) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < m; k++)
+        rc = take_index(&s[index[k]], &items[k], err);
+    for (size_t k = 0; items && k < m; k++) {
+        ml__item_clear(&items[k]);
+        free(tags[k]);
+    }
+    free(items);
+    free(tags);
+    free(index);
+    return rc;
+}
+
+int ml__referrers_list(ml_client *c, ml__subject *s, size_t n, ml_error **err)
+{
+    bool *fallback = calloc(n ? n : 1, sizeof(*fallback));
+    int rc = fallback ? list_api(c, s, n, fallback, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK)
+        rc = list_tag_schema(c, s, n, fallback, err);
+    free(fallback);
+    return rc;
+}
+
+/* ---- copying ------------------------------------------------------------- */
+
+static bool lists_digest(const ml__manifest *index, const char *digest)
+{
+    for (size_t i = 0; i < index->manifest_count; i++)
+        if (ml__str_eq(index->manifests[i].digest, digest))
+            return true;
+    return false;
+}
+
+/* One referrer to copy: where it is, its descriptor, and what it is for. */
+typedef struct pending {
+    const ml_ref *from;
+    const ml__descriptor *desc;
+    size_t subject;
+    bool first;   /* the first time this digest is pending: copied once */
+} pending;
+
+typedef struct copy_job {
+    pending *todo;
+    size_t count;
+    ml__item *gets;
+    ml__manifest *models;
+    ml__blob_need *needs;
+    size_t need_count;
+} copy_job;
+
+static void copy_job_clear(copy_job *j)
+{
+    for (size_t i = 0; i < j->count; i++) {
+        if (j->gets)
+            ml__item_clear(&j->gets[i]);
+        if (j->models)
+            ml__manifest_clear(&j->models[i]);
+    }
+    free(j->todo);
+    free(j->gets);
+    free(j->models);
+    free(j->needs);
+}
+
+static bool pending_already(const copy_job *j, const char *digest)
+{
+    for (size_t i = 0; i < j->count; i++)
+        if (ml__str_eq(j->todo[i].desc->digest, digest))
+            return true;
+    return false;
+}
+
+/* What the target lacks, subject by subject. */
+static int find_pending(const ml__subject *src, const ml__subject *dst, size_t n, copy_job *j)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += src[i].refs.manifest_count;
+    if (!(j->todo = calloc(total ? total : 1, sizeof(*j->todo))))
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < src[i].refs.manifest_count; r++) {
+            const ml__descriptor *d = &src[i].refs.manifests[r];
+            if (lists_digest(&dst[i].refs, d->digest))
+                continue;
+            bool first = !pending_already(j, d->digest);
+            j->todo[j->count++] = (pending){src[i].repo, d, i, first};
+        }
+    return ML_OK;
+}
+
+static bool need_listed(const copy_job *j, const char *digest)
+{
+    for (size_t i = 0; i < j->need_count; i++)
+        if (strcmp(j->needs[i].digest, digest) == 0)
+            return true;
+    return false;
+}
+
+static void add_need(copy_job *j, const ml_ref *from, const ml__descriptor *d)
+{
+    /* Foreign layers (urls) live elsewhere and are not copied. */
+    if (d->digest && d->urls.count == 0 && !need_listed(j, d->digest))
+        j->needs[j->need_count++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
+}
+
+/* Reads the referrer manifests and lists the blobs they need. */
+static int read_pending(ml_client *c, copy_job *j, ml_error **err)
+{
+    size_t blobs = 0;
+    j->gets = calloc(j->count ? j->count : 1, sizeof(*j->gets));
+    j->models = calloc(j->count ? j->count : 1, sizeof(*j->models));
+    if (!j->gets || !j->models)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; k < j->count; k++)
+        if (j->todo[k].first)
+            j->gets[k] = (ml__item){.repo = j->todo[k].from, .reference = j->todo[k].desc->digest};
+    /* Only first occurrences are read: the others have a NULL repo. */
+    ml__item *firsts = calloc(j->count ? j->count : 1, sizeof(*firsts));
+    size_t m = 0;
+    if (!firsts)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; k < j->count; k++)
+        if (j->todo[k].first)
+            firsts[m++] = j->gets[k];
+    int rc = ml__store_get_manifests(c, firsts, m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0, f = 0; k < j->count; k++)
+        if (j->todo[k].first)
+            j->gets[k] = firsts[f++];
+    free(firsts);
+    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
+        if (!j->todo[k].first)
+            continue;
+        ml__item *g = &j->gets[k];
+        rc = g->rc == ML_OK ? ml__manifest_parse(&j->models[k], g->body, g->len, g->media_type, &g->err) : g->rc;
+        if (rc == ML_OK && ml__kind_is_list(j->models[k].kind))
+            rc = ml__error_set(&g->err, ML_EUNSUPPORTED, "an index as a referrer is not supported");
+        if (rc != ML_OK) {
+            ml__item_take_error(g, err);
+            return ml__error_prefix(err, rc, "copy referrer %s", j->todo[k].desc->digest);
+        }
+        blobs += j->models[k].layer_count + 1;
+    }
+    if (rc == ML_OK && !(j->needs = calloc(blobs ? blobs : 1, sizeof(*j->needs))))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
+        if (!j->todo[k].first)
+            continue;
+        add_need(j, j->todo[k].from, &j->models[k].config);
+        for (size_t l = 0; l < j->models[k].layer_count; l++)
+            add_need(j, j->todo[k].from, &j->models[k].layers[l]);
+    }
+    return rc;
+}
+
+static int put_pending(ml_client *c, const ml_ref *to, copy_job *j, size_t *copied, ml_error **err)
+{
+    ml__item *puts = calloc(j->count ? j->count : 1, sizeof(*puts));
+    size_t m = 0;
+    int rc = puts ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
+        if (!j->todo[k].first)
+            continue;
+        /* Same bytes as read, so the same digest the subject's index names. */
+        puts[m++] = (ml__item){.repo = to, .reference = j->todo[k].desc->digest, .body = j->gets[k].body,
+                               .len = j->gets[k].len, .media_type = j->gets[k].media_type};
+        j->gets[k].body = j->gets[k].media_type = NULL;
+    }
+    if (rc == ML_OK && ml__store_put_manifests(c, puts, m) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < m; k++)
+        rc = ml__item_take_error(&puts[k], err);
+    if (rc == ML_OK)
+        *copied += m;
+    for (size_t k = 0; puts && k < m; k++)
+        ml__item_clear(&puts[k]);
+    free(puts);
+    return rc;
+}
+
+static int add_descriptor(ml__manifest *index, const ml__descriptor *d)
+{
+    size_t n = index->manifest_count;
+    ml__descriptor *grown = realloc(index->manifests, (n + 1) * sizeof(*grown));
+    if (!grown)
+        return ML_ENOMEM;
+    index->manifests = grown;
+    grown[n] = (ml__descriptor){0};
+    int rc = ml__descriptor_copy(&grown[n], d);
+    index->manifest_count += rc == ML_OK;
+    return rc;
+}
+
+/* Where the target lacks the API, its tag-schema index gains what was
+ * copied for each subject (one PUT per subject, after the manifests). */
+static int update_tag_schema(ml_client *c, const ml_ref *to, ml__subject *dst, size_t n, const copy_job *j,
+                             ml_error **err)
+{
+    int rc = ML_OK;
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        bool grew = false;
+        for (size_t k = 0; rc == ML_OK && k < j->count; k++)
+            if (j->todo[k].subject == i && !dst[i].api) {
+                rc = add_descriptor(&dst[i].refs, j->todo[k].desc);
+                grew = true;
+            }
+        if (rc != ML_OK || !grew)
+            continue;
+        char *json = NULL, *tag = schema_tag(dst[i].digest);
+        size_t len = 0;
+        rc = tag ? ml__manifest_emit(&dst[i].refs, &json, &len, err) : ML_ENOMEM;
+        if (rc == ML_OK)
+            rc = ml__store_put_manifest(c, to, tag, ML__MT_OCI_INDEX, json, len, err);
+        free(json);
+        free(tag);
+    }
+    return rc == ML_ENOMEM ? ml__error_set(err, rc, "out of memory") : rc;
+}
+
+static int plan_pending(const ml_ref *to, const copy_job *j, ml__strvec *plan)
+{
+    char *target = ml__ref_repo_name(to);
+    int rc = target ? ML_OK : ML_ENOMEM;
+    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
+        const ml__descriptor *d = j->todo[k].desc;
+        if (j->todo[k].first)
+            rc = ml__strvec_pushf(plan, "copy referrer %s (%s) into %s", d->digest,
+                                  d->artifact_type ? d->artifact_type : d->media_type, target);
+    }
+    free(target);
+    return rc;
+}
+
+/* The copied referrers become the subjects of the next level. */
+static int next_level(const copy_job *j, ml__subject **out, size_t *n)
+{
+    *out = calloc(j->count ? j->count : 1, sizeof(**out));
+    *n = 0;
+    if (!*out)
+        return ML_ENOMEM;
+    for (size_t k = 0; k < j->count; k++)
+        if (j->todo[k].first)
+            (*out)[(*n)++] = (ml__subject){.repo = j->todo[k].from, .digest = j->todo[k].desc->digest};
+    return ML_OK;
+}
+
+static int copy_level(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, int depth, size_t *copied,
+                      ml__strvec *plan, ml_error **err);
+
+static int copy_found(ml_client *c, const ml_ref *to, ml__subject *s, ml__subject *dst, size_t n, int depth,
+                      size_t *copied, ml__strvec *plan, ml_error **err)
+{
+    copy_job j = {0};
+    int rc = find_pending(s, dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK && j.count && plan)
+        rc = plan_pending(to, &j, plan) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    else if (rc == ML_OK && j.count) {
+        rc = read_pending(c, &j, err);
+        if (rc == ML_OK)
+            rc = ml__store_of(to)->ensure_blobs(c, to, j.needs, j.need_count, err);
+        if (rc == ML_OK)
+            rc = put_pending(c, to, &j, copied, err);
+        if (rc == ML_OK)
+            rc = update_tag_schema(c, to, dst, n, &j, err);
+    }
+    ml__subject *next = NULL;
+    size_t m = 0;
+    if (rc == ML_OK && j.count && depth + 1 < REFERRERS_DEPTH) {
+        rc = next_level(&j, &next, &m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+        if (rc == ML_OK)
+            rc = copy_level(c, to, next, m, depth + 1, copied, plan, err);
+    }
+    ml__subjects_clear(next, m);
+    free(next);
+    copy_job_clear(&j);
+    return rc;
+}
+
+/* Lists the subjects' referrers, and the target's only for subjects that
+ * have some (most have none). */
+static int copy_level(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, int depth, size_t *copied,
+                      ml__strvec *plan, ml_error **err)
+{
+    ml__subject *src = calloc(n ? n : 1, sizeof(*src));
+    ml__subject *dst = calloc(n ? n : 1, sizeof(*dst));
+    size_t m = 0;
+    int rc = src && dst ? ml__referrers_list(c, s, n, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        if (s[i].refs.manifest_count == 0)
+            continue;
+        src[m] = s[i];
+        s[i].refs = (ml__manifest){0};
+        dst[m] = (ml__subject){.repo = to, .digest = src[m].digest};
+        m++;
+    }
+    if (rc == ML_OK && m)
+        rc = ml__referrers_list(c, dst, m, err);
+    if (rc == ML_OK && m)
+        rc = copy_found(c, to, src, dst, m, depth, copied, plan, err);
+    ml__subjects_clear(src, m);
+    ml__subjects_clear(dst, m);
+    free(src);
+    free(dst);
+    return rc;
+}
+
+int ml__referrers_copy(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, size_t *copied, ml__strvec *plan,
+                       ml_error **err)
+{
+    return copy_level(c, to, s, n, 0, copied, plan, err);
+}

@@ -1,0 +1,870 @@
+/* OCI image layout store tests: each test builds its layouts in a fresh
+ * directory under $TMPDIR and removes it afterwards. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "layout.h"
+#include "manifest.h"
+#include "test.h"
+
+#define MT_MANIFEST ML__MT_OCI_MANIFEST
+#define CONFIG_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" /* "{}" */
+#define BAD_DIGEST "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+static char *make_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *p = ml__asprintf("%s/mlist-layout-test-XXXXXX", base && *base ? base : "/tmp");
+    if (p && !mkdtemp(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *child = ml__asprintf("%s/%s", path, e->d_name);
+            rm_rf(child);
+            free(child);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static char *join(const char *dir, const char *name) { return ml__asprintf("%s/%s", dir, name); }
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char *p = join(dir, name);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    free(p);
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+    char *p = join(dir, name), *data = NULL;
+    size_t len;
+    if (ml__read_file(p, 1 << 20, &data, &len, NULL) != ML_OK)
+        data = NULL;
+    free(p);
+    return data;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = join(dir, name);
+    struct stat st;
+    bool found = stat(p, &st) == 0;
+    free(p);
+    return found;
+}
+
+/* Entries of dir whose name starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* An OCI image manifest, distinct per n. */
+static char *manifest_body(int n)
+{
+    return ml__asprintf("{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST "\",\"config\":{\"mediaType\":"
+                        "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" CONFIG_DIGEST
+                        "\",\"size\":2},\"layers\":[],\"annotations\":{\"n\":\"%d\"}}",
+                        n);
+}
+
+static void digest_of(const char *body, char out[ML__DIGEST_MAX])
+{
+    out[0] = '\0';
+    ml__digest_compute("sha256", body, strlen(body), out, NULL);
+}
+
+/* "blobs/sha256/<hex>" of a digest. */
+static char *blob_rel(const char *digest) { return ml__asprintf("blobs/sha256/%s", digest + 7); }
+
+static void write_blob(const char *dir, const char *body)
+{
+    char d[ML__DIGEST_MAX];
+    digest_of(body, d);
+    char *rel = blob_rel(d);
+    write_text(dir, rel, body);
+    free(rel);
+}
+
+/* A layout written by hand, as skopeo writes one: index.json without a
+ * mediaType of its own. */
+static void hand_layout(const char *dir, const char *index_json)
+{
+    char *blobs = join(dir, "blobs"), *sha = join(dir, "blobs/sha256");
+    mkdir(dir, 0755);
+    mkdir(blobs, 0755);
+    mkdir(sha, 0755);
+    write_text(dir, "oci-layout", "{\"imageLayoutVersion\": \"1.0.0\"}");
+    write_text(dir, "index.json", index_json);
+    free(blobs);
+    free(sha);
+}
+
+static char *index_entry(const char *body, const char *tag)
+{
+    char d[ML__DIGEST_MAX];
+    digest_of(body, d);
+    if (!tag)
+        return ml__asprintf("{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":%zu}", d, strlen(body));
+    return ml__asprintf("{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\""
+                        ML__LAYOUT_REF_NAME "\":\"%s\"}}",
+                        d, strlen(body), tag);
+}
+
+static int put(const ml_ref *repo, const char *reference, const char *body, char **digest, ml_error **err)
+{
+    ml__item it = {.repo = repo, .reference = reference, .body = (char *)body, .len = strlen(body),
+                   .media_type = MT_MANIFEST};
+    int rc = ml__layout_put_manifests(&it, 1);
+    if (digest)
+        *digest = it.digest;
+    else
+        free(it.digest);
+    rc = rc != ML_OK ? rc : ml__item_take_error(&it, err);
+    return rc;
+}
+
+/* One HEAD or GET; the item is the caller's to clear. */
+static int fetch(const ml_ref *repo, const char *reference, bool get, ml__item *it)
+{
+    *it = (ml__item){.repo = repo, .reference = reference};
+    int rc = get ? ml__layout_get_manifests(it, 1) : ml__layout_head_manifests(it, 1);
+    return rc != ML_OK ? rc : it->rc;
+}
+
+static int fetch_rc(const ml_ref *repo, const char *reference, bool get)
+{
+    ml__item it;
+    int rc = fetch(repo, reference, get, &it);
+    ml__item_clear(&it);
+    return rc;
+}
+
+/* index.json parsed; entry i's tag and digest. */
+static bool load_index(const char *dir, ml__manifest *idx)
+{
+    char *json = read_text(dir, "index.json");
+    bool ok = json && ml__manifest_parse(idx, json, strlen(json), ML__MT_OCI_INDEX, NULL) == ML_OK;
+    free(json);
+    return ok;
+}
+
+static const char *entry_tag(const ml__manifest *idx, size_t i)
+{
+    return i < idx->manifest_count ? ml__annotations_get(&idx->manifests[i].annotations, ML__LAYOUT_REF_NAME)
+                                   : "(missing)";
+}
+
+static const char *entry_digest(const ml__manifest *idx, size_t i)
+{
+    return i < idx->manifest_count ? idx->manifests[i].digest : "(missing)";
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_put_then_read(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "a/b/layout"); /* parents are created */
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *body = manifest_body(1), *digest = NULL, expect[ML__DIGEST_MAX];
+    digest_of(body, expect);
+    ml_error *err = NULL;
+
+    CHECK_INT(put(&repo, "v1", body, &digest, &err), ML_OK);
+    CHECK_STR(digest, expect);
+    char *layout = read_text(dir, "oci-layout");
+    CHECK_STR(layout, "{\"imageLayoutVersion\":\"1.0.0\"}");
+    char *rel = blob_rel(expect);
+    CHECK(exists(dir, rel));
+    CHECK(ml__layout_has_blob(&repo, expect));
+
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", false, &it), ML_OK);
+    CHECK_STR(it.digest, expect);
+    CHECK_STR(it.media_type, MT_MANIFEST);
+    CHECK_INT(it.size, strlen(body));
+    CHECK(it.body == NULL);
+    ml__item_clear(&it);
+
+    CHECK_INT(fetch(&repo, "v1", true, &it), ML_OK);
+    CHECK_STR(it.body, body);
+    CHECK_INT(it.len, strlen(body));
+    CHECK_STR(it.digest, expect);
+    ml__item_clear(&it);
+
+    CHECK_INT(fetch(&repo, expect, true, &it), ML_OK);
+    CHECK_STR(it.body, body);
+    CHECK_STR(it.media_type, MT_MANIFEST);
+    ml__item_clear(&it);
+
+    CHECK_INT(fetch(&repo, expect, false, &it), ML_OK);
+    CHECK_INT(it.size, strlen(body));
+    ml__item_clear(&it);
+
+    CHECK_INT(fetch_rc(&repo, "v2", false), ML_ENOTFOUND);
+    CHECK_INT(fetch_rc(&repo, BAD_DIGEST, true), ML_ENOTFOUND);
+
+    /* Nothing temporary is left, in the layout or beside it. */
+    char *parent = join(tmp, "a/b");
+    CHECK_INT(count_prefixed(dir, ".mlist-tmp-"), 0);
+    CHECK_INT(count_prefixed(parent, "layout.mlist-"), 0);
+    CHECK(err == NULL);
+
+    ml_error_free(err);
+    free(parent);
+    free(layout);
+    free(rel);
+    free(digest);
+    free(body);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_put_by_digest(void)
+{
+    char *tmp = make_tmpdir();
+    ml_ref repo = {.repository = tmp, .layout = true}; /* empty directory: becomes the layout */
+    char *body = manifest_body(2), d[ML__DIGEST_MAX];
+    digest_of(body, d);
+    ml_error *err = NULL;
+
+    CHECK_INT(put(&repo, d, body, NULL, &err), ML_OK);
+    ml__manifest idx;
+    CHECK(load_index(tmp, &idx));
+    CHECK_INT(idx.manifest_count, 0); /* a digest stores the blob only */
+    ml__manifest_clear(&idx);
+
+    /* Not listed: the media type is the manifest's own. */
+    ml__item it;
+    CHECK_INT(fetch(&repo, d, false, &it), ML_OK);
+    CHECK_STR(it.media_type, MT_MANIFEST);
+    ml__item_clear(&it);
+
+    /* Again: an existing blob is a no-op success. */
+    CHECK_INT(put(&repo, d, body, NULL, &err), ML_OK);
+    CHECK_INT(put(&repo, BAD_DIGEST, body, NULL, &err), ML_EDIGEST);
+    CHECK(!ml__layout_has_blob(&repo, BAD_DIGEST));
+
+    /* A blob that is no manifest has no media type. */
+    const char *layer = "not json";
+    char ld[ML__DIGEST_MAX];
+    digest_of(layer, ld);
+    write_blob(tmp, layer);
+    CHECK_INT(fetch_rc(&repo, ld, false), ML_EMANIFEST);
+
+    ml_error_free(err);
+    free(body);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_tag_replace_keeps_order(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *a = manifest_body(10), *b = manifest_body(11), *c = manifest_body(12);
+    char *ea = index_entry(a, NULL), *eta = index_entry(a, "a"), *etb = index_entry(b, "b");
+    char *json = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s,%s,%s]}", ea, eta, etb);
+    hand_layout(dir, json);
+    write_blob(dir, a);
+    write_blob(dir, b);
+    char da[ML__DIGEST_MAX], db[ML__DIGEST_MAX], dc[ML__DIGEST_MAX];
+    digest_of(a, da);
+    digest_of(b, db);
+    digest_of(c, dc);
+
+    CHECK_INT(put(&repo, "a", c, NULL, NULL), ML_OK);
+    CHECK_INT(put(&repo, "new", a, NULL, NULL), ML_OK);
+    ml__manifest idx;
+    CHECK(load_index(dir, &idx));
+    CHECK_INT(idx.manifest_count, 4);
+    CHECK_STR(entry_tag(&idx, 0), NULL);
+    CHECK_STR(entry_digest(&idx, 0), da);
+    CHECK_STR(entry_tag(&idx, 1), "a");
+    CHECK_STR(entry_digest(&idx, 1), dc);
+    CHECK_STR(entry_tag(&idx, 2), "b");
+    CHECK_STR(entry_digest(&idx, 2), db);
+    CHECK_STR(entry_tag(&idx, 3), "new");
+    CHECK_STR(entry_digest(&idx, 3), da);
+    CHECK_STR(idx.manifests[1].media_type, MT_MANIFEST);
+    CHECK_INT(idx.manifests[1].size, strlen(c));
+    ml__manifest_clear(&idx);
+    /* The emitted index names its own media type. */
+    char *text = read_text(dir, "index.json");
+    CHECK(test_contains(text, "\"mediaType\":\"" ML__MT_OCI_INDEX "\""));
+
+    ml__strvec tags = {0};
+    bool complete = false;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_OK);
+    CHECK(complete);
+    CHECK_INT(tags.count, 3);
+    CHECK_STR(tags.count > 2 ? tags.items[0] : NULL, "a");
+    CHECK_STR(tags.count > 2 ? tags.items[1] : NULL, "b");
+    CHECK_STR(tags.count > 2 ? tags.items[2] : NULL, "new");
+    CHECK_INT(count_prefixed(dir, ".mlist-tmp-"), 0);
+
+    ml__strvec_free(&tags);
+    free(text);
+    free(json);
+    free(ea);
+    free(eta);
+    free(etb);
+    free(a);
+    free(b);
+    free(c);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_delete(void)
+{
+    char *tmp = make_tmpdir();
+    ml_ref repo = {.repository = tmp, .layout = true};
+    char *m = manifest_body(20), *other = manifest_body(21), dm[ML__DIGEST_MAX], dother[ML__DIGEST_MAX];
+    digest_of(m, dm);
+    digest_of(other, dother);
+    ml_error *err = NULL;
+
+    CHECK_INT(put(&repo, "x", m, NULL, NULL), ML_OK);
+    CHECK_INT(put(&repo, "y", m, NULL, NULL), ML_OK);
+    CHECK_INT(put(&repo, "z", other, NULL, NULL), ML_OK);
+    write_blob(tmp, "{}"); /* the config both reference */
+
+    CHECK_INT(ml__layout_delete_manifest(&repo, dm, &err), ML_OK);
+    ml__manifest idx;
+    CHECK(load_index(tmp, &idx));
+    CHECK_INT(idx.manifest_count, 1);
+    CHECK_STR(entry_tag(&idx, 0), "z");
+    ml__manifest_clear(&idx);
+    CHECK(!ml__layout_has_blob(&repo, dm));
+    CHECK(ml__layout_has_blob(&repo, CONFIG_DIGEST)); /* referenced blobs stay */
+    CHECK(ml__layout_has_blob(&repo, dother));
+    CHECK_INT(fetch_rc(&repo, "x", false), ML_ENOTFOUND);
+
+    CHECK_INT(ml__layout_delete_manifest(&repo, dm, &err), ML_ENOTFOUND);
+    CHECK(test_contains(ml_error_message(err), dm));
+    CHECK_INT(ml__layout_delete_manifest(&repo, "../z", &err), ML_EDIGEST);
+    CHECK(ml__layout_has_blob(&repo, dother));
+
+    /* Without index.json nothing is deleted. */
+    char *index = join(tmp, "index.json");
+    unlink(index);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dother, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), "index.json"));
+    CHECK(ml__layout_has_blob(&repo, dother));
+    CHECK_INT(fetch_rc(&repo, "z", false), ML_EIO);
+    free(index);
+
+    ml_error_free(err);
+    free(m);
+    free(other);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_corrupted_blob(void)
+{
+    char *tmp = make_tmpdir();
+    ml_ref repo = {.repository = tmp, .layout = true};
+    char *body = manifest_body(30), d[ML__DIGEST_MAX];
+    digest_of(body, d);
+    CHECK_INT(put(&repo, "v1", body, NULL, NULL), ML_OK);
+    char *rel = blob_rel(d);
+    write_text(tmp, rel, "{\"tampered\":true}");
+
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", true, &it), ML_EDIGEST);
+    CHECK(it.body == NULL);
+    CHECK(test_contains(ml_error_message(it.err), "GET oci:"));
+    ml__item_clear(&it);
+    CHECK_INT(fetch_rc(&repo, d, true), ML_EDIGEST);
+
+    ml__item blob = {.repo = &repo, .reference = d};
+    CHECK_INT(ml__layout_get_blobs(&blob, 1, 1024), ML_OK);
+    CHECK_INT(blob.rc, ML_EDIGEST);
+    ml__item_clear(&blob);
+
+    free(rel);
+    free(body);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_missing_and_foreign(void)
+{
+    char *tmp = make_tmpdir();
+    char *missing = join(tmp, "nope");
+    ml_ref repo = {.repository = missing, .layout = true};
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", false, &it), ML_ENOTFOUND);
+    CHECK(test_contains(ml_error_message(it.err), missing));
+    ml__item_clear(&it);
+    ml__strvec tags = {0};
+    bool complete;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_ENOTFOUND);
+    CHECK(!exists(tmp, "nope")); /* reads create nothing */
+
+    /* A directory holding other things is not a layout, and is not made one. */
+    char *foreign = join(tmp, "foreign");
+    mkdir(foreign, 0755);
+    write_text(foreign, "file.txt", "hello");
+    ml_ref frepo = {.repository = foreign, .layout = true};
+    CHECK_INT(fetch(&frepo, "v1", true, &it), ML_EIO);
+    char *want = ml__asprintf("%s is not an OCI image layout: no oci-layout file", foreign);
+    CHECK(test_contains(ml_error_message(it.err), want));
+    ml__item_clear(&it);
+    char *body = manifest_body(40);
+    ml_error *err = NULL;
+    CHECK_INT(put(&frepo, "v1", body, NULL, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), want));
+    CHECK(!exists(foreign, "oci-layout"));
+    CHECK_INT(count_prefixed(tmp, "foreign.mlist-"), 0);
+
+    /* An empty directory is a layout not written yet. */
+    char *empty = join(tmp, "empty");
+    mkdir(empty, 0755);
+    ml_ref erepo = {.repository = empty, .layout = true};
+    CHECK_INT(ml__layout_list_tags(&erepo, &tags, &complete, &err), ML_ENOTFOUND);
+    CHECK(test_contains(ml_error_message(err), "no oci-layout file"));
+
+    /* A file is not a layout either. */
+    char *file = join(foreign, "file.txt");
+    ml_ref file_repo = {.repository = file, .layout = true};
+    CHECK_INT(fetch_rc(&file_repo, "v1", false), ML_EIO);
+
+    ml_error_free(err);
+    free(file);
+    free(empty);
+    free(body);
+    free(want);
+    free(foreign);
+    free(missing);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_latest_single_entry(void)
+{
+    char *tmp = make_tmpdir();
+    char *one = join(tmp, "one"), *two = join(tmp, "two"), *named = join(tmp, "named");
+    char *a = manifest_body(50), *b = manifest_body(51), da[ML__DIGEST_MAX], db[ML__DIGEST_MAX];
+    digest_of(a, da);
+    digest_of(b, db);
+    char *ea = index_entry(a, "1.0"), *eb = index_entry(b, "2.0"), *elatest = index_entry(b, "latest");
+    char *j1 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", ea);
+    char *j2 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s,%s]}", ea, eb);
+    char *j3 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s,%s]}", ea, elatest);
+    hand_layout(one, j1);
+    hand_layout(two, j2);
+    hand_layout(named, j3);
+    const char *dirs[] = {one, two, named};
+    for (size_t i = 0; i < 3; i++) {
+        write_blob(dirs[i], a);
+        write_blob(dirs[i], b);
+    }
+    ml_ref r1 = {.repository = one, .layout = true}, r2 = {.repository = two, .layout = true},
+           r3 = {.repository = named, .layout = true};
+
+    ml__item it;
+    CHECK_INT(fetch(&r1, "latest", false, &it), ML_OK);
+    CHECK_STR(it.digest, da);
+    ml__item_clear(&it);
+    CHECK_INT(fetch_rc(&r1, "other", false), ML_ENOTFOUND); /* only "latest" */
+    CHECK_INT(fetch_rc(&r2, "latest", false), ML_ENOTFOUND);
+    CHECK_INT(fetch(&r3, "latest", true, &it), ML_OK);
+    CHECK_STR(it.digest, db);
+    CHECK_STR(it.body, b);
+    ml__item_clear(&it);
+
+    /* Putting "latest" adds an entry rather than replacing the only one. */
+    CHECK_INT(put(&r1, "latest", b, NULL, NULL), ML_OK);
+    ml__manifest idx;
+    CHECK(load_index(one, &idx));
+    CHECK_INT(idx.manifest_count, 2);
+    CHECK_STR(entry_tag(&idx, 0), "1.0");
+    CHECK_STR(entry_tag(&idx, 1), "latest");
+    ml__manifest_clear(&idx);
+
+    free(j1);
+    free(j2);
+    free(j3);
+    free(ea);
+    free(eb);
+    free(elatest);
+    free(a);
+    free(b);
+    free(one);
+    free(two);
+    free(named);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_blob_writer(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    const char *data = "layer bytes";
+    char d[ML__DIGEST_MAX];
+    digest_of(data, d);
+    ml_error *err = NULL;
+
+    /* Wrong digest: nothing is stored, the temporary file is gone. */
+    ml__layout_blob *b = NULL;
+    CHECK_INT(ml__layout_blob_begin(&repo, &b, &err), ML_OK);
+    CHECK(exists(dir, "oci-layout")); /* the layout is created on begin */
+    CHECK_INT(count_prefixed(dir, ".mlist-tmp-"), 1);
+    fputs(data, ml__layout_blob_file(b));
+    CHECK_INT(ml__layout_blob_commit(b, BAD_DIGEST, &err), ML_EDIGEST);
+    CHECK(test_contains(ml_error_message(err), d));
+    ml__layout_blob_free(b);
+    CHECK(!ml__layout_has_blob(&repo, BAD_DIGEST));
+    CHECK(!ml__layout_has_blob(&repo, d));
+    CHECK_INT(count_prefixed(dir, ".mlist-tmp-"), 0);
+
+    /* Right digest. */
+    CHECK_INT(ml__layout_blob_begin(&repo, &b, &err), ML_OK);
+    fputs(data, ml__layout_blob_file(b));
+    CHECK_INT(ml__layout_blob_commit(b, d, &err), ML_OK);
+    ml__layout_blob_free(b);
+    CHECK(ml__layout_has_blob(&repo, d));
+    CHECK_INT(count_prefixed(dir, ".mlist-tmp-"), 0);
+    FILE *f = NULL;
+    int64_t size = -1;
+    CHECK_INT(ml__layout_open_blob(&repo, d, &f, &size, &err), ML_OK);
+    char buf[64] = {0};
+    CHECK(f && fread(buf, 1, sizeof(buf) - 1, f) == strlen(data));
+    CHECK_STR(buf, data);
+    CHECK_INT(size, strlen(data));
+    if (f)
+        fclose(f);
+    CHECK_INT(ml__layout_open_blob(&repo, BAD_DIGEST, &f, &size, &err), ML_ENOTFOUND);
+
+    ml__item blob = {.repo = &repo, .reference = d};
+    CHECK_INT(ml__layout_head_blobs(&blob, 1), ML_OK);
+    CHECK_INT(blob.rc, ML_OK);
+    CHECK_INT(blob.size, strlen(data));
+    CHECK_STR(blob.digest, d);
+    ml__item_clear(&blob);
+    blob = (ml__item){.repo = &repo, .reference = d};
+    CHECK_INT(ml__layout_get_blobs(&blob, 1, 4), ML_OK);
+    CHECK_INT(blob.rc, ML_ETOOBIG);
+    ml__item_clear(&blob);
+    blob = (ml__item){.repo = &repo, .reference = d};
+    CHECK_INT(ml__layout_get_blobs(&blob, 1, 1024), ML_OK);
+    CHECK_INT(blob.rc, ML_OK);
+    CHECK_STR(blob.body, data);
+    ml__item_clear(&blob);
+
+    /* The same blob again is a no-op; an abandoned one leaves nothing. */
+    CHECK_INT(ml__layout_blob_begin(&repo, &b, &err), ML_OK);
+    fputs(data, ml__layout_blob_file(b));
+    CHECK_INT(ml__layout_blob_commit(b, d, &err), ML_OK);
+    ml__layout_blob_free(b);
+    CHECK_INT(ml__layout_blob_begin(&repo, &b, &err), ML_OK);
+    fputs("partial", ml__layout_blob_file(b));
+    ml__layout_blob_free(b);
+    CHECK_INT(count_prefixed(dir, ".mlist-tmp-"), 0);
+    CHECK_INT(count_prefixed(tmp, "l.mlist-"), 0);
+
+    ml_error_free(err);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_no_escape(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *body = manifest_body(60);
+    CHECK_INT(put(&repo, "v1", body, NULL, NULL), ML_OK);
+    /* A manifest outside the layout that "../" would reach. */
+    write_text(tmp, "x", body);
+    char *before = read_text(dir, "index.json");
+
+    ml__item it;
+    CHECK_INT(fetch(&repo, "../x", true, &it), ML_EREF);
+    CHECK(it.body == NULL);
+    ml__item_clear(&it);
+    CHECK_INT(fetch_rc(&repo, "sha256:../../x", true), ML_EDIGEST);
+    CHECK_INT(fetch_rc(&repo, "sha256:../../../x", false), ML_EDIGEST);
+    CHECK(!ml__layout_has_blob(&repo, "sha256:../../x"));
+    FILE *f = NULL;
+    int64_t size;
+    CHECK_INT(ml__layout_open_blob(&repo, "sha256:../../x", &f, &size, NULL), ML_EDIGEST);
+    CHECK(f == NULL);
+    ml__item blob = {.repo = &repo, .reference = "../../x"};
+    CHECK_INT(ml__layout_get_blobs(&blob, 1, 1024), ML_OK);
+    CHECK_INT(blob.rc, ML_EDIGEST);
+    ml__item_clear(&blob);
+
+    /* Writes: nothing appears outside, index.json is untouched. */
+    CHECK_INT(put(&repo, "../y", body, NULL, NULL), ML_EREF);
+    CHECK_INT(put(&repo, "sha256:../../y", body, NULL, NULL), ML_EDIGEST);
+    CHECK_INT(ml__layout_delete_manifest(&repo, "sha256:../../x", NULL), ML_EDIGEST);
+    CHECK(!exists(tmp, "y"));
+    CHECK(exists(tmp, "x"));
+    char *after = read_text(dir, "index.json");
+    CHECK_STR(after, before);
+
+    free(after);
+    free(before);
+    free(body);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_skopeo_format(void)
+{
+    char *tmp = make_tmpdir();
+    ml_ref repo = {.repository = tmp, .layout = true};
+    char *a = manifest_body(70), *b = manifest_body(71), da[ML__DIGEST_MAX];
+    digest_of(a, da);
+    char *ea = index_entry(a, "1.0");
+    /* skopeo's shape: no index mediaType, whitespace, annotated entries. */
+    char *json = ml__asprintf("{\n  \"schemaVersion\": 2,\n  \"manifests\": [ %s ]\n}\n", ea);
+    hand_layout(tmp, json);
+    write_blob(tmp, a);
+
+    ml__item it;
+    CHECK_INT(fetch(&repo, "1.0", true, &it), ML_OK);
+    CHECK_STR(it.body, a);
+    CHECK_STR(it.media_type, MT_MANIFEST);
+    CHECK_STR(it.digest, da);
+    ml__item_clear(&it);
+
+    ml__strvec tags = {0};
+    bool complete = false;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_OK);
+    CHECK_INT(tags.count, 1);
+    CHECK_STR(tags.count ? tags.items[0] : NULL, "1.0");
+    ml__strvec_free(&tags);
+
+    CHECK_INT(put(&repo, "2.0", b, NULL, NULL), ML_OK);
+    ml__manifest idx;
+    CHECK(load_index(tmp, &idx));
+    CHECK_INT(idx.manifest_count, 2);
+    CHECK_STR(entry_tag(&idx, 0), "1.0");
+    CHECK_STR(entry_tag(&idx, 1), "2.0");
+    ml__manifest_clear(&idx);
+
+    /* A broken index.json is an error, not an empty layout. */
+    write_text(tmp, "index.json", "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_DOCKER_LIST "\",\"manifests\":[]}");
+    CHECK_INT(fetch_rc(&repo, "1.0", false), ML_EMANIFEST);
+
+    free(json);
+    free(ea);
+    free(a);
+    free(b);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static void test_batch_items(void)
+{
+    char *tmp = make_tmpdir();
+    ml_ref repo = {.repository = tmp, .layout = true};
+    char *a = manifest_body(80), *b = manifest_body(81);
+    ml__item puts[3] = {
+        {.repo = &repo, .reference = "a", .body = a, .len = strlen(a), .media_type = MT_MANIFEST},
+        {.repo = &repo, .reference = "-bad", .body = b, .len = strlen(b), .media_type = MT_MANIFEST},
+        {.repo = &repo, .reference = "b", .body = b, .len = strlen(b), .media_type = MT_MANIFEST},
+    };
+    CHECK_INT(ml__layout_put_manifests(puts, 3), ML_OK);
+    CHECK_INT(puts[0].rc, ML_OK);
+    CHECK_INT(puts[1].rc, ML_EREF);
+    CHECK(test_contains(ml_error_message(puts[1].err), "PUT oci:"));
+    CHECK_INT(puts[2].rc, ML_OK);
+    CHECK_INT(puts[2].size, strlen(b));
+    CHECK(puts[2].body == b); /* inputs stay the caller's */
+    for (size_t i = 0; i < 3; i++) {
+        free(puts[i].digest);
+        ml_error_free(puts[i].err);
+    }
+
+    ml__item gets[2] = {{.repo = &repo, .reference = "b"}, {.repo = &repo, .reference = "c"}};
+    CHECK_INT(ml__layout_get_manifests(gets, 2), ML_OK);
+    CHECK_INT(gets[0].rc, ML_OK);
+    CHECK_STR(gets[0].body, b);
+    CHECK_INT(gets[1].rc, ML_ENOTFOUND);
+    CHECK(test_contains(ml_error_message(gets[1].err), "tag \"c\" not found"));
+    ml__item_clear(&gets[0]);
+    ml__item_clear(&gets[1]);
+
+    /* Over the manifest limit. */
+    size_t big_len = ML__MANIFEST_MAX + 1;
+    char *big = calloc(1, big_len);
+    ml__item it = {.repo = &repo, .reference = "big", .body = big, .len = big_len, .media_type = MT_MANIFEST};
+    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(it.rc, ML_ETOOBIG);
+    ml_error_free(it.err);
+    free(big);
+
+    free(a);
+    free(b);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* "." cannot be renamed over: the empty directory is filled in place. */
+static void test_create_in_cwd(void)
+{
+    char *tmp = make_tmpdir();
+    char *cwd = getcwd(NULL, 0);
+    CHECK(cwd && tmp && chdir(tmp) == 0);
+    ml_ref repo = {.repository = ".", .layout = true};
+    char *body = manifest_body(90);
+    CHECK_INT(put(&repo, "v1", body, NULL, NULL), ML_OK);
+    CHECK(exists(tmp, "oci-layout"));
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+    CHECK_INT(count_prefixed(tmp, ".mlist-"), 0);
+    CHECK(cwd && chdir(cwd) == 0);
+    free(body);
+    free(cwd);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* Two writers at once: the lock keeps either's tags from being lost. */
+static void test_concurrent_writers(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    enum { PER_WRITER = 10 };
+    pid_t pid = fork();
+    int base = pid == 0 ? 100 : 200;
+    int failures = 0;
+    for (int i = 0; i < PER_WRITER; i++) {
+        char *tag = ml__asprintf("t%d", base + i), *body = manifest_body(base + i);
+        failures += put(&repo, tag, body, NULL, NULL) != ML_OK;
+        free(tag);
+        free(body);
+    }
+    if (pid == 0) {
+        free(dir);
+        free(tmp);
+        _exit(failures ? 1 : 0);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT(failures, 0);
+    ml__strvec tags = {0};
+    bool complete;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_OK);
+    CHECK_INT(tags.count, 2 * PER_WRITER);
+    CHECK(ml__strvec_contains(&tags, "t100") && ml__strvec_contains(&tags, "t209"));
+    ml__strvec_free(&tags);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* A writer killed at any moment leaves a layout whose every tag reads. */
+static void test_killed_writer(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0;; i++) {
+            char *tag = ml__asprintf("t%d", i % 50), *body = manifest_body(i);
+            put(&repo, tag, body, NULL, NULL);
+            free(tag);
+            free(body);
+        }
+    }
+    /* Once the layout exists, the writer is somewhere inside its loop. */
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 1000 && !exists(dir, "oci-layout"); i++)
+        nanosleep(&ts, NULL);
+    ts.tv_nsec = (long)(rand() % 50) * 1000 * 1000;
+    nanosleep(&ts, NULL);
+    CHECK(pid > 0 && kill(pid, SIGKILL) == 0);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+
+    ml__strvec tags = {0};
+    bool complete;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_OK);
+    int bad = 0;
+    for (size_t i = 0; i < tags.count; i++)
+        bad += fetch_rc(&repo, tags.items[i], true) != ML_OK;
+    CHECK_INT(bad, 0);
+    ml__strvec_free(&tags);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+int main(void)
+{
+    srand((unsigned)time(NULL));
+    TEST_RUN(test_put_then_read);
+    TEST_RUN(test_put_by_digest);
+    TEST_RUN(test_tag_replace_keeps_order);
+    TEST_RUN(test_delete);
+    TEST_RUN(test_corrupted_blob);
+    TEST_RUN(test_missing_and_foreign);
+    TEST_RUN(test_latest_single_entry);
+    TEST_RUN(test_blob_writer);
+    TEST_RUN(test_no_escape);
+    TEST_RUN(test_skopeo_format);
+    TEST_RUN(test_batch_items);
+    TEST_RUN(test_create_in_cwd);
+    TEST_RUN(test_concurrent_writers);
+    TEST_RUN(test_killed_writer);
+    TEST_END();
+}
