@@ -332,6 +332,8 @@ static int parse_layout(ml_ref *out, const char *s, ml_error **err)
     const char *at = strstr(path, "@sha");
     const char *colon = strchr(path, ':');
     size_t n = at ? (size_t)(at - path) : colon ? (size_t)(colon - path) : strlen(path);
+    if (at && n > 0 && path[n - 1] == ':')
+        n--; /* oci:PATH:@DIGEST, as newer skopeo writes it */
     out->layout = true;
     if (n == 0)
         return ref_error(err, s, "layout path is empty (oci:PATH[:TAG])");
@@ -346,8 +348,6 @@ static int parse_layout(ml_ref *out, const char *s, ml_error **err)
         return ML_OK;
     if (!(out->tag = ml__strdup(colon + 1)))
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (ml__has_prefix(out->tag, "@sha"))
-        return ref_error(err, s, "write a layout digest as oci:PATH@DIGEST");
     return validate_tag(s, out->tag, err);
 }
 

@@ -238,6 +238,59 @@ static bool loopback(const char *s)
     return yes;
 }
 
+static void test_layouts(void)
+{
+    ml_ref r;
+    ml_error *err = NULL;
+    CHECK_INT(ml__ref_parse(&r, "oci:/tmp/My Layout:v1.0", NULL), ML_OK);
+    CHECK(r.layout);
+    CHECK(r.registry == NULL);
+    CHECK_STR(r.repository, "/tmp/My Layout");
+    CHECK_STR(r.tag, "v1.0");
+    char *s = ml__ref_format(&r);
+    CHECK_STR(s, "oci:/tmp/My Layout:v1.0");
+    free(s);
+    s = ml__ref_repo_name(&r);
+    CHECK_STR(s, "oci:/tmp/My Layout");
+    free(s);
+
+    ml_ref d;
+    CHECK_INT(ml__ref_parse(&d, "oci:rel/dir@sha256:" HEX64, NULL), ML_OK);
+    CHECK(d.layout);
+    CHECK_STR(d.repository, "rel/dir");
+    CHECK(d.tag == NULL);
+    CHECK_STR(d.digest, "sha256:" HEX64);
+    ml_ref copy;
+    CHECK_INT(ml__ref_copy(&copy, &d), ML_OK);
+    CHECK(copy.layout);
+    /* Same directory, same store; a registry repository of that name is not. */
+    CHECK(ml__ref_same_repo(&copy, &d));
+    ml_ref reg;
+    CHECK_INT(ml__ref_parse(&reg, "rel/dir", NULL), ML_OK);
+    CHECK(!ml__ref_same_repo(&reg, &d));
+    CHECK(!ml__ref_is_loopback(&d));
+    ml__ref_clear(&reg);
+    ml__ref_clear(&copy);
+    ml__ref_clear(&d);
+    ml__ref_clear(&r);
+
+    CHECK_INT(ml__ref_parse(&r, "oci:dir", NULL), ML_OK);
+    CHECK(r.tag == NULL && r.digest == NULL);
+    ml__ref_clear(&r);
+
+    CHECK_INT(ml__ref_parse(&r, "oci::v1", &err), ML_EREF);
+    CHECK(test_contains(ml_error_message(err), "layout path is empty"));
+    CHECK_INT(ml__ref_parse(&r, "oci:dir:bad tag", &err), ML_EREF);
+    CHECK(test_contains(ml_error_message(err), "bad tag"));
+    CHECK_INT(ml__ref_parse(&r, "oci:dir@sha256:abc", &err), ML_EREF);
+    CHECK(test_contains(ml_error_message(err), "64 lowercase hex"));
+    ml_error_free(err);
+    CHECK_INT(ml__ref_parse(&r, "oci:dir:@sha256:" HEX64, NULL), ML_OK);
+    CHECK_STR(r.repository, "dir");
+    CHECK_STR(r.digest, "sha256:" HEX64);
+    ml__ref_clear(&r);
+}
+
 static void test_loopback(void)
 {
     CHECK(loopback("localhost/app"));
@@ -307,6 +360,7 @@ int main(void)
     TEST_RUN(test_bad_names);
     TEST_RUN(test_length_limits);
     TEST_RUN(test_format_and_names);
+    TEST_RUN(test_layouts);
     TEST_RUN(test_loopback);
     TEST_RUN(test_tag_valid);
     TEST_RUN(test_public_normalize);
