@@ -471,18 +471,40 @@ static int check_unchanged(ml_client *c, const ml_list *l, const ml_result *res,
     return rc == ML_ENOMEM ? ml__error_set(err, rc, "out of memory") : rc;
 }
 
-static int put_tags(ml_client *c, const ml_list *l, ml_result *res, ml_error **err)
+/* One PUT per tag that moves, all at once. *confirmed: the store answered
+ * for the main tag with our digest (or it held the list already). */
+static int put_tags(ml_client *c, const ml_list *l, ml_result *res, bool *confirmed, ml_error **err)
 {
-    for (size_t i = 0; i < res->tag_count; i++) {
-        tag_state *t = &res->tags[i];
-        if (ml__str_eq(t->previous, l->digest))
+    ml__item *items = calloc(res->tag_count, sizeof(*items));
+    size_t *index = calloc(res->tag_count, sizeof(*index));
+    size_t n = 0;
+    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    *confirmed = ml__str_eq(res->tags[0].previous, l->digest);
+    for (size_t i = 0; rc == ML_OK && i < res->tag_count; i++) {
+        if (ml__str_eq(res->tags[i].previous, l->digest))
             continue;
-        int rc = ml__store_put_manifest(c, &l->target, t->tag, l->model.media_type, l->json, l->len, err);
-        if (rc != ML_OK)
-            return rc;
-        t->moved = true;
+        /* The items borrow the list's bytes and type. */
+        items[n] = (ml__item){.repo = &l->target, .reference = res->tags[i].tag, .body = l->json, .len = l->len,
+                              .media_type = l->model.media_type};
+        index[n++] = i;
     }
-    return ML_OK;
+    if (rc == ML_OK && ml__store_put_manifests(c, items, n) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < n; k++) {
+        res->tags[index[k]].moved = items[k].rc == ML_OK;
+        if (index[k] == 0 && items[k].rc == ML_OK)
+            *confirmed = ml__str_eq(items[k].digest, l->digest);
+    }
+    for (size_t k = 0; rc == ML_OK && k < n; k++)
+        if (items[k].rc != ML_OK)
+            rc = ml__item_take_error(&items[k], err);
+    for (size_t k = 0; items && k < n; k++) {
+        items[k].body = items[k].media_type = NULL;
+        ml__item_clear(&items[k]);
+    }
+    free(items);
+    free(index);
+    return rc;
 }
 
 static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_error **err)
@@ -583,11 +605,19 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
         return rc;
     if (res->dry_run)
         return ML_OK;
-    if (!(o->flags & ML_PUSH_FORCE) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
+    /* The tag was read moments ago; reading it again only pays when copies
+     * took time since, or for an edit, which re-applies itself on a
+     * conflict. No registry offers compare-and-swap: these checks narrow
+     * the race, they cannot close it. */
+    bool copied = res->children_copied || res->blobs_mounted || res->blobs_copied || res->referrers_copied;
+    if (!(o->flags & ML_PUSH_FORCE) && (copied || l->has_base) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
-    if ((rc = put_tags(c, l, res, err)) != ML_OK)
+    bool confirmed = false;
+    if ((rc = put_tags(c, l, res, &confirmed, err)) != ML_OK)
         return rc;
-    if ((rc = read_back(c, l, res, err)) != ML_OK)
+    /* A PUT answered with our digest is the registry's own word for what
+     * the tag holds; read it back otherwise. */
+    if ((l->has_base || !confirmed) && (rc = read_back(c, l, res, err)) != ML_OK)
         return rc;
     if ((o->flags & ML_PUSH_PURGE) && old_is_list && res->tags[0].previous)
         purge_previous(c, l, res);

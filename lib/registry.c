@@ -512,6 +512,8 @@ static void finish_put(ml__item *it, ml__http_req *r, const char *what)
     if (it->rc == ML_OK && dcd && ml__has_prefix(dcd, "sha256:") && strcmp(dcd, expected) != 0)
         it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
                                expected);
+    else if (it->rc == ML_OK && dcd && !(it->digest = ml__strdup(dcd)))
+        it->rc = ml__error_set(&it->err, ML_ENOMEM, "out of memory");
 }
 
 int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n)

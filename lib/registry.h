@@ -49,7 +49,8 @@ int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n);
 int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max);
 
 /* PUT manifests (items carry body, len and media_type as input); the
- * registry's Docker-Content-Digest must match ours. */
+ * registry's Docker-Content-Digest must match ours, and is the item's digest
+ * afterwards (NULL when the registry sent none). */
 int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n);
 int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err);
 /* Monolithic upload (POST then PUT ?digest=). */

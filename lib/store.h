@@ -13,7 +13,8 @@ typedef struct ml__store {
     int (*head_blobs)(ml_client *c, ml__item *items, size_t n);
     int (*get_blobs)(ml_client *c, ml__item *items, size_t n, size_t max);
     /* Items carry body, len and media_type; the reference is a tag or the
-     * body's digest. */
+     * body's digest. Afterwards the item's digest is what the store says it
+     * stored (NULL when it did not say). */
     int (*put_manifests)(ml_client *c, ml__item *items, size_t n);
     int (*delete_manifest)(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err);
     /* Makes every blob present in `target`, from wherever needs[i].from is. */
