@@ -411,8 +411,9 @@ static ml__descriptor *tagged(const ml__manifest *idx, const char *tag)
 static const ml__descriptor *find_tag(const ml__manifest *idx, const char *tag)
 {
     const ml__descriptor *d = tagged(idx, tag);
-    /* skopeo reads "oci:PATH" as the layout's only image, whatever its name. */
-    if (!d && strcmp(tag, "latest") == 0 && idx->manifest_count == 1)
+    /* skopeo writes "oci:PATH" as the layout's only, untagged image. A
+     * tagged one is not "latest": a write to oci:PATH must not replace it. */
+    if (!d && strcmp(tag, "latest") == 0 && idx->manifest_count == 1 && !tag_of(&idx->manifests[0]))
         d = &idx->manifests[0];
     return d;
 }

@@ -324,31 +324,35 @@ static int parse_parts(ml_ref *out, const char *s, ml_error **err)
     return rc;
 }
 
-/* oci:PATH[:TAG] or oci:PATH@DIGEST. The path ends at its first colon, as
- * skopeo reads it, unless a digest follows it. */
+/* oci:PATH[:TAG][@DIGEST]. The path ends at its first colon, as skopeo
+ * reads it; "oci:PATH:@DIGEST" (newer skopeo) has an empty tag. */
 static int parse_layout(ml_ref *out, const char *s, ml_error **err)
 {
     const char *path = s + strlen(ML__LAYOUT_PREFIX);
     const char *at = strstr(path, "@sha");
     const char *colon = strchr(path, ':');
-    size_t n = at ? (size_t)(at - path) : colon ? (size_t)(colon - path) : strlen(path);
-    if (at && n > 0 && path[n - 1] == ':')
-        n--; /* oci:PATH:@DIGEST, as newer skopeo writes it */
+    if (colon && at && colon > at)
+        colon = NULL; /* the digest's own colon */
+    const char *end = path + strlen(path);
+    const char *tag_end = at ? at : end;
+    size_t n = (size_t)((colon ? colon : tag_end) - path);
     out->layout = true;
     if (n == 0)
         return ref_error(err, s, "layout path is empty (oci:PATH[:TAG])");
     if (!(out->repository = ml__strndup(path, n)))
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (at) {
-        if (!(out->digest = ml__strdup(at + 1)))
+    if (colon && (!at || tag_end > colon + 1)) {
+        if (!(out->tag = ml__strndup(colon + 1, (size_t)(tag_end - colon - 1))))
             return ml__error_set(err, ML_ENOMEM, "out of memory");
-        return validate_digest(s, out->digest, err);
+        int rc = validate_tag(s, out->tag, err);
+        if (rc != ML_OK)
+            return rc;
     }
-    if (!colon)
+    if (!at)
         return ML_OK;
-    if (!(out->tag = ml__strdup(colon + 1)))
+    if (!(out->digest = ml__strdup(at + 1)))
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    return validate_tag(s, out->tag, err);
+    return validate_digest(s, out->digest, err);
 }
 
 int ml__ref_parse(ml_ref *out, const char *s, ml_error **err)

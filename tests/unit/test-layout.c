@@ -491,24 +491,27 @@ static void test_missing_and_foreign(void)
 static void test_latest_single_entry(void)
 {
     char *tmp = make_tmpdir();
-    char *one = join(tmp, "one"), *two = join(tmp, "two"), *named = join(tmp, "named");
+    char *one = join(tmp, "one"), *two = join(tmp, "two"), *named = join(tmp, "named"), *tagged1 = join(tmp, "tagged");
     char *a = manifest_body(50), *b = manifest_body(51), da[ML__DIGEST_MAX], db[ML__DIGEST_MAX];
     digest_of(a, da);
     digest_of(b, db);
     char *ea = index_entry(a, "1.0"), *eb = index_entry(b, "2.0"), *elatest = index_entry(b, "latest");
-    char *j1 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", ea);
+    char *eu = index_entry(a, NULL);
+    char *j1 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", eu);
+    char *j4 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", ea);
     char *j2 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s,%s]}", ea, eb);
     char *j3 = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s,%s]}", ea, elatest);
     hand_layout(one, j1);
     hand_layout(two, j2);
     hand_layout(named, j3);
-    const char *dirs[] = {one, two, named};
-    for (size_t i = 0; i < 3; i++) {
+    hand_layout(tagged1, j4);
+    const char *dirs[] = {one, two, named, tagged1};
+    for (size_t i = 0; i < 4; i++) {
         write_blob(dirs[i], a);
         write_blob(dirs[i], b);
     }
     ml_ref r1 = {.repository = one, .layout = true}, r2 = {.repository = two, .layout = true},
-           r3 = {.repository = named, .layout = true};
+           r3 = {.repository = named, .layout = true}, r4 = {.repository = tagged1, .layout = true};
 
     ml__item it;
     CHECK_INT(fetch(&r1, "latest", false, &it), ML_OK);
@@ -516,6 +519,8 @@ static void test_latest_single_entry(void)
     ml__item_clear(&it);
     CHECK_INT(fetch_rc(&r1, "other", false), ML_ENOTFOUND); /* only "latest" */
     CHECK_INT(fetch_rc(&r2, "latest", false), ML_ENOTFOUND);
+    /* A tagged only entry is not "latest": writing oci:PATH adds one. */
+    CHECK_INT(fetch_rc(&r4, "latest", false), ML_ENOTFOUND);
     CHECK_INT(fetch(&r3, "latest", true, &it), ML_OK);
     CHECK_STR(it.digest, db);
     CHECK_STR(it.body, b);
@@ -526,10 +531,13 @@ static void test_latest_single_entry(void)
     ml__manifest idx;
     CHECK(load_index(one, &idx));
     CHECK_INT(idx.manifest_count, 2);
-    CHECK_STR(entry_tag(&idx, 0), "1.0");
+    CHECK(entry_tag(&idx, 0) == NULL);
     CHECK_STR(entry_tag(&idx, 1), "latest");
     ml__manifest_clear(&idx);
 
+    free(eu);
+    free(j4);
+    free(tagged1);
     free(j1);
     free(j2);
     free(j3);

@@ -285,10 +285,21 @@ static void test_layouts(void)
     CHECK_INT(ml__ref_parse(&r, "oci:dir@sha256:abc", &err), ML_EREF);
     CHECK(test_contains(ml_error_message(err), "64 lowercase hex"));
     ml_error_free(err);
+    err = NULL;
     CHECK_INT(ml__ref_parse(&r, "oci:dir:@sha256:" HEX64, NULL), ML_OK);
     CHECK_STR(r.repository, "dir");
+    CHECK(r.tag == NULL);
     CHECK_STR(r.digest, "sha256:" HEX64);
     ml__ref_clear(&r);
+    CHECK_INT(ml__ref_parse(&r, "oci:dir:v2@sha256:" HEX64, NULL), ML_OK);
+    CHECK_STR(r.repository, "dir");
+    CHECK_STR(r.tag, "v2");
+    CHECK_STR(r.digest, "sha256:" HEX64);
+    ml__ref_clear(&r);
+    CHECK_INT(ml__ref_parse(&r, "oci:dir:", &err), ML_EREF);
+    CHECK(test_contains(ml_error_message(err), "tag is empty"));
+    ml_error_free(err);
+    err = NULL;
 }
 
 static void test_loopback(void)
