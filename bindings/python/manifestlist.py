@@ -11,6 +11,12 @@ OCI image index::
         print(res.digest, res.size, res.up_to_date)
         m = client.inspect(res.target)
         print(m.select("linux/arm64").digest)
+        for r in client.referrers(m):      # signatures, SBOMs of the entries
+            print(r.subject, r.artifact_type, r.digest)
+
+References may be registry references or OCI image layout directories,
+"oci:PATH[:TAG]" or "oci:PATH@DIGEST", wherever a reference goes (push
+targets, spec sources, inspect, referrers, verify, delete, edit).
 
 Library lookup: $MANIFESTLIST_LIB (a path) first, then
 ctypes.util.find_library("manifestlist"), then "libmanifestlist.so.0". The
@@ -43,7 +49,7 @@ import warnings
 
 __all__ = [
     "ManifestListError", "Client", "Spec", "SpecList", "SpecEntry",
-    "Result", "Tag", "Manifest", "ManifestEntry", "VerifyReport",
+    "Result", "Tag", "Manifest", "ManifestEntry", "Referrer", "VerifyReport",
     "normalize_ref", "normalize_platform", "library_version", "strerror",
     "CODE_NAMES", "LOG_DEBUG", "LOG_INFO", "LOG_WARN",
 ]
@@ -99,6 +105,7 @@ _PUSH_IGNORE_MISSING = 1 << 2
 _PUSH_DRY_RUN = 1 << 3
 _PUSH_PURGE = 1 << 4
 _PUSH_NO_ATTESTATIONS = 1 << 5
+_PUSH_REFERRERS = 1 << 6
 _DELETE_FORCE = 1 << 0
 _UINT32_MAX = 0xFFFFFFFF
 
@@ -121,6 +128,7 @@ class _ResultH(_Opaque): pass        # ml_result
 class _ManifestH(_Opaque): pass      # ml_manifest
 class _CredentialH(_Opaque): pass    # ml_credential
 class _ReportH(_Opaque): pass        # ml_report
+class _ReferrersH(_Opaque): pass     # ml_referrers
 
 
 # typedef void (*ml_log_fn)(int level, const char *message, void *payload);
@@ -240,6 +248,7 @@ _PROTOS = {
     "ml_result_tag_count": (c_size_t, [P(_ResultH)]),
     "ml_result_tag": (c_char_p, [P(_ResultH), c_size_t]),
     "ml_result_tag_moved": (c_int, [P(_ResultH), c_size_t]),
+    "ml_result_referrers_copied": (c_size_t, [P(_ResultH)]),
     "ml_result_change_count": (c_size_t, [P(_ResultH)]),
     "ml_result_change": (c_char_p, [P(_ResultH), c_size_t]),
     "ml_result_to_json": (c_int, [P(_ResultH), P(c_void_p), P(P(_Error))]),
@@ -258,6 +267,17 @@ _PROTOS = {
     "ml_manifest_entry_platform": (c_char_p, [P(_ManifestH), c_size_t]),
     "ml_manifest_select": (c_int, [P(_ManifestH), c_char_p, P(c_size_t), P(P(_Error))]),
     "ml_manifest_to_json": (c_int, [P(_ManifestH), P(c_void_p), P(P(_Error))]),
+
+    "ml_referrers_fetch": (c_int, [P(P(_ReferrersH)), P(_ClientH), P(_ManifestH),
+                                   P(P(_Error))]),
+    "ml_referrers_free": (None, [P(_ReferrersH)]),
+    "ml_referrers_count": (c_size_t, [P(_ReferrersH)]),
+    "ml_referrers_subject": (c_char_p, [P(_ReferrersH), c_size_t]),
+    "ml_referrers_digest": (c_char_p, [P(_ReferrersH), c_size_t]),
+    "ml_referrers_media_type": (c_char_p, [P(_ReferrersH), c_size_t]),
+    "ml_referrers_artifact_type": (c_char_p, [P(_ReferrersH), c_size_t]),
+    "ml_referrers_size": (c_int64, [P(_ReferrersH), c_size_t]),
+    "ml_referrers_to_json": (c_int, [P(_ReferrersH), P(c_void_p), P(P(_Error))]),
 
     "ml_verify": (c_int, [P(P(_ReportH)), P(_ClientH), c_char_p, P(P(_Error))]),
     "ml_report_free": (None, [P(_ReportH)]),
@@ -677,7 +697,8 @@ class Result:
     first), changes ["+ linux/arm64 sha256:..."], plan (dry run: "copy
     manifest ...", "mount blob ..."), json (dict from ml_result_to_json),
     warnings (from building the list), list_bytes / media_type (the
-    assembled list, for push(); None for edit())."""
+    assembled list, for push(); None for edit()), referrers_copied (referrer
+    manifests copied into the target with referrers=True; 0 otherwise)."""
 
     def __init__(self, lib, h, list_h=None):
         self.target = _s(lib.ml_result_target(h))
@@ -689,6 +710,7 @@ class Result:
         self.changes = [_s(lib.ml_result_change(h, i))
                         for i in range(lib.ml_result_change_count(h))]
         self.plan = [_s(lib.ml_result_plan(h, i)) for i in range(lib.ml_result_plan_count(h))]
+        self.referrers_copied = lib.ml_result_referrers_copied(h)
         out = c_void_p()
         err = P(_Error)()
         rc = lib.ml_result_to_json(h, ctypes.byref(out), ctypes.byref(err))
@@ -781,6 +803,14 @@ class Manifest(_Handle):
         return "<Manifest %s %s %s>" % (self.ref, self.digest, self.media_type)
 
 
+Referrer = collections.namedtuple(
+    "Referrer", "subject digest media_type artifact_type size annotations")
+Referrer.__doc__ = ("A manifest attached to a subject (signature, SBOM, attestation): "
+                    "subject (digest of the manifest it refers to: the inspected one "
+                    "or one of its entries), digest, media_type, artifact_type (None "
+                    "when it has none), size, annotations (dict, {} when none).")
+
+
 class VerifyReport(list):
     """The problems found by Client.verify (a list of str; empty = ok), with
     .json (dict: ref, digest, ok, children, blobs, problems)."""
@@ -849,13 +879,14 @@ class _Callbacks:
 
 def _push_options(lib, create=False, force=False, dry_run=False, type=None,
                   annotations=None, ignore_missing=False, purge=False,
-                  no_attestations=False):
+                  no_attestations=False, referrers=False):
     """-> (ml_push_options, objects to keep alive during the call)."""
     o = _init_options(lib, lib.ml_push_options_init, _PushOptions, PUSH_OPTIONS_VERSION)
     o.flags = ((_PUSH_CREATE if create else 0) | (_PUSH_FORCE if force else 0)
                | (_PUSH_DRY_RUN if dry_run else 0) | (_PUSH_PURGE if purge else 0)
                | (_PUSH_IGNORE_MISSING if ignore_missing else 0)
-               | (_PUSH_NO_ATTESTATIONS if no_attestations else 0))
+               | (_PUSH_NO_ATTESTATIONS if no_attestations else 0)
+               | (_PUSH_REFERRERS if referrers else 0))
     types = {None: _TYPE_AUTO, "auto": _TYPE_AUTO, "docker": _TYPE_DOCKER, "oci": _TYPE_OCI}
     if type not in types:
         raise ValueError("type must be None, 'docker' or 'oci', not %r" % (type,))
@@ -1002,7 +1033,8 @@ class Client(_Handle):
     # ---- operations
 
     def push(self, spec, index=0, create=False, force=False, dry_run=False, type=None,
-             annotations=None, ignore_missing=False, purge=False, no_attestations=False):
+             annotations=None, ignore_missing=False, purge=False, no_attestations=False,
+             referrers=False):
         """Builds list `index` of `spec` (ml_list_build: every entry resolved)
         and pushes it (ml_list_push: children made available in the target
         repository, then the list under its tags) -> Result.
@@ -1017,6 +1049,11 @@ class Client(_Handle):
         ignore_missing  skip entries whose image is missing
         purge         delete the replaced list afterwards
         no_attestations  drop buildx attestation entries
+        referrers     carry the children's referrers (signatures, SBOMs,
+                      attestations: manifests whose subject they are) into
+                      the target too; Result.referrers_copied counts them
+        The target (and any source in the spec) may be a registry reference
+        or an OCI image layout directory: "oci:PATH[:TAG]", "oci:PATH@DIGEST".
         On failure the ManifestListError's .result tells what happened."""
         if not isinstance(spec, Spec):
             raise TypeError("spec must be a Spec")
@@ -1024,7 +1061,7 @@ class Client(_Handle):
             raise IndexError("spec has %d list(s), no index %d" % (len(spec.lists), index))
         lib = _lib()
         opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
-                                   ignore_missing, purge, no_attestations)
+                                   ignore_missing, purge, no_attestations, referrers)
         with self._using() as client:
             lst = P(_ListH)()
             res = P(_ResultH)()
@@ -1046,16 +1083,18 @@ class Client(_Handle):
 
     def edit(self, target, add=(), remove=(), create=False, force=False, dry_run=False,
              type=None, annotations=None, ignore_missing=False, purge=False,
-             no_attestations=False):
+             no_attestations=False, referrers=False):
         """Edits the list at `target` without a spec (ml_list_edit) -> Result.
         add: ["SRC[=OS/ARCH[/VARIANT]]", ...] (platform from the image config
         when omitted; replaces the entry of the same platform); remove:
         [platform or digest, ...]. Safe against concurrent writers
         (ML_ECONFLICT when it cannot re-apply). A missing target is created
-        from the additions. Push options as for push()."""
+        from the additions. Push options as for push() (referrers: carry
+        the added children's referrers along). target and sources may be
+        OCI layouts ("oci:PATH[:TAG]", "oci:PATH@DIGEST")."""
         lib = _lib()
         opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
-                                   ignore_missing, purge, no_attestations)
+                                   ignore_missing, purge, no_attestations, referrers)
         add_arr, add_n = _c_array(add, "add")
         rm_arr, rm_n = _c_array(remove, "remove")
         with self._using() as client:
@@ -1075,7 +1114,8 @@ class Client(_Handle):
 
     def inspect(self, ref):
         """Fetches a manifest (image, list or index) by tag or digest ->
-        Manifest."""
+        Manifest. `ref` may name an OCI layout ("oci:PATH[:TAG]",
+        "oci:PATH@DIGEST")."""
         lib = _lib()
         with self._using() as client:
             h = P(_ManifestH)()
@@ -1087,6 +1127,62 @@ class Client(_Handle):
                 self._raise(lib, rc, err)
             self._finish(lib, rc, err)
         return Manifest(lib, h)
+
+    def referrers(self, ref):
+        """What is attached to a manifest and, for a list, to each of its
+        entries (ml_referrers_fetch) -> [Referrer], in the library's order.
+        `ref`: a reference (tag or digest; registry or OCI layout) that is
+        fetched first, or a Manifest from inspect() (still open). Read
+        through the OCI 1.1 referrers API, or the "sha256-<hex>" tag schema
+        where the registry lacks it (always for OCI layouts)."""
+        lib = _lib()
+        if isinstance(ref, Manifest):
+            if not ref._h:
+                raise ValueError("Manifest is closed")
+            with self._using() as client:
+                return self._referrers(lib, client, ref._h)
+        with self._using() as client:
+            h = P(_ManifestH)()
+            err = P(_Error)()
+            try:
+                rc = lib.ml_manifest_fetch(ctypes.byref(h), client, _enc(ref, "ref"),
+                                           ctypes.byref(err))
+                self._finish(lib, rc, err)
+                return self._referrers(lib, client, h)
+            finally:
+                _free_error(lib, err)
+                lib.ml_manifest_free(h)
+
+    def _referrers(self, lib, client, manifest_h):
+        """ml_referrers_fetch on a held client -> [Referrer]; frees all."""
+        rh = P(_ReferrersH)()
+        err = P(_Error)()
+        try:
+            rc = lib.ml_referrers_fetch(ctypes.byref(rh), client, manifest_h,
+                                        ctypes.byref(err))
+            self._finish(lib, rc, err)
+            out = c_void_p()
+            rc = lib.ml_referrers_to_json(rh, ctypes.byref(out), ctypes.byref(err))
+            try:
+                _check(lib, rc, err)
+            finally:
+                text = _take_string(lib, out)
+            # annotations only travel in the JSON; the rest from the accessors
+            doc = json.loads(text) if text else []
+            n = lib.ml_referrers_count(rh)
+            if len(doc) != n:
+                raise ManifestListError(ML_EMANIFEST, "ml_referrers_to_json lists %d "
+                                        "referrers, ml_referrers_count %d" % (len(doc), n))
+            return [Referrer(_s(lib.ml_referrers_subject(rh, i)),
+                             _s(lib.ml_referrers_digest(rh, i)),
+                             _s(lib.ml_referrers_media_type(rh, i)),
+                             _s(lib.ml_referrers_artifact_type(rh, i)),
+                             lib.ml_referrers_size(rh, i),
+                             dict(doc[i].get("annotations") or {}))
+                    for i in range(n)]
+        finally:
+            _free_error(lib, err)
+            lib.ml_referrers_free(rh)
 
     def verify(self, ref):
         """Checks the list at `ref` in place (children exist in its

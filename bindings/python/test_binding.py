@@ -39,8 +39,9 @@ for _k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 import manifestlist as ml  # noqa: E402
-from fixture import (DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, MlistTestCase,  # noqa: E402
-                     empty_docker_config, platform_key, sha256_digest, tag_for)
+from fixture import (DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST,  # noqa: E402
+                     MlistTestCase, Seeded, empty_docker_config, platform_key,
+                     sha256_digest, tag_for)
 
 AMD, ARM = "linux/amd64", "linux/arm64"
 
@@ -98,6 +99,18 @@ class OfflineTest(unittest.TestCase):
                            ("PUSH", ml.PUSH_OPTIONS_VERSION)):
             m = re.search(r"#define ML_%s_OPTIONS_VERSION (\d+)" % name, header)
             self.assertEqual(int(m.group(1)), ours, name)
+
+    def test_push_flags_match_header(self):
+        with open(HEADER) as f:
+            header = f.read()
+        flags = {n: int(b) for n, b in
+                 re.findall(r"#define ML_PUSH_([A-Z_]+) \(1u << (\d+)\)", header)}
+        self.assertIn("REFERRERS", flags)
+        for name, bit in flags.items():
+            self.assertEqual(getattr(ml, "_PUSH_" + name), 1 << bit, name)
+        lib = ml._lib()
+        self.assertEqual(ml._push_options(lib, referrers=True)[0].flags, 1 << flags["REFERRERS"])
+        self.assertEqual(ml._push_options(lib)[0].flags, 0)
 
     def test_struct_layouts_match_header(self):
         """Field names and order of the ctypes mirrors equal the C structs."""
@@ -532,12 +545,144 @@ class InspectEditTest(BindingCase):
         self.assertEqual(cm.exception.code_name, "ML_ENOTFOUND")
 
 
+REF_NAME = "org.opencontainers.image.ref.name"
+EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
+SIG = "application/vnd.example.signature.v1"
+
+
+class LayoutTest(BindingCase):
+    """OCI image layout directories ("oci:PATH:TAG") as push targets and
+    inspect sources."""
+
+    def test_push_into_oci_layout_and_inspect_it(self):
+        imgs = self.seed_set([AMD, ARM])
+        layout = os.path.join(self.tmpdir, "lay")
+        target = "oci:%s:v1" % layout
+        spec = ml.Spec.parse("image: %s\nmanifests:\n%s" % (target, "".join(
+            "  - image: %s\n" % self.ref(tag_for(p)) for p in (AMD, ARM))), name="layout.yaml")
+        self.assertEqual(spec.lists[0].target, target)
+        c = self.client()
+        res = c.push(spec)
+        self.assertFalse(res.up_to_date)
+        self.assertEqual(res.digest, sha256_digest(res.list_bytes))
+        with c.inspect(target) as m:
+            self.assertTrue(m.is_list)
+            self.assertEqual(m.digest, res.digest)
+            self.assertEqual(m.raw, res.list_bytes)
+            self.assertEqual({e.platform: (e.digest, e.size, e.media_type) for e in m.entries},
+                             {p: tuple(imgs[p]) for p in (AMD, ARM)})
+            self.assertEqual(m.select(ARM).digest, imgs[ARM].digest)
+        # by digest too
+        self.assertEqual(c.inspect("oci:%s@%s" % (layout, imgs[AMD].digest)).digest,
+                         imgs[AMD].digest)
+        with open(os.path.join(layout, "index.json")) as f:
+            index = json.load(f)
+        tagged = {d.get("annotations", {}).get(REF_NAME): d["digest"] for d in index["manifests"]}
+        self.assertEqual(tagged.get("v1"), res.digest, index)
+        # the children were copied into the layout with their blobs
+        for d in [res.digest] + [imgs[p].digest for p in (AMD, ARM)]:
+            self.assertTrue(os.path.isfile(os.path.join(layout, "blobs", "sha256",
+                                                        d.split(":", 1)[1])), d)
+        # pushing the same list again changes nothing
+        self.assertTrue(c.push(spec).up_to_date)
+
+    def test_missing_layout_tag(self):
+        self.seed_set([AMD])
+        layout = os.path.join(self.tmpdir, "lay")
+        self.client().edit("oci:%s:v1" % layout, add=[self.ref(tag_for(AMD))])
+        with self.assertRaises(ml.ManifestListError) as cm:
+            self.client().inspect("oci:%s:nope" % layout)
+        self.assertEqual(cm.exception.code_name, "ML_ENOTFOUND")
+
+
+class ReferrersTest(BindingCase):
+    """Referrers (signatures, SBOMs) in the "sha256-<hex>" tag schema: the
+    registry (distribution 2.8) has no referrers API."""
+
+    def attach(self, repo, subject, payload):
+        """Pushes an artifact manifest whose subject is `subject` (a
+        Seeded) and the subject's tag-schema index -> Seeded of it."""
+        empty = b"{}"
+        self.reg.push_blob(repo, empty)
+        self.reg.push_blob(repo, payload)
+        man = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": SIG,
+               "config": {"mediaType": EMPTY_CONFIG, "digest": sha256_digest(empty),
+                          "size": len(empty)},
+               "layers": [{"mediaType": "application/vnd.example.payload",
+                           "digest": sha256_digest(payload), "size": len(payload)}],
+               "subject": {"mediaType": subject.media_type, "digest": subject.digest,
+                           "size": subject.size},
+               "annotations": {"org.example.payload": payload.decode()}}
+        body = json.dumps(man, separators=(",", ":")).encode()
+        digest = self.reg.put_manifest(repo, sha256_digest(body), body, OCI_MANIFEST)
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                 "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest,
+                                "size": len(body), "artifactType": SIG,
+                                "annotations": man["annotations"]}]}
+        self.reg.put_manifest(repo, subject.digest.replace(":", "-"), index, OCI_INDEX)
+        return Seeded(digest, len(body), OCI_MANIFEST)
+
+    def signed_source(self):
+        src = self.repo + "-src"
+        imgs = self.seed_set([AMD, ARM], repo=src)
+        sig = self.attach(src, imgs[AMD], b"sig-of-amd64")
+        return src, imgs, sig
+
+    def test_push_with_referrers_copies_them(self):
+        src, imgs, sig = self.signed_source()
+        c = self.client()
+        # the source itself lists the signature under the amd64 image
+        self.assertEqual([(r.subject, r.digest) for r in
+                          c.referrers(self.ref("%s:%s" % (src, tag_for(AMD))))],
+                         [(imgs[AMD].digest, sig.digest)])
+        res = c.push(self.spec_obj([AMD, ARM], repo=src), referrers=True)
+        self.assertEqual(res.referrers_copied, 1)
+        self.assertEqual(res.json["referrersCopied"], 1)
+        # in the target repository (not the source's)
+        self.assertTrue(self.reg.manifest_exists(self.repo, sig.digest))
+        self.assertTrue(self.reg.tag_exists(self.repo, imgs[AMD].digest.replace(":", "-")))
+        refs = c.referrers(self.ref("v1"))
+        self.assertEqual(refs, [ml.Referrer(imgs[AMD].digest, sig.digest, OCI_MANIFEST, SIG,
+                                            sig.size, {"org.example.payload": "sig-of-amd64"})])
+        # the same from an inspected Manifest
+        with c.inspect(self.ref("v1")) as m:
+            self.assertEqual(c.referrers(m), refs)
+        self.assertRaises(ValueError, c.referrers, m)  # closed
+        # again: up to date, nothing left to copy
+        again = c.push(self.spec_obj([AMD, ARM], repo=src), referrers=True)
+        self.assertTrue(again.up_to_date)
+        self.assertEqual(again.referrers_copied, 0)
+
+    def test_push_without_referrers_leaves_them_behind(self):
+        src, imgs, sig = self.signed_source()
+        c = self.client()
+        res = c.push(self.spec_obj([AMD, ARM], repo=src))
+        self.assertEqual(res.referrers_copied, 0)
+        self.assertEqual(res.json["referrersCopied"], 0)
+        self.assertFalse(self.reg.manifest_exists(self.repo, sig.digest))
+        self.assertNotIn(imgs[AMD].digest.replace(":", "-"), self.reg.tags(self.repo))
+        self.assertEqual(c.referrers(self.ref("v1")), [])
+
+    def test_edit_with_referrers(self):
+        src, imgs, sig = self.signed_source()
+        res = self.client().edit(self.ref("v1"), add=[self.ref("%s:%s" % (src, tag_for(AMD)))],
+                                 referrers=True)
+        self.assertEqual(res.referrers_copied, 1)
+        self.assertTrue(self.reg.manifest_exists(self.repo, sig.digest))
+
+    def test_referrers_of_missing_manifest(self):
+        with self.assertRaises(ml.ManifestListError) as cm:
+            self.client().referrers(self.ref("nope"))
+        self.assertEqual(cm.exception.code, ml.ML_ENOTFOUND)
+        self.assertIn("nope", cm.exception.message)
+
+
 class RegistryLoopTest(BindingCase):
 
     def test_no_growth_in_registry_loop(self):
-        """200 rounds of inspect, a failing inspect, verify and a dry-run
-        push on one client must not grow RSS (results, manifests, reports,
-        lists and errors all freed)."""
+        """200 rounds of inspect, a failing inspect, verify, referrers and a
+        dry-run push on one client must not grow RSS (results, manifests,
+        reports, referrers, lists and errors all freed)."""
         self.seed_set([AMD, ARM])
         c = self.client()
         spec = self.spec_obj([AMD, ARM])
@@ -551,6 +696,7 @@ class RegistryLoopTest(BindingCase):
             except ml.ManifestListError:
                 pass
             c.verify(self.ref("v1"))
+            c.referrers(self.ref("v1"))
             c.push(spec, dry_run=True)
         for _ in range(30):
             once()
