@@ -324,6 +324,32 @@ static int parse_parts(ml_ref *out, const char *s, ml_error **err)
     return rc;
 }
 
+/* "./a//b/" and "a/b" name one directory: one spelling, so that two
+ * references to it are one repository. ".." is kept (symbolic links). */
+static void tidy_path(char *p)
+{
+    char *out = p;
+    const char *in = p;
+    bool absolute = *p == '/';
+    while (*in) {
+        while (*in == '/')
+            in++;
+        const char *end = in + strcspn(in, "/");
+        size_t n = (size_t)(end - in);
+        bool dot = n == 1 && in[0] == '.';
+        if (n && !dot) {
+            if (out > p || absolute)
+                *out++ = '/';
+            memmove(out, in, n);
+            out += n;
+        }
+        in = end;
+    }
+    if (out == p)
+        *out++ = absolute ? '/' : '.';
+    *out = '\0';
+}
+
 /* oci:PATH[:TAG][@DIGEST]. The path ends at its first colon, as skopeo
  * reads it; "oci:PATH:@DIGEST" (newer skopeo) has an empty tag. */
 static int parse_layout(ml_ref *out, const char *s, ml_error **err)
@@ -341,6 +367,7 @@ static int parse_layout(ml_ref *out, const char *s, ml_error **err)
         return ref_error(err, s, "layout path is empty (oci:PATH[:TAG])");
     if (!(out->repository = ml__strndup(path, n)))
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    tidy_path(out->repository);
     if (colon && (!at || tag_end > colon + 1)) {
         if (!(out->tag = ml__strndup(colon + 1, (size_t)(tag_end - colon - 1))))
             return ml__error_set(err, ML_ENOMEM, "out of memory");

@@ -278,6 +278,17 @@ static void test_layouts(void)
     CHECK(r.tag == NULL && r.digest == NULL);
     ml__ref_clear(&r);
 
+    /* One directory, one spelling. */
+    static const char *const same[][2] = {
+        {"oci:./out/", "out"}, {"oci:out//x/.", "out/x"}, {"oci:/a//b/./c/", "/a/b/c"},
+        {"oci:/", "/"}, {"oci:./", "."}, {"oci:../up", "../up"},
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        CHECK_INT(ml__ref_parse(&r, same[i][0], NULL), ML_OK);
+        CHECK_STR(r.repository, same[i][1]);
+        ml__ref_clear(&r);
+    }
+
     CHECK_INT(ml__ref_parse(&r, "oci::v1", &err), ML_EREF);
     CHECK(test_contains(ml_error_message(err), "layout path is empty"));
     CHECK_INT(ml__ref_parse(&r, "oci:dir:bad tag", &err), ML_EREF);
