@@ -57,6 +57,9 @@ static const char usage[] =
     "  --insecure                  do not verify TLS certificates\n"
     "  --plain-http                use plain HTTP (loopback registries that do not\n"
     "                              speak TLS are detected without it)\n"
+    "  --cache-dir DIR             where platforms read from image configs are kept\n"
+    "                              (default $XDG_CACHE_HOME/mlist or ~/.cache/mlist)\n"
+    "  --no-cache                  read every image config from the registry\n"
     "  --concurrency N             parallel requests (default 8)\n"
     "  --retries N                 retries of transient failures (default 3)\n"
     "  --timeout S                 per-request timeout in seconds (default 30)\n"
@@ -86,6 +89,8 @@ static const opt_def defs[] = {
     {"--docker-cfg", KIND_STRING, F(docker_cfg)},
     {"--authfile", KIND_STRING, F(authfile)},
     {"--ca-cert", KIND_STRING, F(ca_cert)},
+    {"--cache-dir", KIND_STRING, F(cache_dir)},
+    {"--no-cache", KIND_FLAG, F(no_cache)},
     {"--insecure", KIND_FLAG, F(insecure)},
     {"--plain-http", KIND_FLAG, F(plain_http)},
     {"--concurrency", KIND_NUMBER, F(concurrency)},

@@ -18,9 +18,9 @@ typedef struct cli_opts {
     const char *command;
     cli_list args; /* positional arguments after the command */
     /* global */
-    const char *username, *password, *docker_cfg, *authfile, *ca_cert;
+    const char *username, *password, *docker_cfg, *authfile, *ca_cert, *cache_dir;
     char *password_buf; /* read from stdin */
-    bool password_stdin, insecure, plain_http, json, quiet, debug;
+    bool password_stdin, insecure, plain_http, json, quiet, debug, no_cache;
     uint32_t concurrency, retries, timeout_s;
     bool retries_set;
     /* create/update/push */

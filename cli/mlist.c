@@ -188,6 +188,28 @@ static void log_to_stderr(int level, const char *message, void *payload)
 
 /* ---- client ------------------------------------------------------------- */
 
+/* $XDG_CACHE_HOME/mlist, else ~/.cache/mlist (the XDG base directory
+ * default); NULL without either or with --no-cache. */
+static char *cache_dir(const cli_opts *o)
+{
+    if (o->no_cache)
+        return NULL;
+    if (o->cache_dir)
+        return strdup(o->cache_dir);
+    /* XDG: a relative $XDG_CACHE_HOME is to be ignored. */
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    bool use_xdg = xdg && xdg[0] == '/';
+    const char *base = use_xdg ? xdg : home && home[0] ? home : NULL;
+    const char *sub = use_xdg ? "/mlist" : "/.cache/mlist";
+    if (!base)
+        return NULL;
+    size_t n = strlen(base) + strlen(sub) + 1;
+    char *dir = malloc(n);
+    if (dir)
+        snprintf(dir, n, "%s%s", base, sub);
+    return dir;
+}
+
 int cli_client(cli_opts *o, ml_client **out)
 {
     ml_client_options co;
@@ -201,6 +223,8 @@ int cli_client(cli_opts *o, ml_client **out)
     co.password = o->password;
     co.docker_config_dir = o->docker_cfg;
     co.auth_file = o->authfile;
+    char *cache = cache_dir(o);
+    co.cache_dir = cache;
     co.log = log_to_stderr;
     co.log_payload = o;
     if (!o->quiet && !o->debug && !o->json && isatty(STDERR_FILENO)) {
@@ -211,6 +235,7 @@ int cli_client(cli_opts *o, ml_client **out)
         cli_warn("--insecure: TLS certificates are not verified");
     ml_error *err = NULL;
     int rc = ml_client_new(out, &co, &err);
+    free(cache);
     return rc == ML_OK ? EXIT_DONE : cli_fail(rc, err);
 }
 

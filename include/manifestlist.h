@@ -192,7 +192,7 @@ ML_API int ml_credential_set(ml_credential *cred, const char *username, const ch
  * on the thread running the call. */
 typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *payload);
 
-#define ML_CLIENT_OPTIONS_VERSION 1
+#define ML_CLIENT_OPTIONS_VERSION 2
 typedef struct ml_client_options {
     uint32_t version;     /* ML_CLIENT_OPTIONS_VERSION */
     uint32_t flags;       /* ML_CLIENT_* */
@@ -211,8 +211,12 @@ typedef struct ml_client_options {
     void *credentials_payload;
     ml_progress_fn progress;       /* or NULL */
     void *progress_payload;
+    /* Version 2. A directory where the platforms read from image configs
+     * are kept, by config digest (content-addressed: never stale), so that
+     * later runs need not fetch those configs again; NULL = no cache. */
+    const char *cache_dir;
 } ml_client_options;
-#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 ML_API int ml_client_options_init(ml_client_options *opts, uint32_t version);
 
 ML_API int ml_client_new(ml_client **out, const ml_client_options *opts,

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -11,11 +12,17 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_CONCURRENCY 64
 
+/* A caller built against version 1 has the struct without cache_dir. */
+static size_t options_size(uint32_t version)
+{
+    return version >= 2 ? sizeof(ml_client_options) : offsetof(ml_client_options, cache_dir);
+}
+
 int ml_client_options_init(ml_client_options *opts, uint32_t version)
 {
     if (!opts || version == 0 || version > ML_CLIENT_OPTIONS_VERSION)
         return ML_EINVAL;
-    memset(opts, 0, sizeof(*opts));
+    memset(opts, 0, options_size(version));
     opts->version = version;
     return ML_OK;
 }
@@ -57,7 +64,7 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         if (opts->version == 0 || opts->version > ML_CLIENT_OPTIONS_VERSION)
             return ml__error_set(err, ML_EINVAL, "ml_client_new: unknown options version %u",
                                  (unsigned)opts->version);
-        o = *opts;
+        memcpy(&o, opts, options_size(opts->version));
     }
     if (o.ca_cert && access(o.ca_cert, R_OK) != 0)
         return ml__error_set(err, ML_EINVAL, "CA certificate file %s: %s", o.ca_cert, strerror(errno));
@@ -79,7 +86,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
     if ((o.username && !(c->username = ml__strdup(o.username))) ||
         (o.password && !(c->password = ml__strdup(o.password))) ||
         (o.auth_file && !(c->auth_file = ml__strdup(o.auth_file))) ||
-        (o.docker_config_dir && !(c->docker_config_dir = ml__strdup(o.docker_config_dir)))) {
+        (o.docker_config_dir && !(c->docker_config_dir = ml__strdup(o.docker_config_dir))) ||
+        (o.cache_dir && !(c->cache_dir = ml__strdup(o.cache_dir)))) {
         ml_client_free(c);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
@@ -160,5 +168,6 @@ void ml_client_free(ml_client *c)
     free(c->password);
     free(c->auth_file);
     free(c->docker_config_dir);
+    free(c->cache_dir);
     free(c);
 }

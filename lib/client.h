@@ -41,6 +41,7 @@ struct ml_client {
     char *password;
     char *auth_file;
     char *docker_config_dir;
+    char *cache_dir;      /* config platforms (cache.h), or NULL */
     ml_credential_fn credentials;
     void *credentials_payload;
     ml_progress_fn progress;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "list.h"
 #include "store.h"
 
@@ -330,6 +331,23 @@ static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
     return rc;
 }
 
+static int platform_found(ml_list *l, ml__entry *e)
+{
+    e->desc.has_platform = true;
+    e->state = ML__ENTRY_DONE;
+    if (l->spec_flags & ML_SPEC_NO_NORMALIZE)
+        return ML_OK;
+    return ml__platform_normalize(&e->desc.platform, &l->warnings);
+}
+
+/* A config read by an earlier run (or entry) needs no request. */
+static int platform_cached(ml_list *l, ml_client *c, ml__entry *e)
+{
+    if (!ml__cache_get_platform(c->cache_dir, e->config_digest, &e->desc.platform))
+        return ML_ENOTFOUND;
+    return platform_found(l, e);
+}
+
 /* Configs are fetched once per digest and repository, however many
  * entries share them. */
 static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
@@ -340,7 +358,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < l->count; i++) {
         ml__entry *e = &l->entries[i];
-        if (e->state != ML__ENTRY_CONFIG)
+        if (e->state != ML__ENTRY_CONFIG || (c->cache_dir && platform_cached(l, c, e) == ML_OK))
             continue;
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
@@ -368,10 +386,8 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
             rc = ml__error_prefix(err, rc, "image %s: config %s", e->image, it->reference);
             break;
         }
-        e->desc.has_platform = true;
-        if (!(l->spec_flags & ML_SPEC_NO_NORMALIZE))
-            rc = ml__platform_normalize(&e->desc.platform, &l->warnings);
-        e->state = ML__ENTRY_DONE;
+        ml__cache_put_platform(c->cache_dir, e->config_digest, &e->desc.platform);
+        rc = platform_found(l, e);
     }
     for (size_t k = 0; k < n; k++)
         ml__item_clear(&items[k]);

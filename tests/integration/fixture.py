@@ -162,9 +162,24 @@ def _tail(path, n=40):
         return "(no log: %s)" % e
 
 
+_cache_root = None
+
+
+def fresh_cache_dir():
+    """An empty directory for XDG_CACHE_HOME, removed at exit."""
+    global _cache_root
+    if _cache_root is None:
+        _cache_root = tempfile.mkdtemp(prefix="mlist-it-cache-")
+        atexit.register(shutil.rmtree, _cache_root, True)
+    return tempfile.mkdtemp(dir=_cache_root)
+
+
 def _isolated_env(extra=None, docker_config=None):
-    """Environment for child tools: no host credentials, no proxies."""
+    """Environment for child tools: no host credentials, no proxies, and a
+    cache of its own per call (mlist's config cache must not carry over
+    from one run to the next unless a test asks for it)."""
     env = dict(os.environ)
+    env["XDG_CACHE_HOME"] = fresh_cache_dir()
     for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
               "all_proxy", "ALL_PROXY"):
         env.pop(k, None)

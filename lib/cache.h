@@ -1,0 +1,20 @@
+/* A cache of image config platforms in a directory, by config digest.
+ * Configs are content-addressed, so an entry never goes stale: a run that
+ * finds every config's platform here reads no config blob at all. Best
+ * effort both ways: a missing, unreadable or damaged entry is a miss, and
+ * a failed write is ignored (the run fetched what it needed anyway). */
+#ifndef ML_CACHE_H
+#define ML_CACHE_H
+
+#include <stdbool.h>
+
+#include "platform.h"
+
+/* The platform of config `digest`, as its config states it (before
+ * normalisation); false on a miss. */
+bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *out);
+/* Remembers it; written to a temporary file and renamed, so readers see a
+ * whole entry or none. */
+void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p);
+
+#endif

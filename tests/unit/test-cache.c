@@ -1,0 +1,76 @@
+/* The config platform cache (lib/cache.c). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "test.h"
+
+#define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static char *make_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir = ml__asprintf("%s/mlist-cache-XXXXXX", base && *base ? base : "/tmp");
+    return dir && mkdtemp(dir) ? dir : NULL;
+}
+
+static void remove_tree(const char *dir)
+{
+    char *cmd = ml__asprintf("rm -rf '%s'", dir);
+    if (cmd && system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    free(cmd);
+}
+
+static void test_round_trip(void)
+{
+    char *dir = make_tmpdir();
+    ml_platform p = {0}, got;
+    CHECK(dir != NULL);
+    CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
+    CHECK(got.os == NULL);
+    CHECK_INT(ml__platform_parse(&p, "windows/amd64", NULL), ML_OK);
+    p.os_version = ml__strdup("10.0.17763.5576");
+    CHECK_INT(ml__strvec_push(&p.os_features, "win32k"), ML_OK);
+    ml__cache_put_platform(dir, DIGEST, &p);
+    CHECK(ml__cache_get_platform(dir, DIGEST, &got));
+    CHECK_STR(got.os, "windows");
+    CHECK_STR(got.architecture, "amd64");
+    CHECK_STR(got.os_version, "10.0.17763.5576");
+    CHECK_INT(got.os_features.count, 1);
+    CHECK(got.variant == NULL);
+    ml__platform_clear(&got);
+
+    /* Nothing but a digest names an entry. */
+    ml__cache_put_platform(dir, "../../escape", &p);
+    CHECK(!ml__cache_get_platform(dir, "../../escape", &got));
+    char *outside = ml__asprintf("%s/../escape", dir);
+    CHECK(access(outside, F_OK) != 0);
+    free(outside);
+    /* No directory, no cache. */
+    ml__cache_put_platform(NULL, DIGEST, &p);
+    CHECK(!ml__cache_get_platform(NULL, DIGEST, &got));
+
+    /* A damaged entry is a miss. */
+    char *entry = ml__asprintf("%s/configs/sha256/%s", dir, DIGEST + 7);
+    FILE *f = fopen(entry, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("{\"os\":", f);
+        fclose(f);
+    }
+    CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
+    CHECK(got.os == NULL);
+    free(entry);
+    ml__platform_clear(&p);
+    remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    TEST_RUN(test_round_trip);
+    TEST_END();
+}
