@@ -5,7 +5,7 @@
 _mlist_commands='create update push inspect delete verify validate'
 
 _mlist_global_opts='--username --password --password-stdin --docker-cfg --authfile
-    --ca-cert --insecure --plain-http --concurrency --retries --timeout --json
+    --ca-cert --cache-dir --no-cache --insecure --plain-http --concurrency --retries --timeout --json
     -q --quiet --debug --version -h --help'
 
 # Options of create, update and push.
@@ -13,7 +13,7 @@ _mlist_push_opts='--type --ignore-missing --dry-run --purge --no-normalize
     --allow-duplicates --no-attestations --annotation --referrers --force'
 
 # Options that take a value (as the next word or after '=').
-_mlist_value_opts='--username --password --docker-cfg --authfile --ca-cert
+_mlist_value_opts='--username --password --docker-cfg --authfile --ca-cert --cache-dir
     --concurrency --retries --timeout --list --type --annotation --add --remove
     --platforms --template --target --tags --platform'
 
@@ -60,7 +60,7 @@ _mlist_value()
         COMPREPLY=($(compgen -W 'docker oci' -- "$cur")) ;;
     --list | --authfile | --ca-cert)
         _mlist_files "$cur" file ;;
-    --docker-cfg)
+    --docker-cfg | --cache-dir)
         _mlist_files "$cur" dir ;;
     --platform | --remove)
         COMPREPLY=($(compgen -W "$_mlist_platforms" -- "$cur")) ;;
