@@ -291,6 +291,20 @@ void ml__descriptor_clear(ml__descriptor *d)
     memset(d, 0, sizeof(*d));
 }
 
+int ml__manifest_append(ml__manifest *m, ml__descriptor *d)
+{
+    size_t bytes;
+    if (!ml__size_mul(m->manifest_count + 1, sizeof(*d), &bytes))
+        return ML_ENOMEM;
+    ml__descriptor *grown = realloc(m->manifests, bytes);
+    if (!grown)
+        return ML_ENOMEM;
+    m->manifests = grown;
+    m->manifests[m->manifest_count++] = *d;
+    *d = (ml__descriptor){0};
+    return ML_OK;
+}
+
 int ml__descriptor_copy(ml__descriptor *dst, const ml__descriptor *src)
 {
     if (!dst || !src)

@@ -74,6 +74,10 @@ typedef struct ml__manifest {
     ml__annotations annotations;
 } ml__manifest;
 
+/* Appends *d to the manifests of a list or index, taking it: *d is
+ * zeroed. On ML_ENOMEM *d stays the caller's. */
+int ml__manifest_append(ml__manifest *m, ml__descriptor *d);
+
 /* Kind of a media type string (parameters after ';' ignored). */
 ml__kind ml__kind_of(const char *media_type);
 bool ml__kind_is_list(ml__kind kind);

@@ -10,8 +10,6 @@
 #include "layout.h"
 #include "registry.h"
 
-#define COPY_CHUNK (64u * 1024)
-
 void ml__item_clear(ml__item *it)
 {
     ml_error_free(it->err);
