@@ -566,6 +566,8 @@ int cmd_inspect(cli_opts *o)
 {
     if (o->args.count != 1)
         return cli_usage_error("inspect needs one image reference");
+    if (o->referrers && (o->raw || o->platform))
+        return cli_usage_error("inspect --referrers shows the whole manifest: not with --raw or --platform");
     ml_client *client = NULL;
     int rc = cli_client(o, &client);
     ml_manifest *m = NULL;
@@ -573,8 +575,7 @@ int cmd_inspect(cli_opts *o)
     ml_error *err = NULL;
     if (rc == 0 && (rc = ml_manifest_fetch(&m, client, o->args.items[0], &err)) != ML_OK)
         rc = cli_fail(rc, err);
-    if (rc == 0 && o->referrers && !o->raw && !o->platform &&
-        (rc = ml_referrers_fetch(&refs, client, m, &err)) != ML_OK)
+    if (rc == 0 && o->referrers && (rc = ml_referrers_fetch(&refs, client, m, &err)) != ML_OK)
         rc = cli_fail(rc, err);
     if (rc == 0 && o->platform) {
         rc = inspect_platform(o, m);

@@ -270,10 +270,13 @@ static int collect_referrers(ml_referrers *out, const ml__subject *s, size_t n)
     if (!out->subjects || !out->items)
         return ML_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < s[i].refs.manifest_count; k++, out->count++)
-            if (!(out->subjects[out->count] = ml__strdup(s[i].digest)) ||
-                ml__descriptor_copy(&out->items[out->count], &s[i].refs.manifests[k]) != ML_OK)
+        for (size_t k = 0; k < s[i].refs.manifest_count; k++) {
+            /* Counted first, so a half-made pair is freed with the rest. */
+            size_t at = out->count++;
+            if (!(out->subjects[at] = ml__strdup(s[i].digest)) ||
+                ml__descriptor_copy(&out->items[at], &s[i].refs.manifests[k]) != ML_OK)
                 return ML_ENOMEM;
+        }
     return ML_OK;
 }
 

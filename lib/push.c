@@ -445,7 +445,8 @@ static int push_referrers(ml_client *c, const ml_list *l, ml_result *res, ml_err
     for (size_t i = 0; i < l->count; i++)
         if (done_entry(&l->entries[i]) && !ml__ref_same_repo(&l->entries[i].source, &l->target))
             s[n++] = (ml__subject){.repo = &l->entries[i].source, .digest = l->entries[i].desc.digest};
-    int rc = ml__referrers_copy(c, &l->target, s, n, &res->referrers_copied, res->dry_run ? &res->plan : NULL, err);
+    int rc = ml__referrers_copy(c, &l->target, s, n, &res->referrers_copied, res->dry_run ? &res->plan : NULL,
+                                &res->warnings, err);
     ml__subjects_clear(s, n);
     free(s);
     return rc;

@@ -382,6 +382,17 @@ static int parse_layout(ml_ref *out, const char *s, ml_error **err)
     return validate_digest(s, out->digest, err);
 }
 
+/* "oci:PATH…", but not "oci:5000/app", a registry host named oci with a
+ * port. */
+static bool is_layout(const char *s)
+{
+    if (!ml__has_prefix(s, ML__LAYOUT_PREFIX))
+        return false;
+    const char *p = s + strlen(ML__LAYOUT_PREFIX);
+    size_t digits = strspn(p, "0123456789");
+    return !(digits > 0 && p[digits] == '/');
+}
+
 int ml__ref_parse(ml_ref *out, const char *s, ml_error **err)
 {
     *out = (ml_ref){0};
@@ -389,7 +400,7 @@ int ml__ref_parse(ml_ref *out, const char *s, ml_error **err)
         return ml__error_set(err, ML_EREF, "invalid reference \"\": reference is empty");
     if (strlen(s) > ML__REF_MAX_LEN)
         return ref_error(err, s, "reference is longer than 4096 characters");
-    bool layout = ml__has_prefix(s, ML__LAYOUT_PREFIX);
+    bool layout = is_layout(s);
     int rc = layout ? parse_layout(out, s, err) : parse_parts(out, s, err);
     if (rc != ML_OK)
         ml__ref_clear(out);

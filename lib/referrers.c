@@ -6,8 +6,8 @@
 
 /* Signatures of signatures, attestations of SBOMs: followed this deep. */
 #define REFERRERS_DEPTH 4
-/* distribution's tag length limit, which the tag schema truncates to. */
-#define TAG_MAX 128
+/* The tag schema keeps this much of a digest's hex. */
+#define TAG_HEX_MAX 64
 
 void ml__subjects_clear(ml__subject *s, size_t n)
 {
@@ -15,16 +15,12 @@ void ml__subjects_clear(ml__subject *s, size_t n)
         ml__manifest_clear(&s[i].refs);
 }
 
-/* "sha256:<hex>" -> "sha256-<hex>" (OCI distribution spec, tag schema). */
+/* "<alg>:<hex>" -> "<alg>-<hex>", the hex cut to 64 characters (OCI
+ * distribution spec, referrers tag schema). */
 static char *schema_tag(const char *digest)
 {
-    char *t = ml__strdup(digest);
-    if (t) {
-        t[strcspn(t, ":")] = '-';
-        if (strlen(t) > TAG_MAX)
-            t[TAG_MAX] = '\0';
-    }
-    return t;
+    size_t alg = strcspn(digest, ":");
+    return ml__asprintf("%.*s-%.*s", (int)alg, digest, TAG_HEX_MAX, digest + alg + (digest[alg] ? 1 : 0));
 }
 
 static int empty_index(ml__manifest *m)
@@ -132,11 +128,13 @@ typedef struct pending {
     const ml__descriptor *desc;
     size_t subject;
     bool first;   /* the first time this digest is pending: copied once */
+    bool skip;    /* unreadable or unsupported: left behind, with a warning */
 } pending;
 
 typedef struct copy_job {
     pending *todo;
     size_t count;
+    ml__strvec *warnings;
     ml__item *gets;
     ml__manifest *models;
     ml__blob_need *needs;
@@ -179,7 +177,7 @@ static int find_pending(const ml__subject *src, const ml__subject *dst, size_t n
             if (lists_digest(&dst[i].refs, d->digest))
                 continue;
             bool first = !pending_already(j, d->digest);
-            j->todo[j->count++] = (pending){src[i].repo, d, i, first};
+            j->todo[j->count++] = (pending){src[i].repo, d, i, first, false};
         }
     return ML_OK;
 }
@@ -197,6 +195,22 @@ static void add_need(copy_job *j, const ml_ref *from, const ml__descriptor *d)
     /* Foreign layers (urls) live elsewhere and are not copied. */
     if (d->digest && d->urls.count == 0 && !need_listed(j, d->digest))
         j->needs[j->need_count++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
+}
+
+/* A stale tag-schema entry, or a kind of referrer we cannot copy, costs
+ * that referrer, not the whole push; a failing registry stops it. */
+static bool skippable(int rc)
+{
+    return rc == ML_ENOTFOUND || rc == ML_EUNSUPPORTED || rc == ML_EMANIFEST || rc == ML_EDIGEST ||
+           rc == ML_ETOOBIG;
+}
+
+static int skip_pending(copy_job *j, size_t k, ml__item *g)
+{
+    const char *digest = j->todo[k].desc->digest;
+    for (size_t i = 0; i < j->count; i++)
+        j->todo[i].skip |= ml__str_eq(j->todo[i].desc->digest, digest);
+    return ml__strvec_pushf(j->warnings, "referrer %s left behind: %s", digest, ml_error_message(g->err));
 }
 
 /* Reads the referrer manifests and lists the blobs they need. */
@@ -230,6 +244,10 @@ static int read_pending(ml_client *c, copy_job *j, ml_error **err)
         rc = g->rc == ML_OK ? ml__manifest_parse(&j->models[k], g->body, g->len, g->media_type, &g->err) : g->rc;
         if (rc == ML_OK && ml__kind_is_list(j->models[k].kind))
             rc = ml__error_set(&g->err, ML_EUNSUPPORTED, "an index as a referrer is not supported");
+        if (rc != ML_OK && skippable(rc)) {
+            rc = skip_pending(j, k, g) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+            continue;
+        }
         if (rc != ML_OK) {
             ml__item_take_error(g, err);
             return ml__error_prefix(err, rc, "copy referrer %s", j->todo[k].desc->digest);
@@ -239,7 +257,7 @@ static int read_pending(ml_client *c, copy_job *j, ml_error **err)
     if (rc == ML_OK && !(j->needs = calloc(blobs ? blobs : 1, sizeof(*j->needs))))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
-        if (!j->todo[k].first)
+        if (!j->todo[k].first || j->todo[k].skip)
             continue;
         add_need(j, j->todo[k].from, &j->models[k].config);
         for (size_t l = 0; l < j->models[k].layer_count; l++)
@@ -254,7 +272,7 @@ static int put_pending(ml_client *c, const ml_ref *to, copy_job *j, size_t *copi
     size_t m = 0;
     int rc = puts ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
-        if (!j->todo[k].first)
+        if (!j->todo[k].first || j->todo[k].skip)
             continue;
         /* Same bytes as read, so the same digest the subject's index names. */
         puts[m++] = (ml__item){.repo = to, .reference = j->todo[k].desc->digest, .body = j->gets[k].body,
@@ -273,19 +291,6 @@ static int put_pending(ml_client *c, const ml_ref *to, copy_job *j, size_t *copi
     return rc;
 }
 
-static int add_descriptor(ml__manifest *index, const ml__descriptor *d)
-{
-    size_t n = index->manifest_count;
-    ml__descriptor *grown = realloc(index->manifests, (n + 1) * sizeof(*grown));
-    if (!grown)
-        return ML_ENOMEM;
-    index->manifests = grown;
-    grown[n] = (ml__descriptor){0};
-    int rc = ml__descriptor_copy(&grown[n], d);
-    index->manifest_count += rc == ML_OK;
-    return rc;
-}
-
 /* Where the target lacks the API, its tag-schema index gains what was
  * copied for each subject (one PUT per subject, after the manifests). */
 static int update_tag_schema(ml_client *c, const ml_ref *to, ml__subject *dst, size_t n, const copy_job *j,
@@ -294,11 +299,16 @@ static int update_tag_schema(ml_client *c, const ml_ref *to, ml__subject *dst, s
     int rc = ML_OK;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         bool grew = false;
-        for (size_t k = 0; rc == ML_OK && k < j->count; k++)
-            if (j->todo[k].subject == i && !dst[i].api) {
-                rc = add_descriptor(&dst[i].refs, j->todo[k].desc);
-                grew = true;
-            }
+        for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
+            const pending *p = &j->todo[k];
+            if (p->subject != i || p->skip || dst[i].api || lists_digest(&dst[i].refs, p->desc->digest))
+                continue;
+            ml__descriptor d = {0};
+            rc = ml__descriptor_copy(&d, p->desc);
+            if (rc == ML_OK && (rc = ml__manifest_append(&dst[i].refs, &d)) != ML_OK)
+                ml__descriptor_clear(&d);
+            grew = true;
+        }
         if (rc != ML_OK || !grew)
             continue;
         char *json = NULL, *tag = schema_tag(dst[i].digest);
@@ -326,72 +336,94 @@ static int plan_pending(const ml_ref *to, const copy_job *j, ml__strvec *plan)
     return rc;
 }
 
-/* The copied referrers become the subjects of the next level. */
-static int next_level(const copy_job *j, ml__subject **out, size_t *n)
+/* Every referrer of this level is a subject of the next, copied now or
+ * earlier: a signature added later to an SBOM copied before still follows. */
+static int next_level(const ml__subject *src, size_t n, ml__subject **out, size_t *count)
 {
-    *out = calloc(j->count ? j->count : 1, sizeof(**out));
-    *n = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += src[i].refs.manifest_count;
+    *out = calloc(total ? total : 1, sizeof(**out));
+    *count = 0;
     if (!*out)
         return ML_ENOMEM;
-    for (size_t k = 0; k < j->count; k++)
-        if (j->todo[k].first)
-            (*out)[(*n)++] = (ml__subject){.repo = j->todo[k].from, .digest = j->todo[k].desc->digest};
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < src[i].refs.manifest_count; r++) {
+            const char *digest = src[i].refs.manifests[r].digest;
+            bool seen = false;
+            for (size_t k = 0; k < *count && !seen; k++)
+                seen = strcmp((*out)[k].digest, digest) == 0;
+            if (!seen)
+                (*out)[(*count)++] = (ml__subject){.repo = src[i].repo, .digest = digest};
+        }
     return ML_OK;
 }
 
-static int copy_level(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, int depth, size_t *copied,
-                      ml__strvec *plan, ml_error **err);
+/* What one copy carries along, level after level. */
+typedef struct copy_ctx {
+    ml_client *c;
+    const ml_ref *to;
+    size_t *copied;
+    ml__strvec *plan;     /* a dry run: described here, nothing written */
+    ml__strvec *warnings;
+} copy_ctx;
 
-static int copy_found(ml_client *c, const ml_ref *to, ml__subject *s, ml__subject *dst, size_t n, int depth,
-                      size_t *copied, ml__strvec *plan, ml_error **err)
+static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml_error **err);
+
+static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, ml_error **err)
 {
-    copy_job j = {0};
-    int rc = find_pending(s, dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (rc == ML_OK && j.count && plan)
-        rc = plan_pending(to, &j, plan) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    copy_job j = {.warnings = x->warnings};
+    int rc = find_pending(src, dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK && j.count && x->plan)
+        rc = plan_pending(x->to, &j, x->plan) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (rc == ML_OK && j.count) {
-        rc = read_pending(c, &j, err);
+        rc = read_pending(x->c, &j, err);
         if (rc == ML_OK)
-            rc = ml__store_of(to)->ensure_blobs(c, to, j.needs, j.need_count, err);
+            rc = ml__store_of(x->to)->ensure_blobs(x->c, x->to, j.needs, j.need_count, err);
         if (rc == ML_OK)
-            rc = put_pending(c, to, &j, copied, err);
+            rc = put_pending(x->c, x->to, &j, x->copied, err);
         if (rc == ML_OK)
-            rc = update_tag_schema(c, to, dst, n, &j, err);
+            rc = update_tag_schema(x->c, x->to, dst, n, &j, err);
     }
+    copy_job_clear(&j);
+    return rc;
+}
+
+static int copy_found(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, int depth, ml_error **err)
+{
+    int rc = copy_pending(x, src, dst, n, err);
     ml__subject *next = NULL;
     size_t m = 0;
-    if (rc == ML_OK && j.count && depth + 1 < REFERRERS_DEPTH) {
-        rc = next_level(&j, &next, &m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK && depth + 1 < REFERRERS_DEPTH) {
+        rc = next_level(src, n, &next, &m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
         if (rc == ML_OK)
-            rc = copy_level(c, to, next, m, depth + 1, copied, plan, err);
+            rc = copy_level(x, next, m, depth + 1, err);
     }
     ml__subjects_clear(next, m);
     free(next);
-    copy_job_clear(&j);
     return rc;
 }
 
 /* Lists the subjects' referrers, and the target's only for subjects that
  * have some (most have none). */
-static int copy_level(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, int depth, size_t *copied,
-                      ml__strvec *plan, ml_error **err)
+static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml_error **err)
 {
     ml__subject *src = calloc(n ? n : 1, sizeof(*src));
     ml__subject *dst = calloc(n ? n : 1, sizeof(*dst));
     size_t m = 0;
-    int rc = src && dst ? ml__referrers_list(c, s, n, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = src && dst ? ml__referrers_list(x->c, s, n, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (s[i].refs.manifest_count == 0)
             continue;
         src[m] = s[i];
         s[i].refs = (ml__manifest){0};
-        dst[m] = (ml__subject){.repo = to, .digest = src[m].digest};
+        dst[m] = (ml__subject){.repo = x->to, .digest = src[m].digest};
         m++;
     }
     if (rc == ML_OK && m)
-        rc = ml__referrers_list(c, dst, m, err);
+        rc = ml__referrers_list(x->c, dst, m, err);
     if (rc == ML_OK && m)
-        rc = copy_found(c, to, src, dst, m, depth, copied, plan, err);
+        rc = copy_found(x, src, dst, m, depth, err);
     ml__subjects_clear(src, m);
     ml__subjects_clear(dst, m);
     free(src);
@@ -400,7 +432,8 @@ static int copy_level(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, 
 }
 
 int ml__referrers_copy(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, size_t *copied, ml__strvec *plan,
-                       ml_error **err)
+                       ml__strvec *warnings, ml_error **err)
 {
-    return copy_level(c, to, s, n, 0, copied, plan, err);
+    copy_ctx x = {c, to, copied, plan, warnings};
+    return copy_level(&x, s, n, 0, err);
 }

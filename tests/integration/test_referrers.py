@@ -116,6 +116,31 @@ class RegistryReferrersTest(MlistTestCase):
         self.assertEqual(self.parse_json(r)["referrersCopied"], 1)
         self.assertEqual(self.index_at(self.repo, schema_tag(imgs[ARM].digest)), [late.digest])
 
+    def test_late_signature_of_a_copied_sbom_follows(self):
+        src, imgs, (_, sbom, _) = self.signed_source()
+        self.assertOk(self.mlist("create", "--referrers", self.spec([AMD, ARM], repo=src)))
+        late = self.attach(src, sbom, SIG, b"late-sig-of-sbom")
+        r = self.mlist("update", "--referrers", "--json", self.spec([AMD, ARM], repo=src, name="b.yaml"))
+        self.assertOk(r)
+        self.assertEqual(self.parse_json(r)["referrersCopied"], 1)
+        self.assertIn(late.digest, self.index_at(self.repo, schema_tag(sbom.digest)))
+
+    def test_a_stale_tag_schema_entry_is_left_behind_with_a_warning(self):
+        src, imgs, (sig, sbom, _) = self.signed_source()
+        tag = schema_tag(imgs[AMD].digest)
+        # deleted after its index entry was written (the tag schema has no
+        # way to keep the two in step)
+        gone = self.attach(src, imgs[AMD], SIG, b"revoked-sig").digest
+        self.assertEqual(self.reg.delete_manifest(src, gone), 202)
+        r = self.mlist("create", "--referrers", "--json", self.spec([AMD, ARM], repo=src))
+        self.assertOk(r)
+        res = self.parse_json(r)
+        self.assertEqual(res["referrersCopied"], 3)
+        self.assertTrue(any(gone in w for w in res["warnings"]), res["warnings"])
+        self.assertIn(gone, r.stderr)
+        self.assertEqual(self.index_at(self.repo, tag), sorted([sig.digest, sbom.digest]))
+        self.assertListAt("v1")
+
     def test_without_the_flag_referrers_stay_behind(self):
         src, imgs, (sig, _, _) = self.signed_source()
         self.assertOk(self.mlist("create", self.spec([AMD, ARM], repo=src)))

@@ -278,6 +278,13 @@ static void test_layouts(void)
     CHECK(r.tag == NULL && r.digest == NULL);
     ml__ref_clear(&r);
 
+    /* A registry host named "oci" with a port stays a registry. */
+    CHECK_INT(ml__ref_parse(&r, "oci:5000/app:1", NULL), ML_OK);
+    CHECK(!r.layout);
+    CHECK_STR(r.registry, "oci:5000");
+    CHECK_STR(r.repository, "app");
+    ml__ref_clear(&r);
+
     /* One directory, one spelling. */
     static const char *const same[][2] = {
         {"oci:./out/", "out"}, {"oci:out//x/.", "out/x"}, {"oci:/a//b/./c/", "/a/b/c"},
