@@ -6,6 +6,9 @@
 
 /* Signatures of signatures, attestations of SBOMs: followed this deep. */
 #define REFERRERS_DEPTH 4
+/* Pages of one referrers answer read at most (a registry that keeps
+ * sending "next" is not followed for ever). */
+#define REFERRERS_PAGES_MAX 64
 /* The tag schema keeps this much of a digest's hex. */
 #define TAG_HEX_MAX 64
 
@@ -42,6 +45,53 @@ static int take_index(ml__subject *s, ml__item *it, ml_error **err)
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "referrers of %s", s->digest);
 }
 
+/* The API may answer in pages: the rest, one page of every subject at a
+ * time, appended to what the first page gave. */
+static int take_page(ml__subject *sub, ml__item *it, ml_error **err)
+{
+    ml__manifest page = {0};
+    int rc = ml__item_take_error(it, err);
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&page, it->body, it->len, ML__MT_OCI_INDEX, err);
+    for (size_t i = 0; rc == ML_OK && i < page.manifest_count; i++)
+        if (ml__manifest_append(&sub->refs, &page.manifests[i]) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__manifest_clear(&page);
+    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "referrers of %s", sub->digest);
+}
+
+static int more_pages(ml_client *c, ml__subject *s, ml__item *firsts, const size_t *index, size_t m,
+                      ml_error **err)
+{
+    ml__item *pages = calloc(m ? m : 1, sizeof(*pages));
+    size_t *from = calloc(m ? m : 1, sizeof(*from));
+    int rc = pages && from ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (int round = 0; rc == ML_OK && round < REFERRERS_PAGES_MAX; round++) {
+        size_t n = 0;
+        for (size_t k = 0; k < m; k++)
+            if (firsts[k].rc == ML_OK && firsts[k].next) {
+                pages[n] = (ml__item){.repo = s[index[k]].repo, .reference = firsts[k].next};
+                from[n++] = k;
+            }
+        if (n == 0)
+            break;
+        if (ml__reg_get_referrers(c, pages, n) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        for (size_t p = 0; p < n; p++) {
+            ml__item *first = &firsts[from[p]];
+            free(first->next);
+            first->next = pages[p].next; /* the page after this one, or NULL */
+            pages[p].next = NULL;
+            if (rc == ML_OK)
+                rc = take_page(&s[index[from[p]]], &pages[p], err);
+            ml__item_clear(&pages[p]);
+        }
+    }
+    free(pages);
+    free(from);
+    return rc;
+}
+
 /* Asks the registries' referrers API; *fallback[i] tells who lacks it. */
 static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_error **err)
 {
@@ -66,6 +116,8 @@ static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_e
         else if ((rc = take_index(sub, &items[k], err)) == ML_OK)
             sub->api = true;
     }
+    if (rc == ML_OK)
+        rc = more_pages(c, s, items, index, m, err);
     for (size_t k = 0; items && k < m; k++)
         ml__item_clear(&items[k]);
     free(items);

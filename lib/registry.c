@@ -16,8 +16,9 @@ void ml__item_clear(ml__item *it)
     free(it->digest);
     free(it->media_type);
     free(it->body);
+    free(it->next);
     it->err = NULL;
-    it->digest = it->media_type = it->body = NULL;
+    it->digest = it->media_type = it->body = it->next = NULL;
     it->len = 0;
     it->size = 0;
     it->rc = ML_OK;
@@ -477,6 +478,23 @@ int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)
     return run_items(c, items, n, "GET", "manifests", finish_get, ML__MANIFEST_MAX);
 }
 
+/* The REF of `Link: <…/referrers/REF>; rel="next"` (a path or a URL on
+ * the same registry), or NULL. */
+static char *next_referrers_page(const ml__http_req *r)
+{
+    const char *link = ml__http_header(r, "Link");
+    const char *start = link ? strchr(link, '<') : NULL;
+    const char *end = start ? strchr(start, '>') : NULL;
+    if (!end || !strstr(end, "rel=\"next\""))
+        return NULL;
+    static const char marker[] = "/referrers/";
+    const char *ref = start;
+    for (const char *p = start; p && p < end; p = strstr(p + 1, marker))
+        if (strncmp(p, marker, sizeof(marker) - 1) == 0)
+            ref = p + sizeof(marker) - 1;
+    return ref > start && ref < end ? ml__strndup(ref, (size_t)(end - ref)) : NULL;
+}
+
 /* A referrers answer is generated per request: it has no digest to check. */
 static void finish_referrers(ml__item *it, ml__http_req *r, const char *what)
 {
@@ -488,6 +506,7 @@ static void finish_referrers(ml__item *it, ml__http_req *r, const char *what)
     it->len = r->response.len;
     it->size = (int64_t)r->response.len;
     it->body = ml__buf_take(&r->response);
+    it->next = next_referrers_page(r);
     it->rc = it->body ? ML_OK : ml__error_set(&it->err, ML_ENOMEM, "out of memory");
 }
 

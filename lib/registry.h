@@ -30,6 +30,7 @@ typedef struct ml__item {
     int64_t size;
     char *body;            /* GET only */
     size_t len;
+    char *next;            /* paginated answers: the reference of the next page */
 } ml__item;
 
 void ml__item_clear(ml__item *it);
@@ -42,7 +43,8 @@ int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n);
 int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n);
 /* OCI 1.1 referrers API (GET /v2/<name>/referrers/<digest>, reference =
  * the subject's digest): the body is an image index. A registry without
- * the API answers 404 (ML_ENOTFOUND). */
+ * the API answers 404 (ML_ENOTFOUND). When the answer has a next page
+ * (Link: <…/referrers/REF>; rel="next"), item->next is that REF. */
 int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n);
 /* Reads small blobs (configs) to memory, at most `max` bytes each; the
  * digest (reference) is verified. */

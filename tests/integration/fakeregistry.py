@@ -10,7 +10,8 @@
   with oauth_only=True) for identity-token logins;
 - the OCI 1.1 referrers API (``referrers=True``): GET
   /v2/<name>/referrers/<digest> lists the repository's manifests whose
-  subject is that digest, and a PUT of such a manifest answers with an
+  subject is that digest (in pages with a Link header given
+  ``referrers_page``), and a PUT of such a manifest answers with an
   OCI-Subject header.
 
 Serves just enough for ``mlist inspect`` and a small ``mlist create``:
@@ -153,8 +154,9 @@ def _start(handler, owner, host="127.0.0.1"):
 class FakeRegistry(LoopbackService):
     def __init__(self, auth=None, users=None, token_server=None, challenge=None,
                  redirect_blobs=False, redirect_host="localhost",
-                 refuse_authorization_on_redirect=True, referrers=False):
+                 refuse_authorization_on_redirect=True, referrers=False, referrers_page=0):
         self.referrers = referrers
+        self.referrers_page = referrers_page  # > 0: answers in pages of this many
         self.auth = auth
         self.users = dict(users or {})
         self.token_server = token_server
@@ -349,9 +351,16 @@ class FakeRegistry(LoopbackService):
         if h.command != "GET":
             return h.reply(405, {"errors": [{"code": "UNSUPPORTED", "message": h.command}]})
         at = (q.get("artifactType") or [None])[0]
-        index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
-                 "manifests": self.referrers_of(repo, digest, at)}
+        found = sorted(self.referrers_of(repo, digest, at), key=lambda d: d["digest"])
         headers = {"OCI-Filters-Applied": "artifactType"} if at else {}
+        if self.referrers_page:
+            last = (q.get("last") or [""])[0]
+            rest = [d for d in found if d["digest"] > last]
+            found = rest[:self.referrers_page]
+            if len(rest) > len(found):
+                headers["Link"] = '</v2/%s/referrers/%s?n=%d&last=%s>; rel="next"' % (
+                    repo, digest, self.referrers_page, found[-1]["digest"])
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": found}
         return h.reply(200, json.dumps(index).encode(), headers, ctype=OCI_INDEX)
 
     def _manifests(self, h, repo, ref, body):

@@ -212,6 +212,21 @@ class ApiReferrersTest(MlistTestCase):
             self.assertOk(r)
             self.assertEqual([x["digest"] for x in self.parse_json(r)["referrers"]], [sig.digest])
 
+    def test_referrers_api_in_pages(self):
+        with FakeRegistry(referrers=True, referrers_page=2) as fr:
+            amd = self.fake_image(fr, "it/src", "amd", AMD)
+            sigs = sorted(self.fake_referrer(fr, "it/src", amd, SIG, b"paged-%d" % i).digest for i in range(5))
+            r = self.mlist("--plain-http", "--json", "inspect", "--referrers", fr.ref("it/src:amd"))
+            self.assertOk(r)
+            self.assertEqual(sorted(x["digest"] for x in self.parse_json(r)["referrers"]), sigs)
+            pages = [e for e in fr.log if e.method == "GET" and "/referrers/" in e.path]
+            self.assertEqual(len(pages), 3, pages)
+            spec = self.write_spec("image: %s\nmanifests:\n  - image: %s\n" % (
+                fr.ref("it/dst:v1"), fr.ref("it/src:amd")))
+            r = self.mlist("--plain-http", "create", "--referrers", "--json", spec)
+            self.assertOk(r)
+            self.assertEqual(self.parse_json(r)["referrersCopied"], 5)
+
     def test_tag_schema_source_to_api_target(self):
         src = self.repo + "-src"
         amd = self.seed(tag_for(AMD), AMD, repo=src)
