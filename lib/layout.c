@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -15,13 +16,25 @@
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define EMPTY_INDEX_JSON "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[]}"
 #define TEMP_PREFIX ".mlist-tmp-"
+#define SIBLING_INFIX ".mlist-"
 #define HASH_CHUNK 16384
+/* Random characters after a temporary name's prefix, and tries before a
+ * run of taken names is given up (mkstemp's TMP_MAX is far larger, but
+ * 36^12 names make a second collision all but impossible). */
+#define SUFFIX_LEN 12
+#define NAME_TRIES 100
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
 static int io_error(ml_error **err, const char *what, int errnum)
 {
     return ml__error_set(err, ML_EIO, "%s: %s", what, strerror(errnum));
+}
+
+/* A temporary file's name means nothing to the user: the directory does. */
+static int temp_error(ml_error **err, const char *verb, const char *dir, int errnum)
+{
+    return ml__error_set(err, ML_EIO, "cannot %s a temporary file in %s: %s", verb, dir, strerror(errnum));
 }
 
 static char *path_in(const char *dir, const char *name) { return ml__asprintf("%s/%s", dir, name); }
@@ -78,30 +91,65 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* Modes 0777 and 0666 (below): the umask decides, as for any tool. */
 static int make_dir(const char *path, ml_error **err)
 {
-    return mkdir(path, 0755) == 0 || errno == EEXIST ? ML_OK : io_error(err, path, errno);
+    return mkdir(path, 0777) == 0 || errno == EEXIST ? ML_OK : io_error(err, path, errno);
 }
 
-/* A temporary file in dir (same filesystem, so renaming it is atomic);
- * mkstemp's 0600 would keep other users from reading the layout. */
-static int temp_in(const char *dir, char **path, int *fd, ml_error **err)
+/* splitmix64: distinct seeds give distinct sequences. */
+static uint64_t next_random(uint64_t *state)
 {
-    char *p = path_in(dir, TEMP_PREFIX "XXXXXX");
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* Creates prefix + a random suffix, exclusively: a directory (fd NULL) or
+ * a file opened for reading and writing. mkstemp and mkdtemp would force
+ * 0600 and 0700 where a layout must get the modes the umask gives. The
+ * seed mixes time, process and stack address (threads differ); a name
+ * taken (a concurrent writer, a killed run's leftover) draws another.
+ * 0 or an errno. */
+static int create_unique(const char *prefix, char **path, int *fd)
+{
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    struct timespec ts = {0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t state = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32) ^
+                     (uint64_t)(uintptr_t)&ts;
+    size_t n = strlen(prefix);
+    char *p = malloc(n + SUFFIX_LEN + 1);
     if (!p)
-        return oom(err);
-    *fd = mkstemp(p);
-    if (*fd < 0 || fchmod(*fd, 0644) != 0) {
-        int rc = io_error(err, p, errno);
-        if (*fd >= 0) {
-            close(*fd);
-            unlink(p);
-        }
+        return ENOMEM;
+    memcpy(p, prefix, n);
+    p[n + SUFFIX_LEN] = '\0';
+    int errnum = EEXIST;
+    for (int attempt = 0; attempt < NAME_TRIES && errnum == EEXIST; attempt++) {
+        uint64_t r = next_random(&state);
+        for (size_t i = 0; i < SUFFIX_LEN; i++, r /= 36)
+            p[n + i] = alphabet[r % 36];
+        int made = fd ? (*fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) : mkdir(p, 0777);
+        errnum = made < 0 ? errno : 0;
+    }
+    if (errnum != 0) {
         free(p);
-        return rc;
+        return errnum;
     }
     *path = p;
-    return ML_OK;
+    return 0;
+}
+
+/* A temporary file in dir (same filesystem, so renaming it is atomic). */
+static int temp_in(const char *dir, char **path, int *fd, ml_error **err)
+{
+    char *prefix = path_in(dir, TEMP_PREFIX);
+    int errnum = prefix ? create_unique(prefix, path, fd) : ENOMEM;
+    free(prefix);
+    if (errnum == ENOMEM)
+        return oom(err);
+    return errnum ? temp_error(err, "create", dir, errnum) : ML_OK;
 }
 
 /* A fully written, fsynced temporary file holding data. */
@@ -112,9 +160,9 @@ static int temp_with(const char *dir, const char *data, size_t len, char **path,
     if (rc != ML_OK)
         return rc;
     if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
-        rc = io_error(err, *path, errno);
+        rc = temp_error(err, "write", dir, errno);
     if (close(fd) != 0 && rc == ML_OK)
-        rc = io_error(err, *path, errno);
+        rc = temp_error(err, "write", dir, errno);
     if (rc != ML_OK) {
         unlink(*path);
         free(*path);
@@ -303,6 +351,34 @@ static int make_parents(const char *dir, ml_error **err)
     return rc;
 }
 
+/* The user's name for the layout (trailing slashes dropped), in errors
+ * about creating it: the sibling it is built in is ours alone. */
+static int create_error(const char *dir, int errnum, ml_error **err)
+{
+    return ml__error_set(err, ML_EIO, "cannot create layout %.*s: %s", (int)stripped_len(dir), dir,
+                         strerror(errnum));
+}
+
+/* An error met inside the sibling, with its name replaced by the layout's
+ * (".../out.mlist-x/blobs" reads ".../out/blobs"). */
+static int sibling_error(const char *dir, const char *sib, int rc, const ml_error *inner, ml_error **err)
+{
+    if (rc == ML_ENOMEM)
+        return oom(err);
+    const char *msg = inner && ml_error_message(inner) ? ml_error_message(inner) : ml_strerror(rc);
+    ml__buf b = {0};
+    size_t n = strlen(sib), shown = stripped_len(dir);
+    for (const char *hit; (hit = strstr(msg, sib)); msg = hit + n) {
+        ml__buf_append(&b, msg, (size_t)(hit - msg));
+        ml__buf_append(&b, dir, shown);
+    }
+    ml__buf_puts(&b, msg);
+    char *text = ml__buf_take(&b);
+    rc = text ? ml__error_set(err, rc, "cannot create layout %.*s: %s", (int)shown, dir, text) : oom(err);
+    free(text);
+    return rc;
+}
+
 /* A failed rename onto the target: someone else made it meanwhile (theirs
  * is checked afterwards), or the empty directory cannot be replaced (".",
  * a mount point) and is filled where it is. */
@@ -311,32 +387,47 @@ static int rename_failed(const char *dir, dir_state st, int errnum, bool *in_pla
     *in_place = st == DIR_EMPTY && (errnum == EBUSY || errnum == EINVAL);
     if (errnum == ENOTEMPTY || errnum == EEXIST || *in_place)
         return ML_OK;
-    return io_error(err, dir, errnum);
+    return create_error(dir, errnum, err);
+}
+
+/* An empty directory the layout replaces keeps its mode (mkdir -m 700):
+ * the sibling, made under the umask, takes it over. A directory gone
+ * meanwhile has no mode to keep. */
+static int keep_mode(const char *dir, const char *sib, ml_error **err)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && chmod(sib, st.st_mode & 07777) != 0)
+        return io_error(err, sib, errno);
+    return ML_OK;
 }
 
 /* Built beside the target and renamed onto it, so the layout appears
- * whole or not at all; rename replaces an empty directory. mkdtemp's 0700
- * would keep other users out. */
+ * whole or not at all; rename replaces an empty directory. */
 static int create_beside(const char *dir, dir_state st, bool *in_place, ml_error **err)
 {
-    char *sib = ml__asprintf("%.*s.mlist-XXXXXX", (int)stripped_len(dir), dir);
-    if (!sib)
+    char *prefix = ml__asprintf("%.*s" SIBLING_INFIX, (int)stripped_len(dir), dir), *sib = NULL;
+    int errnum = prefix ? create_unique(prefix, &sib, NULL) : ENOMEM;
+    free(prefix);
+    if (errnum == ENOMEM)
         return oom(err);
-    int rc = ML_OK;
-    if (!mkdtemp(sib)) {
+    if (errnum) {
         /* An empty directory in a parent we may not write to. */
         *in_place = st == DIR_EMPTY;
-        rc = *in_place ? ML_OK : io_error(err, sib, errno);
-    } else {
-        if ((rc = populate(sib, false, err)) == ML_OK && chmod(sib, 0755) != 0)
-            rc = io_error(err, sib, errno);
-        int renamed = rc == ML_OK ? rename(sib, dir) : -1;
-        int errnum = errno;
-        if (renamed != 0)
-            remove_populated(sib);
-        if (rc == ML_OK && renamed != 0)
-            rc = rename_failed(dir, st, errnum, in_place, err);
+        return *in_place ? ML_OK : create_error(dir, errnum, err);
     }
+    ml_error *inner = NULL;
+    int rc = populate(sib, false, &inner);
+    if (rc == ML_OK && st == DIR_EMPTY)
+        rc = keep_mode(dir, sib, &inner);
+    int renamed = rc == ML_OK ? rename(sib, dir) : -1;
+    errnum = errno;
+    if (renamed != 0)
+        remove_populated(sib);
+    if (rc != ML_OK)
+        rc = sibling_error(dir, sib, rc, inner, err);
+    else if (renamed != 0)
+        rc = rename_failed(dir, st, errnum, in_place, err);
+    ml_error_free(inner);
     free(sib);
     return rc;
 }
@@ -345,10 +436,13 @@ static int create_layout(const char *dir, dir_state st, ml_error **err)
 {
     bool in_place = false;
     int rc = st == DIR_MISSING ? make_parents(dir, err) : ML_OK;
-    if (rc == ML_OK)
-        rc = create_beside(dir, st, &in_place, err);
-    if (rc == ML_OK && in_place)
-        return populate(dir, true, err);
+    if (rc != ML_OK)
+        return ml__error_prefix(err, rc, "cannot create layout %.*s", (int)stripped_len(dir), dir);
+    rc = create_beside(dir, st, &in_place, err);
+    if (rc == ML_OK && in_place) {
+        rc = populate(dir, true, err);
+        return rc == ML_OK ? rc : ml__error_prefix(err, rc, "cannot create layout %.*s", (int)stripped_len(dir), dir);
+    }
     char *parent = rc == ML_OK ? parent_of(dir) : NULL;
     if (rc == ML_OK)
         rc = parent ? sync_dir(parent, err) : oom(err);
@@ -412,7 +506,8 @@ static const ml__descriptor *find_tag(const ml__manifest *idx, const char *tag)
 {
     const ml__descriptor *d = tagged(idx, tag);
     /* skopeo writes "oci:PATH" as the layout's only, untagged image. A
-     * tagged one is not "latest": a write to oci:PATH must not replace it. */
+     * tagged one is not "latest": a write to oci:PATH must not replace it
+     * (set_tag replaces only what this finds). */
     if (!d && strcmp(tag, "latest") == 0 && idx->manifest_count == 1 && !tag_of(&idx->manifests[0]))
         d = &idx->manifests[0];
     return d;
@@ -454,29 +549,30 @@ static int tag_entry(ml__descriptor *d, const char *tag, const char *media_type,
     return ML_OK;
 }
 
-/* Points tag at the blob: its entry is replaced where it stands, every
- * other entry keeps its place. */
+/* Points tag at the blob: the entry reading it names (find_tag) is
+ * replaced where it stands, every other entry keeps its place. So "latest"
+ * written to skopeo's one untagged entry replaces it and gets the tag: a
+ * second entry would leave skopeo's oci:PATH ambiguous ("more than one
+ * image"). */
 static int set_tag(ml__manifest *idx, const char *tag, const char *media_type, const char *digest,
                    int64_t size, ml_error **err)
 {
     ml__descriptor entry;
     if (tag_entry(&entry, tag, media_type, digest, size) != ML_OK)
         return oom(err);
-    ml__descriptor *old = tagged(idx, tag);
-    if (old) {
-        ml__descriptor_clear(old);
-        *old = entry;
+    const ml__descriptor *found = find_tag(idx, tag);
+    if (found) {
+        size_t at = (size_t)(found - idx->manifests);
+        ml__descriptor_clear(&idx->manifests[at]);
+        idx->manifests[at] = entry;
         /* A tag names one image: stray duplicates (other tools) go. */
-        drop_entries(idx, (size_t)(old - idx->manifests) + 1, tag, NULL);
+        drop_entries(idx, at + 1, tag, NULL);
         return ML_OK;
     }
-    ml__descriptor *grown = realloc(idx->manifests, (idx->manifest_count + 1) * sizeof(*grown));
-    if (!grown) {
+    if (ml__manifest_append(idx, &entry) != ML_OK) {
         ml__descriptor_clear(&entry);
         return oom(err);
     }
-    idx->manifests = grown;
-    idx->manifests[idx->manifest_count++] = entry;
     return ML_OK;
 }
 
@@ -514,7 +610,7 @@ static int blob_begin_in(const char *dir, ml__layout_blob **out, ml_error **err)
     int fd = -1;
     int rc = b && (b->dir = ml__strdup(dir)) ? temp_in(dir, &b->tmp, &fd, err) : oom(err);
     if (rc == ML_OK && !(b->file = fdopen(fd, "w+b"))) {
-        rc = io_error(err, b->tmp, errno);
+        rc = temp_error(err, "open", dir, errno);
         close(fd);
     }
     if (rc != ML_OK) {
@@ -550,10 +646,10 @@ static int blob_verify(ml__layout_blob *b, const char *digest, ml_error **err)
 {
     char got[ML__DIGEST_MAX];
     if (fflush(b->file) != 0 || fsync(fileno(b->file)) != 0)
-        return io_error(err, b->tmp, errno);
+        return temp_error(err, "write", b->dir, errno);
     int rc = hash_file(b->file, digest, got, err);
     if (rc != ML_OK)
-        return ml__error_prefix(err, rc, "%s", b->tmp);
+        return ml__error_prefix(err, rc, "%s: blob being written", b->dir);
     if (strcmp(got, digest) != 0)
         return ml__error_set(err, ML_EDIGEST, "%s: blob content has digest %s, expected %s", b->dir,
                              got[0] ? got : "(none)", digest);
@@ -616,7 +712,7 @@ int ml__layout_blob_commit(ml__layout_blob *b, const char *digest, ml_error **er
         int closed = fclose(b->file);
         b->file = NULL;
         if (closed != 0)
-            rc = io_error(err, b->tmp, errno);
+            rc = temp_error(err, "write", b->dir, errno);
     }
     if (rc == ML_OK)
         rc = blob_install(b, digest, err);
@@ -649,7 +745,7 @@ static int put_blob(const char *dir, const char *digest, const char *data, size_
     ml__layout_blob *b = NULL;
     rc = blob_begin_in(dir, &b, err);
     if (rc == ML_OK && len && fwrite(data, 1, len, b->file) != len)
-        rc = io_error(err, b->tmp, errno);
+        rc = temp_error(err, "write", dir, errno);
     if (rc == ML_OK)
         rc = ml__layout_blob_commit(b, digest, err);
     ml__layout_blob_free(b);
@@ -931,8 +1027,45 @@ int ml__layout_put_manifests(ml__item *items, size_t n) { return run_items(items
 
 /* ---- delete and tags ---------------------------------------------------- */
 
+/* Levels of lists below an index.json entry searched for a child: an
+ * index of lists is the deepest shape tools write. */
+#define CHILD_DEPTH 2
+
+/* Whether the manifest d describes may have `digest` as a child, at most
+ * `depth` levels down. Image manifests have no children (a subject is not
+ * kept by its referrers); a list that cannot be read may have any. */
+static bool may_have_child(const char *dir, const ml__descriptor *d, const char *digest, int depth)
+{
+    ml__kind kind = ml__kind_of(d->media_type);
+    if (depth == 0 || (kind != ML__KIND_UNKNOWN && !ml__kind_is_list(kind)))
+        return false;
+    char *body = NULL;
+    size_t len = 0;
+    ml__manifest m;
+    if (read_blob(dir, d->digest, ML__MANIFEST_MAX, &body, &len, NULL) != ML_OK)
+        return true;
+    int rc = ml__manifest_parse(&m, body, len, d->media_type, NULL);
+    free(body);
+    if (rc != ML_OK)
+        return true;
+    bool named = false;
+    for (size_t i = 0; !named && i < m.manifest_count; i++)
+        named = ml__str_eq(m.manifests[i].digest, digest) || may_have_child(dir, &m.manifests[i], digest, depth - 1);
+    ml__manifest_clear(&m);
+    return named;
+}
+
+static bool still_named(const char *dir, const ml__manifest *idx, const char *digest)
+{
+    bool named = false;
+    for (size_t i = 0; !named && i < idx->manifest_count; i++)
+        named = may_have_child(dir, &idx->manifests[i], digest, CHILD_DEPTH);
+    return named;
+}
+
 /* index.json first: a crash between both leaves an unnamed blob, never an
- * entry naming a missing one. */
+ * entry naming a missing one. A blob a remaining list still names stays,
+ * or `delete oci:out@<child>` would break that list. */
 static int delete_locked(const char *dir, const char *digest, const char *path, ml_error **err)
 {
     ml__manifest idx;
@@ -940,16 +1073,23 @@ static int delete_locked(const char *dir, const char *digest, const char *path, 
     size_t dropped = rc == ML_OK ? drop_entries(&idx, 0, NULL, digest) : 0;
     if (rc == ML_OK && dropped)
         rc = store_index(dir, &idx, err);
+    bool keep = rc == ML_OK && still_named(dir, &idx, digest);
     ml__manifest_clear(&idx);
     if (rc != ML_OK)
         return rc;
-    if (unlink(path) != 0) {
+    /* A kept blob is still checked for: a digest neither listed nor
+     * stored is not found. */
+    struct stat st;
+    bool missing = keep ? stat(path, &st) != 0 : unlink(path) != 0;
+    if (missing) {
         if (errno != ENOENT)
             return io_error(err, path, errno);
         if (!dropped)
             return ml__error_set(err, ML_ENOTFOUND, "%s: manifest %s not found", dir, digest);
         return ML_OK;
     }
+    if (keep)
+        return ML_OK;
     char *algdir = alg_dir(dir, digest);
     rc = algdir ? sync_dir(algdir, err) : oom(err);
     free(algdir);
@@ -989,5 +1129,60 @@ int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, m
     ml__manifest_clear(&idx);
     if (rc == ML_OK)
         *complete = true;
+    return rc;
+}
+
+/* ---- referrers ---------------------------------------------------------- */
+
+/* Appends the manifest entry e names to refs when its subject is
+ * `digest`, described as the referrers API would (distribution-spec
+ * "Listing Referrers": artifactType is the manifest's, else its config's
+ * media type; annotations are the manifest's). An entry that cannot be
+ * read or parsed is no referrer anyone could fetch: skipped. */
+static int scan_entry(const char *dir, const ml__descriptor *e, const char *digest, ml__manifest *refs,
+                      ml_error **err)
+{
+    if (find_digest(refs, e->digest))
+        return ML_OK;
+    char *body = NULL;
+    size_t len = 0;
+    ml__manifest m;
+    int rc = read_blob(dir, e->digest, ML__MANIFEST_MAX, &body, &len, NULL);
+    if (rc == ML_OK) {
+        rc = ml__manifest_parse(&m, body, len, e->media_type, NULL);
+        free(body);
+    }
+    if (rc != ML_OK)
+        return rc == ML_ENOMEM ? oom(err) : ML_OK;
+    if (m.has_subject && ml__str_eq(m.subject.digest, digest)) {
+        ml__descriptor view = {
+            .media_type = m.media_type ? m.media_type : e->media_type,
+            .digest = e->digest,
+            .size = (int64_t)len,
+            .artifact_type = m.artifact_type ? m.artifact_type : m.config.media_type,
+            .annotations = m.annotations,
+        };
+        ml__descriptor d;
+        if (ml__descriptor_copy(&d, &view) != ML_OK)
+            rc = oom(err);
+        else if (ml__manifest_append(refs, &d) != ML_OK) {
+            ml__descriptor_clear(&d);
+            rc = oom(err);
+        }
+    }
+    ml__manifest_clear(&m);
+    return rc;
+}
+
+int ml__layout_referrers_scan(const ml_ref *repo, const char *digest, ml__manifest *refs, ml_error **err)
+{
+    const char *dir = NULL;
+    ml__manifest idx;
+    int rc;
+    if ((rc = layout_dir(repo, &dir, err)) || (rc = check_layout(dir, err)) || (rc = load_index(dir, &idx, err)))
+        return rc;
+    for (size_t i = 0; rc == ML_OK && i < idx.manifest_count; i++)
+        rc = scan_entry(dir, &idx.manifests[i], digest, refs, err);
+    ml__manifest_clear(&idx);
     return rc;
 }

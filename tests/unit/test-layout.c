@@ -152,10 +152,11 @@ static char *index_entry(const char *body, const char *tag)
                         d, strlen(body), tag);
 }
 
-static int put(const ml_ref *repo, const char *reference, const char *body, char **digest, ml_error **err)
+static int put_typed(const ml_ref *repo, const char *reference, const char *body, const char *media_type,
+                     char **digest, ml_error **err)
 {
     ml__item it = {.repo = repo, .reference = reference, .body = (char *)body, .len = strlen(body),
-                   .media_type = MT_MANIFEST};
+                   .media_type = (char *)media_type};
     int rc = ml__layout_put_manifests(&it, 1);
     if (digest)
         *digest = it.digest;
@@ -164,6 +165,29 @@ static int put(const ml_ref *repo, const char *reference, const char *body, char
     rc = rc != ML_OK ? rc : ml__item_take_error(&it, err);
     return rc;
 }
+
+static int put(const ml_ref *repo, const char *reference, const char *body, char **digest, ml_error **err)
+{
+    return put_typed(repo, reference, body, MT_MANIFEST, digest, err);
+}
+
+/* An OCI index of the bodies given (media types alongside). */
+static char *index_body(size_t n, const char *const *bodies, const char *const *types)
+{
+    ml__buf b = {0};
+    ml__buf_puts(&b, "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[");
+    for (size_t i = 0; i < n; i++) {
+        char d[ML__DIGEST_MAX];
+        digest_of(bodies[i], d);
+        ml__buf_printf(&b, "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}", i ? "," : "", types[i], d,
+                       strlen(bodies[i]));
+    }
+    ml__buf_puts(&b, "]}");
+    return ml__buf_take(&b);
+}
+
+/* Error messages name what the user named, never our temporary names. */
+static bool shows_internal_name(const char *msg) { return test_contains(msg, ".mlist-"); }
 
 /* One HEAD or GET; the item is the caller's to clear. */
 static int fetch(const ml_ref *repo, const char *reference, bool get, ml__item *it)
@@ -526,14 +550,45 @@ static void test_latest_single_entry(void)
     CHECK_STR(it.body, b);
     ml__item_clear(&it);
 
-    /* Putting "latest" adds an entry rather than replacing the only one. */
+    /* Writing "latest" goes where reading it went: the only untagged
+     * entry is replaced and tagged, so skopeo still finds one image. */
     CHECK_INT(put(&r1, "latest", b, NULL, NULL), ML_OK);
     ml__manifest idx;
     CHECK(load_index(one, &idx));
+    CHECK_INT(idx.manifest_count, 1);
+    CHECK_STR(entry_tag(&idx, 0), "latest");
+    CHECK_STR(entry_digest(&idx, 0), db);
+    CHECK_STR(idx.manifest_count ? idx.manifests[0].media_type : NULL, MT_MANIFEST);
+    CHECK_INT(idx.manifest_count ? idx.manifests[0].size : 0, strlen(b));
+    ml__manifest_clear(&idx);
+    CHECK_INT(put(&r1, "latest", a, NULL, NULL), ML_OK);
+    CHECK(load_index(one, &idx));
+    CHECK_INT(idx.manifest_count, 1);
+    CHECK_STR(entry_digest(&idx, 0), da);
+    ml__manifest_clear(&idx);
+
+    /* Another tag does not name the untagged entry: it is added. */
+    char *other = join(tmp, "other");
+    hand_layout(other, j1);
+    write_blob(other, a);
+    ml_ref r5 = {.repository = other, .layout = true};
+    CHECK_INT(put(&r5, "v2", b, NULL, NULL), ML_OK);
+    CHECK(load_index(other, &idx));
     CHECK_INT(idx.manifest_count, 2);
     CHECK(entry_tag(&idx, 0) == NULL);
+    CHECK_STR(entry_digest(&idx, 0), da);
+    CHECK_STR(entry_tag(&idx, 1), "v2");
+    ml__manifest_clear(&idx);
+
+    /* Nor is a tagged only entry "latest": writing it adds one. */
+    CHECK_INT(put(&r4, "latest", b, NULL, NULL), ML_OK);
+    CHECK(load_index(tagged1, &idx));
+    CHECK_INT(idx.manifest_count, 2);
+    CHECK_STR(entry_tag(&idx, 0), "1.0");
     CHECK_STR(entry_tag(&idx, 1), "latest");
     ml__manifest_clear(&idx);
+
+    free(other);
 
     free(eu);
     free(j4);
@@ -763,6 +818,347 @@ static void test_batch_items(void)
     free(tmp);
 }
 
+/* A list's child deleted by digest stays while a list still names it. */
+static void test_delete_keeps_children(void)
+{
+    char *tmp = make_tmpdir();
+    ml_ref repo = {.repository = tmp, .layout = true};
+    char *a = manifest_body(300), *b = manifest_body(301), *c = manifest_body(302), *e = manifest_body(303),
+         *lone = manifest_body(304);
+    char da[ML__DIGEST_MAX], db[ML__DIGEST_MAX], dc[ML__DIGEST_MAX], de[ML__DIGEST_MAX], dlone[ML__DIGEST_MAX];
+    digest_of(a, da);
+    digest_of(b, db);
+    digest_of(c, dc);
+    digest_of(e, de);
+    digest_of(lone, dlone);
+    const char *images[] = {MT_MANIFEST, MT_MANIFEST};
+    const char *lists[] = {ML__MT_OCI_INDEX};
+    const char *ab[] = {a, b}, *just_c[] = {c};
+    char *list = index_body(2, ab, images);      /* tagged v1: a, b */
+    char *inner = index_body(1, just_c, images); /* untagged, in outer: c */
+    const char *just_inner[] = {inner};
+    char *outer = index_body(1, just_inner, lists); /* tagged nested */
+    char dlist[ML__DIGEST_MAX];
+    digest_of(list, dlist);
+    const char *children[] = {a, b, c, e, lone, inner};
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++) {
+        char d[ML__DIGEST_MAX];
+        digest_of(children[i], d);
+        CHECK_INT(put_typed(&repo, d, children[i], i == 5 ? ML__MT_OCI_INDEX : MT_MANIFEST, NULL, NULL), ML_OK);
+    }
+    CHECK_INT(put_typed(&repo, "v1", list, ML__MT_OCI_INDEX, NULL, NULL), ML_OK);
+    CHECK_INT(put_typed(&repo, "nested", outer, ML__MT_OCI_INDEX, NULL, NULL), ML_OK);
+    ml_error *err = NULL;
+
+    /* A child of a tagged list, and of a list inside a tagged index. */
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, &err), ML_OK);
+    CHECK(ml__layout_has_blob(&repo, da));
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+    CHECK_INT(fetch_rc(&repo, da, true), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dc, &err), ML_OK);
+    CHECK(ml__layout_has_blob(&repo, dc));
+    /* Named by no list: removed. */
+    CHECK_INT(ml__layout_delete_manifest(&repo, dlone, &err), ML_OK);
+    CHECK(!ml__layout_has_blob(&repo, dlone));
+    CHECK_INT(ml__layout_delete_manifest(&repo, dlone, &err), ML_ENOTFOUND);
+
+    /* The list gone, its children are named no more. */
+    CHECK_INT(ml__layout_delete_manifest(&repo, dlist, &err), ML_OK);
+    CHECK(!ml__layout_has_blob(&repo, dlist));
+    CHECK_INT(fetch_rc(&repo, "v1", false), ML_ENOTFOUND);
+    CHECK(ml__layout_has_blob(&repo, da)); /* deleting a list keeps its children */
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, &err), ML_OK);
+    CHECK(!ml__layout_has_blob(&repo, da));
+
+    /* A list that cannot be read might name anything: blobs stay. */
+    char *idx_json = read_text(tmp, "index.json");
+    char *fake = ml__asprintf("{\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"digest\":\"" BAD_DIGEST
+                              "\",\"size\":2,\"annotations\":{\"" ML__LAYOUT_REF_NAME "\":\"broken\"}}");
+    char *tail = idx_json ? strstr(idx_json, "]") : NULL;
+    char *patched = tail ? ml__asprintf("%.*s,%s%s", (int)(tail - idx_json), idx_json, fake, tail) : NULL;
+    write_text(tmp, "index.json", patched ? patched : "");
+    CHECK_INT(ml__layout_delete_manifest(&repo, de, &err), ML_OK);
+    CHECK(ml__layout_has_blob(&repo, de));
+    ml__manifest idx;
+    CHECK(load_index(tmp, &idx));
+    CHECK_INT(idx.manifest_count, 2); /* nested, broken */
+
+    ml__manifest_clear(&idx);
+    ml_error_free(err);
+    free(patched);
+    free(fake);
+    free(idx_json);
+    free(list);
+    free(inner);
+    free(outer);
+    free(a);
+    free(b);
+    free(c);
+    free(e);
+    free(lone);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* A manifest with a subject (and optionally an artifactType and an
+ * annotation), distinct per n. */
+static char *referrer_body(int n, const char *subject, const char *artifact_type, const char *config_type)
+{
+    char *at = artifact_type ? ml__asprintf("\"artifactType\":\"%s\",", artifact_type) : ml__strdup("");
+    char *body = ml__asprintf("{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST "\",%s\"config\":{\"mediaType\":"
+                              "\"%s\",\"digest\":\"" CONFIG_DIGEST "\",\"size\":2},\"layers\":[],"
+                              "\"subject\":{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":1},"
+                              "\"annotations\":{\"n\":\"%d\"}}",
+                              at, config_type, subject, n);
+    free(at);
+    return body;
+}
+
+#define EMPTY_MT "application/vnd.oci.empty.v1+json"
+
+static void test_referrers_scan(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *s = manifest_body(400), ds[ML__DIGEST_MAX];
+    digest_of(s, ds);
+    char *sig = referrer_body(1, ds, "application/vnd.example.sig", EMPTY_MT);
+    char *sbom = referrer_body(2, ds, NULL, "application/vnd.example.sbom");
+    char *known = referrer_body(3, ds, "application/vnd.example.known", EMPTY_MT);
+    char *elsewhere = referrer_body(4, CONFIG_DIGEST, "application/vnd.example.sig", EMPTY_MT);
+    char *gone = referrer_body(5, ds, "application/vnd.example.sig", EMPTY_MT);
+    char *idx_ref = ml__asprintf("{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"artifactType\":"
+                                 "\"application/vnd.example.bundle\",\"manifests\":[],\"subject\":{\"mediaType\":"
+                                 "\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":1}}",
+                                 ds);
+    char dsig[ML__DIGEST_MAX], dsbom[ML__DIGEST_MAX], dknown[ML__DIGEST_MAX], didx[ML__DIGEST_MAX];
+    digest_of(sig, dsig);
+    digest_of(sbom, dsbom);
+    digest_of(known, dknown);
+    digest_of(idx_ref, didx);
+    /* As oras writes them: referrers untagged; one tagged as well, one
+     * listed twice, one whose blob is missing, one of another subject. */
+    char *es = index_entry(s, "v1"), *esig = index_entry(sig, NULL), *esbom = index_entry(sbom, "sbom"),
+         *eknown = index_entry(known, NULL), *eelse = index_entry(elsewhere, NULL), *egone = index_entry(gone, NULL),
+         *esig2 = index_entry(sig, "sig");
+    char *eidx = ml__asprintf("{\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"digest\":\"%s\",\"size\":%zu}", didx,
+                              strlen(idx_ref));
+    char *json = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s,%s,%s,%s,%s,%s,%s,%s]}", es, egone, esig, esbom,
+                              eknown, eelse, esig2, eidx);
+    hand_layout(dir, json);
+    const char *blobs[] = {s, sig, sbom, known, elsewhere, idx_ref};
+    for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++)
+        write_blob(dir, blobs[i]);
+
+    /* refs already holds one of them (found through a tag, say). */
+    ml__manifest refs = {.kind = ML__KIND_OCI_INDEX};
+    ml__descriptor pre = {.media_type = ml__strdup(MT_MANIFEST), .digest = ml__strdup(dknown), .size = 1};
+    CHECK_INT(ml__manifest_append(&refs, &pre), ML_OK);
+    ml_error *err = NULL;
+    CHECK_INT(ml__layout_referrers_scan(&repo, ds, &refs, &err), ML_OK);
+    CHECK(err == NULL);
+    CHECK_INT(refs.manifest_count, 4);
+    if (refs.manifest_count == 4) {
+        const ml__descriptor *r = refs.manifests;
+        CHECK_STR(r[0].digest, dknown);
+        CHECK_INT(r[0].size, 1); /* left as it was */
+        CHECK_STR(r[1].digest, dsig);
+        CHECK_STR(r[1].media_type, MT_MANIFEST);
+        CHECK_INT(r[1].size, strlen(sig));
+        CHECK_STR(r[1].artifact_type, "application/vnd.example.sig");
+        CHECK_STR(ml__annotations_get(&r[1].annotations, "n"), "1");
+        CHECK_INT(r[1].annotations.count, 1);
+        CHECK_STR(r[2].digest, dsbom);
+        CHECK_STR(r[2].artifact_type, "application/vnd.example.sbom"); /* the config's media type */
+        CHECK_STR(ml__annotations_get(&r[2].annotations, ML__LAYOUT_REF_NAME), NULL); /* the manifest's own */
+        CHECK_STR(r[3].digest, didx);
+        CHECK_STR(r[3].media_type, ML__MT_OCI_INDEX);
+        CHECK_STR(r[3].artifact_type, "application/vnd.example.bundle");
+    }
+    ml__manifest_clear(&refs);
+
+    /* No referrers: nothing appended. */
+    refs = (ml__manifest){.kind = ML__KIND_OCI_INDEX};
+    CHECK_INT(ml__layout_referrers_scan(&repo, dsig, &refs, &err), ML_OK);
+    CHECK_INT(refs.manifest_count, 0);
+    char *missing = join(tmp, "nope");
+    ml_ref mrepo = {.repository = missing, .layout = true};
+    CHECK_INT(ml__layout_referrers_scan(&mrepo, ds, &refs, &err), ML_ENOTFOUND);
+    CHECK_INT(refs.manifest_count, 0);
+    ml__manifest_clear(&refs);
+
+    ml_error_free(err);
+    free(missing);
+    free(json);
+    free(es);
+    free(esig);
+    free(esbom);
+    free(eknown);
+    free(eelse);
+    free(egone);
+    free(esig2);
+    free(eidx);
+    free(s);
+    free(sig);
+    free(sbom);
+    free(known);
+    free(elsewhere);
+    free(gone);
+    free(idx_ref);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+static mode_t mode_of(const char *dir, const char *name)
+{
+    char *p = join(dir, name);
+    struct stat st;
+    mode_t m = p && stat(p, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+    free(p);
+    return m;
+}
+
+/* The umask decides modes, as for any tool; an empty directory the
+ * layout replaces keeps its own. */
+static void test_modes(void)
+{
+    char *tmp = make_tmpdir();
+    char *body = manifest_body(500), d[ML__DIGEST_MAX];
+    digest_of(body, d);
+    char *rel = blob_rel(d);
+    mode_t saved = umask(077);
+
+    char *priv = join(tmp, "private");
+    ml_ref rp = {.repository = priv, .layout = true};
+    CHECK_INT(put(&rp, "v1", body, NULL, NULL), ML_OK);
+    CHECK_INT(mode_of(priv, "."), 0700);
+    CHECK_INT(mode_of(priv, "blobs/sha256"), 0700);
+    CHECK_INT(mode_of(priv, "index.json"), 0600);
+    CHECK_INT(mode_of(priv, "oci-layout"), 0600);
+    CHECK_INT(mode_of(priv, rel), 0600);
+
+    umask(022);
+    char *pub = join(tmp, "public");
+    ml_ref rpub = {.repository = pub, .layout = true};
+    CHECK_INT(put(&rpub, "v1", body, NULL, NULL), ML_OK);
+    CHECK_INT(mode_of(pub, "."), 0755);
+    CHECK_INT(mode_of(pub, "blobs"), 0755);
+    CHECK_INT(mode_of(pub, "index.json"), 0644);
+    CHECK_INT(mode_of(pub, rel), 0644);
+
+    /* mkdir -m 700 out, then a layout into it (umask 002 inside). */
+    umask(002);
+    char *mine = join(tmp, "mine");
+    CHECK(mkdir(mine, 0700) == 0);
+    ml_ref rm = {.repository = mine, .layout = true};
+    CHECK_INT(put(&rm, "v1", body, NULL, NULL), ML_OK);
+    CHECK_INT(mode_of(mine, "."), 0700);
+    CHECK_INT(mode_of(mine, "blobs/sha256"), 0775);
+    CHECK_INT(mode_of(mine, "index.json"), 0664);
+    CHECK_INT(count_prefixed(tmp, "mine.mlist-"), 0);
+
+    umask(saved);
+    free(mine);
+    free(pub);
+    free(priv);
+    free(rel);
+    free(body);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* Writes where the user may not: the errors name the user's paths. */
+static void check_denied(const char *parent, char *layout)
+{
+    char *dir = join(parent, "out");
+    ml_ref repo = {.repository = dir, .layout = true}, lrepo = {.repository = layout, .layout = true};
+    char *body = manifest_body(601);
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v1", body, NULL, &err), ML_EIO);
+    char *want = ml__asprintf("cannot create layout %s: Permission denied", dir);
+    CHECK(test_contains(ml_error_message(err), want));
+    CHECK(!exists(parent, "out"));
+    CHECK_INT(put(&lrepo, "v2", body, NULL, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), layout));
+    CHECK(test_contains(ml_error_message(err), "Permission denied"));
+    CHECK(!shows_internal_name(ml_error_message(err)));
+    ml_error_free(err);
+    free(want);
+    free(body);
+    free(dir);
+}
+
+static void test_error_names(void)
+{
+    char *tmp = make_tmpdir();
+    ml_error *err = NULL;
+    char *body = manifest_body(600);
+
+    /* A name so long the sibling's cannot be made. */
+    char longname[251];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    char *dir = join(tmp, longname);
+    char *slashed = ml__asprintf("%s/", dir);
+    ml_ref repo = {.repository = slashed, .layout = true};
+    CHECK_INT(put(&repo, "v1", body, NULL, &err), ML_EIO);
+    char *want = ml__asprintf("cannot create layout %s: File name too long", dir);
+    CHECK(test_contains(ml_error_message(err), want));
+    CHECK(!shows_internal_name(ml_error_message(err)));
+
+    ml_error_free(err);
+    free(want);
+    free(slashed);
+    free(dir);
+    free(body);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* A parent and a layout this user may not write to. Root may write
+ * anywhere: the check then runs as nobody, whom a 0755 directory of
+ * root's keeps out. */
+static void test_denied_names(void)
+{
+    char *tmp = make_tmpdir();
+    char *ro = join(tmp, "ro"), *layout = join(tmp, "ro/layout"), *body = manifest_body(602);
+    CHECK(mkdir(ro, 0755) == 0);
+    ml_ref lrepo = {.repository = layout, .layout = true};
+    CHECK_INT(put(&lrepo, "v1", body, NULL, NULL), ML_OK);
+    free(body);
+    if (geteuid() != 0) {
+        chmod(layout, 0555);
+        chmod(ro, 0555);
+        check_denied(ro, layout);
+        chmod(ro, 0755);
+        chmod(layout, 0755);
+    } else {
+        chmod(tmp, 0755);
+        chmod(layout, 0755);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int before = test_failed;
+            if (setgid(65534) == 0 && setuid(65534) == 0)
+                check_denied(ro, layout);
+            else
+                test_failed++;
+            free(layout);
+            free(ro);
+            free(tmp);
+            _exit(test_failed != before);
+        }
+        int status = -1;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    free(layout);
+    free(ro);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* "." cannot be renamed over: the empty directory is filled in place. */
 static void test_create_in_cwd(void)
 {
@@ -872,6 +1268,11 @@ int main(void)
     TEST_RUN(test_skopeo_format);
     TEST_RUN(test_batch_items);
     TEST_RUN(test_create_in_cwd);
+    TEST_RUN(test_delete_keeps_children);
+    TEST_RUN(test_referrers_scan);
+    TEST_RUN(test_modes);
+    TEST_RUN(test_error_names);
+    TEST_RUN(test_denied_names);
     TEST_RUN(test_concurrent_writers);
     TEST_RUN(test_killed_writer);
     TEST_END();
