@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "referrers.h"
 
 /* Signatures of signatures, attestations of SBOMs: followed this deep. */
@@ -125,6 +126,21 @@ static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_e
     return rc;
 }
 
+static int scan_layout(ml__subject *sub, ml_error **err)
+{
+    ml_error *e = NULL;
+    int rc = ml__layout_referrers_scan(sub->repo, sub->digest, &sub->refs, &e);
+    if (rc == ML_ENOTFOUND) /* no layout yet: nothing refers to anything */
+        rc = ML_OK;
+    if (rc != ML_OK && err) {
+        ml_error_free(*err);
+        *err = e;
+        e = NULL;
+    }
+    ml_error_free(e);
+    return rc;
+}
+
 static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *fallback, ml_error **err)
 {
     ml__item *items = calloc(n ? n : 1, sizeof(*items));
@@ -142,8 +158,14 @@ static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *f
     }
     if (rc == ML_OK && ml__store_get_manifests(c, items, m) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++)
-        rc = take_index(&s[index[k]], &items[k], err);
+    for (size_t k = 0; rc == ML_OK && k < m; k++) {
+        ml__subject *sub = &s[index[k]];
+        rc = take_index(sub, &items[k], err);
+        /* oras and notation list a layout's referrers in index.json by
+         * digest, with no tag-schema index. */
+        if (rc == ML_OK && sub->repo->layout)
+            rc = scan_layout(sub, err);
+    }
     for (size_t k = 0; items && k < m; k++) {
         ml__item_clear(&items[k]);
         free(tags[k]);

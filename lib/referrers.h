@@ -1,8 +1,8 @@
 /* Referrers (OCI 1.1): manifests whose subject is a given manifest, such as
  * signatures, SBOMs and attestations. Listed through the referrers API,
  * or through the tag schema (tag "sha256-<hex>" naming an index of them)
- * where a registry lacks the API; an OCI layout always uses the tag
- * schema. */
+ * where a registry lacks the API. In an OCI layout: the tag schema, and
+ * the manifests index.json lists whose subject it is (as oras writes). */
 #ifndef ML_REFERRERS_H
 #define ML_REFERRERS_H
 

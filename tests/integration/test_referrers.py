@@ -181,6 +181,46 @@ class RegistryReferrersTest(MlistTestCase):
         self.assertEqual(self.index_at(self.repo + "-back", schema_tag(sbom.digest)), [sbom_sig.digest])
 
 
+class LayoutScanReferrersTest(MlistTestCase):
+    """Referrers that oras or notation wrote into a layout: listed in
+    index.json by digest, with no tag-schema index."""
+
+    def add_untagged_referrer(self, layout, subject, artifact_type, payload):
+        body, blobs = referrer_manifest(subject, artifact_type, payload)
+        for b in blobs + [body]:
+            with open(os.path.join(layout, "blobs", "sha256", sha256_digest(b).split(":")[1]), "wb") as f:
+                f.write(b)
+        path = os.path.join(layout, "index.json")
+        with open(path) as f:
+            index = json.load(f)
+        index["manifests"].append({"mediaType": OCI_MANIFEST, "digest": sha256_digest(body),
+                                   "size": len(body), "artifactType": artifact_type})
+        with open(path, "w") as f:
+            json.dump(index, f)
+        return sha256_digest(body)
+
+    def test_referrers_listed_by_digest_in_index_json(self):
+        imgs = self.seed_set([AMD, ARM])
+        layout = os.path.join(self.tmpdir, "oras")
+        spec = self.write_spec("image: oci:%s:v1\nmanifests:\n%s" % (layout, "".join(
+            "  - image: %s\n" % self.ref(tag_for(p)) for p in (AMD, ARM))))
+        self.assertOk(self.mlist("create", spec))
+        sig = self.add_untagged_referrer(layout, imgs[AMD], SIG, b"oras-style-sig")
+        r = self.mlist("--json", "inspect", "--referrers", "oci:%s:v1" % layout)
+        self.assertOk(r)
+        self.assertEqual([(x["subject"], x["digest"], x["artifactType"]) for x in self.parse_json(r)["referrers"]],
+                         [(imgs[AMD].digest, sig, SIG)])
+        target = self.repo + "-out"
+        spec = self.write_spec("image: %s\nmanifests:\n  - image: oci:%s@%s\n" % (
+            self.ref(target + ":v1"), layout, imgs[AMD].digest), name="out.yaml")
+        r = self.mlist("create", "--referrers", "--json", spec)
+        self.assertOk(r)
+        self.assertEqual(self.parse_json(r)["referrersCopied"], 1)
+        self.assertTrue(self.reg.manifest_exists(target, sig))
+        _, _, body = self.reg.get_manifest(target, schema_tag(imgs[AMD].digest))
+        self.assertEqual([m["digest"] for m in json.loads(body)["manifests"]], [sig])
+
+
 class ApiReferrersTest(MlistTestCase):
     """A registry with the referrers API (the fake) needs no tag schema."""
 
