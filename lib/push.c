@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "jsonout.h"
 #include "list.h"
 #include "referrers.h"
@@ -277,123 +278,45 @@ static int find_missing_children(ml_client *c, const ml_list *l, bool *missing, 
     return rc;
 }
 
-/* Foreign layers (Windows base layers) live elsewhere and are not copied. */
-static bool foreign(const ml__descriptor *d) { return d->urls.count > 0; }
-
-static bool needed_already(const ml__blob_need *needs, size_t n, const char *digest)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(needs[i].digest, digest) == 0)
-            return true;
-    return false;
-}
-
-static int add_need(ml__blob_need *needs, size_t *n, const ml_ref *from, const ml__descriptor *d)
-{
-    if (!d->digest || foreign(d) || needed_already(needs, *n, d->digest))
-        return ML_OK;
-    needs[(*n)++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
-    return ML_OK;
-}
-
-/* Children copied into the target: their manifests, read at once, and the
- * blobs they need (each once, however many children share it). */
+/* Children copied into the target: entry[k] is the list entry of the
+ * copy's manifest k. */
 typedef struct child_copy {
-    size_t count;
-    size_t *entry;     /* index into the list's entries */
-    ml__item *gets;    /* the manifests as read */
-    ml__manifest *models;
-    ml__blob_need *needs;
-    size_t need_count;
+    size_t *entry;
+    ml__copy copy;
 } child_copy;
 
 static void child_copy_clear(child_copy *cc)
 {
-    for (size_t i = 0; i < cc->count; i++) {
-        if (cc->gets)
-            ml__item_clear(&cc->gets[i]);
-        if (cc->models)
-            ml__manifest_clear(&cc->models[i]);
-    }
     free(cc->entry);
-    free(cc->gets);
-    free(cc->models);
-    free(cc->needs);
+    ml__copy_clear(&cc->copy);
 }
 
 static int read_children(ml_client *c, const ml_list *l, const bool *missing, child_copy *cc, ml_error **err)
 {
-    size_t blobs = 0;
+    size_t n = 0;
     for (size_t i = 0; i < l->count; i++)
-        cc->count += missing[i];
-    size_t n = cc->count ? cc->count : 1;
-    cc->entry = calloc(n, sizeof(*cc->entry));
-    cc->gets = calloc(n, sizeof(*cc->gets));
-    cc->models = calloc(n, sizeof(*cc->models));
-    if (!cc->entry || !cc->gets || !cc->models)
+        n += missing[i];
+    cc->entry = calloc(n ? n : 1, sizeof(*cc->entry));
+    if (!cc->entry || ml__copy_init(&cc->copy, n) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0, k = 0; i < l->count; i++)
         if (missing[i]) {
             cc->entry[k] = i;
-            cc->gets[k++] = (ml__item){.repo = &l->entries[i].source, .reference = l->entries[i].desc.digest};
+            cc->copy.gets[k++] = (ml__item){.repo = &l->entries[i].source, .reference = l->entries[i].desc.digest};
         }
-    if (ml__store_get_manifests(c, cc->gets, cc->count) != ML_OK)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; k < cc->count; k++) {
-        const ml__entry *e = &l->entries[cc->entry[k]];
-        int rc = cc->gets[k].rc;
-        if (rc == ML_OK)
-            rc = ml__manifest_parse(&cc->models[k], cc->gets[k].body, cc->gets[k].len, cc->gets[k].media_type,
-                                    &cc->gets[k].err);
-        if (rc != ML_OK) {
-            ml__item_take_error(&cc->gets[k], err);
-            return ml__error_prefix(err, rc, "copy %s", e->image);
-        }
-        blobs += cc->models[k].layer_count + 1;
-    }
-    if (!(cc->needs = calloc(blobs ? blobs : 1, sizeof(*cc->needs))))
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; k < cc->count; k++) {
-        const ml_ref *from = &l->entries[cc->entry[k]].source;
-        add_need(cc->needs, &cc->need_count, from, &cc->models[k].config);
-        for (size_t j = 0; j < cc->models[k].layer_count; j++)
-            add_need(cc->needs, &cc->need_count, from, &cc->models[k].layers[j]);
-    }
-    return ML_OK;
-}
-
-static int put_children(ml_client *c, const ml_list *l, child_copy *cc, ml_error **err)
-{
-    ml__item *puts = calloc(cc->count ? cc->count : 1, sizeof(*puts));
-    int rc = puts ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < cc->count; k++) {
-        const ml__entry *e = &l->entries[cc->entry[k]];
-        /* The body moves from the read to the write: same bytes, same digest. */
-        puts[k] = (ml__item){.repo = &l->target, .reference = e->desc.digest, .body = cc->gets[k].body,
-                             .len = cc->gets[k].len, .media_type = ml__strdup(e->desc.media_type)};
-        cc->gets[k].body = NULL;
-        if (!puts[k].media_type)
-            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    }
-    if (rc == ML_OK && ml__store_put_manifests(c, puts, cc->count) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < cc->count; k++)
-        if (puts[k].rc != ML_OK)
-            rc = ml__item_take_error(&puts[k], err);
-    for (size_t k = 0; puts && k < cc->count; k++)
-        ml__item_clear(&puts[k]);
-    free(puts);
-    return rc;
+    size_t failed = 0;
+    int rc = ml__copy_read(c, &cc->copy, NULL, NULL, &failed, err);
+    return rc == ML_OK || rc == ML_ENOMEM ? rc : ml__error_prefix(err, rc, "copy %s", l->entries[cc->entry[failed]].image);
 }
 
 static int plan_children(const ml_list *l, const child_copy *cc, ml_result *res)
 {
     char *target = ml__ref_repo_name(&l->target);
     int rc = target ? ML_OK : ML_ENOMEM;
-    for (size_t k = 0; rc == ML_OK && k < cc->count; k++)
+    for (size_t k = 0; rc == ML_OK && k < cc->copy.count; k++)
         rc = ml__strvec_pushf(&res->plan, "copy manifest %s into %s", l->entries[cc->entry[k]].image, target);
-    for (size_t i = 0; rc == ML_OK && i < cc->need_count; i++) {
-        const ml__blob_need *b = &cc->needs[i];
+    for (size_t i = 0; rc == ML_OK && i < cc->copy.need_count; i++) {
+        const ml__blob_need *b = &cc->copy.needs[i];
         bool mount = !b->from->layout && !l->target.layout && strcmp(b->from->registry, l->target.registry) == 0;
         char *from = ml__ref_repo_name(b->from);
         rc = from ? ml__strvec_pushf(&res->plan, "%s blob %s (%lld bytes) from %s", mount ? "mount" : "copy",
@@ -416,20 +339,12 @@ static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_erro
         rc = read_children(c, l, missing, &cc, err);
     if (rc == ML_OK && res->dry_run)
         rc = plan_children(l, &cc, res) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    else if (rc == ML_OK) {
-        ml__client_step(c, "blobs", cc.need_count);
-        if ((rc = ml__store_of(&l->target)->ensure_blobs(c, &l->target, cc.needs, cc.need_count, err)) == ML_OK) {
-            ml__client_step(c, "children", cc.count);
-            rc = put_children(c, l, &cc, err);
-        }
+    else if (rc == ML_OK)
+        rc = ml__copy_write(c, &l->target, &cc.copy, &res->children_copied, err);
+    for (size_t i = 0; rc == ML_OK && !res->dry_run && i < cc.copy.need_count; i++) {
+        res->blobs_mounted += cc.copy.needs[i].mounted;
+        res->blobs_copied += cc.copy.needs[i].copied;
     }
-    for (size_t i = 0; rc == ML_OK && !res->dry_run && i < cc.need_count; i++) {
-        res->blobs_mounted += cc.needs[i].mounted;
-        res->blobs_copied += cc.needs[i].copied;
-    }
-    if (rc == ML_OK && !res->dry_run)
-        res->children_copied = cc.count;
-    ml__client_step(c, NULL, 0);
     child_copy_clear(&cc);
     free(missing);
     return rc;

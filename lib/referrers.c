@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "layout.h"
 #include "referrers.h"
 
@@ -209,24 +210,15 @@ typedef struct copy_job {
     pending *todo;
     size_t count;
     ml__strvec *warnings;
-    ml__item *gets;
-    ml__manifest *models;
-    ml__blob_need *needs;
-    size_t need_count;
+    ml__copy copy;   /* the first occurrence of each digest, */
+    size_t *todo_of; /* and its place in todo */
 } copy_job;
 
 static void copy_job_clear(copy_job *j)
 {
-    for (size_t i = 0; i < j->count; i++) {
-        if (j->gets)
-            ml__item_clear(&j->gets[i]);
-        if (j->models)
-            ml__manifest_clear(&j->models[i]);
-    }
     free(j->todo);
-    free(j->gets);
-    free(j->models);
-    free(j->needs);
+    free(j->todo_of);
+    ml__copy_clear(&j->copy);
 }
 
 static bool pending_already(const copy_job *j, const char *digest)
@@ -256,113 +248,39 @@ static int find_pending(const ml__subject *src, const ml__subject *dst, size_t n
     return ML_OK;
 }
 
-static bool need_listed(const copy_job *j, const char *digest)
-{
-    for (size_t i = 0; i < j->need_count; i++)
-        if (strcmp(j->needs[i].digest, digest) == 0)
-            return true;
-    return false;
-}
-
-static void add_need(copy_job *j, const ml_ref *from, const ml__descriptor *d)
-{
-    /* Foreign layers (urls) live elsewhere and are not copied. */
-    if (d->digest && d->urls.count == 0 && !need_listed(j, d->digest))
-        j->needs[j->need_count++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
-}
-
 /* A stale tag-schema entry, or a kind of referrer we cannot copy, costs
  * that referrer, not the whole push; a failing registry stops it. */
-static bool skippable(int rc)
+static bool skip_referrer(void *payload, size_t k, ml__item *failed)
 {
-    return rc == ML_ENOTFOUND || rc == ML_EUNSUPPORTED || rc == ML_EMANIFEST || rc == ML_EDIGEST ||
-           rc == ML_ETOOBIG;
-}
-
-static int skip_pending(copy_job *j, size_t k, ml__item *g)
-{
-    const char *digest = j->todo[k].desc->digest;
+    copy_job *j = payload;
+    int rc = failed->rc;
+    if (rc != ML_ENOTFOUND && rc != ML_EUNSUPPORTED && rc != ML_EMANIFEST && rc != ML_EDIGEST && rc != ML_ETOOBIG)
+        return false;
+    const char *digest = j->todo[j->todo_of[k]].desc->digest;
     for (size_t i = 0; i < j->count; i++)
         j->todo[i].skip |= ml__str_eq(j->todo[i].desc->digest, digest);
-    return ml__strvec_pushf(j->warnings, "referrer %s left behind: %s", digest, ml_error_message(g->err));
+    /* Without memory for the warning the referrer is still left behind. */
+    ml__strvec_pushf(j->warnings, "referrer %s left behind: %s", digest, ml_error_message(failed->err));
+    return true;
 }
 
-/* Reads the referrer manifests and lists the blobs they need. */
-static int read_pending(ml_client *c, copy_job *j, ml_error **err)
+static int copy_referrers(ml_client *c, const ml_ref *to, copy_job *j, size_t *copied, ml_error **err)
 {
-    size_t blobs = 0;
-    j->gets = calloc(j->count ? j->count : 1, sizeof(*j->gets));
-    j->models = calloc(j->count ? j->count : 1, sizeof(*j->models));
-    if (!j->gets || !j->models)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    size_t firsts = 0;
     for (size_t k = 0; k < j->count; k++)
-        if (j->todo[k].first)
-            j->gets[k] = (ml__item){.repo = j->todo[k].from, .reference = j->todo[k].desc->digest};
-    /* Only first occurrences are read: the others have a NULL repo. */
-    ml__item *firsts = calloc(j->count ? j->count : 1, sizeof(*firsts));
-    size_t m = 0;
-    if (!firsts)
+        firsts += j->todo[k].first;
+    if (!(j->todo_of = calloc(firsts ? firsts : 1, sizeof(*j->todo_of))) || ml__copy_init(&j->copy, firsts) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; k < j->count; k++)
-        if (j->todo[k].first)
-            firsts[m++] = j->gets[k];
-    int rc = ml__store_get_manifests(c, firsts, m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0, f = 0; k < j->count; k++)
-        if (j->todo[k].first)
-            j->gets[k] = firsts[f++];
-    free(firsts);
-    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
-        if (!j->todo[k].first)
-            continue;
-        ml__item *g = &j->gets[k];
-        rc = g->rc == ML_OK ? ml__manifest_parse(&j->models[k], g->body, g->len, g->media_type, &g->err) : g->rc;
-        if (rc == ML_OK && ml__kind_is_list(j->models[k].kind))
-            rc = ml__error_set(&g->err, ML_EUNSUPPORTED, "an index as a referrer is not supported");
-        if (rc != ML_OK && skippable(rc)) {
-            rc = skip_pending(j, k, g) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-            continue;
+    for (size_t k = 0, m = 0; k < j->count; k++)
+        if (j->todo[k].first) {
+            j->todo_of[m] = k;
+            j->copy.gets[m++] = (ml__item){.repo = j->todo[k].from, .reference = j->todo[k].desc->digest};
         }
-        if (rc != ML_OK) {
-            ml__item_take_error(g, err);
-            return ml__error_prefix(err, rc, "copy referrer %s", j->todo[k].desc->digest);
-        }
-        blobs += j->models[k].layer_count + 1;
-    }
-    if (rc == ML_OK && !(j->needs = calloc(blobs ? blobs : 1, sizeof(*j->needs))))
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
-        if (!j->todo[k].first || j->todo[k].skip)
-            continue;
-        add_need(j, j->todo[k].from, &j->models[k].config);
-        for (size_t l = 0; l < j->models[k].layer_count; l++)
-            add_need(j, j->todo[k].from, &j->models[k].layers[l]);
-    }
-    return rc;
-}
-
-static int put_pending(ml_client *c, const ml_ref *to, copy_job *j, size_t *copied, ml_error **err)
-{
-    ml__item *puts = calloc(j->count ? j->count : 1, sizeof(*puts));
-    size_t m = 0;
-    int rc = puts ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < j->count; k++) {
-        if (!j->todo[k].first || j->todo[k].skip)
-            continue;
-        /* Same bytes as read, so the same digest the subject's index names. */
-        puts[m++] = (ml__item){.repo = to, .reference = j->todo[k].desc->digest, .body = j->gets[k].body,
-                               .len = j->gets[k].len, .media_type = j->gets[k].media_type};
-        j->gets[k].body = j->gets[k].media_type = NULL;
-    }
-    if (rc == ML_OK && ml__store_put_manifests(c, puts, m) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++)
-        rc = ml__item_take_error(&puts[k], err);
-    if (rc == ML_OK)
-        *copied += m;
-    for (size_t k = 0; puts && k < m; k++)
-        ml__item_clear(&puts[k]);
-    free(puts);
-    return rc;
+    size_t failed = 0;
+    int rc = ml__copy_read(c, &j->copy, skip_referrer, j, &failed, err);
+    if (rc != ML_OK && rc != ML_ENOMEM)
+        return ml__error_prefix(err, rc, "copy referrer %s", j->copy.gets[failed].reference);
+    return rc == ML_OK ? ml__copy_write(c, to, &j->copy, copied, err) : rc;
 }
 
 /* Where the target lacks the API, its tag-schema index gains what was
@@ -451,11 +369,7 @@ static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, s
     if (rc == ML_OK && j.count && x->plan)
         rc = plan_pending(x->to, &j, x->plan) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (rc == ML_OK && j.count) {
-        rc = read_pending(x->c, &j, err);
-        if (rc == ML_OK)
-            rc = ml__store_of(x->to)->ensure_blobs(x->c, x->to, j.needs, j.need_count, err);
-        if (rc == ML_OK)
-            rc = put_pending(x->c, x->to, &j, x->copied, err);
+        rc = copy_referrers(x->c, x->to, &j, x->copied, err);
         if (rc == ML_OK)
             rc = update_tag_schema(x->c, x->to, dst, n, &j, err);
     }

@@ -1,0 +1,140 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy.h"
+
+int ml__copy_init(ml__copy *cp, size_t count)
+{
+    size_t n = count ? count : 1;
+    *cp = (ml__copy){.count = count};
+    cp->gets = calloc(n, sizeof(*cp->gets));
+    cp->models = calloc(n, sizeof(*cp->models));
+    cp->skipped = calloc(n, sizeof(*cp->skipped));
+    return cp->gets && cp->models && cp->skipped ? ML_OK : ML_ENOMEM;
+}
+
+void ml__copy_clear(ml__copy *cp)
+{
+    for (size_t k = 0; k < cp->count; k++) {
+        if (cp->gets)
+            ml__item_clear(&cp->gets[k]);
+        if (cp->models)
+            ml__manifest_clear(&cp->models[k]);
+    }
+    free(cp->gets);
+    free(cp->models);
+    free(cp->skipped);
+    free(cp->needs);
+    *cp = (ml__copy){0};
+}
+
+static bool needed_already(const ml__copy *cp, const char *digest)
+{
+    for (size_t i = 0; i < cp->need_count; i++)
+        if (strcmp(cp->needs[i].digest, digest) == 0)
+            return true;
+    return false;
+}
+
+static void add_need(ml__copy *cp, const ml_ref *from, const ml__descriptor *d)
+{
+    /* Foreign layers (Windows base layers, urls) live elsewhere. */
+    if (d->digest && d->urls.count == 0 && !needed_already(cp, d->digest))
+        cp->needs[cp->need_count++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
+}
+
+static int parse_one(ml__copy *cp, size_t k)
+{
+    ml__item *g = &cp->gets[k];
+    int rc = g->rc;
+    if (rc == ML_OK)
+        rc = ml__manifest_parse(&cp->models[k], g->body, g->len, g->media_type, &g->err);
+    if (rc == ML_OK && ml__kind_is_list(cp->models[k].kind))
+        rc = ml__error_set(&g->err, ML_EUNSUPPORTED, "%s is an index: not copied as an image", g->reference);
+    return g->rc = rc;
+}
+
+static int list_needs(ml__copy *cp)
+{
+    size_t blobs = 0;
+    for (size_t k = 0; k < cp->count; k++)
+        if (!cp->skipped[k])
+            blobs += cp->models[k].layer_count + 1;
+    if (!(cp->needs = calloc(blobs ? blobs : 1, sizeof(*cp->needs))))
+        return ML_ENOMEM;
+    for (size_t k = 0; k < cp->count; k++) {
+        if (cp->skipped[k])
+            continue;
+        add_need(cp, cp->gets[k].repo, &cp->models[k].config);
+        for (size_t j = 0; j < cp->models[k].layer_count; j++)
+            add_need(cp, cp->gets[k].repo, &cp->models[k].layers[j]);
+    }
+    return ML_OK;
+}
+
+int ml__copy_read(ml_client *c, ml__copy *cp, ml__copy_skip_fn skip, void *payload, size_t *failed,
+                  ml_error **err)
+{
+    if (ml__store_get_manifests(c, cp->gets, cp->count) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; k < cp->count; k++) {
+        int rc = parse_one(cp, k);
+        if (rc == ML_ENOMEM)
+            return ml__error_set(err, rc, "out of memory");
+        if (rc == ML_OK)
+            continue;
+        if (skip && skip(payload, k, &cp->gets[k])) {
+            cp->skipped[k] = true;
+            continue;
+        }
+        if (failed)
+            *failed = k;
+        return ml__item_take_error(&cp->gets[k], err);
+    }
+    return list_needs(cp) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
+static int put_manifests(ml_client *c, const ml_ref *to, ml__copy *cp, size_t *copied, ml_error **err)
+{
+    ml__item *puts = calloc(cp->count ? cp->count : 1, sizeof(*puts));
+    size_t m = 0;
+    if (!puts)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; k < cp->count; k++) {
+        if (cp->skipped[k])
+            continue;
+        /* The body moves from the read to the write; its type is the one
+         * the JSON states (a Content-Type may be generic). */
+        ml__item *g = &cp->gets[k];
+        puts[m++] = (ml__item){.repo = to, .reference = g->reference, .body = g->body, .len = g->len,
+                               .media_type = ml__strdup(cp->models[k].media_type ? cp->models[k].media_type
+                                                                                 : g->media_type)};
+        g->body = NULL;
+    }
+    int rc = ML_OK;
+    for (size_t k = 0; k < m; k++)
+        if (!puts[k].media_type)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc == ML_OK && ml__store_put_manifests(c, puts, m) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < m; k++)
+        rc = ml__item_take_error(&puts[k], err);
+    if (rc == ML_OK && copied)
+        *copied += m;
+    for (size_t k = 0; k < m; k++)
+        ml__item_clear(&puts[k]);
+    free(puts);
+    return rc;
+}
+
+int ml__copy_write(ml_client *c, const ml_ref *to, ml__copy *cp, size_t *copied, ml_error **err)
+{
+    ml__client_step(c, "blobs", cp->need_count);
+    int rc = ml__store_of(to)->ensure_blobs(c, to, cp->needs, cp->need_count, err);
+    if (rc == ML_OK) {
+        ml__client_step(c, "children", cp->count);
+        rc = put_manifests(c, to, cp, copied, err);
+    }
+    ml__client_step(c, NULL, 0);
+    return rc;
+}
