@@ -171,15 +171,21 @@ static int temp_with(const char *dir, const char *data, size_t len, char **path,
     return rc;
 }
 
-/* Atomically replaces dir/name: readers see the old or the new file. */
-static int replace_file(const char *dir, const char *name, const char *data, size_t len, ml_error **err)
+/* Puts a complete dir/name in place from a synced temporary file. With
+ * `replace`, atomically over the old one (readers see the old or the new
+ * file); without, never over one that is there (a concurrent creator's
+ * file may have been updated since). */
+static int install_file(const char *dir, const char *name, const char *data, size_t len, bool replace,
+                        ml_error **err)
 {
     char *tmp = NULL, *dst = path_in(dir, name);
     int rc = dst ? temp_with(dir, data, len, &tmp, err) : oom(err);
-    if (rc == ML_OK && rename(tmp, dst) != 0) {
+    if (rc == ML_OK && replace && rename(tmp, dst) != 0)
         rc = io_error(err, dst, errno);
+    else if (rc == ML_OK && !replace && link(tmp, dst) != 0 && errno != EEXIST)
+        rc = io_error(err, dst, errno);
+    if (tmp && (rc != ML_OK || !replace))
         unlink(tmp);
-    }
     if (rc == ML_OK)
         rc = sync_dir(dir, err);
     free(tmp);
@@ -187,22 +193,9 @@ static int replace_file(const char *dir, const char *name, const char *data, siz
     return rc;
 }
 
-/* Creates dir/name complete or not at all, never replacing one that is
- * there (a concurrent creator's file may have been updated since). */
-static int publish_file(const char *dir, const char *name, const char *data, ml_error **err)
+static int replace_file(const char *dir, const char *name, const char *data, size_t len, ml_error **err)
 {
-    char *tmp = NULL, *dst = path_in(dir, name);
-    int rc = dst ? temp_with(dir, data, strlen(data), &tmp, err) : oom(err);
-    if (rc == ML_OK) {
-        if (link(tmp, dst) != 0 && errno != EEXIST)
-            rc = io_error(err, dst, errno);
-        unlink(tmp);
-    }
-    if (rc == ML_OK)
-        rc = sync_dir(dir, err);
-    free(tmp);
-    free(dst);
-    return rc;
+    return install_file(dir, name, data, len, true, err);
 }
 
 /* ---- what a directory holds --------------------------------------------- */
@@ -282,7 +275,7 @@ static int check_layout(const char *dir, ml_error **err)
 
 static int add_file(const char *dir, const char *name, const char *data, bool shared, ml_error **err)
 {
-    return shared ? publish_file(dir, name, data, err) : replace_file(dir, name, data, strlen(data), err);
+    return install_file(dir, name, data, strlen(data), !shared, err);
 }
 
 /* index.json before oci-layout: whoever sees the marker finds the index.

@@ -162,16 +162,21 @@ def _tail(path, n=40):
         return "(no log: %s)" % e
 
 
-_cache_root = None
+_session_dirs = {}
+
+
+def _session_dir(prefix):
+    """One temp dir per prefix for the whole test process, removed at exit."""
+    if prefix not in _session_dirs:
+        d = tempfile.mkdtemp(prefix=prefix)
+        atexit.register(shutil.rmtree, d, True)
+        _session_dirs[prefix] = d
+    return _session_dirs[prefix]
 
 
 def fresh_cache_dir():
     """An empty directory for XDG_CACHE_HOME, removed at exit."""
-    global _cache_root
-    if _cache_root is None:
-        _cache_root = tempfile.mkdtemp(prefix="mlist-it-cache-")
-        atexit.register(shutil.rmtree, _cache_root, True)
-    return tempfile.mkdtemp(dir=_cache_root)
+    return tempfile.mkdtemp(dir=_session_dir("mlist-it-cache-"))
 
 
 def _isolated_env(extra=None, docker_config=None):
@@ -196,17 +201,9 @@ def _isolated_env(extra=None, docker_config=None):
     return env
 
 
-_empty_docker_config = None
-
-
 def empty_docker_config():
     """A process-wide empty DOCKER_CONFIG dir (so tools never read ~/.docker)."""
-    global _empty_docker_config
-    if _empty_docker_config is None:
-        d = tempfile.mkdtemp(prefix="mlist-dockercfg-")
-        atexit.register(shutil.rmtree, d, True)
-        _empty_docker_config = d
-    return _empty_docker_config
+    return _session_dir("mlist-dockercfg-")
 
 
 _timeouts = []
