@@ -60,7 +60,7 @@ __version__ = "0.1.0"
 EXPECTED_MAJOR = 0
 EXPECTED_MINOR = 1
 SPEC_OPTIONS_VERSION = 1
-CLIENT_OPTIONS_VERSION = 1
+CLIENT_OPTIONS_VERSION = 2
 PUSH_OPTIONS_VERSION = 1
 
 # ---- constants (manifestlist.h) -------------------------------------------
@@ -146,7 +146,7 @@ class _SpecOptions(ctypes.Structure):
 
 
 class _ClientOptions(ctypes.Structure):
-    """struct ml_client_options (ML_CLIENT_OPTIONS_VERSION 1)."""
+    """struct ml_client_options (ML_CLIENT_OPTIONS_VERSION 2)."""
     _fields_ = [
         ("version", c_uint32),
         ("flags", c_uint32),
@@ -165,6 +165,7 @@ class _ClientOptions(ctypes.Structure):
         ("credentials_payload", c_void_p),
         ("progress", c_void_p),  # ml_progress_fn, not used by the binding
         ("progress_payload", c_void_p),
+        ("cache_dir", c_char_p),  # version 2
     ]
 
 
@@ -919,6 +920,9 @@ class Client(_Handle):
     log           callable(level, message) with LOG_DEBUG/INFO/WARN, or a
                   logging.Logger
     user_agent    None: "libmanifestlist/VERSION"
+    cache_dir     where platforms read from image configs are kept by
+                  config digest, so later builds read no config (None: no
+                  cache); needs a library with ML_CLIENT_OPTIONS_VERSION 2
 
     Thread safety: the library allows one thread at a time per client; this
     class serialises calls with a lock. Callbacks run on the calling
@@ -927,7 +931,7 @@ class Client(_Handle):
     def __init__(self, concurrency=None, retries=None, timeout_ms=None, ca_cert=None,
                  username=None, password=None, insecure=False, plain_http=False,
                  docker_config_dir=None, auth_file=None, credentials=None, log=None,
-                 user_agent=None):
+                 user_agent=None, cache_dir=None):
         self._h = None
         self._lock = threading.Lock()
         self._owner = None  # thread inside a library call on this client
@@ -944,8 +948,9 @@ class Client(_Handle):
         # Alive as long as the client: the library calls them until
         # ml_client_free.
         self._cb = _Callbacks(log, credentials)
-        o = _init_options(lib, lib.ml_client_options_init, _ClientOptions,
-                          CLIENT_OPTIONS_VERSION)
+        # A version-1 library knows no cache_dir; without one, version 1 does.
+        version = CLIENT_OPTIONS_VERSION if cache_dir is not None else 1
+        o = _init_options(lib, lib.ml_client_options_init, _ClientOptions, version)
         o.flags = ((_CLIENT_INSECURE if insecure else 0)
                    | (_CLIENT_PLAIN_HTTP if plain_http else 0))
         if concurrency is not None:
@@ -961,6 +966,8 @@ class Client(_Handle):
         o.docker_config_dir = _enc(docker_config_dir, "docker_config_dir")
         o.auth_file = _enc(auth_file, "auth_file")
         o.user_agent = _enc(user_agent, "user_agent")
+        if cache_dir is not None:
+            o.cache_dir = _enc(os.fspath(cache_dir), "cache_dir")
         if self._cb.log_fn is not None:
             o.log = self._cb.log_fn
         if self._cb.cred_fn is not None:

@@ -125,7 +125,7 @@ class OfflineTest(unittest.TestCase):
             fields = re.findall(r"([A-Za-z_]\w*)\s*;", body)
             self.assertEqual([f[0] for f in struct._fields_], fields, cname)
         import ctypes
-        self.assertEqual(ctypes.sizeof(ml._ClientOptions), 5 * 4 + 4 + 12 * 8)  # LP64
+        self.assertEqual(ctypes.sizeof(ml._ClientOptions), 5 * 4 + 4 + 13 * 8)  # LP64
         self.assertEqual(ctypes.sizeof(ml._PushOptions), 3 * 4 + 4 + 8 + 8)
 
     def test_parse_buffer(self):
@@ -585,6 +585,22 @@ class LayoutTest(BindingCase):
                                                         d.split(":", 1)[1])), d)
         # pushing the same list again changes nothing
         self.assertTrue(c.push(spec).up_to_date)
+
+    def test_config_cache_dir(self):
+        """Client(cache_dir=...) keeps config platforms; the same images
+        pushed again by another client need no config."""
+        self.seed_set([AMD, ARM])
+        cache = os.path.join(self.tmpdir, "cache")
+        text = "image: %s\nmanifests:\n%s" % (self.ref("v1"), "".join(
+            "  - image: %s\n" % self.ref(tag_for(p)) for p in (AMD, ARM)))
+        first = self.client(cache_dir=cache).push(ml.Spec.parse(text, name="a.yaml"))
+        entries = os.listdir(os.path.join(cache, "configs", "sha256"))
+        self.assertEqual(len(entries), 2, entries)
+        self.reg.reset_access_log()
+        again = self.client(cache_dir=cache).push(ml.Spec.parse(text.replace(":v1\n", ":v2\n", 1),
+                                                               name="b.yaml"))
+        self.assertEqual(again.digest, first.digest)
+        self.assertEqual([e for e in self.reg.access_log() if e.method == "GET" and "/blobs/" in e.path], [])
 
     def test_missing_layout_tag(self):
         self.seed_set([AMD])
