@@ -13,6 +13,8 @@
 #include "layout.h"
 #include "manifest.h"
 
+/* An unknown tag's message lists at most this many of the tags there are. */
+#define TAGS_SHOWN_MAX 10
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define EMPTY_INDEX_JSON "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[]}"
 #define TEMP_PREFIX ".mlist-tmp-"
@@ -858,6 +860,24 @@ static int media_type_of(const char *body, size_t len, char **out, ml_error **er
     return *out ? ML_OK : oom(err);
 }
 
+/* Names the tags there are: a user who guessed wrong sees what to write. */
+static int tag_not_found(const ml__manifest *idx, const char *dir, const char *tag, ml_error **err)
+{
+    ml__buf b = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < idx->manifest_count; i++) {
+        const char *t = tag_of(&idx->manifests[i]);
+        if (t && total++ < TAGS_SHOWN_MAX)
+            ml__buf_printf(&b, "%s%s", total > 1 ? ", " : "", t);
+    }
+    char *tags = ml__buf_take(&b);
+    int rc = ml__error_set(err, ML_ENOTFOUND, "tag \"%s\" not found in %s/index.json (%s%s%s)", tag, dir,
+                           total ? "tags: " : "no tags", total && tags ? tags : "",
+                           total > TAGS_SHOWN_MAX ? ", ..." : "");
+    free(tags);
+    return rc;
+}
+
 /* Digest and (when listed) media type of a manifest reference. */
 static int resolve(const char *dir, const char *reference, bool is_digest, found *f, ml_error **err)
 {
@@ -867,7 +887,7 @@ static int resolve(const char *dir, const char *reference, bool is_digest, found
         return rc;
     const ml__descriptor *d = is_digest ? find_digest(&idx, reference) : find_tag(&idx, reference);
     if (!d && !is_digest) {
-        rc = ml__error_set(err, ML_ENOTFOUND, "tag \"%s\" not found in %s/index.json", reference, dir);
+        rc = tag_not_found(&idx, dir, reference, err);
     } else {
         f->digest = ml__strdup(is_digest ? reference : d->digest);
         f->media_type = ml__strdup(d ? d->media_type : NULL);

@@ -184,7 +184,12 @@ class LayoutTest(MlistTestCase):
         self.create_in_layout(layout)
         r = self.mlist("inspect", "oci:%s:nope" % layout)
         self.assertExit(r, 1)
-        self.assertIn("nope", r.stderr)
+        self.assertIn('tag "nope" not found', r.stderr)
+        self.assertIn("(tags: v1)", r.stderr, "the message names the tags there are")
+        self.assertOk(self.mlist("delete", "oci:%s:v1" % layout))
+        r = self.mlist("inspect", "oci:%s:v1" % layout)
+        self.assertExit(r, 1)
+        self.assertIn("(no tags)", r.stderr)
 
     # ---- reading layouts --------------------------------------------------------
 
