@@ -18,6 +18,7 @@ typedef struct edit {
     size_t add_count;
     const char *const *removes;
     size_t remove_count;
+    ml__strvec warnings; /* platform rewrites in the additions */
 } edit;
 
 static void edit_clear(edit *e)
@@ -29,10 +30,11 @@ static void edit_clear(edit *e)
     }
     free(e->adds);
     ml__ref_clear(&e->target);
+    ml__strvec_free(&e->warnings);
 }
 
 /* "SRC[=OS/ARCH[/VARIANT]]": references cannot contain '='. */
-static int parse_add(ml__spec_entry *se, const char *arg, ml_error **err)
+static int parse_add(ml__spec_entry *se, const char *arg, ml__strvec *warnings, ml_error **err)
 {
     const char *eq = strchr(arg, '=');
     char *src = eq ? ml__strndup(arg, (size_t)(eq - arg)) : ml__strdup(arg);
@@ -45,7 +47,7 @@ static int parse_add(ml__spec_entry *se, const char *arg, ml_error **err)
         se->has_platform = true;
         rc = ml__platform_parse(&se->platform, eq + 1, err);
         if (rc == ML_OK)
-            rc = ml__platform_normalize(&se->platform, NULL);
+            rc = ml__platform_normalize(&se->platform, warnings);
     }
     se->image = src;
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "--add %s", arg);
@@ -68,7 +70,7 @@ static int edit_init(edit *e, const char *target, const char *const *add, size_t
     if (!e->adds)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < add_count; i++, e->add_count++)
-        if ((rc = parse_add(&e->adds[i], add[i], err)) != ML_OK) {
+        if ((rc = parse_add(&e->adds[i], add[i], &e->warnings, err)) != ML_OK) {
             e->add_count++;
             return rc;
         }
@@ -199,6 +201,15 @@ static bool edit_survived(ml_client *c, const edit *e, const ml_list *l)
     return ok;
 }
 
+/* No caller sees the edit's list: its warnings go with the result, and
+ * to the log as a spec build's would. */
+static int hand_over(ml_client *c, ml_result *res, const ml__strvec *warnings)
+{
+    for (size_t i = 0; i < warnings->count; i++)
+        ml__client_log(c, ML_LOG_WARN, "%s", warnings->items[i]);
+    return ml__result_add_warnings(res, warnings);
+}
+
 static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_result **res, bool *retry,
                      ml_error **err)
 {
@@ -213,6 +224,9 @@ static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_r
         ml_result_free(*res);
         *res = NULL;
         rc = ml_list_push(l, c, o, res, err);
+        if (*res && (hand_over(c, *res, &e->warnings) != ML_OK || hand_over(c, *res, &l->warnings) != ML_OK) &&
+            rc == ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     }
     if (rc == ML_ECONFLICT && !(o->flags & ML_PUSH_FORCE))
         *retry = true;

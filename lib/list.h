@@ -60,5 +60,7 @@ int ml__list_add_known(ml_list *l, const ml_ref *repo, const ml__descriptor *d, 
 int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool upsert);
 /* Resolves, orders, checks and assembles the list. */
 int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err);
+/* Adds warnings not there yet to a result (push.c). */
+int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings);
 
 #endif

@@ -79,6 +79,15 @@ size_t ml_result_tag_count(const ml_result *r) { return r->tag_count; }
 const char *ml_result_tag(const ml_result *r, size_t i) { return i < r->tag_count ? r->tags[i].tag : NULL; }
 int ml_result_tag_moved(const ml_result *r, size_t i) { return i < r->tag_count && r->tags[i].moved; }
 size_t ml_result_referrers_copied(const ml_result *r) { return r->referrers_copied; }
+
+int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings)
+{
+    for (size_t i = 0; i < warnings->count; i++)
+        if (!ml__strvec_contains(&r->warnings, warnings->items[i]) &&
+            ml__strvec_push(&r->warnings, warnings->items[i]) != ML_OK)
+            return ML_ENOMEM;
+    return ML_OK;
+}
 size_t ml_result_change_count(const ml_result *r) { return r->change_lines.count; }
 const char *ml_result_change(const ml_result *r, size_t i) { return i < r->change_lines.count ? r->change_lines.items[i] : NULL; }
 

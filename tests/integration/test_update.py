@@ -128,6 +128,15 @@ class UpdateTest(MlistTestCase):
         self.assertEntries(self.assertListAt("v1", digest=d, size=s),
                            {ARM: arm2, AMD: imgs[AMD]})
 
+    def test_edit_reports_platform_rewrites(self):
+        imgs = self.seed_set([AMD, ARM])
+        r = self.mlist("--json", "update", self.ref("v1"), "--add", self.ref(tag_for(ARM)) + "=linux/aarch64")
+        self.assertOk(r)
+        res = self.parse_json(r)
+        self.assertIn('architecture "aarch64" normalised to "arm64"', res["warnings"])
+        self.assertIn("normalised", r.stderr)
+        self.assertEntries(self.assertListAt("v1"), {ARM: imgs[ARM]})
+
     def test_update_json_after_command_and_dry_run(self):
         imgs = self.seed_set([AMD, ARM])
         spec = self.spec([AMD, ARM])
