@@ -230,7 +230,9 @@ static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_r
     }
     if (rc == ML_ECONFLICT && !(o->flags & ML_PUSH_FORCE))
         *retry = true;
-    else if (rc == ML_OK && !(o->flags & ML_PUSH_DRY_RUN) && !ml_result_up_to_date(*res) && !edit_survived(c, e, l))
+    /* A layout's write was a compare-and-swap: nothing can have raced it. */
+    else if (rc == ML_OK && !(o->flags & ML_PUSH_DRY_RUN) && !ml_result_up_to_date(*res) && !e->target.layout &&
+             !edit_survived(c, e, l))
         *retry = true;
     ml_list_free(l);
     ml__manifest_clear(&cur);

@@ -945,6 +945,21 @@ static int blob_one(ml__item *it, bool get, size_t max, found *f)
 
 /* Writes the manifest's blob and points a tag at it, under the lock so a
  * concurrent delete cannot remove the blob between both. */
+/* Compare-and-swap: under the lock, the tag must hold what the writer
+ * read before (a registry has no such check). */
+static int still_expected(const ml__manifest *idx, const ml__item *it, ml_error **err)
+{
+    if (!it->expect_set)
+        return ML_OK;
+    const ml__descriptor *d = find_tag(idx, it->reference);
+    const char *now = d ? d->digest : NULL;
+    if (ml__str_eq(now, it->expect))
+        return ML_OK;
+    return ml__error_set(err, ML_ECONFLICT,
+                         "tag \"%s\" was changed by someone else (%s -> %s); run again, or use --force to overwrite",
+                         it->reference, it->expect ? it->expect : "absent", now ? now : "absent");
+}
+
 static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, ml_error **err)
 {
     int fd;
@@ -954,6 +969,7 @@ static int put_locked(const char *dir, const ml__item *it, bool is_digest, const
     ml__manifest idx = {0};
     rc = put_blob(dir, digest, it->body, it->len, err);
     if (rc == ML_OK && !is_digest && (rc = load_index(dir, &idx, err)) == ML_OK &&
+        (rc = still_expected(&idx, it, err)) == ML_OK &&
         (rc = set_tag(&idx, it->reference, it->media_type, digest, (int64_t)it->len, err)) == ML_OK)
         rc = store_index(dir, &idx, err);
     ml__manifest_clear(&idx);

@@ -398,7 +398,7 @@ static int check_unchanged(ml_client *c, const ml_list *l, const ml_result *res,
 
 /* One PUT per tag that moves, all at once. *confirmed: the store answered
  * for the main tag with our digest (or it held the list already). */
-static int put_tags(ml_client *c, const ml_list *l, ml_result *res, bool *confirmed, ml_error **err)
+static int put_tags(ml_client *c, const ml_list *l, ml_result *res, bool force, bool *confirmed, ml_error **err)
 {
     ml__item *items = calloc(res->tag_count, sizeof(*items));
     size_t *index = calloc(res->tag_count, sizeof(*index));
@@ -410,7 +410,8 @@ static int put_tags(ml_client *c, const ml_list *l, ml_result *res, bool *confir
             continue;
         /* The items borrow the list's bytes and type. */
         items[n] = (ml__item){.repo = &l->target, .reference = res->tags[i].tag, .body = l->json, .len = l->len,
-                              .media_type = l->model.media_type};
+                              .media_type = l->model.media_type, .expect_set = !force,
+                              .expect = res->tags[i].previous};
         index[n++] = i;
     }
     if (rc == ML_OK && ml__store_put_manifests(c, items, n) != ML_OK)
@@ -535,14 +536,17 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
      * conflict. No registry offers compare-and-swap: these checks narrow
      * the race, they cannot close it. */
     bool copied = res->children_copied || res->blobs_mounted || res->blobs_copied || res->referrers_copied;
-    if (!(o->flags & ML_PUSH_FORCE) && (copied || l->has_base) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
+    bool force = (o->flags & ML_PUSH_FORCE) != 0;
+    /* A layout checks the tag at the write itself, under its lock. */
+    bool cas = l->target.layout;
+    if (!force && !cas && (copied || l->has_base) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
     bool confirmed = false;
-    if ((rc = put_tags(c, l, res, &confirmed, err)) != ML_OK)
+    if ((rc = put_tags(c, l, res, force, &confirmed, err)) != ML_OK)
         return rc;
     /* A PUT answered with our digest is the registry's own word for what
      * the tag holds; read it back otherwise. */
-    if ((l->has_base || !confirmed) && (rc = read_back(c, l, res, err)) != ML_OK)
+    if (((l->has_base && !cas) || !confirmed) && (rc = read_back(c, l, res, err)) != ML_OK)
         return rc;
     if ((o->flags & ML_PUSH_PURGE) && old_is_list && res->tags[0].previous)
         purge_previous(c, l, res);

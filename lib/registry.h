@@ -31,6 +31,11 @@ typedef struct ml__item {
     char *body;            /* GET only */
     size_t len;
     char *next;            /* paginated answers: the reference of the next page */
+    /* PUT by tag: the digest the tag must still hold (NULL: absent) when
+     * expect_set. Checked at the write by stores that can (a layout, under
+     * its lock: ML_ECONFLICT otherwise); a registry cannot. */
+    bool expect_set;
+    const char *expect;
 } ml__item;
 
 void ml__item_clear(ml__item *it);

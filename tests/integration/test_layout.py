@@ -230,6 +230,53 @@ class LayoutTest(MlistTestCase):
         self.assertEqual(layout_problems(dst), [])
         self.skopeo("inspect", "--raw", "oci:%s:copy" % dst)
 
+    def test_concurrent_edits_all_land(self):
+        """Six `update --add` at once on one layout tag: the write is a
+        compare-and-swap under the layout's lock, so every edit lands."""
+        platforms = ["linux/amd64", "linux/arm64", "linux/s390x", "linux/ppc64le", "linux/386", "linux/arm/v7"]
+        imgs = self.seed_set(platforms)
+        layout = os.path.join(self.tmpdir, "edits")
+        mlist = _tool_from_env("MLIST")
+        procs = [subprocess.Popen([mlist, "update", "oci:%s:v1" % layout, "--add", self.ref(tag_for(p)) + "=" + p],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_isolated_env())
+                 for p in platforms]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err)
+        r = self.mlist("--json", "inspect", "oci:%s:v1" % layout)
+        self.assertOk(r)
+        self.assertEqual(sorted(m["digest"] for m in self.parse_json(r)["manifests"]),
+                         sorted(i.digest for i in imgs.values()))
+        self.assertEqual(layout_problems(layout), [])
+
+    def test_a_tag_moved_meanwhile_is_refused(self):
+        """create --force aside, a push whose tag changed since it was read
+        is refused at the write (exit 3) and leaves the other list alone."""
+        layout = os.path.join(self.tmpdir, "out")
+        first, _ = self.create_in_layout(layout, tag="v1", platforms=(AMD,))
+        self.seed(tag_for(ARM), ARM, layers=3, salt="slow")
+        with SlowProxy(self.reg.port, delay=0.2) as px:
+            spec = self.layout_spec("oci:%s:v1" % layout,
+                                    [("%s/%s:%s" % (px.host, self.repo, tag_for(p)), p) for p in (AMD, ARM)],
+                                    name="slow.yaml")
+            p = subprocess.Popen([_tool_from_env("MLIST"), "--plain-http", "update", spec],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_isolated_env())
+            # once it copies blobs (it has read the tag by then), someone
+            # else moves v1 (mlist too, fast, without the proxy)
+            blobs = os.path.join(layout, "blobs", "sha256")
+            before, deadline = set(os.listdir(blobs)), time.monotonic() + 60
+            while set(os.listdir(blobs)) == before and not any(
+                    n.startswith(".mlist-tmp-") for n in os.listdir(layout)) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            other = self.layout_spec("oci:%s:v1" % layout, [(self.ref(tag_for(ARM)), ARM)], name="other.yaml")
+            self.assertOk(self.mlist("update", other))
+            theirs = layout_tags(layout)["v1"]
+            out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 3, err)
+        self.assertIn("changed by someone else", err)
+        self.assertEqual(layout_tags(layout)["v1"], theirs)
+        self.assertNotEqual(theirs, first["digest"])
+
     # ---- crash safety -------------------------------------------------------------
 
     def test_killed_writes_leave_a_valid_layout(self):

@@ -325,6 +325,44 @@ static void test_put_by_digest(void)
     free(tmp);
 }
 
+/* A PUT with expect_set is a compare-and-swap under the layout's lock. */
+static void test_compare_and_swap(void)
+{
+    char *tmp = make_tmpdir(), *dir = join(tmp, "cas");
+    ml_ref r = {.repository = dir, .layout = true};
+    char *a = manifest_body(70), *b = manifest_body(71), da[ML__DIGEST_MAX], db[ML__DIGEST_MAX];
+    digest_of(a, da);
+    digest_of(b, db);
+    ml__item it = {.repo = &r, .reference = "v1", .body = a, .len = strlen(a), .media_type = MT_MANIFEST,
+                   .expect_set = true, .expect = NULL};
+    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(it.rc, ML_OK); /* absent, as expected */
+    free(it.digest);
+    it = (ml__item){.repo = &r, .reference = "v1", .body = b, .len = strlen(b), .media_type = MT_MANIFEST,
+                    .expect_set = true, .expect = NULL};
+    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(it.rc, ML_ECONFLICT); /* someone put v1 meanwhile */
+    CHECK(test_contains(ml_error_message(it.err), da));
+    it.body = it.media_type = NULL; /* borrowed */
+    ml__item_clear(&it);
+    it = (ml__item){.repo = &r, .reference = "v1", .body = b, .len = strlen(b), .media_type = MT_MANIFEST,
+                    .expect_set = true, .expect = da};
+    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(it.rc, ML_OK);
+    CHECK_STR(it.digest, db);
+    it.body = it.media_type = NULL;
+    ml__item_clear(&it);
+    ml__item head;
+    CHECK_INT(fetch(&r, "v1", false, &head), ML_OK);
+    CHECK_STR(head.digest, db);
+    ml__item_clear(&head);
+    free(a);
+    free(b);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 static void test_tag_replace_keeps_order(void)
 {
     char *tmp = make_tmpdir();
@@ -1259,6 +1297,7 @@ int main(void)
     TEST_RUN(test_put_then_read);
     TEST_RUN(test_put_by_digest);
     TEST_RUN(test_tag_replace_keeps_order);
+    TEST_RUN(test_compare_and_swap);
     TEST_RUN(test_delete);
     TEST_RUN(test_corrupted_blob);
     TEST_RUN(test_missing_and_foreign);
