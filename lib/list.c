@@ -575,17 +575,24 @@ static void drop_entry(ml_list *l, ml__entry *e)
     }
 }
 
+/* An addition takes the place of the entry it replaces, so re-adding an
+ * unchanged image changes nothing, not even the order. */
 static void apply_upserts(ml_list *l)
 {
     for (size_t i = 0; i < l->count; i++) {
-        const ml__entry *add = &l->entries[i];
+        ml__entry *add = &l->entries[i];
         if (!add->upsert || add->attestation || add->state != ML__ENTRY_DONE)
             continue;
+        bool placed = false;
         for (size_t k = 0; k < l->count; k++) {
             ml__entry *old = &l->entries[k];
-            if (!old->upsert && !old->attestation && old->state == ML__ENTRY_DONE &&
-                ml__platform_equal(&old->desc.platform, &add->desc.platform))
-                drop_entry(l, old);
+            if (old->upsert || old->attestation || old->state != ML__ENTRY_DONE ||
+                !ml__platform_equal(&old->desc.platform, &add->desc.platform))
+                continue;
+            if (!placed)
+                add->order = old->order;
+            placed = true;
+            drop_entry(l, old);
         }
     }
 }

@@ -68,6 +68,15 @@ show "$mlist" update --purge "$work/app.yaml"
 step "Read it with skopeo and docker, clients nobody here wrote"
 show skopeo inspect --raw --tls-verify=false "docker://$reg/demo/app:1.0" | head -c 300; echo
 DOCKER_CONFIG=$work/docker show docker manifest inspect --insecure "$reg/demo/app:1.0" | head -n 12
+step "Offline: copy the list with its children into an OCI image layout, which skopeo reads"
+cat >"$work/layout.yaml" <<YAML
+image: oci:$work/layout:1.0
+manifests:
+  - image: $reg/demo/app:1.0-amd64
+  - image: $reg/demo/app:1.0-arm64
+YAML
+show "$mlist" create "$work/layout.yaml"
+show skopeo inspect --override-arch arm64 "oci:$work/layout:1.0" | grep -E '"(Architecture|Digest)"'
 step "Delete the list; the images stay"
 show "$mlist" delete "$reg/demo/app:1.0"
 show "$mlist" inspect "$reg/demo/app:1.0-amd64" | head -n 3

@@ -128,6 +128,19 @@ class UpdateTest(MlistTestCase):
         self.assertEntries(self.assertListAt("v1", digest=d, size=s),
                            {ARM: arm2, AMD: imgs[AMD]})
 
+    def test_edit_keeps_the_order_and_an_unchanged_add_is_up_to_date(self):
+        imgs = self.seed_set([AMD, ARM, "linux/s390x"])
+        self.create_ok(self.spec([AMD, ARM, "linux/s390x"]))
+        r = self.mlist("update", self.ref("v1"), "--add", self.ref(tag_for(ARM)) + "=" + ARM)
+        self.assertOk(r)
+        self.assertIn("up to date", r.stderr)
+        arm2 = self.seed("v1-arm64-new", ARM)
+        self.assertOk(self.mlist("update", self.ref("v1"), "--add", self.ref("v1-arm64-new") + "=" + ARM))
+        doc = self.assertListAt("v1")
+        self.assertEqual([m["digest"] for m in doc["manifests"]],
+                         [imgs[AMD].digest, arm2.digest, imgs["linux/s390x"].digest],
+                         "the new arm64 image takes the old one's place")
+
     def test_edit_reports_platform_rewrites(self):
         imgs = self.seed_set([AMD, ARM])
         r = self.mlist("--json", "update", self.ref("v1"), "--add", self.ref(tag_for(ARM)) + "=linux/aarch64")
