@@ -1,6 +1,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ref.h"
 #include "util.h"
@@ -500,10 +501,20 @@ bool ml__ref_is_loopback(const ml_ref *ref)
     return is_ipv4_loopback(r, host_len);
 }
 
+/* Two spellings of one directory ("out" and "/work/out"). */
+static bool same_directory(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 bool ml__ref_same_repo(const ml_ref *a, const ml_ref *b)
 {
-    return a->layout == b->layout && ml__str_eq(a->registry, b->registry) &&
-           ml__str_eq(a->repository, b->repository);
+    if (a->layout != b->layout)
+        return false;
+    if (a->layout)
+        return ml__str_eq(a->repository, b->repository) || same_directory(a->repository, b->repository);
+    return ml__str_eq(a->registry, b->registry) && ml__str_eq(a->repository, b->repository);
 }
 
 int ml_ref_normalize(const char *ref, char **out, ml_error **err)

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ref.h"
 #include "test.h"
@@ -265,6 +266,16 @@ static void test_layouts(void)
     CHECK(copy.layout);
     /* Same directory, same store; a registry repository of that name is not. */
     CHECK(ml__ref_same_repo(&copy, &d));
+    /* Another spelling of one existing directory is the same repository. */
+    ml_ref here, there;
+    CHECK_INT(ml__ref_parse(&here, "oci:unit", NULL), ML_OK);
+    char *cwd = getcwd(NULL, 0), *abs = ml__asprintf("oci:%s/unit:v1", cwd ? cwd : ".");
+    CHECK_INT(ml__ref_parse(&there, abs, NULL), ML_OK);
+    CHECK(ml__ref_same_repo(&here, &there));
+    ml__ref_clear(&here);
+    ml__ref_clear(&there);
+    free(abs);
+    free(cwd);
     ml_ref reg;
     CHECK_INT(ml__ref_parse(&reg, "rel/dir", NULL), ML_OK);
     CHECK(!ml__ref_same_repo(&reg, &d));
