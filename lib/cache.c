@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +58,13 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     char *path = entry_path(dir, digest);
     if (!path)
         return;
-    char *tmp = ml__asprintf("%s.tmp-XXXXXX", path);
+    /* Unique enough; O_EXCL makes it safe, and a clash only skips the
+     * entry. Mode 0666 less the umask, so a shared cache is readable. */
+    char *tmp = ml__asprintf("%s.tmp-%ld-%llx", path, (long)getpid(), (unsigned long long)ml__now_ms());
     ml__buf b = {0};
     ml__json_platform(&b, p);
     char *json = ml__buf_take(&b);
-    int fd = tmp && json && make_dirs(tmp) == 0 ? mkstemp(tmp) : -1;
+    int fd = tmp && json && make_dirs(tmp) == 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : -1;
     if (fd >= 0) {
         size_t len = strlen(json);
         bool written = write(fd, json, len) == (ssize_t)len;

@@ -203,11 +203,13 @@ static bool edit_survived(ml_client *c, const edit *e, const ml_list *l)
 
 /* No caller sees the edit's list: its warnings go with the result, and
  * to the log as a spec build's would. */
-static int hand_over(ml_client *c, ml_result *res, const ml__strvec *warnings)
+/* No caller sees the edit's list: its warnings go with the result (best
+ * effort: the push is done), and to the log once, from the last attempt. */
+static void hand_over(ml_client *c, ml_result *res, const ml__strvec *warnings, bool last)
 {
-    for (size_t i = 0; i < warnings->count; i++)
+    for (size_t i = 0; last && i < warnings->count; i++)
         ml__client_log(c, ML_LOG_WARN, "%s", warnings->items[i]);
-    return ml__result_add_warnings(res, warnings);
+    ml__result_add_warnings(res, warnings);
 }
 
 static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_result **res, bool *retry,
@@ -224,16 +226,20 @@ static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_r
         ml_result_free(*res);
         *res = NULL;
         rc = ml_list_push(l, c, o, res, err);
-        if (*res && (hand_over(c, *res, &e->warnings) != ML_OK || hand_over(c, *res, &l->warnings) != ML_OK) &&
-            rc == ML_OK)
-            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    if (rc == ML_ECONFLICT && !(o->flags & ML_PUSH_FORCE))
+    bool force = (o->flags & ML_PUSH_FORCE) != 0;
+    /* A layout's write was a compare-and-swap (unless forced): nothing can
+     * have raced it. */
+    bool cas = e->target.layout && !force;
+    if (rc == ML_ECONFLICT && !force)
         *retry = true;
-    /* A layout's write was a compare-and-swap: nothing can have raced it. */
-    else if (rc == ML_OK && !(o->flags & ML_PUSH_DRY_RUN) && !ml_result_up_to_date(*res) && !e->target.layout &&
+    else if (rc == ML_OK && !(o->flags & ML_PUSH_DRY_RUN) && !ml_result_up_to_date(*res) && !cas &&
              !edit_survived(c, e, l))
         *retry = true;
+    if (*res && l) {
+        hand_over(c, *res, &e->warnings, !*retry);
+        hand_over(c, *res, &l->warnings, !*retry);
+    }
     ml_list_free(l);
     ml__manifest_clear(&cur);
     free(base);

@@ -549,19 +549,19 @@ static int tag_entry(ml__descriptor *d, const char *tag, const char *media_type,
  * written to skopeo's one untagged entry replaces it and gets the tag: a
  * second entry would leave skopeo's oci:PATH ambiguous ("more than one
  * image"). */
-static int set_tag(ml__manifest *idx, const char *tag, const char *media_type, const char *digest,
-                   int64_t size, ml_error **err)
+/* Points `tag` at the entry `at` replaces (NULL: a new entry). */
+static int set_tag(ml__manifest *idx, const ml__descriptor *at, const char *tag, const char *media_type,
+                   const char *digest, int64_t size, ml_error **err)
 {
     ml__descriptor entry;
     if (tag_entry(&entry, tag, media_type, digest, size) != ML_OK)
         return oom(err);
-    const ml__descriptor *found = find_tag(idx, tag);
-    if (found) {
-        size_t at = (size_t)(found - idx->manifests);
-        ml__descriptor_clear(&idx->manifests[at]);
-        idx->manifests[at] = entry;
+    if (at) {
+        size_t i = (size_t)(at - idx->manifests);
+        ml__descriptor_clear(&idx->manifests[i]);
+        idx->manifests[i] = entry;
         /* A tag names one image: stray duplicates (other tools) go. */
-        drop_entries(idx, at + 1, tag, NULL);
+        drop_entries(idx, i + 1, tag, NULL);
         return ML_OK;
     }
     if (ml__manifest_append(idx, &entry) != ML_OK) {
@@ -943,23 +943,32 @@ static int blob_one(ml__item *it, bool get, size_t max, found *f)
     return rc;
 }
 
-/* Writes the manifest's blob and points a tag at it, under the lock so a
- * concurrent delete cannot remove the blob between both. */
+/* The entry a write of the item's tag replaces: the tag's, or what a read
+ * of it found before (skopeo's untagged "latest", which an earlier tag of
+ * the same push may have made ambiguous since). */
+static const ml__descriptor *entry_for(const ml__manifest *idx, const ml__item *it)
+{
+    const ml__descriptor *d = find_tag(idx, it->reference);
+    for (size_t i = 0; !d && it->expect_set && it->expect && i < idx->manifest_count; i++)
+        if (!tag_of(&idx->manifests[i]) && ml__str_eq(idx->manifests[i].digest, it->expect))
+            d = &idx->manifests[i];
+    return d;
+}
+
 /* Compare-and-swap: under the lock, the tag must hold what the writer
  * read before (a registry has no such check). */
-static int still_expected(const ml__manifest *idx, const ml__item *it, ml_error **err)
+static int still_expected(const ml__descriptor *d, const ml__item *it, ml_error **err)
 {
-    if (!it->expect_set)
-        return ML_OK;
-    const ml__descriptor *d = find_tag(idx, it->reference);
     const char *now = d ? d->digest : NULL;
-    if (ml__str_eq(now, it->expect))
+    if (!it->expect_set || ml__str_eq(now, it->expect))
         return ML_OK;
     return ml__error_set(err, ML_ECONFLICT,
                          "tag \"%s\" was changed by someone else (%s -> %s); run again, or use --force to overwrite",
                          it->reference, it->expect ? it->expect : "absent", now ? now : "absent");
 }
 
+/* Writes the manifest's blob and points a tag at it, under the lock so a
+ * concurrent delete cannot remove the blob between both. */
 static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, ml_error **err)
 {
     int fd;
@@ -968,10 +977,12 @@ static int put_locked(const char *dir, const ml__item *it, bool is_digest, const
         return rc;
     ml__manifest idx = {0};
     rc = put_blob(dir, digest, it->body, it->len, err);
-    if (rc == ML_OK && !is_digest && (rc = load_index(dir, &idx, err)) == ML_OK &&
-        (rc = still_expected(&idx, it, err)) == ML_OK &&
-        (rc = set_tag(&idx, it->reference, it->media_type, digest, (int64_t)it->len, err)) == ML_OK)
-        rc = store_index(dir, &idx, err);
+    if (rc == ML_OK && !is_digest && (rc = load_index(dir, &idx, err)) == ML_OK) {
+        const ml__descriptor *at = entry_for(&idx, it);
+        if ((rc = still_expected(at, it, err)) == ML_OK &&
+            (rc = set_tag(&idx, at, it->reference, it->media_type, digest, (int64_t)it->len, err)) == ML_OK)
+            rc = store_index(dir, &idx, err);
+    }
     ml__manifest_clear(&idx);
     close(fd);
     return rc;

@@ -354,8 +354,12 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
 {
     size_t n = 0;
     ml__item *items = calloc(l->count ? l->count : 1, sizeof(*items));
-    if (!items)
+    bool *written = calloc(l->count ? l->count : 1, sizeof(*written));
+    if (!items || !written) {
+        free(items);
+        free(written);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < l->count; i++) {
         ml__entry *e = &l->entries[i];
         if (e->state != ML__ENTRY_CONFIG || (c->cache_dir && platform_cached(l, c, e) == ML_OK))
@@ -386,12 +390,15 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
             rc = ml__error_prefix(err, rc, "image %s: config %s", e->image, it->reference);
             break;
         }
-        ml__cache_put_platform(c->cache_dir, e->config_digest, &e->desc.platform);
+        if (!written[it - items]) /* once per config, however many entries share it */
+            ml__cache_put_platform(c->cache_dir, e->config_digest, &e->desc.platform);
+        written[it - items] = true;
         rc = platform_found(l, e);
     }
     for (size_t k = 0; k < n; k++)
         ml__item_clear(&items[k]);
     free(items);
+    free(written);
     return rc;
 }
 

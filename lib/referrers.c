@@ -330,7 +330,7 @@ static int plan_pending(const ml_ref *to, const copy_job *j, ml__strvec *plan)
 
 /* Every referrer of this level is a subject of the next, copied now or
  * earlier: a signature added later to an SBOM copied before still follows. */
-static int next_level(const ml__subject *src, size_t n, ml__subject **out, size_t *count)
+static int next_level(const ml__subject *src, size_t n, const ml__strvec *left, ml__subject **out, size_t *count)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -342,7 +342,8 @@ static int next_level(const ml__subject *src, size_t n, ml__subject **out, size_
     for (size_t i = 0; i < n; i++)
         for (size_t r = 0; r < src[i].refs.manifest_count; r++) {
             const char *digest = src[i].refs.manifests[r].digest;
-            bool seen = false;
+            /* One left behind has no place for its own referrers. */
+            bool seen = ml__strvec_contains(left, digest);
             for (size_t k = 0; k < *count && !seen; k++)
                 seen = strcmp((*out)[k].digest, digest) == 0;
             if (!seen)
@@ -362,7 +363,9 @@ typedef struct copy_ctx {
 
 static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml_error **err);
 
-static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, ml_error **err)
+/* *left gets the digests of referrers left behind. */
+static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, ml__strvec *left,
+                        ml_error **err)
 {
     copy_job j = {.warnings = x->warnings};
     int rc = find_pending(src, dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -373,22 +376,27 @@ static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, s
         if (rc == ML_OK)
             rc = update_tag_schema(x->c, x->to, dst, n, &j, err);
     }
+    for (size_t k = 0; rc == ML_OK && k < j.count; k++)
+        if (j.todo[k].skip && j.todo[k].first && ml__strvec_push(left, j.todo[k].desc->digest) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     copy_job_clear(&j);
     return rc;
 }
 
 static int copy_found(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, int depth, ml_error **err)
 {
-    int rc = copy_pending(x, src, dst, n, err);
+    ml__strvec left = {0};
+    int rc = copy_pending(x, src, dst, n, &left, err);
     ml__subject *next = NULL;
     size_t m = 0;
     if (rc == ML_OK && depth + 1 < REFERRERS_DEPTH) {
-        rc = next_level(src, n, &next, &m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+        rc = next_level(src, n, &left, &next, &m) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
         if (rc == ML_OK)
             rc = copy_level(x, next, m, depth + 1, err);
     }
     ml__subjects_clear(next, m);
     free(next);
+    ml__strvec_free(&left);
     return rc;
 }
 

@@ -478,21 +478,52 @@ int ml__reg_get_manifests(ml_client *c, ml__item *items, size_t n)
     return run_items(c, items, n, "GET", "manifests", finish_get, ML__MANIFEST_MAX);
 }
 
-/* The REF of `Link: <…/referrers/REF>; rel="next"` (a path or a URL on
- * the same registry), or NULL. */
+/* In a link's parameters (up to the next link), a rel naming "next":
+ * rel="next", rel=next, or rel="prev next". */
+static bool rel_next(const char *params, size_t len)
+{
+    const char *rel = NULL;
+    for (size_t i = 0; i + 4 <= len && !rel; i++)
+        if (strncasecmp(params + i, "rel=", 4) == 0)
+            rel = params + i + 4;
+    if (!rel)
+        return false;
+    const char *end = params + len;
+    bool quoted = rel < end && *rel == '"';
+    rel += quoted;
+    while (rel < end && *rel != '"' && *rel != ';' && *rel != ',') {
+        size_t n = strcspn(rel, " \";,");
+        if (n == 4 && rel + n <= end && strncasecmp(rel, "next", 4) == 0)
+            return true;
+        rel += n ? n : 1;
+        while (rel < end && *rel == ' ')
+            rel++;
+    }
+    return false;
+}
+
+/* The REF of the link with rel "next" among `Link: <…/referrers/REF>;
+ * rel="next", <…>; rel="prev"` (RFC 8288), or NULL. */
 static char *next_referrers_page(const ml__http_req *r)
 {
-    const char *link = ml__http_header(r, "Link");
-    const char *start = link ? strchr(link, '<') : NULL;
-    const char *end = start ? strchr(start, '>') : NULL;
-    if (!end || !strstr(end, "rel=\"next\""))
-        return NULL;
+    char *links = ml__http_header_join(r, "Link");
+    char *out = NULL;
     static const char marker[] = "/referrers/";
-    const char *ref = start;
-    for (const char *p = start; p && p < end; p = strstr(p + 1, marker))
-        if (strncmp(p, marker, sizeof(marker) - 1) == 0)
-            ref = p + sizeof(marker) - 1;
-    return ref > start && ref < end ? ml__strndup(ref, (size_t)(end - ref)) : NULL;
+    for (const char *p = links ? strchr(links, '<') : NULL; p && !out; p = strchr(p + 1, '<')) {
+        const char *end = strchr(p, '>');
+        if (!end)
+            break;
+        const char *params = end + 1;
+        if (!rel_next(params, strcspn(params, "<")))
+            continue;
+        const char *ref = NULL;
+        for (const char *m = strstr(p, marker); m && m < end; m = strstr(m + 1, marker))
+            ref = m + sizeof(marker) - 1;
+        if (ref && ref < end)
+            out = ml__strndup(ref, (size_t)(end - ref));
+    }
+    free(links);
+    return out;
 }
 
 /* A referrers answer is generated per request: it has no digest to check. */

@@ -358,8 +358,12 @@ class FakeRegistry(LoopbackService):
             rest = [d for d in found if d["digest"] > last]
             found = rest[:self.referrers_page]
             if len(rest) > len(found):
-                headers["Link"] = '</v2/%s/referrers/%s?n=%d&last=%s>; rel="next"' % (
-                    repo, digest, self.referrers_page, found[-1]["digest"])
+                # a "prev" link first, as some registries send: only "next" is to be followed
+                links = ['</v2/%s/referrers/%s?n=%d>; rel="prev"' % (repo, digest, self.referrers_page)] \
+                    if last else []
+                links.append('</v2/%s/referrers/%s?n=%d&last=%s>; rel="next"' % (
+                    repo, digest, self.referrers_page, found[-1]["digest"]))
+                headers["Link"] = ", ".join(links)
         index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": found}
         return h.reply(200, json.dumps(index).encode(), headers, ctype=OCI_INDEX)
 

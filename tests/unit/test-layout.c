@@ -356,6 +356,37 @@ static void test_compare_and_swap(void)
     CHECK_INT(fetch(&r, "v1", false, &head), ML_OK);
     CHECK_STR(head.digest, db);
     ml__item_clear(&head);
+
+    /* skopeo's single untagged entry read as "latest", then a push of tags
+     * v1 and latest: v1 lands first, and "latest" must still replace the
+     * entry it was read as, not refuse or add a second one. */
+    char *sk = join(tmp, "skopeo"), *ea = index_entry(a, NULL);
+    char *j = ml__asprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", ea);
+    hand_layout(sk, j);
+    write_blob(sk, a);
+    ml_ref rs = {.repository = sk, .layout = true};
+    ml__item two[2] = {
+        {.repo = &rs, .reference = "v1", .body = b, .len = strlen(b), .media_type = MT_MANIFEST, .expect_set = true},
+        {.repo = &rs, .reference = "latest", .body = b, .len = strlen(b), .media_type = MT_MANIFEST,
+         .expect_set = true, .expect = da},
+    };
+    CHECK_INT(ml__layout_put_manifests(two, 2), ML_OK);
+    CHECK_INT(two[0].rc, ML_OK);
+    CHECK_INT(two[1].rc, ML_OK);
+    for (size_t i = 0; i < 2; i++) {
+        two[i].body = two[i].media_type = NULL;
+        ml__item_clear(&two[i]);
+    }
+    ml__manifest idx;
+    CHECK(load_index(sk, &idx));
+    CHECK_INT(idx.manifest_count, 2);
+    CHECK_STR(entry_tag(&idx, 0), "latest");
+    CHECK_STR(entry_digest(&idx, 0), db);
+    CHECK_STR(entry_tag(&idx, 1), "v1");
+    ml__manifest_clear(&idx);
+    free(j);
+    free(ea);
+    free(sk);
     free(a);
     free(b);
     free(dir);
