@@ -6,63 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
+#include "../model-eq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool str_eq(const char *a, const char *b) { return ml__str_eq(a, b); }
-
-static bool strvec_eq(const ml__strvec *a, const ml__strvec *b)
-{
-    if (a->count != b->count)
-        return false;
-    for (size_t i = 0; i < a->count; i++)
-        if (!str_eq(a->items[i], b->items[i]))
-            return false;
-    return true;
-}
-
-static bool descriptor_eq(const ml__descriptor *a, const ml__descriptor *b)
-{
-    if (!str_eq(a->media_type, b->media_type) || !str_eq(a->digest, b->digest) ||
-        a->size != b->size || a->has_platform != b->has_platform ||
-        !str_eq(a->artifact_type, b->artifact_type) || !strvec_eq(&a->urls, &b->urls) ||
-        a->annotations.count != b->annotations.count)
-        return false;
-    for (size_t i = 0; i < a->annotations.count; i++)
-        if (!str_eq(a->annotations.keys[i], b->annotations.keys[i]) ||
-            !str_eq(a->annotations.values[i], b->annotations.values[i]))
-            return false;
-    const ml_platform *p = &a->platform, *q = &b->platform;
-    return str_eq(p->os, q->os) && str_eq(p->architecture, q->architecture) &&
-           str_eq(p->variant, q->variant) && str_eq(p->os_version, q->os_version) &&
-           strvec_eq(&p->os_features, &q->os_features) && strvec_eq(&p->features, &q->features);
-}
-
-/* The media_type string may differ (parameters, case); the kind may not. */
-static bool manifest_eq(const ml__manifest *a, const ml__manifest *b)
-{
-    if (a->kind != b->kind || a->layer_count != b->layer_count ||
-        a->manifest_count != b->manifest_count || a->has_subject != b->has_subject ||
-        !str_eq(a->artifact_type, b->artifact_type) ||
-        a->annotations.count != b->annotations.count)
-        return false;
-    for (size_t i = 0; i < a->annotations.count; i++)
-        if (!str_eq(a->annotations.keys[i], b->annotations.keys[i]) ||
-            !str_eq(a->annotations.values[i], b->annotations.values[i]))
-            return false;
-    if (!ml__kind_is_list(a->kind) && !descriptor_eq(&a->config, &b->config))
-        return false;
-    if (a->has_subject && !descriptor_eq(&a->subject, &b->subject))
-        return false;
-    for (size_t i = 0; i < a->layer_count; i++)
-        if (!descriptor_eq(&a->layers[i], &b->layers[i]))
-            return false;
-    for (size_t i = 0; i < a->manifest_count; i++)
-        if (!descriptor_eq(&a->manifests[i], &b->manifests[i]))
-            return false;
-    return true;
-}
 
 static void round_trip(const ml__manifest *m)
 {
