@@ -383,15 +383,18 @@ static int parse_layout(ml_ref *out, const char *s, ml_error **err)
     return validate_digest(s, out->digest, err);
 }
 
+/* A layout path that would read as a port after "oci:" ("5000/app"). */
+static bool port_like(const char *path)
+{
+    size_t digits = strspn(path, "0123456789");
+    return digits > 0 && path[digits] == '/';
+}
+
 /* "oci:PATH…", but not "oci:5000/app", a registry host named oci with a
- * port. */
+ * port (a layout of that path is written "oci:./5000/app"). */
 static bool is_layout(const char *s)
 {
-    if (!ml__has_prefix(s, ML__LAYOUT_PREFIX))
-        return false;
-    const char *p = s + strlen(ML__LAYOUT_PREFIX);
-    size_t digits = strspn(p, "0123456789");
-    return !(digits > 0 && p[digits] == '/');
+    return ml__has_prefix(s, ML__LAYOUT_PREFIX) && !port_like(s + strlen(ML__LAYOUT_PREFIX));
 }
 
 int ml__ref_parse(ml_ref *out, const char *s, ml_error **err)
@@ -441,7 +444,7 @@ char *ml__ref_format(const ml_ref *ref)
 {
     ml__buf b = {0};
     if (ref->layout)
-        ml__buf_printf(&b, "%s%s", ML__LAYOUT_PREFIX, ref->repository);
+        ml__buf_printf(&b, "%s%s%s", ML__LAYOUT_PREFIX, port_like(ref->repository) ? "./" : "", ref->repository);
     else
         ml__buf_printf(&b, "%s/%s", ref->registry, ref->repository);
     if (ref->tag)
@@ -454,7 +457,7 @@ char *ml__ref_format(const ml_ref *ref)
 char *ml__ref_repo_name(const ml_ref *ref)
 {
     if (ref->layout)
-        return ml__asprintf("%s%s", ML__LAYOUT_PREFIX, ref->repository);
+        return ml__asprintf("%s%s%s", ML__LAYOUT_PREFIX, port_like(ref->repository) ? "./" : "", ref->repository);
     return ml__asprintf("%s/%s", ref->registry, ref->repository);
 }
 

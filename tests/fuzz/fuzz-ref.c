@@ -6,16 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "platform.h"
 #include "ref.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int ok)
-{
-    if (!ok)
-        abort();
-}
 
 static void fuzz_ref(const char *s)
 {
@@ -27,13 +20,14 @@ static void fuzz_ref(const char *s)
         ml_error_free(err);
         return;
     }
-    require(ref.registry && ref.repository);
+    /* A layout (oci:PATH) has a directory and no registry. */
+    require(ref.repository && (ref.layout ? ref.registry == NULL : ref.registry != NULL));
     require(ref.tag == NULL || ml__tag_valid(ref.tag));
     (void)ml__ref_is_loopback(&ref);
-    require(ml__ref_api_host(&ref) != NULL);
+    require(ref.layout || ml__ref_api_host(&ref) != NULL);
     char *formatted = ml__ref_format(&ref);
     char *name = ml__ref_repo_name(&ref);
-    require(formatted && name && strlen(name) <= ML__REF_MAX_PATH);
+    require(formatted && name && (ref.layout || strlen(name) <= ML__REF_MAX_PATH));
     ml_ref again;
     require(ml__ref_parse(&again, formatted, NULL) == ML_OK);
     char *twice = ml__ref_format(&again);

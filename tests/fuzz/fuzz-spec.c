@@ -5,17 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "manifestlist.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* abort() tells the fuzzer an invariant broke. */
-static void require(int ok)
-{
-    if (!ok)
-        abort();
-}
-
 static void check_spec(const ml_spec *spec)
 {
     size_t lists = ml_spec_list_count(spec);

@@ -296,6 +296,18 @@ static void test_layouts(void)
     CHECK_STR(r.repository, "app");
     ml__ref_clear(&r);
 
+    /* ...and a layout at such a path is written so that it reads back as one. */
+    CHECK_INT(ml__ref_parse(&r, "oci:./5000/app:v1", NULL), ML_OK);
+    CHECK(r.layout);
+    CHECK_STR(r.repository, "5000/app");
+    char *s5000 = ml__ref_format(&r);
+    CHECK_STR(s5000, "oci:./5000/app:v1");
+    ml__ref_clear(&r);
+    CHECK_INT(ml__ref_parse(&r, s5000, NULL), ML_OK);
+    CHECK(r.layout);
+    ml__ref_clear(&r);
+    free(s5000);
+
     /* One directory, one spelling. */
     static const char *const same[][2] = {
         {"oci:./out/", "out"}, {"oci:out//x/.", "out/x"}, {"oci:/a//b/./c/", "/a/b/c"},
