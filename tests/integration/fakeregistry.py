@@ -36,7 +36,6 @@ service="{service}",scope="{scope}"`` or ``Basic realm="fake"``.
 
 import base64
 import collections
-import hashlib
 import http.server
 import json
 import re
@@ -44,20 +43,12 @@ import secrets
 import threading
 import urllib.parse
 
+from imagedata import DOCKER_MANIFEST, OCI_INDEX, sha256_digest, tiny_docker_image
 from loopback import LoopbackService
-
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 FakeRequest = collections.namedtuple("FakeRequest", "method path status headers")
 
 _PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs|referrers)/(?P<rest>.*)$")
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def sha256_digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -224,21 +215,10 @@ class FakeRegistry(LoopbackService):
     def add_image(self, repo, tag, platform="linux/amd64", salt=""):
         """A tiny Docker image -> (digest, size, media type)."""
         p = platform.split("/")
-        cfg = {"architecture": p[1], "os": p[0], "config": {},
-               "rootfs": {"type": "layers", "diff_ids": []}}
-        if len(p) > 2:
-            cfg["variant"] = p[2]
-        layer = ("fake layer %s %s %s" % (repo, platform, salt)).encode()
-        cfg["rootfs"]["diff_ids"].append(sha256_digest(layer))
-        cfg_b = json.dumps(cfg, sort_keys=True).encode()
+        cfg_b, layer, body = tiny_docker_image(p[0], p[1], p[2] if len(p) > 2 else None,
+                                               "fake layer %s %s %s" % (repo, platform, salt))
         self.add_blob(repo, cfg_b)
         self.add_blob(repo, layer)
-        man = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-               "config": {"mediaType": DOCKER_CONFIG_TYPE, "size": len(cfg_b),
-                          "digest": sha256_digest(cfg_b)},
-               "layers": [{"mediaType": DOCKER_LAYER, "size": len(layer),
-                           "digest": sha256_digest(layer)}]}
-        body = json.dumps(man, indent=2).encode()
         return self.add_manifest(repo, tag, body, DOCKER_MANIFEST), len(body), DOCKER_MANIFEST
 
     def manifest(self, repo, ref):

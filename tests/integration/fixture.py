@@ -41,7 +41,6 @@ import atexit
 import base64
 import collections
 import ctypes
-import hashlib
 import json
 import os
 import queue
@@ -65,14 +64,10 @@ from loopback import LoopbackService
 # --------------------------------------------------------------------------
 # Media types
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
-OCI_CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+# (re-exported: the tests import media types and sha256_digest from here)
+from imagedata import (DOCKER_CONFIG_TYPE, DOCKER_LIST, DOCKER_MANIFEST,  # noqa: F401
+                       OCI_INDEX, OCI_MANIFEST, sha256_digest, tiny_docker_image)
+
 LIST_TYPES = (DOCKER_LIST, OCI_INDEX)
 ALL_MANIFEST_TYPES = (DOCKER_LIST, OCI_INDEX, DOCKER_MANIFEST, OCI_MANIFEST)
 
@@ -107,10 +102,6 @@ Seeded = collections.namedtuple("Seeded", "digest size media_type")
 class FixtureError(AssertionError):
     """Raised when the fixture or a tool it drives fails. An AssertionError,
     so inside a test it is reported as a failure with this message."""
-
-
-def sha256_digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def require_binary(name):
@@ -808,21 +799,9 @@ class Registry:
     def push_test_image(self, repo, tag, os_="linux", arch="amd64",
                         variant=None, salt=""):
         """Pushes a tiny Docker v2.2 image with Python only -> Seeded."""
-        cfg = {"architecture": arch, "os": os_,
-               "rootfs": {"type": "layers", "diff_ids": []}, "config": {}}
-        if variant:
-            cfg["variant"] = variant
-        layer = ("layer %s %s/%s %s" % (repo, os_, arch, salt)).encode()
-        cfg["rootfs"]["diff_ids"].append(sha256_digest(layer))
-        cfg_b = json.dumps(cfg, sort_keys=True).encode()
+        cfg_b, layer, body = tiny_docker_image(os_, arch, variant, "layer %s %s/%s %s" % (repo, os_, arch, salt))
         self.push_blob(repo, cfg_b)
         self.push_blob(repo, layer)
-        man = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-               "config": {"mediaType": DOCKER_CONFIG_TYPE, "size": len(cfg_b),
-                          "digest": sha256_digest(cfg_b)},
-               "layers": [{"mediaType": DOCKER_LAYER, "size": len(layer),
-                           "digest": sha256_digest(layer)}]}
-        body = json.dumps(man, indent=2).encode()
         digest = self.put_manifest(repo, tag, body, DOCKER_MANIFEST)
         return Seeded(digest, len(body), DOCKER_MANIFEST)
 
