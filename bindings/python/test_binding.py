@@ -11,14 +11,11 @@ counts as failed (integration tests never skip). Exit status non-zero when
 anything failed.
 """
 
-import argparse
-import fnmatch
 import gc
 import hashlib
 import json
 import os
 import re
-import signal
 import sys
 import threading
 import unittest
@@ -865,71 +862,9 @@ class TlsTest(BindingCase):
 
 
 # --------------------------------------------------------------------------
-# Runner (same counting as tests/integration/run.py)
-
-class _Result(unittest.TextTestResult):
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.passed = 0
-        self.holder_errors = 0
-        self.teardown_errors = 0
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        if not isinstance(test, unittest.TestCase):
-            self.holder_errors += 1
-            if str(test).startswith("tearDown"):
-                self.teardown_errors += 1
-
-
-def _flatten(suite):
-    for t in suite:
-        if isinstance(t, unittest.TestSuite):
-            yield from _flatten(t)
-        else:
-            yield t
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-k", action="append", default=[], metavar="PATTERN")
-    ap.add_argument("-x", "--failfast", action="store_true")
-    ap.add_argument("patterns", nargs="*")
-    args = ap.parse_args(argv)
-    patterns = args.k + args.patterns
-
-    def _term(signum, frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    signal.signal(signal.SIGTERM, _term)
-    for var in ("MANIFESTLIST_LIB", "ML_SEED"):
-        print("%s=%s" % (var, os.environ.get(var, "(unset)")), file=sys.stderr)
-
-    tests = list(_flatten(unittest.TestLoader().loadTestsFromModule(sys.modules[__name__])))
-    if patterns:
-        tests = [t for t in tests if any(
-            p in t.id() or fnmatch.fnmatchcase(t.id(), "*" + p + "*") for p in patterns)]
-    if not tests:
-        print("0 passed, 1 failed")
-        return 1
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=_Result,
-                                     failfast=args.failfast)
-    try:
-        result = runner.run(unittest.TestSuite(tests))
-    except KeyboardInterrupt as e:
-        print("\ninterrupted (%s)" % e, file=sys.stderr)
-        print("0 passed, %d failed" % len(tests))
-        return 130
-    failed = len(tests) - result.passed + result.teardown_errors
-    if failed == 0 and result.holder_errors:
-        failed = result.holder_errors
-    sys.stdout.flush()
-    print("%d passed, %d failed" % (result.passed, failed))
-    return 0 if failed == 0 and result.wasSuccessful() and not result.skipped else 1
-
+# Runner: the integration suite's (tests/integration/run.py), same counting
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import run  # noqa: E402  (tests/integration is on sys.path)
+    sys.exit(run.cli(None, __doc__.split("\n\n")[0], ("MANIFESTLIST_LIB", "ML_SEED"),
+                     lambda: unittest.TestLoader().loadTestsFromModule(sys.modules[__name__])))

@@ -58,39 +58,21 @@ class _Result(unittest.TextTestResult):
                 self.teardown_errors += 1
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-k", action="append", default=[], metavar="PATTERN")
-    ap.add_argument("-x", "--failfast", action="store_true")
-    ap.add_argument("patterns", nargs="*", help="same as -k")
-    args = ap.parse_args(argv)
-    patterns = args.k + args.patterns
-
-    # SIGTERM (meson timeout, CI cancel): unwind so atexit stops registries.
-    def _term(signum, frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    signal.signal(signal.SIGTERM, _term)
-
-    sys.path.insert(0, HERE)
-    os.chdir(HERE)
-    for var in ("MLIST", "ML_SEED"):
-        print("%s=%s" % (var, os.environ.get(var, "(unset)")), file=sys.stderr)
-
-    loader = unittest.TestLoader()
-    discovered = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
-    tests = list(_flatten(discovered))
+def run_tests(tests, patterns=(), failfast=False):
+    """Runs the tests whose id matches a pattern (all without patterns),
+    prints "N passed, N failed" last -> exit status."""
     # Import errors appear as unittest.loader._FailedTest: always keep them.
     if patterns:
         tests = [t for t in tests
                  if _matches(t.id(), patterns) or type(t).__name__ == "_FailedTest"]
     if not tests:
-        print("no tests match %s" % patterns, file=sys.stderr)
+        print("no tests match %s" % list(patterns), file=sys.stderr)
         print("0 passed, 1 failed")
         return 1
 
     suite = unittest.TestSuite(tests)
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
-                                     resultclass=_Result, failfast=args.failfast,
+                                     resultclass=_Result, failfast=failfast,
                                      buffer=False)
     try:
         result = runner.run(suite)
@@ -113,6 +95,33 @@ def main(argv=None):
     sys.stdout.flush()
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and result.wasSuccessful() and not result.skipped else 1
+
+
+def cli(argv, description, env_vars, collect):
+    """The command line of this runner and of the binding's tests:
+    -k/-x/patterns, SIGTERM unwinding, the environment shown, then
+    run_tests(collect())."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("-k", action="append", default=[], metavar="PATTERN")
+    ap.add_argument("-x", "--failfast", action="store_true")
+    ap.add_argument("patterns", nargs="*", help="same as -k")
+    args = ap.parse_args(argv)
+
+    # SIGTERM (meson timeout, CI cancel): unwind so atexit stops registries.
+    def _term(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGTERM, _term)
+
+    for var in env_vars:
+        print("%s=%s" % (var, os.environ.get(var, "(unset)")), file=sys.stderr)
+    return run_tests(list(_flatten(collect())), args.k + args.patterns, args.failfast)
+
+
+def main(argv=None):
+    sys.path.insert(0, HERE)
+    os.chdir(HERE)
+    return cli(argv, __doc__.split("\n\n")[0], ("MLIST", "ML_SEED"),
+               lambda: unittest.TestLoader().discover(HERE, pattern="test_*.py", top_level_dir=HERE))
 
 
 if __name__ == "__main__":
