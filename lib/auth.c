@@ -52,26 +52,6 @@ static bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
 static bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
-
-static bool ascii_ieq(const char *a, size_t alen, const char *b)
-{
-    if (strlen(b) != alen)
-        return false;
-    for (size_t i = 0; i < alen; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return false;
-    return true;
-}
-
-static bool ascii_iprefix(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++)
-        if (lower((unsigned char)*s) != lower((unsigned char)*prefix))
-            return false;
-    return true;
-}
-
 /* ---- WWW-Authenticate ------------------------------------------------------ */
 
 void ml__challenge_clear(ml__challenge *c)
@@ -170,13 +150,13 @@ static int read_value(parser *ps, char **out)
 static void store_param(ml__challenge *c, const char *name, size_t len, char *value)
 {
     char **slot = NULL;
-    if (ascii_ieq(name, len, "realm"))
+    if (ml__ieq_n(name, len, "realm", 5))
         slot = &c->realm;
-    else if (ascii_ieq(name, len, "service"))
+    else if (ml__ieq_n(name, len, "service", 7))
         slot = &c->service;
-    else if (ascii_ieq(name, len, "scope"))
+    else if (ml__ieq_n(name, len, "scope", 5))
         slot = &c->scope;
-    else if (ascii_ieq(name, len, "error"))
+    else if (ml__ieq_n(name, len, "error", 5))
         slot = &c->error;
     if (slot && !*slot) {
         *slot = value;
@@ -246,9 +226,9 @@ static int parse_params(parser *ps, ml__challenge *c)
 static bool realm_is_url(const char *realm)
 {
     const char *rest;
-    if (ascii_iprefix(realm, "https://"))
+    if (ml__has_iprefix(realm, "https://"))
         rest = realm + 8;
-    else if (ascii_iprefix(realm, "http://"))
+    else if (ml__has_iprefix(realm, "http://"))
         rest = realm + 7;
     else
         return false;
@@ -290,9 +270,9 @@ int ml__challenge_parse(const char *header, ml__challenge *out, ml_error **err)
             break;
         }
         ml__challenge cur = {0};
-        if (ascii_ieq(ps.p, slen, "bearer"))
+        if (ml__ieq_n(ps.p, slen, "bearer", 6))
             cur.scheme = ML__AUTH_BEARER;
-        else if (ascii_ieq(ps.p, slen, "basic"))
+        else if (ml__ieq_n(ps.p, slen, "basic", 5))
             cur.scheme = ML__AUTH_BASIC;
         ps.p += slen;
         if (is_ows((unsigned char)*ps.p)) {

@@ -66,39 +66,19 @@ static void wipe_free(char *s, size_t len)
 
 /* ---- Registry keys --------------------------------------------------------- */
 
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
-
-static bool ieq_n(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return false;
-    return true;
-}
-
-static bool iprefix(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++)
-        if (lower((unsigned char)*s) != lower((unsigned char)*prefix))
-            return false;
-    return true;
-}
-
 static bool icontains(const char *hay, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
     for (size_t i = 0; i + n <= len; i++)
-        if (ieq_n(hay + i, n, needle, n))
+        if (ml__ieq_n(hay + i, n, needle, n))
             return true;
     return false;
 }
 
 static bool is_hub(const char *host, size_t len)
 {
-    return ieq_n(host, len, "docker.io", 9) || ieq_n(host, len, "index.docker.io", 15) ||
-           ieq_n(host, len, "registry-1.docker.io", 20);
+    return ml__ieq_n(host, len, "docker.io", 9) || ml__ieq_n(host, len, "index.docker.io", 15) ||
+           ml__ieq_n(host, len, "registry-1.docker.io", 20);
 }
 
 const char *ml__cred_server_url(const char *registry)
@@ -121,10 +101,10 @@ static int key_score(const char *key, const char *registry, bool docker_style)
         return 1;
     const char *host = key;
     bool scheme = false;
-    if (iprefix(host, "https://")) {
+    if (ml__has_iprefix(host, "https://")) {
         host += 8;
         scheme = true;
-    } else if (iprefix(host, "http://")) {
+    } else if (ml__has_iprefix(host, "http://")) {
         host += 7;
         scheme = true;
     }
@@ -133,7 +113,7 @@ static int key_score(const char *key, const char *registry, bool docker_style)
         return -1;
     if (hlen == 0)
         return -1;
-    if (ieq_n(host, hlen, registry, rlen) || (hub && is_hub(host, hlen)))
+    if (ml__ieq_n(host, hlen, registry, rlen) || (hub && is_hub(host, hlen)))
         return 2;
     return -1;
 }

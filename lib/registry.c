@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -72,7 +71,7 @@ static bool answered_plain(const ml__http_req *r)
     if (r->status != 400 || !r->response.data)
         return true;
     for (const char *p = r->response.data; *p; p++)
-        if (strncasecmp(p, "https", 5) == 0)
+        if (ml__has_iprefix(p, "https"))
             return false;
     return true;
 }
@@ -484,7 +483,7 @@ static bool rel_next(const char *params, size_t len)
 {
     const char *rel = NULL;
     for (size_t i = 0; i + 4 <= len && !rel; i++)
-        if (strncasecmp(params + i, "rel=", 4) == 0)
+        if (ml__ieq_n(params + i, 4, "rel=", 4))
             rel = params + i + 4;
     if (!rel)
         return false;
@@ -493,7 +492,7 @@ static bool rel_next(const char *params, size_t len)
     rel += quoted;
     while (rel < end && *rel != '"' && *rel != ';' && *rel != ',') {
         size_t n = strcspn(rel, " \";,");
-        if (n == 4 && rel + n <= end && strncasecmp(rel, "next", 4) == 0)
+        if (rel + n <= end && ml__ieq_n(rel, n, "next", 4))
             return true;
         rel += n ? n : 1;
         while (rel < end && *rel == ' ')

@@ -190,6 +190,26 @@ bool ml__has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+bool ml__ieq_n(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+bool ml__has_iprefix(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++)
+        if (ascii_lower((unsigned char)*s) != ascii_lower((unsigned char)*prefix))
+            return false;
+    return true;
+}
+
 bool ml__size_add(size_t a, size_t b, size_t *out)
 {
     if (a > SIZE_MAX - b)

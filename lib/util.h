@@ -49,6 +49,10 @@ char *ml__asprintf(const char *fmt, ...) ML__PRINTF(1, 2);
 int ml__str_replace(char **p, const char *s);
 bool ml__str_eq(const char *a, const char *b); /* NULL-safe */
 bool ml__has_prefix(const char *s, const char *prefix);
+/* ASCII case-insensitive, whatever the locale (protocol tokens, hosts):
+ * a[0..alen) equals b[0..blen); s starts with prefix. */
+bool ml__ieq_n(const char *a, size_t alen, const char *b, size_t blen);
+bool ml__has_iprefix(const char *s, const char *prefix);
 
 /* Overflow-checked size arithmetic: false on overflow. */
 bool ml__size_add(size_t a, size_t b, size_t *out);

@@ -60,6 +60,16 @@ static void test_read_file_limits(void)
     ml_error_free(err);
 }
 
+static void test_ascii_case(void)
+{
+    CHECK(ml__ieq_n("Bearer", 6, "bearer", 6));
+    CHECK(!ml__ieq_n("Bearer", 6, "bearers", 7));
+    CHECK(!ml__ieq_n("Basic", 5, "basik", 5));
+    CHECK(ml__has_iprefix("HTTPS://x", "https://"));
+    CHECK(!ml__has_iprefix("http", "https")); /* stops at the end of s */
+    CHECK(ml__has_iprefix("anything", ""));
+}
+
 int main(void)
 {
     TEST_RUN(test_buf_grows_and_formats);
@@ -67,5 +77,6 @@ int main(void)
     TEST_RUN(test_strvec);
     TEST_RUN(test_checked_arithmetic);
     TEST_RUN(test_read_file_limits);
+    TEST_RUN(test_ascii_case);
     TEST_END();
 }
