@@ -80,7 +80,7 @@ import struct
 import threading
 import time
 
-from loopback import LoopbackService
+from loopback import LoopbackService, listen_on_loopback, shut
 
 ProxyLogEntry = collections.namedtuple(
     "ProxyLogEntry", "t conn method path action status rule")
@@ -197,10 +197,7 @@ class FaultProxy(LoopbackService):
     # ---- lifecycle ----------------------------------------------------------
 
     def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        s.listen(128)
+        s = listen_on_loopback(128)
         s.settimeout(0.2)   # accept() wakes up to notice stop()
         self._sock = s
         self.port = s.getsockname()[1]
@@ -214,25 +211,11 @@ class FaultProxy(LoopbackService):
         self._stopping.set()
         s, self._sock = self._sock, None
         if s is not None:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                s.close()
-            except OSError:
-                pass
+            shut(s)
         with self._lock:
             socks, self._socks = list(self._socks), set()
         for c in socks:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                c.close()
-            except OSError:
-                pass
+            shut(c)
         for t in self._threads:
             t.join(timeout=2)
 
@@ -362,15 +345,7 @@ class FaultProxy(LoopbackService):
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             except OSError:
                 pass
-        else:
-            try:
-                c.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-        try:
-            c.close()
-        except OSError:
-            pass
+        shut(c, None if abort else socket.SHUT_WR)
         self._untrack(c)
 
     # ---- reading a request -----------------------------------------------------

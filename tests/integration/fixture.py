@@ -59,7 +59,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from loopback import LoopbackService
+from loopback import LoopbackService, listen_on_loopback, shut
 
 # --------------------------------------------------------------------------
 # Media types
@@ -952,10 +952,7 @@ class SlowProxy(LoopbackService):
         self._lock = threading.Lock()
 
     def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
-        s.listen(64)
+        s = listen_on_loopback(64)
         self._sock = s
         self.port = s.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True, name="slowproxy").start()
@@ -1008,10 +1005,7 @@ class SlowProxy(LoopbackService):
         except OSError:
             pass
         for x in (src, dst):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut(x, close=False)
 
     def _pump(self, src, dst):
         """Registry -> client, undelayed."""
@@ -1025,10 +1019,7 @@ class SlowProxy(LoopbackService):
             pass
         finally:
             for x in (src, dst):
-                try:
-                    x.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                shut(x, close=False)
 
     def stop(self):
         if self._sock is not None:
@@ -1037,10 +1028,7 @@ class SlowProxy(LoopbackService):
         with self._lock:
             socks, self._socks = list(self._socks), set()
         for x in socks:
-            try:
-                x.close()
-            except OSError:
-                pass
+            shut(x, None)
 
 
 def write_docker_config(directory, config):
