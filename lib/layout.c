@@ -879,32 +879,58 @@ static int tag_not_found(const ml__manifest *idx, const char *dir, const char *t
 }
 
 /* Digest and (when listed) media type of a manifest reference. */
-static int resolve(const char *dir, const char *reference, bool is_digest, found *f, ml_error **err)
-{
+/* index.json, read once per batch for reads: a batch (the images of a
+ * spec) mostly names one layout, and reading it per item would make
+ * resolving N images from an N-entry layout quadratic. */
+typedef struct index_cache {
+    char *dir; /* NULL: nothing read yet */
     ml__manifest idx;
-    int rc = load_index(dir, &idx, err);
-    if (rc != ML_OK)
-        return rc;
-    const ml__descriptor *d = is_digest ? find_digest(&idx, reference) : find_tag(&idx, reference);
-    if (!d && !is_digest) {
-        rc = tag_not_found(&idx, dir, reference, err);
-    } else {
-        f->digest = ml__strdup(is_digest ? reference : d->digest);
-        f->media_type = ml__strdup(d ? d->media_type : NULL);
-        if (!f->digest || (d && !f->media_type))
-            rc = oom(err);
-    }
-    ml__manifest_clear(&idx);
-    return rc;
+} index_cache;
+
+static void index_cache_clear(index_cache *ic)
+{
+    free(ic->dir);
+    ml__manifest_clear(&ic->idx);
+    *ic = (index_cache){0};
 }
 
-static int manifest_one(ml__item *it, bool get, found *f)
+static int cached_index(index_cache *ic, const char *dir, const ml__manifest **out, ml_error **err)
+{
+    if (!ic->dir || strcmp(ic->dir, dir) != 0) {
+        index_cache_clear(ic);
+        int rc = check_layout(dir, err);
+        if (rc == ML_OK)
+            rc = load_index(dir, &ic->idx, err);
+        if (rc == ML_OK && !(ic->dir = ml__strdup(dir)))
+            rc = oom(err);
+        if (rc != ML_OK) {
+            index_cache_clear(ic);
+            return rc;
+        }
+    }
+    *out = &ic->idx;
+    return ML_OK;
+}
+
+static int resolve(const ml__manifest *idx, const char *dir, const char *reference, bool is_digest, found *f,
+                   ml_error **err)
+{
+    const ml__descriptor *d = is_digest ? find_digest(idx, reference) : find_tag(idx, reference);
+    if (!d && !is_digest)
+        return tag_not_found(idx, dir, reference, err);
+    f->digest = ml__strdup(is_digest ? reference : d->digest);
+    f->media_type = ml__strdup(d ? d->media_type : NULL);
+    return !f->digest || (d && !f->media_type) ? oom(err) : ML_OK;
+}
+
+static int manifest_one(ml__item *it, bool get, index_cache *ic, found *f)
 {
     const char *dir = NULL;
+    const ml__manifest *idx = NULL;
     bool is_digest;
     int rc;
     if ((rc = layout_dir(it->repo, &dir, &it->err)) || (rc = check_reference(it->reference, &is_digest, &it->err)) ||
-        (rc = check_layout(dir, &it->err)) || (rc = resolve(dir, it->reference, is_digest, f, &it->err)))
+        (rc = cached_index(ic, dir, &idx, &it->err)) || (rc = resolve(idx, dir, it->reference, is_digest, f, &it->err)))
         return rc;
     if (!get && f->media_type) {
         char *path = NULL;
@@ -1017,11 +1043,11 @@ typedef enum op { OP_HEAD, OP_GET, OP_HEAD_BLOB, OP_GET_BLOB, OP_PUT } op;
 
 static const char *const op_verbs[] = {"HEAD", "GET", "HEAD blob", "GET blob", "PUT"};
 
-static int item_run(ml__item *it, op o, size_t max, found *f)
+static int item_run(ml__item *it, op o, size_t max, index_cache *ic, found *f)
 {
     switch (o) {
-    case OP_HEAD: return manifest_one(it, false, f);
-    case OP_GET: return manifest_one(it, true, f);
+    case OP_HEAD: return manifest_one(it, false, ic, f);
+    case OP_GET: return manifest_one(it, true, ic, f);
     case OP_HEAD_BLOB: return blob_one(it, false, 0, f);
     case OP_GET_BLOB: return blob_one(it, true, max, f);
     default: return put_one(it, f);
@@ -1033,10 +1059,11 @@ static int item_run(ml__item *it, op o, size_t max, found *f)
 static int run_items(ml__item *items, size_t n, op o, size_t max)
 {
     int rc = ML_OK;
+    index_cache ic = {0};
     for (size_t i = 0; i < n; i++) {
         ml__item *it = &items[i];
         found f = {0};
-        it->rc = item_run(it, o, max, &f);
+        it->rc = item_run(it, o, max, &ic, &f);
         if (it->rc == ML_OK)
             found_give(&f, it, o == OP_PUT);
         else if (it->rc == ML_ENOMEM)
@@ -1049,6 +1076,7 @@ static int run_items(ml__item *items, size_t n, op o, size_t max)
         }
         found_clear(&f);
     }
+    index_cache_clear(&ic);
     return rc;
 }
 
