@@ -1202,16 +1202,29 @@ int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, m
 
 /* ---- referrers ---------------------------------------------------------- */
 
-/* Appends the manifest entry e names to refs when its subject is
- * `digest`, described as the referrers API would (distribution-spec
- * "Listing Referrers": artifactType is the manifest's, else its config's
- * media type; annotations are the manifest's). An entry that cannot be
- * read or parsed is no referrer anyone could fetch: skipped. */
-static int scan_entry(const char *dir, const ml__descriptor *e, const char *digest, ml__manifest *refs,
+/* Appends the referrer described by `view` to refs, unless listed. */
+static int add_referrer(ml__manifest *refs, const ml__descriptor *view, ml_error **err)
+{
+    if (find_digest(refs, view->digest))
+        return ML_OK;
+    ml__descriptor d;
+    if (ml__descriptor_copy(&d, view) != ML_OK)
+        return oom(err);
+    if (ml__manifest_append(refs, &d) != ML_OK) {
+        ml__descriptor_clear(&d);
+        return oom(err);
+    }
+    return ML_OK;
+}
+
+/* Reads the manifest entry e names once, and adds it to the referrers of
+ * every subject it refers to, described as the referrers API would
+ * (distribution-spec "Listing Referrers": artifactType is the manifest's,
+ * else its config's media type; annotations are the manifest's). An entry
+ * that cannot be read or parsed is no referrer anyone could fetch: skipped. */
+static int scan_entry(const char *dir, const ml__descriptor *e, ml__layout_subject *subjects, size_t n,
                       ml_error **err)
 {
-    if (find_digest(refs, e->digest))
-        return ML_OK;
     char *body = NULL;
     size_t len = 0;
     ml__manifest m;
@@ -1222,27 +1235,21 @@ static int scan_entry(const char *dir, const ml__descriptor *e, const char *dige
     }
     if (rc != ML_OK)
         return rc == ML_ENOMEM ? oom(err) : ML_OK;
-    if (m.has_subject && ml__str_eq(m.subject.digest, digest)) {
-        ml__descriptor view = {
-            .media_type = m.media_type ? m.media_type : e->media_type,
-            .digest = e->digest,
-            .size = (int64_t)len,
-            .artifact_type = m.artifact_type ? m.artifact_type : m.config.media_type,
-            .annotations = m.annotations,
-        };
-        ml__descriptor d;
-        if (ml__descriptor_copy(&d, &view) != ML_OK)
-            rc = oom(err);
-        else if (ml__manifest_append(refs, &d) != ML_OK) {
-            ml__descriptor_clear(&d);
-            rc = oom(err);
-        }
-    }
+    const ml__descriptor view = {
+        .media_type = m.media_type ? m.media_type : e->media_type,
+        .digest = e->digest,
+        .size = (int64_t)len,
+        .artifact_type = m.artifact_type ? m.artifact_type : m.config.media_type,
+        .annotations = m.annotations,
+    };
+    for (size_t k = 0; rc == ML_OK && m.has_subject && k < n; k++)
+        if (ml__str_eq(m.subject.digest, subjects[k].digest))
+            rc = add_referrer(subjects[k].refs, &view, err);
     ml__manifest_clear(&m);
     return rc;
 }
 
-int ml__layout_referrers_scan(const ml_ref *repo, const char *digest, ml__manifest *refs, ml_error **err)
+int ml__layout_referrers_scan(const ml_ref *repo, ml__layout_subject *subjects, size_t n, ml_error **err)
 {
     const char *dir = NULL;
     ml__manifest idx;
@@ -1250,7 +1257,7 @@ int ml__layout_referrers_scan(const ml_ref *repo, const char *digest, ml__manife
     if ((rc = layout_dir(repo, &dir, err)) || (rc = check_layout(dir, err)) || (rc = load_index(dir, &idx, err)))
         return rc;
     for (size_t i = 0; rc == ML_OK && i < idx.manifest_count; i++)
-        rc = scan_entry(dir, &idx.manifests[i], digest, refs, err);
+        rc = scan_entry(dir, &idx.manifests[i], subjects, n, err);
     ml__manifest_clear(&idx);
     return rc;
 }

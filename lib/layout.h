@@ -49,15 +49,19 @@ int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, ml_error 
 /* Tags of index.json, in their order; *complete is always true. */
 int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err);
 
-/* Referrers of `digest` by scanning: every manifest index.json lists,
- * tagged or not (oras and notation add referrers untagged), whose
- * subject.digest is `digest` is appended to refs (an OCI index model,
- * possibly holding some already) as the referrers API describes it:
- * mediaType, digest, size, artifactType (the manifest's, else its config's
- * media type) and the manifest's annotations. Digests refs holds are
- * skipped, as are entries that cannot be read or parsed. A missing layout
- * is ML_ENOTFOUND. */
-int ml__layout_referrers_scan(const ml_ref *repo, const char *digest, ml__manifest *refs, ml_error **err);
+/* Referrers by scanning, for several subjects in one pass: every
+ * manifest index.json lists, tagged or not (oras and notation add
+ * referrers untagged), whose subject.digest is a subject's digest is
+ * appended to that subject's refs (an OCI index model, possibly holding
+ * some already) as the referrers API describes it: mediaType, digest,
+ * size, artifactType (the manifest's, else its config's media type) and
+ * the manifest's annotations. Digests refs holds are skipped, as are
+ * entries that cannot be read or parsed. A missing layout is ML_ENOTFOUND. */
+typedef struct ml__layout_subject {
+    const char *digest;
+    ml__manifest *refs;
+} ml__layout_subject;
+int ml__layout_referrers_scan(const ml_ref *repo, ml__layout_subject *subjects, size_t n, ml_error **err);
 
 /* Opens a blob for reading; *size is its length. */
 int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int64_t *size, ml_error **err);

@@ -127,10 +127,19 @@ static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_e
     return rc;
 }
 
-static int scan_layout(ml__subject *sub, ml_error **err)
+/* One pass over each layout's index.json for all of its subjects: reading
+ * every manifest per subject would be quadratic. */
+static int scan_layout(ml__subject *s, size_t n, size_t first, bool *done, ml__layout_subject *batch,
+                       ml_error **err)
 {
+    size_t m = 0;
+    for (size_t i = first; i < n; i++)
+        if (!done[i] && s[i].repo->layout && ml__ref_same_repo(s[i].repo, s[first].repo)) {
+            batch[m++] = (ml__layout_subject){s[i].digest, &s[i].refs};
+            done[i] = true;
+        }
     ml_error *e = NULL;
-    int rc = ml__layout_referrers_scan(sub->repo, sub->digest, &sub->refs, &e);
+    int rc = ml__layout_referrers_scan(s[first].repo, batch, m, &e);
     if (rc == ML_ENOTFOUND) /* no layout yet: nothing refers to anything */
         rc = ML_OK;
     if (rc != ML_OK && err) {
@@ -139,6 +148,21 @@ static int scan_layout(ml__subject *sub, ml_error **err)
         e = NULL;
     }
     ml_error_free(e);
+    return rc;
+}
+
+/* oras and notation list a layout's referrers in index.json by digest,
+ * with no tag-schema index. */
+static int scan_layouts(ml__subject *s, size_t n, ml_error **err)
+{
+    bool *done = calloc(n ? n : 1, sizeof(*done));
+    ml__layout_subject *batch = calloc(n ? n : 1, sizeof(*batch));
+    int rc = done && batch ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (!done[i] && s[i].repo->layout)
+            rc = scan_layout(s, n, i, done, batch, err);
+    free(done);
+    free(batch);
     return rc;
 }
 
@@ -159,14 +183,10 @@ static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *f
     }
     if (rc == ML_OK && ml__store_get_manifests(c, items, m) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++) {
-        ml__subject *sub = &s[index[k]];
-        rc = take_index(sub, &items[k], err);
-        /* oras and notation list a layout's referrers in index.json by
-         * digest, with no tag-schema index. */
-        if (rc == ML_OK && sub->repo->layout)
-            rc = scan_layout(sub, err);
-    }
+    for (size_t k = 0; rc == ML_OK && k < m; k++)
+        rc = take_index(&s[index[k]], &items[k], err);
+    if (rc == ML_OK)
+        rc = scan_layouts(s, n, err);
     for (size_t k = 0; items && k < m; k++) {
         ml__item_clear(&items[k]);
         free(tags[k]);

@@ -985,6 +985,12 @@ static char *referrer_body(int n, const char *subject, const char *artifact_type
 
 #define EMPTY_MT "application/vnd.oci.empty.v1+json"
 
+static int scan_one(const ml_ref *repo, const char *digest, ml__manifest *refs, ml_error **err)
+{
+    ml__layout_subject sub = {digest, refs};
+    return ml__layout_referrers_scan(repo, &sub, 1, err);
+}
+
 static void test_referrers_scan(void)
 {
     char *tmp = make_tmpdir();
@@ -1025,7 +1031,7 @@ static void test_referrers_scan(void)
     ml__descriptor pre = {.media_type = ml__strdup(MT_MANIFEST), .digest = ml__strdup(dknown), .size = 1};
     CHECK_INT(ml__manifest_append(&refs, &pre), ML_OK);
     ml_error *err = NULL;
-    CHECK_INT(ml__layout_referrers_scan(&repo, ds, &refs, &err), ML_OK);
+    CHECK_INT(scan_one(&repo, ds, &refs, &err), ML_OK);
     CHECK(err == NULL);
     CHECK_INT(refs.manifest_count, 4);
     if (refs.manifest_count == 4) {
@@ -1049,13 +1055,27 @@ static void test_referrers_scan(void)
 
     /* No referrers: nothing appended. */
     refs = (ml__manifest){.kind = ML__KIND_OCI_INDEX};
-    CHECK_INT(ml__layout_referrers_scan(&repo, dsig, &refs, &err), ML_OK);
+    CHECK_INT(scan_one(&repo, dsig, &refs, &err), ML_OK);
     CHECK_INT(refs.manifest_count, 0);
     char *missing = join(tmp, "nope");
     ml_ref mrepo = {.repository = missing, .layout = true};
-    CHECK_INT(ml__layout_referrers_scan(&mrepo, ds, &refs, &err), ML_ENOTFOUND);
+    CHECK_INT(scan_one(&mrepo, ds, &refs, &err), ML_ENOTFOUND);
     CHECK_INT(refs.manifest_count, 0);
     ml__manifest_clear(&refs);
+
+    /* Several subjects in one pass: each gets its own referrers. */
+    ml__manifest of_s = {.kind = ML__KIND_OCI_INDEX}, of_config = {.kind = ML__KIND_OCI_INDEX};
+    ml__layout_subject both[2] = {{ds, &of_s}, {CONFIG_DIGEST, &of_config}};
+    CHECK_INT(ml__layout_referrers_scan(&repo, both, 2, &err), ML_OK);
+    CHECK_INT(of_s.manifest_count, 4); /* sig, sbom, known, the index */
+    CHECK_INT(of_config.manifest_count, 1);
+    if (of_config.manifest_count == 1) {
+        char delse[ML__DIGEST_MAX];
+        digest_of(elsewhere, delse);
+        CHECK_STR(of_config.manifests[0].digest, delse);
+    }
+    ml__manifest_clear(&of_s);
+    ml__manifest_clear(&of_config);
 
     ml_error_free(err);
     free(missing);
