@@ -643,9 +643,7 @@ static int parse_annotations(const cJSON *obj, const char *path, ml__annotations
     sub_path(p, path, "annotations");
     if (!cJSON_IsObject(it))
         return fail(err, ML_EMANIFEST, p, "must be an object of strings");
-    size_t n = 0;
-    for (const cJSON *c = it->child; c; c = c->next)
-        n++;
+    size_t n = (size_t)cJSON_GetArraySize(it); /* counts an object's members too */
     if (n == 0)
         return ML_OK;
     ann_pair *pairs = calloc(n, sizeof(*pairs));
@@ -769,9 +767,7 @@ static int parse_descriptor_array(const cJSON *obj, const char *key, ml__descrip
         return fail(err, ML_EMANIFEST, key, "missing");
     if (!cJSON_IsArray(arr))
         return fail(err, ML_EMANIFEST, key, "must be an array");
-    size_t n = 0;
-    for (const cJSON *it = arr->child; it; it = it->next)
-        n++;
+    size_t n = (size_t)cJSON_GetArraySize(arr);
     if (n == 0)
         return ML_OK;
     ml__descriptor *d = calloc(n, sizeof(*d));
