@@ -85,11 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* media type matching on the data as a string */
     if (size < 4096) {
-        char *s = malloc(size + 1);
+        char *s = ml__strndup(size ? (const char *)data : "", size);
         if (!s)
             return 0;
-        memcpy(s, data, size);
-        s[size] = '\0';
         ml__kind k = ml__kind_of(s);
         if (k != ML__KIND_UNKNOWN && !strchr(s, '/'))
             abort();

@@ -37,11 +37,9 @@ static void fuzz_base64(const uint8_t *data, size_t size)
     free(dec);
     free(enc);
 
-    char *s = malloc(size + 1);
+    char *s = ml__strndup(size ? (const char *)data : "", size);
     if (!s)
         return;
-    memcpy(s, data, size);
-    s[size] = '\0';
     if (ml__base64_decode(s, &dec, &len) == ML_OK) {
         require(dec[len] == '\0' && len <= size);
         free(dec);

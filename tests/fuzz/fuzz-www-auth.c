@@ -69,11 +69,9 @@ static void fuzz_scopes(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = ml__strndup(size ? (const char *)data : "", size);
     if (!s)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
     fuzz_challenge(s);
     fuzz_scopes(s);
     char *esc = ml__url_escape(s);

@@ -54,7 +54,7 @@ static void test_round_trip(void)
     CHECK(!ml__cache_get_platform(NULL, DIGEST, &got));
 
     /* A damaged entry is a miss. */
-    char *entry = ml__asprintf("%s/configs/sha256/%s", dir, DIGEST + 7);
+    char *entry = ml__asprintf("%s/configs/sha256/%s", dir, &DIGEST[7]);
     FILE *f = fopen(entry, "w");
     CHECK(f != NULL);
     if (f) {
