@@ -148,11 +148,29 @@ static int exit_code_for(int code)
     }
 }
 
+/* The library's hints (what the caller could do) in this CLI's flags. */
+static void put_advice(FILE *f, uint32_t hints)
+{
+    if (hints & ML_HINT_UPDATE)
+        fputs("; use update, or create --force to replace it", f);
+    else if (hints & ML_HINT_FORCE)
+        fputs("; run again, or use --force to overwrite", f);
+    if (hints & ML_HINT_ALLOW_DUPLICATES)
+        fputs(" (use --allow-duplicates to keep both)", f);
+    if (hints & ML_HINT_TYPE_OCI)
+        fputs(hints & ML_HINT_NO_ATTESTATIONS ? " (use --type oci or --no-attestations)" : " (use --type oci)", f);
+    if (hints & ML_HINT_TRUST_CA)
+        fputs("; pass --ca-cert FILE with the registry's CA, or --insecure to skip verification", f);
+    if (hints & ML_HINT_CREDENTIALS)
+        fputs(" (use --username and --password, docker login, or --authfile)", f);
+}
+
 int cli_fail(int code, ml_error *err)
 {
     cli_clear_progress();
     fputs("mlist: error: ", stderr);
     cli_put_clean(stderr, err ? ml_error_message(err) : ml_strerror(code));
+    put_advice(stderr, ml_error_hints(err));
     fputc('\n', stderr);
     ml_error_free(err);
     return exit_code_for(code);

@@ -112,6 +112,17 @@ ML_API const char *ml_error_registry_code(const ml_error *err);
 ML_API const char *ml_error_file(const ml_error *err);
 ML_API int ml_error_line(const ml_error *err);
 ML_API int ml_error_column(const ml_error *err);
+/* What the caller could do about the error, as ML_HINT_* bits (0: nothing
+ * in particular). Messages state the problem; a program maps hints to its
+ * own vocabulary (a CLI flag, a keyword argument). */
+#define ML_HINT_FORCE (1u << 0)            /* overwrite anyway: ML_PUSH_FORCE */
+#define ML_HINT_UPDATE (1u << 1)           /* the target exists: update it instead of creating it */
+#define ML_HINT_ALLOW_DUPLICATES (1u << 2) /* keep both entries: ML_SPEC_ALLOW_DUPLICATES */
+#define ML_HINT_TYPE_OCI (1u << 3)         /* build an OCI index: ML_TYPE_OCI */
+#define ML_HINT_NO_ATTESTATIONS (1u << 4)  /* leave attestations out: ML_PUSH_NO_ATTESTATIONS */
+#define ML_HINT_TRUST_CA (1u << 5)         /* trust the registry's CA (ca_cert), or ML_CLIENT_INSECURE */
+#define ML_HINT_CREDENTIALS (1u << 6)      /* give credentials: none were found */
+ML_API uint32_t ml_error_hints(const ml_error *err);
 ML_API void ml_error_free(ml_error *err);
 
 /* ---- References and platforms ------------------------------------------ */

@@ -111,10 +111,11 @@ static int token_failed(const ml__host *h, const ml__http_req *r, ml_error **err
 {
     if (r->status == 0)
         return ml__error_set(err, ML_ENET, "token request for %s: %s", h->name, r->error);
-    if (r->status == 401 || r->status == 403)
-        return ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld)%s", h->name,
-                             r->status, h->cred.set ? ": check the credentials" : ": no credentials found (use --username "
-                                                                                   "and --password, docker login, or --authfile)");
+    if (r->status == 401 || r->status == 403) {
+        ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld): %s", h->name,
+                      r->status, h->cred.set ? "check the credentials" : "no credentials found");
+        return ml__error_hint(err, ML_EAUTH, h->cred.set ? 0 : ML_HINT_CREDENTIALS);
+    }
     return ml__error_set(err, ML_EAUTH, "token request for %s: HTTP %ld", h->name, r->status);
 }
 

@@ -50,7 +50,7 @@ static int parse_add(ml__spec_entry *se, const char *arg, ml__strvec *warnings, 
             rc = ml__platform_normalize(&se->platform, warnings);
     }
     se->image = src;
-    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "--add %s", arg);
+    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "addition %s", arg);
 }
 
 static int edit_init(edit *e, const char *target, const char *const *add, size_t add_count,
@@ -77,7 +77,7 @@ static int edit_init(edit *e, const char *target, const char *const *add, size_t
     for (size_t i = 0; i < remove_count; i++) {
         ml_platform p = {0};
         if (!ml__digest_valid(remove[i]) && (rc = ml__platform_parse(&p, remove[i], err)) != ML_OK)
-            return ml__error_prefix(err, rc, "--remove %s: expected a platform or a digest", remove[i]);
+            return ml__error_prefix(err, rc, "removal %s: expected a platform or a digest", remove[i]);
         ml__platform_clear(&p);
     }
     return ML_OK;

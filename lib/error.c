@@ -14,7 +14,7 @@ static char *vformat(const char *fmt, va_list ap)
 }
 
 /* Out of memory while reporting: a static error keeps the code reachable. */
-static ml_error oom_error = {ML_ENOMEM, (char *)"out of memory", 0, NULL, NULL, 0, 0};
+static ml_error oom_error = {ML_ENOMEM, (char *)"out of memory", 0, NULL, NULL, 0, 0, 0};
 
 static bool is_static(const ml_error *e) { return e == &oom_error; }
 
@@ -80,6 +80,15 @@ void ml__error_set_http(ml_error **err, int status, const char *registry_code)
     ml__str_replace(&(*err)->registry_code, registry_code);
 }
 
+int ml__error_hint(ml_error **err, int fallback, uint32_t hints)
+{
+    if (!err || !*err)
+        return fallback;
+    if (!is_static(*err))
+        (*err)->hints |= hints;
+    return (*err)->code;
+}
+
 int ml_error_code(const ml_error *err) { return err ? err->code : ML_OK; }
 const char *ml_error_message(const ml_error *err) { return err ? err->message : ""; }
 int ml_error_http_status(const ml_error *err) { return err ? err->http_status : 0; }
@@ -87,6 +96,7 @@ const char *ml_error_registry_code(const ml_error *err) { return err ? err->regi
 const char *ml_error_file(const ml_error *err) { return err ? err->file : NULL; }
 int ml_error_line(const ml_error *err) { return err ? err->line : 0; }
 int ml_error_column(const ml_error *err) { return err ? err->column : 0; }
+uint32_t ml_error_hints(const ml_error *err) { return err ? err->hints : 0; }
 
 void ml_error_free(ml_error *err)
 {

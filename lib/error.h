@@ -12,6 +12,7 @@ struct ml_error {
     char *file;
     int line;
     int column;
+    uint32_t hints;      /* ML_HINT_* */
 };
 
 #if defined(__GNUC__)
@@ -30,5 +31,9 @@ int ml__error_prefix(ml_error **err, int fallback, const char *fmt, ...) ML__PRI
 void ml__error_set_location(ml_error **err, const char *file, int line, int column);
 /* Attaches the registry's HTTP status and error code (may be NULL). */
 void ml__error_set_http(ml_error **err, int status, const char *registry_code);
+/* Adds ML_HINT_* bits: what the caller could do about it, as data (a
+ * message never names a CLI flag). Returns the error's code, or
+ * `fallback` when there is none. */
+int ml__error_hint(ml_error **err, int fallback, uint32_t hints);
 
 #endif

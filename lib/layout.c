@@ -988,9 +988,9 @@ static int still_expected(const ml__descriptor *d, const ml__item *it, ml_error 
     const char *now = d ? d->digest : NULL;
     if (!it->expect_set || ml__str_eq(now, it->expect))
         return ML_OK;
-    return ml__error_set(err, ML_ECONFLICT,
-                         "tag \"%s\" was changed by someone else (%s -> %s); run again, or use --force to overwrite",
-                         it->reference, it->expect ? it->expect : "absent", now ? now : "absent");
+    ml__error_set(err, ML_ECONFLICT, "tag \"%s\" was changed by someone else (%s -> %s)", it->reference,
+                  it->expect ? it->expect : "absent", now ? now : "absent");
+    return ml__error_hint(err, ML_ECONFLICT, ML_HINT_FORCE);
 }
 
 /* Writes the manifest's blob and points a tag at it, under the lock so a

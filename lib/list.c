@@ -152,7 +152,7 @@ static int entry_failed(ml_list *l, ml__entry *e, ml__item *it, ml_error **err)
 {
     if (it->rc == ML_ENOTFOUND && (l->flags & ML_PUSH_IGNORE_MISSING)) {
         e->state = ML__ENTRY_DROPPED;
-        return ml__strvec_pushf(&l->warnings, "%s: not found, left out (--ignore-missing)", e->image);
+        return ml__strvec_pushf(&l->warnings, "%s: not found, left out (missing images are ignored)", e->image);
     }
     int rc = ml__item_take_error(it, err);
     return ml__error_prefix(err, rc, "image %s", e->image);
@@ -453,22 +453,18 @@ static int check_duplicates(const ml_list *l, ml_error **err)
                 /* One image cannot be two platforms: a registry answered
                  * with the wrong digest, or the spec names the same image twice. */
                 char *pa = ml__platform_format(&a->desc.platform), *pb = ml__platform_format(&b->desc.platform);
-                ml__error_set(err, ML_EMANIFEST,
-                              "%s and %s resolve to the same image %s, listed as %s and %s (use --allow-duplicates "
-                              "if that is intended)",
+                ml__error_set(err, ML_EMANIFEST, "%s and %s resolve to the same image %s, listed as %s and %s",
                               a->image, b->image, a->desc.digest, pa ? pa : "?", pb ? pb : "?");
                 free(pa);
                 free(pb);
-                return ML_EMANIFEST;
+                return ml__error_hint(err, ML_EMANIFEST, ML_HINT_ALLOW_DUPLICATES);
             }
             if (!ml__platform_equal(&a->desc.platform, &b->desc.platform))
                 continue;
             char *p = ml__platform_format(&a->desc.platform);
-            ml__error_set(err, ML_EDUPLICATE,
-                          "platform %s appears twice: %s and %s (use --allow-duplicates to keep both)",
-                          p ? p : "?", a->image, b->image);
+            ml__error_set(err, ML_EDUPLICATE, "platform %s appears twice: %s and %s", p ? p : "?", a->image, b->image);
             free(p);
-            return ML_EDUPLICATE;
+            return ml__error_hint(err, ML_EDUPLICATE, ML_HINT_ALLOW_DUPLICATES);
         }
     }
     return ML_OK;
@@ -509,8 +505,8 @@ static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
      * index.json. */
     bool layout = l->target.layout;
     if (o->type == ML_TYPE_DOCKER && layout &&
-        ml__strvec_push(&l->warnings, "--type docker: skopeo and other layout readers skip Docker lists "
-                                      "in an OCI layout's index.json") != ML_OK)
+        ml__strvec_push(&l->warnings, "a Docker manifest list in an OCI layout: skopeo and other layout "
+                                      "readers skip Docker lists in index.json") != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci || layout))) {
         l->model.kind = ML__KIND_OCI_INDEX;
@@ -518,15 +514,17 @@ static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
     }
     if (o->type != ML_TYPE_DOCKER && o->type != ML_TYPE_AUTO)
         return ml__error_set(err, ML_EINVAL, "unknown list type %u", (unsigned)o->type);
-    if (any_oci)
-        return ml__error_set(err, ML_ETYPE,
-                             "--type docker: %s is an OCI %s; a Docker manifest list may only hold "
-                             "Docker manifests (use --type oci%s)",
-                             oci_entry->image, oci_entry->attestation ? "attestation manifest" : "manifest",
-                             oci_entry->attestation ? " or --no-attestations" : "");
-    if (annotated)
-        return ml__error_set(err, ML_ETYPE, "--type docker: annotations, artifactType and subject need an OCI "
-                                            "index (use --type oci)");
+    if (any_oci) {
+        ml__error_set(err, ML_ETYPE, "%s is an OCI %s; a Docker manifest list may only hold Docker manifests",
+                      oci_entry->image, oci_entry->attestation ? "attestation manifest" : "manifest");
+        return ml__error_hint(err, ML_ETYPE,
+                              ML_HINT_TYPE_OCI | (oci_entry->attestation ? ML_HINT_NO_ATTESTATIONS : 0));
+    }
+    if (annotated) {
+        ml__error_set(err, ML_ETYPE, "annotations, artifactType and subject need an OCI index, not a Docker "
+                                     "manifest list");
+        return ml__error_hint(err, ML_ETYPE, ML_HINT_TYPE_OCI);
+    }
     l->model.kind = ML__KIND_DOCKER_LIST;
     return set_media_type(l, ML__MT_DOCKER_LIST, err);
 }

@@ -378,6 +378,13 @@ static int push_referrers(ml_client *c, const ml_list *l, ml_result *res, ml_err
 
 /* ---- the list itself ---------------------------------------------------- */
 
+static int changed_meanwhile(const char *target, const char *before, const char *now, ml_error **err)
+{
+    ml__error_set(err, ML_ECONFLICT, "%s was changed by someone else during this run (%s -> %s)", target,
+                  before ? before : "absent", now ? now : "absent");
+    return ml__error_hint(err, ML_ECONFLICT, ML_HINT_FORCE);
+}
+
 /* Someone else may have moved the tag since we read it: never overwrite
  * their list silently. */
 static int check_unchanged(ml_client *c, const ml_list *l, const ml_result *res, ml_error **err)
@@ -388,10 +395,7 @@ static int check_unchanged(ml_client *c, const ml_list *l, const ml_result *res,
     if (rc == ML_OK && it.rc != ML_OK && it.rc != ML_ENOTFOUND)
         rc = ml__item_take_error(&it, err);
     else if (rc == ML_OK && !ml__str_eq(now, res->tags[0].previous))
-        rc = ml__error_set(err, ML_ECONFLICT, "%s was changed by someone else during this run (%s -> %s); "
-                           "run again, or use --force to overwrite",
-                           res->target, res->tags[0].previous ? res->tags[0].previous : "absent",
-                           now ? now : "absent");
+        rc = changed_meanwhile(res->target, res->tags[0].previous, now, err);
     ml__item_clear(&it);
     return rc == ML_ENOMEM ? ml__error_set(err, rc, "out of memory") : rc;
 }
@@ -478,7 +482,7 @@ static void purge_previous(ml_client *c, const ml_list *l, ml_result *res)
     ml_error *e = NULL;
     bool used = true;
     if (still_tagged(c, l, old, &used, &e) != ML_OK || used) {
-        ml__strvec_pushf(&res->warnings, "--purge: %s kept: %s", old,
+        ml__strvec_pushf(&res->warnings, "the replaced list %s was kept: %s", old,
                          e ? ml_error_message(e) : "another tag still points at it");
         ml_error_free(e);
         return;
@@ -486,7 +490,7 @@ static void purge_previous(ml_client *c, const ml_list *l, ml_result *res)
     if (ml__store_of(&l->target)->delete_manifest(c, &l->target, old, &e) == ML_OK)
         res->purged = true;
     else
-        ml__strvec_pushf(&res->warnings, "--purge: could not delete %s: %s", old, ml_error_message(e));
+        ml__strvec_pushf(&res->warnings, "could not delete the replaced list %s: %s", old, ml_error_message(e));
     ml_error_free(e);
 }
 
@@ -495,8 +499,8 @@ static int guard_create(const ml_list *l, const ml_result *res, const ml_push_op
     if (!(o->flags & ML_PUSH_CREATE) || (o->flags & ML_PUSH_FORCE) || !res->tags[0].previous)
         return ML_OK;
     (void)l;
-    return ml__error_set(err, ML_EEXISTS, "%s exists already (%s); use update, or create --force to replace it",
-                         res->target, res->tags[0].previous);
+    ml__error_set(err, ML_EEXISTS, "%s exists already (%s)", res->target, res->tags[0].previous);
+    return ml__error_hint(err, ML_EEXISTS, ML_HINT_UPDATE | ML_HINT_FORCE);
 }
 
 static bool all_tags_current(const ml_list *l, const ml_result *res)

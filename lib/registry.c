@@ -40,11 +40,10 @@ int ml__item_take_error(ml__item *it, ml_error **err)
 
 static int transport_error(const ml__http_req *r, const char *what, ml_error **err)
 {
-    if (ml__http_cert_failed(r))
-        return ml__error_set(err, ML_ENET,
-                             "%s: TLS certificate not trusted (%s); pass --ca-cert FILE with the "
-                             "registry's CA, or --insecure to skip verification",
-                             what, r->error);
+    if (ml__http_cert_failed(r)) {
+        ml__error_set(err, ML_ENET, "%s: TLS certificate not trusted (%s)", what, r->error);
+        return ml__error_hint(err, ML_ENET, ML_HINT_TRUST_CA);
+    }
     return ml__error_set(err, ML_ENET, "%s: %s", what, r->error[0] ? r->error : "no answer");
 }
 

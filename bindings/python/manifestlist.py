@@ -94,6 +94,11 @@ __all__ += sorted(CODE_NAMES.values())
 
 LOG_DEBUG, LOG_INFO, LOG_WARN = 0, 1, 2
 
+# ML_HINT_* bits: what the caller could do about an error, named after this
+# binding's keyword arguments.
+_HINTS = {1 << 0: "force", 1 << 1: "update", 1 << 2: "allow_duplicates", 1 << 3: "type_oci",
+          1 << 4: "no_attestations", 1 << 5: "trust_ca", 1 << 6: "credentials"}
+
 _SPEC_NO_NORMALIZE = 1 << 0
 _SPEC_ALLOW_DUPLICATES = 1 << 1
 _CLIENT_INSECURE = 1 << 0
@@ -198,6 +203,7 @@ _PROTOS = {
     "ml_error_file": (c_char_p, [P(_Error)]),
     "ml_error_line": (c_int, [P(_Error)]),
     "ml_error_column": (c_int, [P(_Error)]),
+    "ml_error_hints": (c_uint32, [P(_Error)]),
     "ml_error_free": (None, [P(_Error)]),
 
     "ml_ref_normalize": (c_int, [c_char_p, P(c_void_p), P(P(_Error))]),
@@ -430,12 +436,15 @@ class ManifestListError(Exception):
     http_status    HTTP status of the failing registry answer, or 0
     registry_code  registry error code ("MANIFEST_UNKNOWN") or None
     file, line, column   spec errors: file name and 1-based position
+    hints          what could be done about it: a frozenset of "force",
+                   "update", "allow_duplicates", "type_oci",
+                   "no_attestations", "trust_ca", "credentials"
     result         push/edit failures: a Result describing what happened
                    (tags moved before the failure...), or None
     """
 
     def __init__(self, code, message=None, http_status=0, registry_code=None,
-                 file=None, line=0, column=0, result=None):
+                 file=None, line=0, column=0, result=None, hints=0):
         self.code = code
         self.code_name = CODE_NAMES.get(code, "ML_E(%d)" % code)
         if message is None:
@@ -450,6 +459,7 @@ class ManifestListError(Exception):
         self.line = line
         self.column = column
         self.result = result
+        self.hints = frozenset(name for bit, name in _HINTS.items() if hints & bit)
         super().__init__(message)
 
     def __str__(self):
@@ -485,7 +495,8 @@ def _error_from(lib, rc, err):
             registry_code=_s(lib.ml_error_registry_code(err)),
             file=_s(lib.ml_error_file(err)),
             line=lib.ml_error_line(err),
-            column=lib.ml_error_column(err))
+            column=lib.ml_error_column(err),
+            hints=lib.ml_error_hints(err))
     finally:
         _free_error(lib, err)
 

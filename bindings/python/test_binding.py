@@ -341,6 +341,9 @@ class PushTest(BindingCase):
         self.assertEqual(e.code, ml.ML_EEXISTS)
         self.assertEqual(e.code_name, "ML_EEXISTS")
         self.assertIn("v1", e.message)
+        # advice comes as data in the binding's terms, not as CLI flags
+        self.assertEqual(e.hints, frozenset({"update", "force"}))
+        self.assertNotIn("--", e.message)
         self.assertEqual(self.reg.manifest_digest(self.repo, "v1"), first.digest)
         self.assertEqual(self.manifest_puts(self.reg.access_log()), [])
         # force replaces it

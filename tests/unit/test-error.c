@@ -38,6 +38,23 @@ static void test_replaces_previous(void)
     ml_error_free(err);
 }
 
+static void test_hints_accumulate_and_survive_context(void)
+{
+    ml_error *err = NULL;
+    CHECK_INT(ml__error_hint(&err, ML_EIO, ML_HINT_FORCE), ML_EIO);
+    CHECK(err == NULL);
+    ml__error_set(&err, ML_EEXISTS, "app:1 exists already");
+    CHECK_INT(ml_error_hints(err), 0);
+    CHECK_INT(ml__error_hint(&err, ML_OK, ML_HINT_UPDATE), ML_EEXISTS);
+    ml__error_hint(&err, ML_OK, ML_HINT_FORCE);
+    ml__error_prefix(&err, ML_OK, "push");
+    CHECK_INT(ml_error_hints(err), ML_HINT_UPDATE | ML_HINT_FORCE);
+    ml__error_set(&err, ML_ENET, "a new error");
+    CHECK_INT(ml_error_hints(err), 0);
+    ml_error_free(err);
+    CHECK_INT(ml_error_hints(NULL), 0);
+}
+
 static void test_strerror_known_and_unknown(void)
 {
     CHECK_STR(ml_strerror(ML_EEXISTS), "target exists");
@@ -49,6 +66,7 @@ int main(void)
     TEST_RUN(test_set_and_prefix);
     TEST_RUN(test_null_err_is_allowed);
     TEST_RUN(test_replaces_previous);
+    TEST_RUN(test_hints_accumulate_and_survive_context);
     TEST_RUN(test_strerror_known_and_unknown);
     TEST_END();
 }
