@@ -60,11 +60,4 @@ ml__host *ml__client_host(ml_client *c, const char *name);
 /* Starts a progress step of `total` requests (no-op without a callback). */
 void ml__client_step(ml_client *c, const char *step, size_t total);
 
-/* Authentication (authflow.c). Sets the Authorization header a request to
- * `host` needs for `scopes`, fetching a token when needed. */
-int ml__auth_prepare(ml_client *c, ml__host *host, const ml__scopes *scopes, ml__http_req *req,
-                     ml_error **err);
-/* Learns from a 401 answer; true when a retry may succeed. */
-bool ml__auth_challenged(ml_client *c, ml__host *host, const ml__http_req *req);
-
 #endif

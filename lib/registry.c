@@ -8,6 +8,7 @@
 #include "manifest.h"
 #include "layout.h"
 #include "registry.h"
+#include "transport.h"
 
 void ml__item_clear(ml__item *it)
 {
@@ -34,106 +35,6 @@ int ml__item_take_error(ml__item *it, ml_error **err)
     }
     it->err = NULL;
     return rc;
-}
-
-/* ---- where a registry lives --------------------------------------------- */
-
-static int transport_error(const ml__http_req *r, const char *what, ml_error **err)
-{
-    if (ml__http_cert_failed(r)) {
-        ml__error_set(err, ML_ENET, "%s: TLS certificate not trusted (%s)", what, r->error);
-        return ml__error_hint(err, ML_ENET, ML_HINT_TRUST_CA);
-    }
-    return ml__error_set(err, ML_ENET, "%s: %s", what, r->error[0] ? r->error : "no answer");
-}
-
-static int probe(ml_client *c, const char *scheme, const char *api_host, ml__http_req **out)
-{
-    char *url = ml__asprintf("%s://%s/v2/", scheme, api_host);
-    *out = url ? ml__http_req_new("GET", url) : NULL;
-    free(url);
-    if (!*out)
-        return ML_ENOMEM;
-    (*out)->max_body = 64 * 1024;
-    return ml__http_run(c->http, out, 1);
-}
-
-/* A TLS server answers a plain request with 400 ("Client sent an HTTP
- * request to an HTTPS server") or a redirect to https. */
-static bool answered_plain(const ml__http_req *r)
-{
-    if (!r->status)
-        return false;
-    const char *loc = ml__http_header(r, "Location");
-    if (r->status >= 300 && r->status < 400 && loc && ml__has_prefix(loc, "https://"))
-        return false;
-    if (r->status != 400 || !r->response.data)
-        return true;
-    for (const char *p = r->response.data; *p; p++)
-        if (ml__has_iprefix(p, "https"))
-            return false;
-    return true;
-}
-
-/* A loopback registry may speak plain HTTP (docker and containerd allow it
- * for localhost). Asking in plain HTTP first costs nothing secret (no
- * credentials are sent before a challenge) and spares a TLS handshake; a
- * TLS server is then asked over TLS, and a certificate failure there is
- * never a reason to fall back. */
-static int probe_loopback(ml_client *c, const char *api_host, char **base, ml_error **err)
-{
-    ml__http_req *r = NULL;
-    int rc = probe(c, "http", api_host, &r);
-    bool plain = rc == ML_OK && answered_plain(r);
-    bool nobody = rc == ML_OK && ml__http_refused(r);
-    if (rc == ML_OK && nobody)
-        rc = transport_error(r, r->url, err);
-    if (rc == ML_OK && !plain) {
-        ml__http_req_free(r);
-        rc = probe(c, "https", api_host, &r);
-        if (rc == ML_OK && !r->status && !ml__http_plain_server(r))
-            rc = transport_error(r, r->url, err);
-        plain = rc == ML_OK && !r->status;
-    }
-    if (rc == ML_OK && !(*base = ml__asprintf("%s://%s", plain ? "http" : "https", api_host)))
-        rc = ML_ENOMEM;
-    if (rc == ML_ENOMEM)
-        ml__error_set(err, rc, "out of memory");
-    ml__http_req_free(r);
-    return rc;
-}
-
-static int registry_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
-{
-    ml__host *h = ml__client_host(c, ref->registry);
-    if (!h)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (h->base) {
-        *base = h->base;
-        return ML_OK;
-    }
-    /* One probe per registry and run: every request would fail the same way. */
-    if (h->unreachable)
-        return ml__error_set(err, ml_error_code(h->unreachable), "%s", ml_error_message(h->unreachable));
-    const char *api_host = ml__ref_api_host(ref);
-    char *b = NULL;
-    int rc = ML_OK;
-    if (c->flags & ML_CLIENT_PLAIN_HTTP)
-        b = ml__asprintf("http://%s", api_host);
-    else if (ml__ref_is_loopback(ref))
-        rc = probe_loopback(c, api_host, &b, err);
-    else
-        b = ml__asprintf("https://%s", api_host);
-    if (rc != ML_OK) {
-        if (err && *err)
-            ml__error_set(&h->unreachable, rc, "%s", ml_error_message(*err));
-        return rc;
-    }
-    if (!b)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    h->base = b;
-    *base = h->base;
-    return ML_OK;
 }
 
 /* ---- requests and answers ----------------------------------------------- */
@@ -163,7 +64,7 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
     if (r->too_big)
         return ml__error_set(err, ML_ETOOBIG, "%s: response larger than allowed", what);
     if (ml__http_failed_transport(r))
-        return transport_error(r, what, err);
+        return ml__transport_error(r, what, err);
     char *code = NULL, *message = NULL;
     ml__registry_error_parse(r->response.data, r->response.len, &code, &message);
     int rc = code_for_status(r->status);
@@ -191,7 +92,7 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
         ml__item *it = &items[i];
         const char *base;
         reqs[i] = NULL;
-        it->rc = registry_base(c, it->repo, &base, &it->err);
+        it->rc = ml__transport_base(c, it->repo, &base, &it->err);
         if (it->rc != ML_OK)
             continue;
         char *url = api_url(base, it->repo, kind, it->reference);
@@ -208,105 +109,6 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
     return ML_OK;
 }
 
-/* What a request needs to be allowed: actions on its repository, and pull
- * on the repository a blob is mounted from. */
-typedef struct req_access {
-    const ml_ref *repo;
-    const char *actions;
-    const ml_ref *from;
-} req_access;
-
-static int scopes_of(const req_access *a, ml__scopes *s)
-{
-    int rc = ml__scopes_add(s, a->repo->repository, a->actions);
-    if (rc == ML_OK && a->from && !a->from->layout && strcmp(a->from->registry, a->repo->registry) == 0)
-        rc = ml__scopes_add(s, a->from->repository, "pull");
-    return rc;
-}
-
-static int authorize(ml_client *c, ml__http_req *r, const req_access *a, ml_error **err)
-{
-    ml__host *h = ml__client_host(c, a->repo->registry);
-    ml__scopes s = {0};
-    int rc = h ? scopes_of(a, &s) : ML_ENOMEM;
-    if (rc == ML_OK)
-        rc = ml__auth_prepare(c, h, &s, r, err);
-    else
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    ml__scopes_free(&s);
-    return rc;
-}
-
-/* Every scope a batch needs, known before the first token is asked for,
- * so that one token covers the batch (DESIGN 5). */
-static int want_scopes(ml_client *c, ml__http_req **reqs, const req_access *acc, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        ml__host *h = reqs[i] ? ml__client_host(c, acc[i].repo->registry) : NULL;
-        ml__scopes s = {0};
-        int rc = !reqs[i] ? ML_OK : h ? scopes_of(&acc[i], &s) : ML_ENOMEM;
-        if (rc == ML_OK && h)
-            rc = ml__scopes_merge(&h->wanted, &s);
-        ml__scopes_free(&s);
-        if (rc != ML_OK)
-            return rc;
-    }
-    return ML_OK;
-}
-
-/* Sends the requests that exist, answering authentication challenges: a
- * request refused with 401 is sent again once the registry said how to
- * authenticate. Tokens may expire while a slow batch runs, so retries go on
- * while some request gets through; a round in which every request is
- * refused again (a wrong password) ends it. */
-#define AUTH_ROUNDS_MAX 16
-
-static int send_batch(ml_client *c, ml__http_req **reqs, const req_access *acc, size_t n, ml_error **err)
-{
-    ml__http_req **live = calloc(n ? n : 1, sizeof(*live));
-    bool *todo = calloc(n ? n : 1, sizeof(*todo));
-    int rc = live && todo ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        todo[i] = reqs[i] != NULL;
-    if (rc == ML_OK && want_scopes(c, reqs, acc, n) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (int round = 0; rc == ML_OK && round < AUTH_ROUNDS_MAX; round++) {
-        size_t m = 0;
-        for (size_t i = 0; rc == ML_OK && i < n; i++)
-            if (todo[i] && (rc = authorize(c, reqs[i], &acc[i], err)) == ML_OK)
-                live[m++] = reqs[i];
-        if (rc != ML_OK || m == 0)
-            break;
-        if ((rc = ml__http_run(c->http, live, m)) != ML_OK) {
-            rc = ml__error_set(err, rc, "out of memory");
-            break;
-        }
-        bool again = false, progress = false;
-        for (size_t i = 0; i < n; i++) {
-            if (!todo[i])
-                continue;
-            progress |= reqs[i]->status != 401;
-            /* A 401 from where a redirect led (blob storage) is that host's
-             * business, not a challenge of the registry. */
-            todo[i] = reqs[i]->status == 401 && reqs[i]->redirects == 0 &&
-                      ml__auth_challenged(c, ml__client_host(c, acc[i].repo->registry), reqs[i]);
-            again |= todo[i];
-        }
-        if (!again || (round > 0 && !progress))
-            break;
-    }
-    free(live);
-    free(todo);
-    return rc;
-}
-
-static int send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, const char *actions, const ml_ref *from,
-                    ml_error **err)
-{
-    req_access a = {repo, actions, from};
-    return send_batch(c, &r, &a, 1, err);
-}
-
 static void free_batch(ml__http_req **reqs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -320,7 +122,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
                      finish_fn finish, size_t max)
 {
     ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
-    req_access *acc = calloc(n ? n : 1, sizeof(*acc));
+    ml__access *acc = calloc(n ? n : 1, sizeof(*acc));
     if (!reqs || !acc) {
         free(reqs);
         free(acc);
@@ -329,7 +131,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
     int rc = build_batch(c, items, n, method, kind, reqs);
     bool put = strcmp(method, "PUT") == 0;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        acc[i] = (req_access){items[i].repo, put ? "pull,push" : "pull", NULL};
+        acc[i] = (ml__access){items[i].repo, put ? "pull,push" : "pull", NULL};
         if (!reqs[i])
             continue;
         reqs[i]->max_body = max;
@@ -342,7 +144,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
         }
     }
     ml_error *err = NULL;
-    int sent = rc == ML_OK ? send_batch(c, reqs, acc, n, &err) : rc;
+    int sent = rc == ML_OK ? ml__transport_send(c, reqs, acc, n, &err) : rc;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (!reqs[i])
             continue;
@@ -583,7 +385,7 @@ static int one_request(ml_client *c, const ml_ref *repo, const char *method, con
                        ml__http_req **out, ml_error **err)
 {
     const char *base;
-    int rc = registry_base(c, repo, &base, err);
+    int rc = ml__transport_base(c, repo, &base, err);
     if (rc != ML_OK)
         return rc;
     char *url = ml__asprintf("%s%s", base, url_path);
@@ -599,7 +401,7 @@ int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *
     ml__http_req *r = NULL;
     int rc = path && what ? one_request(c, repo, "GET", path, &r, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
-        rc = send_one(c, r, repo, "pull", NULL, err);
+        rc = ml__transport_send_one(c, r, repo, "pull", NULL, err);
     if (rc == ML_OK && !ok_status(r->status))
         rc = answer_error(r, what, err);
     if (rc == ML_OK && ml__tags_parse(r->response.data, r->response.len, tags) != ML_OK)
@@ -624,7 +426,7 @@ int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest
     }
     if ((rc = one_request(c, repo, "DELETE", path, &r, err)) != ML_OK)
         goto done;
-    if ((rc = send_one(c, r, repo, "delete", NULL, err)) != ML_OK)
+    if ((rc = ml__transport_send_one(c, r, repo, "delete", NULL, err)) != ML_OK)
         goto done;
     if (!ok_status(r->status)) {
         rc = answer_error(r, what, err);
@@ -699,7 +501,7 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
     } else {
         r->body = src->data ? src->data : "";
     }
-    int rc = foreign ? ml__http_run(c->http, &r, 1) : send_one(c, r, repo, "pull,push", NULL, err);
+    int rc = foreign ? ml__http_run(c->http, &r, 1) : ml__transport_send_one(c, r, repo, "pull,push", NULL, err);
     if (rc == ML_ENOMEM && foreign)
         ml__error_set(err, rc, "out of memory");
     if (rc == ML_OK && !ok_status(r->status))
@@ -721,7 +523,7 @@ static int start_upload(ml_client *c, const ml_ref *repo, const char *query, con
         return rc;
     r->body = "";
     r->body_len = 0;
-    if ((rc = send_one(c, r, repo, "pull,push", from, err)) != ML_OK) {
+    if ((rc = ml__transport_send_one(c, r, repo, "pull,push", from, err)) != ML_OK) {
         ml__http_req_free(r);
         return rc;
     }
@@ -742,7 +544,7 @@ int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, co
                         size_t len, ml_error **err)
 {
     const char *base;
-    int rc = registry_base(c, repo, &base, err);
+    int rc = ml__transport_base(c, repo, &base, err);
     if (rc != ML_OK)
         return rc;
     char *what = what_of("upload blob to", repo, digest);
@@ -785,7 +587,7 @@ static int spool_write(void *payload, const char *data, size_t len)
 static int spool_blob(ml_client *c, const ml_ref *from, const char *digest, spool *s, ml_error **err)
 {
     const char *base;
-    int rc = registry_base(c, from, &base, err);
+    int rc = ml__transport_base(c, from, &base, err);
     if (rc != ML_OK)
         return rc;
     char *what = what_of("GET blob", from, digest);
@@ -803,7 +605,7 @@ static int spool_blob(ml_client *c, const ml_ref *from, const char *digest, spoo
     r->stream = true;
     r->write = spool_write;
     r->write_payload = s;
-    if ((rc = send_one(c, r, from, "pull", NULL, err)) != ML_OK)
+    if ((rc = ml__transport_send_one(c, r, from, "pull", NULL, err)) != ML_OK)
         goto done;
     if (!ok_status(r->status)) {
         rc = answer_error(r, what, err);
@@ -883,7 +685,7 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
                      const char *location, ml_error **err)
 {
     const char *base;
-    int rc = registry_base(c, target, &base, err);
+    int rc = ml__transport_base(c, target, &base, err);
     if (rc != ML_OK)
         return rc;
     char *what = what_of("copy blob to", target, need->digest);
@@ -911,9 +713,9 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
                        ml_error **err)
 {
     const char *base;
-    int rc = registry_base(c, target, &base, err);
+    int rc = ml__transport_base(c, target, &base, err);
     ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
-    req_access *acc = calloc(n ? n : 1, sizeof(*acc));
+    ml__access *acc = calloc(n ? n : 1, sizeof(*acc));
     if (rc == ML_OK && (!reqs || !acc))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
@@ -927,10 +729,10 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
         else
             reqs[i]->body = "";
-        acc[i] = (req_access){target, "pull,push", needs[i].from};
+        acc[i] = (ml__access){target, "pull,push", needs[i].from};
     }
     if (rc == ML_OK)
-        rc = send_batch(c, reqs, acc, n, err);
+        rc = ml__transport_send(c, reqs, acc, n, err);
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (!reqs[i])
             continue;
