@@ -144,7 +144,9 @@ static int build_edited(ml_client *c, const edit *e, const ml__manifest *cur, co
                      ml__annotations_copy(&l->index_annotations, &cur->annotations) == ML_OK
                  ? ML_OK
                  : ML_ENOMEM;
+    /* What other tools added at the top stays; kept entries keep theirs. */
     if (rc == ML_OK && (ml__str_replace(&l->artifact_type, cur->artifact_type) != ML_OK ||
+                        ml__annotations_copy(&l->model.extra, &cur->extra) != ML_OK ||
                         (cur->has_subject && ml__descriptor_copy(&l->model.subject, &cur->subject) != ML_OK)))
         rc = ML_ENOMEM;
     if (rc == ML_OK) {

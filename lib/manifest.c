@@ -288,6 +288,8 @@ void ml__descriptor_clear(ml__descriptor *d)
     ml__annotations_free(&d->annotations);
     free(d->artifact_type);
     ml__strvec_free(&d->urls);
+    ml__annotations_free(&d->extra);
+    ml__annotations_free(&d->platform_extra);
     memset(d, 0, sizeof(*d));
 }
 
@@ -318,7 +320,9 @@ int ml__descriptor_copy(ml__descriptor *dst, const ml__descriptor *src)
         goto nomem;
     if (src->has_platform && ml__platform_copy(&dst->platform, &src->platform) != ML_OK)
         goto nomem;
-    if (ml__annotations_copy(&dst->annotations, &src->annotations) != ML_OK)
+    if (ml__annotations_copy(&dst->annotations, &src->annotations) != ML_OK ||
+        ml__annotations_copy(&dst->extra, &src->extra) != ML_OK ||
+        ml__annotations_copy(&dst->platform_extra, &src->platform_extra) != ML_OK)
         goto nomem;
     for (size_t i = 0; i < src->urls.count; i++)
         if (ml__strvec_push(&dst->urls, src->urls.items[i]) != ML_OK)
@@ -347,6 +351,7 @@ void ml__manifest_clear(ml__manifest *m)
     ml__descriptor_clear(&m->subject);
     free(m->artifact_type);
     ml__annotations_free(&m->annotations);
+    ml__annotations_free(&m->extra);
     memset(m, 0, sizeof(*m));
 }
 
@@ -466,6 +471,20 @@ static bool json_number(const char *s, size_t n, bool *integer)
     return i == n;
 }
 
+/* Keeps a number's text in its valuestring, which cJSON leaves unused for
+ * numbers and cJSON_Delete frees whatever the type (so with cJSON's
+ * allocator): members kept for other tools are written back as sent. */
+static int keep_literal(cJSON *node, const char *s, size_t n)
+{
+    char *text = cJSON_malloc(n + 1);
+    if (!text)
+        return ML_ENOMEM;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    node->valuestring = text;
+    return ML_OK;
+}
+
 /* Marks every number that is not an integer literal as NaN and every integer
  * beyond 2^53 as infinite, so that size checks see what the text said. */
 static int check_numbers(cJSON *node, num_cursor *c, ml_error **err)
@@ -477,6 +496,8 @@ static int check_numbers(cJSON *node, num_cursor *c, ml_error **err)
             if (!next_number(c, &start, &end) || !json_number(c->s + start, end - start, &integer))
                 return fail(err, ML_EMANIFEST, "", "invalid JSON number at byte %zu",
                             c->pos < c->len ? c->pos : c->len);
+            if (keep_literal(node, c->s + start, end - start) != ML_OK)
+                return oom(err);
             if (!integer) {
                 node->valuedouble = NAN;
                 continue;
@@ -630,8 +651,37 @@ static int ann_pair_cmp(const void *a, const void *b)
     return strcmp(((const ann_pair *)a)->key, ((const ann_pair *)b)->key);
 }
 
-/* Reads {"k": "v", ...} sorted by key; sorting once keeps large inputs
- * O(n log n) where repeated ml__annotations_set would be quadratic. */
+/* Ends reading n pairs into *out (rc: how reading them went): sorted by
+ * key, a key twice is an error. Sorting once keeps large inputs
+ * O(n log n) where repeated ml__annotations_set would be quadratic. Frees
+ * the pairs. */
+static int take_pairs(ann_pair *pairs, size_t n, int rc, const char *path, ml__annotations *out,
+                      ml_error **err)
+{
+    char q[QUOTE_LEN + 16];
+    if (rc == ML_OK)
+        qsort(pairs, n, sizeof(*pairs), ann_pair_cmp);
+    for (size_t i = 1; rc == ML_OK && i < n; i++)
+        if (strcmp(pairs[i - 1].key, pairs[i].key) == 0)
+            rc = fail(err, ML_EMANIFEST, path, "duplicate key %s", quote(q, pairs[i].key));
+    if (rc == ML_OK && ann_alloc(out, n) != ML_OK)
+        rc = oom(err);
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+        out->keys[i] = pairs[i].key;
+        out->values[i] = pairs[i].value;
+        pairs[i].key = pairs[i].value = NULL;
+    }
+    if (rc == ML_OK)
+        out->count = n;
+    for (size_t i = 0; i < n; i++) {
+        free(pairs[i].key);
+        free(pairs[i].value);
+    }
+    free(pairs);
+    return rc;
+}
+
+/* Reads {"k": "v", ...} sorted by key. */
 static int parse_annotations(const cJSON *obj, const char *path, ml__annotations *out,
                              ml_error **err)
 {
@@ -651,43 +701,80 @@ static int parse_annotations(const cJSON *obj, const char *path, ml__annotations
         return oom(err);
     int rc = ML_OK;
     size_t i = 0;
-    for (const cJSON *c = it->child; c; c = c->next, i++) {
+    for (const cJSON *c = it->child; c && rc == ML_OK; c = c->next, i++) {
         if (!c->string || !cJSON_IsString(c) || !c->valuestring) {
             rc = fail(err, ML_EMANIFEST, p, "value of %s must be a string",
                       quote(q, c->string ? c->string : ""));
-            goto done;
+            break;
         }
         pairs[i].key = ml__strdup(c->string);
         pairs[i].value = ml__strdup(c->valuestring);
-        if (!pairs[i].key || !pairs[i].value) {
+        if (!pairs[i].key || !pairs[i].value)
             rc = oom(err);
-            goto done;
-        }
     }
-    qsort(pairs, n, sizeof(*pairs), ann_pair_cmp);
-    for (i = 1; i < n; i++) {
-        if (strcmp(pairs[i - 1].key, pairs[i].key) == 0) {
-            rc = fail(err, ML_EMANIFEST, p, "duplicate key %s", quote(q, pairs[i].key));
-            goto done;
-        }
+    return take_pairs(pairs, n, rc, p, out, err);
+}
+
+static bool is_known(const char *key, const char *const *known, size_t nknown)
+{
+    for (size_t k = 0; k < nknown; k++)
+        if (strcmp(key, known[k]) == 0)
+            return true;
+    return false;
+}
+
+/* Number nodes holding their text (keep_literal) become raw JSON. */
+static void raw_numbers(cJSON *node)
+{
+    for (; node; node = node->next) {
+        if (cJSON_IsNumber(node) && node->valuestring)
+            node->type = cJSON_Raw;
+        else
+            raw_numbers(node->child);
     }
-    if (ann_alloc(out, n) != ML_OK) {
-        rc = oom(err);
-        goto done;
+}
+
+/* A value as compact JSON text, numbers as written; NULL on ENOMEM. */
+static char *value_text(const cJSON *value)
+{
+    cJSON *copy = cJSON_Duplicate(value, true);
+    if (!copy)
+        return NULL;
+    raw_numbers(copy);
+    char *printed = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    /* Copied so that the model is freed with free() whatever cJSON's hooks. */
+    char *text = printed ? ml__strdup(printed) : NULL;
+    cJSON_free(printed);
+    return text;
+}
+
+/* Reads the members of obj that are not `known` (what other tools added)
+ * sorted by key, so that writing the document back keeps them. */
+static int parse_extra(const cJSON *obj, const char *const *known, size_t nknown, const char *path,
+                       ml__annotations *out, ml_error **err)
+{
+    size_t n = 0;
+    memset(out, 0, sizeof(*out));
+    for (const cJSON *c = obj->child; c; c = c->next)
+        n += c->string && !is_known(c->string, known, nknown);
+    if (n == 0)
+        return ML_OK;
+    ann_pair *pairs = calloc(n, sizeof(*pairs));
+    if (!pairs)
+        return oom(err);
+    int rc = ML_OK;
+    size_t i = 0;
+    for (const cJSON *c = obj->child; c && rc == ML_OK; c = c->next) {
+        if (!c->string || is_known(c->string, known, nknown))
+            continue;
+        ann_pair *pair = &pairs[i++];
+        pair->key = ml__strdup(c->string);
+        pair->value = value_text(c);
+        if (!pair->key || !pair->value)
+            rc = oom(err);
     }
-    for (i = 0; i < n; i++) {
-        out->keys[i] = pairs[i].key;
-        out->values[i] = pairs[i].value;
-        pairs[i].key = pairs[i].value = NULL;
-    }
-    out->count = n;
-done:
-    for (i = 0; i < n; i++) {
-        free(pairs[i].key);
-        free(pairs[i].value);
-    }
-    free(pairs);
-    return rc;
+    return take_pairs(pairs, n, rc, path, out, err);
 }
 
 static const char *const platform_keys[] = {
@@ -744,11 +831,23 @@ static int parse_descriptor(const cJSON *obj, const char *path, ml__descriptor *
             goto fail;
         }
         if ((rc = check_duplicates(plat, platform_keys, sizeof(platform_keys) / sizeof(platform_keys[0]), p, err)) ||
-            (rc = parse_platform_fields(plat, p, true, &d->platform, err)))
+            (rc = parse_platform_fields(plat, p, true, &d->platform, err)) ||
+            (rc = parse_extra(plat, platform_keys, sizeof(platform_keys) / sizeof(platform_keys[0]), p,
+                              &d->platform_extra, err)))
             goto fail;
         d->has_platform = true;
     }
-    if ((rc = parse_annotations(obj, path, &d->annotations, err)))
+    /* OCI 1.1 descriptor.md: "data" is the content in base64; it is kept
+     * as written (in extra), with the entry it describes. */
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data");
+    if (data && !cJSON_IsString(data)) {
+        sub_path(p, path, "data");
+        rc = fail(err, ML_EMANIFEST, p, "must be a string");
+        goto fail;
+    }
+    if ((rc = parse_annotations(obj, path, &d->annotations, err)) ||
+        (rc = parse_extra(obj, descriptor_keys, sizeof(descriptor_keys) / sizeof(descriptor_keys[0]), path,
+                          &d->extra, err)))
         goto fail;
     return ML_OK;
 fail:
@@ -787,9 +886,19 @@ static int parse_descriptor_array(const cJSON *obj, const char *key, ml__descrip
     return ML_OK;
 }
 
+/* Image manifests read the first seven, lists the last six. */
 static const char *const manifest_keys[] = {
-    "schemaVersion", "mediaType", "artifactType", "config", "layers", "manifests", "subject", "annotations",
+    "config", "layers", "schemaVersion", "mediaType", "artifactType", "subject", "annotations", "manifests",
 };
+#define MANIFEST_KEYS (sizeof(manifest_keys) / sizeof(manifest_keys[0]))
+
+/* The top-level keys the model reads for a kind; other tools' go to extra. */
+static const char *const *kind_keys(ml__kind kind, size_t *n)
+{
+    bool list = ml__kind_is_list(kind);
+    *n = list ? 6 : 7;
+    return manifest_keys + (list ? 2 : 0);
+}
 
 /* Kind from the document's mediaType, else the Content-Type, else the
  * fields present (OCI makes mediaType optional; Docker requires it). */
@@ -839,7 +948,7 @@ static int parse_manifest_body(const cJSON *root, const char *content_type, ml__
     int rc;
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(root, "schemaVersion");
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "mediaType");
-    if ((rc = check_duplicates(root, manifest_keys, sizeof(manifest_keys) / sizeof(manifest_keys[0]), "", err)))
+    if ((rc = check_duplicates(root, manifest_keys, MANIFEST_KEYS, "", err)))
         return rc;
     if ((cJSON_IsNumber(sv) && sv->valuedouble == 1) || is_schema1(content_type) ||
         (cJSON_IsString(mt) && is_schema1(mt->valuestring)))
@@ -868,7 +977,11 @@ static int parse_manifest_body(const cJSON *root, const char *content_type, ml__
             return rc;
         m->has_subject = true;
     }
-    return parse_annotations(root, "", &m->annotations, err);
+    size_t nknown;
+    const char *const *known = kind_keys(m->kind, &nknown);
+    if ((rc = parse_annotations(root, "", &m->annotations, err)))
+        return rc;
+    return parse_extra(root, known, nknown, "", &m->extra, err);
 }
 
 int ml__manifest_parse(ml__manifest *out, const char *json, size_t len,
@@ -965,6 +1078,19 @@ static int add_failed(int rc, const char *path, ml_error **err)
     return fail(err, rc, path, "NULL string in a list");
 }
 
+static int check_sorted(const ml__annotations *a, const char *path, ml_error **err)
+{
+    for (size_t i = 0; i < a->count; i++) {
+        if (!a->keys[i] || !a->values[i])
+            return fail(err, ML_EINVAL, path, "NULL key or value");
+        /* The set is kept sorted (ml__annotations_set); anything else would
+         * make the bytes depend on how the model was built. */
+        if (i > 0 && strcmp(a->keys[i - 1], a->keys[i]) >= 0)
+            return fail(err, ML_EINVAL, path, "keys not sorted or duplicated");
+    }
+    return ML_OK;
+}
+
 static int emit_annotations(cJSON *parent, const ml__annotations *a, const char *path,
                             ml_error **err)
 {
@@ -972,23 +1098,47 @@ static int emit_annotations(cJSON *parent, const ml__annotations *a, const char 
     if (a->count == 0)
         return ML_OK;
     sub_path(p, path, "annotations");
-    for (size_t i = 0; i < a->count; i++) {
-        if (!a->keys[i] || !a->values[i])
-            return fail(err, ML_EINVAL, p, "NULL key or value");
-        /* The set is kept sorted (ml__annotations_set); anything else would
-         * make the bytes depend on how the model was built. */
-        if (i > 0 && strcmp(a->keys[i - 1], a->keys[i]) >= 0)
-            return fail(err, ML_EINVAL, p, "keys not sorted or duplicated");
-    }
+    int rc = check_sorted(a, p, err);
+    if (rc != ML_OK)
+        return rc;
     cJSON *obj = cJSON_CreateObject();
-    int rc = add(parent, "annotations", obj);
+    rc = add(parent, "annotations", obj);
     for (size_t i = 0; rc == ML_OK && i < a->count; i++)
         rc = add_string(obj, a->keys[i], a->values[i]);
     return rc == ML_OK ? ML_OK : oom(err);
 }
 
-static int emit_platform(cJSON *parent, const ml_platform *pl, const char *path, ml_error **err)
+static bool is_json(const char *text)
 {
+    cJSON *value = cJSON_ParseWithOpts(text, NULL, true);
+    bool ok = value != NULL;
+    cJSON_Delete(value);
+    return ok;
+}
+
+/* Writes back the members of obj other tools added (parse_extra), after
+ * the model's: a key of the model would be there twice. */
+static int emit_extra(cJSON *obj, const ml__annotations *x, const char *const *known, size_t nknown,
+                      const char *path, ml_error **err)
+{
+    char q[QUOTE_LEN + 16];
+    int rc = check_sorted(x, path, err);
+    if (rc != ML_OK)
+        return rc;
+    for (size_t i = 0; i < x->count; i++) {
+        if (is_known(x->keys[i], known, nknown))
+            return fail(err, ML_EINVAL, path, "extra member %s is one of the model's keys", quote(q, x->keys[i]));
+        if (!is_json(x->values[i]))
+            return fail(err, ML_EINVAL, path, "extra member %s is not JSON", quote(q, x->keys[i]));
+        if (add(obj, x->keys[i], cJSON_CreateRaw(x->values[i])) != ML_OK)
+            return oom(err);
+    }
+    return ML_OK;
+}
+
+static int emit_platform(cJSON *parent, const ml__descriptor *d, const char *path, ml_error **err)
+{
+    const ml_platform *pl = &d->platform;
     char p[PATH_LEN];
     sub_path(p, path, "platform");
     if (!present(pl->architecture) || !present(pl->os))
@@ -1003,7 +1153,8 @@ static int emit_platform(cJSON *parent, const ml_platform *pl, const char *path,
         (present(pl->variant) && (rc = add_string(obj, "variant", pl->variant))) ||
         (rc = add_string_array(obj, "features", &pl->features)))
         return add_failed(rc, p, err);
-    return ML_OK;
+    return emit_extra(obj, &d->platform_extra, platform_keys, sizeof(platform_keys) / sizeof(platform_keys[0]), p,
+                      err);
 }
 
 /* Descriptor key order: mediaType, artifactType, digest, size, urls,
@@ -1044,9 +1195,11 @@ static int emit_descriptor(cJSON *parent, const char *key, const ml__descriptor 
         sub_path(p, path, "urls");
         return add_failed(rc, p, err);
     }
-    if (d->has_platform && (rc = emit_platform(obj, &d->platform, path, err)))
+    if ((d->has_platform && (rc = emit_platform(obj, d, path, err))) ||
+        (rc = emit_annotations(obj, &d->annotations, path, err)))
         return rc;
-    return emit_annotations(obj, &d->annotations, path, err);
+    return emit_extra(obj, &d->extra, descriptor_keys, sizeof(descriptor_keys) / sizeof(descriptor_keys[0]), path,
+                      err);
 }
 
 static int emit_descriptors(cJSON *parent, const char *key, const ml__descriptor *items,
@@ -1094,9 +1247,12 @@ static int build_tree(cJSON *root, const ml__manifest *m, ml_error **err)
                (rc = emit_descriptors(root, "layers", m->layers, m->layer_count, docker, err))) {
         return rc;
     }
-    if (m->has_subject && (rc = emit_descriptor(root, "subject", &m->subject, "subject", docker, err)))
+    if ((m->has_subject && (rc = emit_descriptor(root, "subject", &m->subject, "subject", docker, err))) ||
+        (rc = emit_annotations(root, &m->annotations, "", err)))
         return rc;
-    return emit_annotations(root, &m->annotations, "", err);
+    size_t nknown;
+    const char *const *known = kind_keys(m->kind, &nknown);
+    return emit_extra(root, &m->extra, known, nknown, "", err);
 }
 
 int ml__manifest_emit(const ml__manifest *m, char **out, size_t *len, ml_error **err)

@@ -42,6 +42,11 @@ const char *ml__annotations_get(const ml__annotations *a, const char *key);
 int ml__annotations_copy(ml__annotations *dst, const ml__annotations *src);
 void ml__annotations_free(ml__annotations *a);
 
+/* The `extra` members below hold what other tools wrote into an object
+ * beyond the model's keys (the OCI 1.1 descriptor "data", extension keys
+ * such as "io.example.x"): key -> the value as compact JSON text, numbers
+ * as written. Kept so that rewriting a document keeps them. */
+
 typedef struct ml__descriptor {
     char *media_type;
     char *digest;
@@ -51,6 +56,8 @@ typedef struct ml__descriptor {
     ml__annotations annotations;
     char *artifact_type; /* NULL when absent */
     ml__strvec urls;
+    ml__annotations extra;          /* other members of the descriptor */
+    ml__annotations platform_extra; /* other members of its platform */
 } ml__descriptor;
 
 void ml__descriptor_clear(ml__descriptor *d);
@@ -72,6 +79,7 @@ typedef struct ml__manifest {
     ml__descriptor subject;
     char *artifact_type;
     ml__annotations annotations;
+    ml__annotations extra;      /* other top-level members */
 } ml__manifest;
 
 /* Appends *d to the manifests of a list or index, taking it: *d is
@@ -84,18 +92,25 @@ bool ml__kind_is_list(ml__kind kind);
 
 /* Parses manifest JSON. `content_type` (may be NULL) is used when the JSON
  * has no mediaType; a mismatch between both is ML_EMANIFEST. Validates
- * schemaVersion 2, descriptor digests and sizes. Over ML__MANIFEST_MAX is
- * ML_ETOOBIG. Nesting deeper than 64 is refused. */
+ * schemaVersion 2, descriptor digests and sizes, "data" a string. Members
+ * the model does not represent go to the `extra` sets; a key twice is
+ * ML_EMANIFEST. Over ML__MANIFEST_MAX is ML_ETOOBIG. Nesting deeper than
+ * 64 is refused. */
 int ml__manifest_parse(ml__manifest *out, const char *json, size_t len,
                        const char *content_type, ml_error **err);
 void ml__manifest_clear(ml__manifest *m);
 
 /* Deterministic compact JSON. Lists and indexes: schemaVersion, mediaType,
- * artifactType, manifests (mediaType, digest, size, platform {architecture,
- * os, os.version, os.features, variant, features}, annotations), subject,
- * annotations. Image manifests: schemaVersion, mediaType, artifactType,
- * config, layers, subject, annotations. Empty optional fields are left out.
- * Same model, same bytes. */
+ * artifactType, manifests (mediaType, artifactType, digest, size, urls,
+ * platform {architecture, os, os.version, os.features, variant, features},
+ * annotations), subject, annotations. Image manifests: schemaVersion,
+ * mediaType, artifactType, config, layers, subject, annotations. Each
+ * object ends with its `extra` members, sorted by key, values as kept.
+ * Empty optional fields are left out. Same model, same bytes; a parsed
+ * document comes back with the same keys and values, but for the empty
+ * optional ones the parse reads as absent ("variant": "", "urls": [], ...).
+ * ML_EINVAL for an `extra` key the object already has or a value that is
+ * not JSON. */
 int ml__manifest_emit(const ml__manifest *m, char **out, size_t *len, ml_error **err);
 
 /* Reads os, architecture, variant, os.version, os.features from an image

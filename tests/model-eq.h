@@ -42,14 +42,15 @@ static inline bool descriptor_eq(const ml__descriptor *a, const ml__descriptor *
     return ml__str_eq(a->media_type, b->media_type) && ml__str_eq(a->digest, b->digest) && a->size == b->size &&
            a->has_platform == b->has_platform && platform_eq(&a->platform, &b->platform) &&
            annotations_eq(&a->annotations, &b->annotations) && ml__str_eq(a->artifact_type, b->artifact_type) &&
-           strvec_eq(&a->urls, &b->urls);
+           strvec_eq(&a->urls, &b->urls) && annotations_eq(&a->extra, &b->extra) &&
+           annotations_eq(&a->platform_extra, &b->platform_extra);
 }
 
 static inline bool manifest_eq(const ml__manifest *a, const ml__manifest *b)
 {
     if (a->kind != b->kind || a->layer_count != b->layer_count || a->manifest_count != b->manifest_count ||
         a->has_subject != b->has_subject || !ml__str_eq(a->artifact_type, b->artifact_type) ||
-        !annotations_eq(&a->annotations, &b->annotations))
+        !annotations_eq(&a->annotations, &b->annotations) || !annotations_eq(&a->extra, &b->extra))
         return false;
     if (!ml__kind_is_list(a->kind) && !descriptor_eq(&a->config, &b->config))
         return false;

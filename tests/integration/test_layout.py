@@ -2,6 +2,7 @@
 layouts skopeo reads, reads layouts skopeo writes, and a write killed at any
 moment leaves a valid layout. A missing skopeo is a FAILURE, never a skip."""
 
+import base64
 import json
 import os
 import random
@@ -136,6 +137,44 @@ class LayoutTest(MlistTestCase):
         self.assertOk(r)
         self.assertIn("up to date", r.stderr)
         self.assertEqual(os.stat(index_path).st_ino, before.st_ino, "index.json was rewritten")
+
+    def test_rewrites_keep_what_other_tools_wrote(self):
+        """index.json rewritten by an edit, then by a delete: the entries
+        mlist leaves alone and the top level keep other tools' fields (OCI
+        1.1 "data", extension keys) with their values."""
+        layout = os.path.join(self.tmpdir, "out")
+        self.create_in_layout(layout, tag="v1", platforms=(AMD,))
+        self.create_in_layout(layout, tag="v2", platforms=(ARM,))
+        index_path = os.path.join(layout, "index.json")
+        index = read_json(index_path)
+        for n, m in enumerate(index["manifests"]):
+            with open(blob_path(layout, m["digest"]), "rb") as f:
+                m["data"] = base64.b64encode(f.read()).decode()
+            m["io.example.entry"] = {"list": [1, "two", False, None, {"deep": [2.5]}], "n": n}
+            m["io.example.big"] = 12345678901234567890
+        index["io.example.index"] = {"generator": "other-tool", "version": [1, 2, 3]}
+        index["io.example.flag"] = True
+        with open(index_path, "w") as f:
+            json.dump(index, f, indent=2)
+        v2 = next(m for m in index["manifests"] if m["annotations"][REF_NAME] == "v2")
+
+        def top(doc):
+            return {k: v for k, v in doc.items() if k != "manifests"}
+
+        r = self.mlist("update", "oci:%s:v1" % layout, "--add", self.ref(tag_for(ARM)))
+        self.assertOk(r)
+        after = read_json(index_path)
+        self.assertEqual(top(after), top(index))
+        by_tag = {m["annotations"][REF_NAME]: m for m in after["manifests"]}
+        self.assertEqual(by_tag["v2"], v2)
+        # v1 points at a new list: a new entry, without the old one's fields
+        self.assertEqual(sorted(by_tag["v1"]), ["annotations", "digest", "mediaType", "size"])
+        self.assertEqual(layout_problems(layout), [])
+
+        self.assertOk(self.mlist("delete", "oci:%s:v1" % layout))
+        after = read_json(index_path)
+        self.assertEqual(top(after), top(index))
+        self.assertEqual(after["manifests"], [v2])
 
     def test_create_refuses_existing_layout_tag(self):
         layout = os.path.join(self.tmpdir, "out")

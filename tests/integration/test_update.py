@@ -1,5 +1,7 @@
 """mlist update / push from-spec / push from-args: DESIGN §4 and §5."""
 
+import base64
+import json
 import unittest
 
 from fixture import OCI_INDEX, DOCKER_LIST, MlistTestCase, tag_for
@@ -140,6 +142,45 @@ class UpdateTest(MlistTestCase):
         self.assertEqual([m["digest"] for m in doc["manifests"]],
                          [imgs[AMD].digest, arm2.digest, imgs["linux/s390x"].digest],
                          "the new arm64 image takes the old one's place")
+
+    def test_edit_keeps_what_other_tools_wrote(self):
+        """The entries an edit leaves alone and the top level keep the
+        fields mlist does not know (OCI 1.1 "data", extension keys) with
+        their values; an entry an addition replaces is new."""
+        s390x = "linux/s390x"
+        imgs = self.seed_set([AMD, ARM, s390x])
+        entries = []
+        for n, p in enumerate((AMD, ARM)):
+            img = imgs[p]
+            os_, arch = p.split("/")
+            entries.append({"mediaType": img.media_type, "digest": img.digest, "size": img.size,
+                            "platform": {"architecture": arch, "os": os_, "io.example.cpu": {"level": n + 2}},
+                            "data": base64.b64encode(self.reg.get_manifest(self.repo, img.digest)[2]).decode(),
+                            "io.example.entry": {"list": [1, "two", False, None, {"deep": [2.5]}], "n": n},
+                            "io.example.big": 12345678901234567890})
+        top = {"io.example.index": {"generator": "other-tool", "version": [1, 2, 3]}, "io.example.flag": True}
+        index = dict({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, **top)
+        self.reg.put_manifest(self.repo, "v1", json.dumps(index, indent=2).encode(), OCI_INDEX)
+
+        r = self.mlist("update", self.ref("v1"), "--add", self.ref(tag_for(s390x)))
+        self.assertOk(r)
+        d, s = self.parse_digest_line(r)
+        doc = self.assertListAt("v1", digest=d, size=s)
+        self.assertEntries(doc, imgs)
+        self.assertEqual(doc["manifests"][:2], entries)
+        self.assertEqual({k: v for k, v in doc.items() if k != "manifests"},
+                         {k: v for k, v in index.items() if k != "manifests"})
+
+        arm2 = self.seed("v1-arm64-b", ARM)
+        r = self.mlist("update", self.ref("v1"), "--add", self.ref("v1-arm64-b") + "=" + ARM)
+        self.assertOk(r)
+        doc = self.assertListAt("v1")
+        self.assertEqual(doc["manifests"][0], entries[0])
+        self.assertEqual(doc["manifests"][1]["digest"], arm2.digest)
+        self.assertEqual(sorted(doc["manifests"][1]), ["digest", "mediaType", "platform", "size"])
+        self.assertEqual(doc["manifests"][1]["platform"], {"architecture": "arm64", "os": "linux"})
+        self.assertEqual({k: v for k, v in doc.items() if k != "manifests"},
+                         {k: v for k, v in index.items() if k != "manifests"})
 
     def test_edit_reports_platform_rewrites(self):
         imgs = self.seed_set([AMD, ARM])

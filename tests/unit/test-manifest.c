@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "digest.h"
 #include "manifest.h"
 #include "../model-eq.h"
@@ -636,7 +638,7 @@ static void test_parse_descriptor_errors(void)
     CHECK_INT(parse_str(entry_with(",\"size\":0"), NULL, &m, &err), ML_OK);
     CHECK(m.manifest_count == 2 && m.manifests[1].size == 0);
     ml__manifest_clear(&m);
-    /* optional empty strings read as absent; unknown keys are ignored */
+    /* optional empty strings read as absent; "data" is kept as written */
     CHECK_INT(parse_str(entry_with(",\"size\":1,\"artifactType\":\"\",\"data\":\"e30=\","
                                    "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"\","
                                    "\"os.version\":\"\",\"os.features\":[],\"features\":[\"sse4\",\"aes\"]},"
@@ -652,6 +654,7 @@ static void test_parse_descriptor_errors(void)
         CHECK_STR(d->platform.features.items[1], "aes");
         CHECK_INT(d->urls.count, 2);
         CHECK_STR(d->urls.items[1], "https://b.example/2");
+        CHECK_STR(ml__annotations_get(&d->extra, "data"), "\"e30=\"");
     }
     ml__manifest_clear(&m);
     CHECK(err == NULL);
@@ -1049,6 +1052,101 @@ static void test_round_trip_pretty(void)
     ml__manifest_clear(&m);
 }
 
+/* Whether both JSON texts hold the same keys and values (cJSON_Compare
+ * compares objects both ways, whatever the key order). */
+static bool same_json(const char *a, size_t alen, const char *b, size_t blen)
+{
+    cJSON *x = a ? cJSON_ParseWithLength(a, alen) : NULL, *y = b ? cJSON_ParseWithLength(b, blen) : NULL;
+    bool same = x && y && cJSON_Compare(x, y, true);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return same;
+}
+
+/* What other tools add (OCI 1.1 "data", extension keys on descriptors,
+ * platforms and the document) is written back with the same values. */
+static void test_extra_members(void)
+{
+    size_t len, out_len = 0, again_len = 0;
+    char *json = read_fixture("oci-index-extensions.json", &len), *out = NULL, *again = NULL;
+    ml__manifest m, back;
+    CHECK_INT(ml__manifest_parse(&m, json, len, NULL, NULL), ML_OK);
+    CHECK_INT(ml__manifest_emit(&m, &out, &out_len, NULL), ML_OK);
+    CHECK(same_json(json, len, out, out_len));
+    /* numbers as written, not as doubles; the model's keys first */
+    CHECK(test_contains(out, "\"io.example.count\":12345678901234567890,"));
+    CHECK(test_contains(out, "\"io.example.ratio\":1.5e3}"));
+    CHECK(test_contains(out, "{\"deep\":[2.50]}"));
+    CHECK(test_contains(out, "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"},"
+                             "\"data\":\"eyJzY2hlbWFWZXJzaW9uIjoyfQ==\","));
+    CHECK(test_contains(out, "\"os\":\"linux\",\"io.example.cpu\":{\"flags\":[\"avx2\",\"sse4\"],\"level\":3}}"));
+
+    /* same model, same bytes */
+    CHECK_INT(ml__manifest_parse(&back, out, out_len, NULL, NULL), ML_OK);
+    CHECK(same_manifest(&m, &back));
+    CHECK_INT(ml__manifest_emit(&back, &again, &again_len, NULL), ML_OK);
+    CHECK(again && again_len == out_len && memcmp(again, out, out_len) == 0);
+    ml__manifest_clear(&back);
+    free(again);
+    again = NULL;
+
+    /* a copy keeps them: the list with a copy in place writes the same */
+    ml__descriptor copy;
+    CHECK_INT(m.manifest_count, 2);
+    if (m.manifest_count == 2 && ml__descriptor_copy(&copy, &m.manifests[0]) == ML_OK) {
+        CHECK(descriptor_eq(&copy, &m.manifests[0]));
+        CHECK_INT(copy.extra.count, 6);
+        CHECK_INT(copy.platform_extra.count, 1);
+        CHECK(copy.extra.count && copy.extra.values[0] != m.manifests[0].extra.values[0]);
+        ml__descriptor_clear(&m.manifests[0]);
+        m.manifests[0] = copy;
+        CHECK_INT(ml__manifest_emit(&m, &again, &again_len, NULL), ML_OK);
+        CHECK(again && again_len == out_len && memcmp(again, out, out_len) == 0);
+    }
+    ml__manifest_clear(&m);
+    free(again);
+    free(out);
+    free(json);
+
+    /* image manifests: config and layers keep theirs too */
+    static const char image[] =
+        "{\"schemaVersion\":2,\"mediaType\":\"" MT_OM "\",\"manifests\":[{\"x\":1}],"
+        "\"config\":{\"mediaType\":\"" ML__MT_OCI_CONFIG "\",\"digest\":\"" D_CFG_AMD64 "\",\"size\":2,"
+        "\"data\":\"e30=\"},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+        "\"digest\":\"" D_LAYER "\",\"size\":32,\"io.example.layer\":[-0,1E+2]}]}";
+    CHECK_INT(parse_str(image, NULL, &m, NULL), ML_OK);
+    CHECK_INT(ml__manifest_emit(&m, &out, &out_len, NULL), ML_OK);
+    CHECK(same_json(image, strlen(image), out, out_len));
+    CHECK(test_contains(out, "[-0,1E+2]"));
+    ml__manifest_clear(&m);
+    free(out);
+
+    /* read as strictly as the rest */
+    EXPECT_ERROR(entry_with(",\"size\":1,\"data\":5"), NULL, ML_EMANIFEST, "manifests[1].data: must be a string",
+                 NULL);
+    EXPECT_ERROR(entry_with(",\"size\":1,\"io.x\":1,\"io.x\":2"), NULL, ML_EMANIFEST,
+                 "manifests[1]: duplicate key \"io.x\"", NULL);
+    EXPECT_ERROR(entry_with(",\"size\":1,\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\",\"io.x\":[],"
+                            "\"io.x\":{}}"),
+                 NULL, ML_EMANIFEST, "manifests[1].platform: duplicate key \"io.x\"", NULL);
+    EXPECT_ERROR("{\"schemaVersion\":2,\"io.x\":1,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[],\"io.x\":1}",
+                 NULL, ML_EMANIFEST, "duplicate key \"io.x\"", NULL);
+    EXPECT_ERROR(entry_with(",\"size\":1,\"io.x\":01"), NULL, ML_EMANIFEST, "invalid JSON number", NULL);
+
+    /* a model built by hand cannot write a key twice or broken JSON */
+    new_list(&m, ML__KIND_OCI_INDEX, 1);
+    set_descriptor(&m.manifests[0], MT_OM, D_OCI_AMD64, 668);
+    ml__annotations_set(&m.manifests[0].extra, "digest", "\"sha256:x\"");
+    EXPECT_EMIT_ERROR(&m, ML_EINVAL, "manifests[0]: extra member \"digest\" is one of the model's keys", NULL);
+    ml__annotations_free(&m.manifests[0].extra);
+    ml__annotations_set(&m.extra, "io.x", "{");
+    EXPECT_EMIT_ERROR(&m, ML_EINVAL, "extra member \"io.x\" is not JSON", NULL);
+    ml__annotations_free(&m.extra);
+    ml__annotations_set(&m.extra, "manifests", "[]");
+    EXPECT_EMIT_ERROR(&m, ML_EINVAL, "\"manifests\" is one of the model's keys", NULL);
+    ml__manifest_clear(&m);
+}
+
 static void test_descriptor_copy(void)
 {
     ml__manifest m;
@@ -1192,6 +1290,7 @@ int main(void)
     TEST_RUN(test_emit_errors);
     TEST_RUN(test_round_trip_canonical);
     TEST_RUN(test_round_trip_pretty);
+    TEST_RUN(test_extra_members);
     TEST_RUN(test_descriptor_copy);
     TEST_RUN(test_config_platform);
     TEST_END();
