@@ -95,8 +95,10 @@ int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err)
         const char *what = oci_only_feature(&spec->lists[i], &line);
         if (!what)
             continue;
-        ml__error_set(err, ML_ETYPE, "%s:%d: --type docker: %s need an OCI index (use --type oci)", spec->name,
-                      line, what);
+        ml__error_set(err, ML_ETYPE, "--type docker: %s need an OCI index (use --type oci)", what);
+        if (line <= 0) /* built */
+            return ml__error_prefix(err, ML_ETYPE, "%s", spec->lists[i].target_name);
+        ml__error_prefix(err, ML_ETYPE, "%s:%d", spec->name, line);
         ml__error_set_location(err, spec->name, line, 1);
         return ML_ETYPE;
     }
