@@ -34,9 +34,9 @@ time; this module serialises the calls on a Client with a lock, so a Client
 may be shared between Python threads (calls run one after the other; use one
 Client per thread for parallel work). A Spec nobody adds to any more is
 read-only and may be shared; do not close() it while another thread pushes
-it. ctypes releases
-the GIL during every library call; the log and credential callbacks run on
-the thread that made the call and take the GIL again.
+it. ctypes releases the GIL during every library call; the log and
+credential callbacks run on the thread that made the call and take the GIL
+again.
 
 Memory: every `char *` the library returns is copied into a Python str and
 released with ml_free; every ml_error is released with ml_error_free; handles
@@ -705,8 +705,8 @@ class Spec(_Handle):
         """Appends a list pushed to `target` (a tag; no tag means latest),
         with extra `tags` and index `annotations` (a dict, OCI only) -> its
         index. Tags repeating the target's own or each other are ignored.
-        On an error raised after the list was added (a bad tag...), the
-        list stays with what was added before it."""
+        Each value is one library call: if a tag or annotation is refused,
+        the list stays, with what was added before it."""
         index = c_size_t()
         self._call("ml_spec_add_list", _enc(target, "target"), ctypes.byref(index))
         for tag in [tags] if isinstance(tags, (str, bytes)) else tags:
@@ -723,8 +723,8 @@ class Spec(_Handle):
         config when pushed; os_version and os_features (a list) complete a
         given platform; annotations: a dict (OCI only). Platforms are
         normalised (a warning per rewrite) unless no_normalize. As with
-        add_list, an error after the entry was added leaves it in the list
-        with what was set before."""
+        add_list, if os_version, a feature or an annotation is refused, the
+        entry stays, with what was set before it."""
         entry = c_size_t()
         self._call("ml_spec_add_entry", index, _enc(image, "image"), _enc(platform, "platform"),
                    ctypes.byref(entry))

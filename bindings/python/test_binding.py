@@ -335,7 +335,7 @@ class OfflineTest(unittest.TestCase):
         self.assertEqual(raw.warnings, [])
 
     def test_no_growth_in_parse_free_loop(self):
-        """200 parse/free rounds (plus errors, normalisation and JSON) must not
+        """200 parse/free rounds (plus a built spec, errors, normalisation and JSON) must not
         grow RSS: every ml_error, char * and ml_spec is freed."""
         def once():
             with ml.Spec.parse(SPEC, name="loop.yaml") as s:
