@@ -299,101 +299,81 @@ static char *expand_template(const char *tmpl, const char *os, const char *arch,
     return out;
 }
 
-/* YAML double-quoted scalar. */
-static void yaml_quoted(FILE *f, const char *s)
+/* The image of a platform: the template with its parts filled in. NULL
+ * when the platform is not OS/ARCH[/VARIANT] (*bad), or out of memory. */
+static char *platform_image(const char *tmpl, const char *platform, bool *bad)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static int write_platform_entry(FILE *f, const char *tmpl, char *platform)
-{
+    char *copy = strdup(platform);
     char *parts[3] = {NULL, NULL, NULL};
     int n = 0;
-    for (char *save = NULL, *tok = strtok_r(platform, "/", &save); tok && n < 3; tok = strtok_r(NULL, "/", &save))
+    for (char *save = NULL, *tok = copy ? strtok_r(copy, "/", &save) : NULL; tok && n < 3;
+         tok = strtok_r(NULL, "/", &save))
         parts[n++] = tok;
-    if (n < 2)
-        return -1;
-    char *image = expand_template(tmpl, parts[0], parts[1], parts[2]);
-    if (!image)
-        return -1;
-    fputs("  - image: ", f);
-    yaml_quoted(f, image);
-    fputs("\n    platform:\n      os: ", f);
-    yaml_quoted(f, parts[0]);
-    fputs("\n      architecture: ", f);
-    yaml_quoted(f, parts[1]);
-    if (parts[2]) {
-        fputs("\n      variant: ", f);
-        yaml_quoted(f, parts[2]);
-    }
-    fputc('\n', f);
-    free(image);
-    return 0;
+    *bad = copy && n < 2;
+    char *image = copy && !*bad ? expand_template(tmpl, parts[0], parts[1], parts[2]) : NULL;
+    free(copy);
+    return image;
 }
 
-/* from-args is turned into the same spec a file would give, so both paths
- * share every check. */
-static char *spec_from_args(const cli_opts *o, size_t *len)
+/* One entry per platform of --platforms (empty items skipped). The library
+ * checks the platform values. */
+static int add_platforms(const cli_opts *o, ml_spec *spec, bool *bad, ml_error **err)
 {
-    char *buf = NULL;
-    FILE *f = open_memstream(&buf, len);
-    if (!f)
-        return NULL;
-    fputs("image: ", f);
-    yaml_quoted(f, o->target);
-    fputc('\n', f);
-    if (o->tags) {
-        fputs("tags:\n", f);
-        char *tags = strdup(o->tags);
-        for (char *save = NULL, *t = tags ? strtok_r(tags, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
-            fputs("  - ", f);
-            yaml_quoted(f, t);
-            fputc('\n', f);
-        }
-        free(tags);
-    }
-    fputs("manifests:\n", f);
     char *platforms = strdup(o->platforms);
-    int bad = !platforms;
-    for (char *save = NULL, *p = platforms ? strtok_r(platforms, ",", &save) : NULL; p && !bad;
-         p = strtok_r(NULL, ",", &save))
-        bad = write_platform_entry(f, o->template_ref, p) != 0;
-    free(platforms);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
+    int rc = platforms ? ML_OK : ML_ENOMEM;
+    for (char *save = NULL, *p = platforms ? strtok_r(platforms, ",", &save) : NULL; p && rc == ML_OK;
+         p = strtok_r(NULL, ",", &save)) {
+        char *image = platform_image(o->template_ref, p, bad);
+        rc = *bad ? ML_EPLATFORM : !image ? ML_ENOMEM : ml_spec_add_entry(spec, 0, image, p, NULL, err);
+        free(image);
     }
-    return buf;
+    free(platforms);
+    return rc;
 }
 
+static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
+{
+    char *tags = strdup(o->tags);
+    int rc = tags ? ML_OK : ML_ENOMEM;
+    for (char *save = NULL, *t = tags ? strtok_r(tags, ",", &save) : NULL; t && rc == ML_OK;
+         t = strtok_r(NULL, ",", &save))
+        rc = ml_spec_add_tag(spec, 0, t, err);
+    free(tags);
+    return rc;
+}
+
+/* from-args builds the spec a file would give through the same library
+ * calls, so both paths share every check. */
 static int push_from_args(cli_opts *o)
 {
     if (!o->platforms || !o->template_ref || !o->target)
         return cli_usage_error("push from-args needs --platforms, --template and --target");
-    size_t len = 0;
-    char *yaml = spec_from_args(o, &len);
-    if (!yaml)
-        return cli_usage_error("--platforms: expected OS/ARCH[/VARIANT],... got '%s'", o->platforms);
     ml_spec_options so;
     ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
     so.flags = spec_flags(o);
     ml_spec *spec = NULL;
     ml_error *err = NULL;
-    int rc = ml_spec_parse_buffer(&spec, yaml, len, "<from-args>", &so, &err);
-    free(yaml);
-    if (rc != ML_OK)
-        return cli_fail(rc, err);
-    print_spec_warnings(o, spec);
-    rc = push_spec(o, spec, false);
+    bool bad = false;
+    int rc = ml_spec_new(&spec, &so, &err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_list(spec, o->target, NULL, &err);
+    if (rc == ML_OK && o->tags)
+        rc = add_tags(o, spec, &err);
+    if (rc == ML_OK)
+        rc = add_platforms(o, spec, &bad, &err);
+    if (rc == ML_OK)
+        rc = ml_spec_check(spec, &err);
+    int exit_code;
+    if (rc == ML_OK) {
+        print_spec_warnings(o, spec);
+        exit_code = push_spec(o, spec, false);
+    } else if (bad) {
+        exit_code = cli_usage_error("--platforms: expected OS/ARCH[/VARIANT],... got '%s'", o->platforms);
+    } else {
+        exit_code = cli_fail(rc, err);
+    }
     ml_spec_free(spec);
-    return rc;
+    return exit_code;
 }
 
 int cmd_push(cli_opts *o)

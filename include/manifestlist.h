@@ -4,7 +4,9 @@
  *
  * Thread safety: distinct objects may be used from different threads at the
  * same time. One ml_client or ml_list is used by one thread at a time (it may
- * move between threads). A parsed ml_spec is read-only and may be shared.
+ * move between threads). A spec being built (ml_spec_new, ml_spec_add_*) is
+ * used by one thread at a time; a spec nobody changes any more, parsed or
+ * built, is read-only and may be shared.
  * ml_strerror, ml_version and ml_free are always safe. Callbacks (log,
  * credentials) run inside the call that triggered them and must not call
  * back into the same client.
@@ -181,6 +183,52 @@ ML_API int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err
 /* The whole normalised spec as JSON ({"lists":[{"image":…,"tags":[…],
  * "manifests":[{"image":…,"platform":{…}}]}]}). */
 ML_API int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err);
+
+/* Building a spec without YAML. A built spec goes through the same
+ * normalisation and checks, with the same codes, as a parsed one: images
+ * and targets as in a spec file (no tag means latest; ML_EREF), platforms
+ * normalised unless ML_SPEC_NO_NORMALIZE with each rewrite as a warning
+ * ("IMAGE: architecture "x86_64" normalised to "amd64""), validated
+ * (ML_EPLATFORM). Its errors name the offending value and carry no file or
+ * line. A failed call leaves the spec as it was. Lists and entries are
+ * numbered from 0 in the order they are added, as the getters above read
+ * them. The checks over a whole list (at least one entry, no two entries
+ * with the same platform) run in ml_spec_check and in ml_list_build, as
+ * parsing runs them at the end of each document. */
+
+/* An empty spec (no lists); `opts` as for parsing, NULL for defaults. */
+ML_API int ml_spec_new(ml_spec **out, const ml_spec_options *opts, ml_error **err);
+/* Appends a list to be pushed to `target` (a tag, not a digest: ML_EREF);
+ * *index (may be NULL) gets its index. */
+ML_API int ml_spec_add_list(ml_spec *spec, const char *target, size_t *index, ml_error **err);
+/* Adds an extra tag to list `index`. The target's own tag and repeats are
+ * ignored, as in a spec file; ML_EREF for an invalid tag. */
+ML_API int ml_spec_add_tag(ml_spec *spec, size_t index, const char *tag, ml_error **err);
+/* Adds an index annotation to list `index` (an OCI index only). `value`
+ * NULL is "". ML_ESPEC for an empty key or one given already. */
+ML_API int ml_spec_list_annotate(ml_spec *spec, size_t index, const char *key, const char *value,
+                                 ml_error **err);
+/* Appends an entry to list `index`: `image`, and `platform`
+ * "os/arch[/variant]", or NULL to read the platform from the image config
+ * when the list is built. *entry (may be NULL) gets its index. */
+ML_API int ml_spec_add_entry(ml_spec *spec, size_t index, const char *image, const char *platform,
+                             size_t *entry, ml_error **err);
+/* os.version and os.features of an entry given a platform (ML_EPLATFORM
+ * for one read from the image config, or an invalid value). An empty
+ * os_version removes it, as in a spec file. */
+ML_API int ml_spec_entry_set_os_version(ml_spec *spec, size_t index, size_t entry,
+                                        const char *os_version, ml_error **err);
+ML_API int ml_spec_entry_add_os_feature(ml_spec *spec, size_t index, size_t entry,
+                                        const char *feature, ml_error **err);
+/* Adds an annotation to the entry's descriptor (an OCI index only); as
+ * ml_spec_list_annotate. */
+ML_API int ml_spec_entry_annotate(ml_spec *spec, size_t index, size_t entry, const char *key,
+                                  const char *value, ml_error **err);
+/* The checks over every whole list: ML_ESPEC for a spec without lists or
+ * a list without entries, ML_EDUPLICATE for two entries of a list with the
+ * same platform (unless ML_SPEC_ALLOW_DUPLICATES). Always passes for a
+ * parsed spec nobody added to. */
+ML_API int ml_spec_check(const ml_spec *spec, ml_error **err);
 
 /* ---- Clients ----------------------------------------------------------- */
 

@@ -657,13 +657,17 @@ int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t 
     *out = NULL;
     if (index >= spec->list_count)
         return ml__error_set(err, ML_EINVAL, "ml_list_build: spec has no list %zu", index);
+    /* Parsing ran these already; a built spec meets them here. */
+    int rc = ml__spec_check_list(spec, &spec->lists[index], err);
+    if (rc != ML_OK)
+        return rc;
     ml_push_options o = ML_PUSH_OPTIONS_INIT;
     if (opts)
         o = *opts;
     ml_list *l = ml__list_new(o.flags, spec->flags);
     if (!l)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    int rc = list_init(l, &spec->lists[index], err);
+    rc = list_init(l, &spec->lists[index], err);
     if (rc == ML_OK)
         rc = ml__list_finish(l, client, &o, err);
     if (rc != ML_OK) {

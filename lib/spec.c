@@ -91,11 +91,7 @@ static int fail_oom(parse_ctx *c) { return ml__error_set(c->err, ML_ENOMEM, "out
 /* Adds the location to an error another module reported. */
 static int locate(parse_ctx *c, loc at, int rc)
 {
-    if (rc == ML_OK || rc == ML_ENOMEM)
-        return rc;
-    ml__error_prefix(c->err, rc, "%s:%d:%d", c->spec->name, at.line, at.col);
-    ml__error_set_location(c->err, c->spec->name, at.line, at.col);
-    return rc;
+    return ml__spec_locate(c->spec, at.line, at.col, c->err, rc);
 }
 
 /* ---- YAML nodes ------------------------------------------------------------ */
@@ -333,10 +329,8 @@ static int annotation_key(parse_ctx *c, struct fy_node *key, loc at, const char 
     int rc = key_text(c, key, at, where, &text, &len);
     if (rc == ML_OK)
         rc = scalar_copy(c, resolve(key), at, "annotation key", out);
-    if (rc == ML_OK && !**out)
-        rc = fail(c, at, ML_ESPEC, "empty annotation key %s", where);
-    else if (rc == ML_OK && ml__annotations_get(seen, *out))
-        rc = fail(c, at, ML_ESPEC, "duplicate annotation \"%s\" %s", *out, where);
+    if (rc == ML_OK)
+        rc = locate(c, at, ml__spec_annotation_key_check(seen, *out, where, c->err));
     return rc;
 }
 
@@ -427,19 +421,18 @@ static loc warning_loc(const char *warning, const field *fields, loc platform_at
     return f->seen ? f->value_at : platform_at;
 }
 
-static int normalize_platform(parse_ctx *c, const field *fields, loc platform_at,
-                              ml_platform *p)
+static int check_platform(parse_ctx *c, const field *fields, loc platform_at, ml_platform *p)
 {
     ml__strvec rewrites = {0};
-    int rc = ml__platform_normalize(p, &rewrites);
+    int rc = locate(c, platform_at, ml__spec_platform_check(c->spec, p, &rewrites, c->err));
     for (size_t i = 0; rc == ML_OK && i < rewrites.count; i++) {
         loc at = warning_loc(rewrites.items[i], fields, platform_at);
         if (ml__strvec_pushf(&c->spec->warnings, "%s:%d:%d: %s", c->spec->name, at.line, at.col,
                              rewrites.items[i]) != ML_OK)
-            rc = ML_ENOMEM;
+            rc = fail_oom(c);
     }
     ml__strvec_free(&rewrites);
-    return rc == ML_OK ? ML_OK : fail_oom(c);
+    return rc;
 }
 
 /* `name` is the entry ("manifests[2]"), `where` its phrase ("in manifests[2]"). */
@@ -467,42 +460,13 @@ static int parse_platform(parse_ctx *c, const field *f, const char *name, const 
         rc = fail(c, f->key_at, ML_EPLATFORM,
                   "platform of %s needs os and architecture (%s missing)", name,
                   !p->os ? "os" : "architecture");
-    if (rc == ML_OK && !(c->spec->flags & ML_SPEC_NO_NORMALIZE))
-        rc = normalize_platform(c, fields, f->key_at, p);
     if (rc == ML_OK)
-        rc = locate(c, f->key_at, ml__platform_validate(p, c->err));
+        rc = check_platform(c, fields, f->key_at, p);
     free(inner);
     return rc;
 }
 
-/* ---- references ------------------------------------------------------------- */
-
-static int parse_ref(parse_ctx *c, const char *image, loc at, ml_ref *out)
-{
-    int rc = ml__ref_parse(out, image, c->err);
-    return rc == ML_OK ? ML_OK : locate(c, at, rc);
-}
-
-/* Specs name images the way `docker pull` does: no tag means latest. */
-static int default_tag(parse_ctx *c, ml_ref *ref)
-{
-    if (ref->tag || ref->digest)
-        return ML_OK;
-    ref->tag = ml__strdup("latest");
-    return ref->tag ? ML_OK : fail_oom(c);
-}
-
 /* ---- entries --------------------------------------------------------------- */
-
-static int add_entry(parse_ctx *c, ml__spec_list *list, ml__spec_entry **out)
-{
-    if (ml__grow((void **)&list->entries, &list->entry_cap, list->entry_count + 1,
-                 sizeof(*list->entries)) != ML_OK)
-        return fail_oom(c);
-    *out = &list->entries[list->entry_count++];
-    **out = (ml__spec_entry){0};
-    return ML_OK;
-}
 
 static int parse_entry_fields(parse_ctx *c, struct fy_node *n, loc at, const char *name,
                               const char *where, ml__spec_entry *entry)
@@ -511,15 +475,13 @@ static int parse_entry_fields(parse_ctx *c, struct fy_node *n, loc at, const cha
         return fail(c, at, ML_ESPEC, "%s must be a mapping with image and platform, not %s",
                     name, type_name(n));
     field fields[E_COUNT] = {0};
+    char *image = NULL;
     int rc = read_mapping(c, n, at, entry_keys, where, fields);
     if (rc == ML_OK)
-        rc = require_string(c, &fields[E_IMAGE], "image", where, at, &entry->image);
+        rc = require_string(c, &fields[E_IMAGE], "image", where, at, &image);
     if (rc == ML_OK)
-        rc = parse_ref(c, entry->image, fields[E_IMAGE].value_at, &entry->ref);
-    if (rc == ML_OK)
-        rc = default_tag(c, &entry->ref);
-    if (rc == ML_OK && !(entry->ref_name = ml__ref_format(&entry->ref)))
-        rc = fail_oom(c);
+        rc = locate(c, fields[E_IMAGE].value_at, ml__spec_set_image(entry, image, c->err));
+    free(image);
     if (rc == ML_OK)
         rc = parse_platform(c, &fields[E_PLATFORM], name, where, entry);
     if (rc == ML_OK)
@@ -531,7 +493,7 @@ static int parse_entry(parse_ctx *c, struct fy_node *item, size_t index, loc fal
                        ml__spec_list *list)
 {
     ml__spec_entry *entry = NULL;
-    int rc = add_entry(c, list, &entry);
+    int rc = ml__spec_entry_append(list, &entry, c->err);
     if (rc != ML_OK)
         return rc;
     loc at = node_loc(item, fallback);
@@ -565,93 +527,21 @@ static int parse_manifests(parse_ctx *c, const field *f, loc map_at, ml__spec_li
     return ML_OK;
 }
 
-/* ---- duplicate platforms ------------------------------------------------------ */
-
-static int compare_entries(const void *a, const void *b)
-{
-    const ml__spec_entry *x = *(const ml__spec_entry *const *)a;
-    const ml__spec_entry *y = *(const ml__spec_entry *const *)b;
-    int c = ml__platform_compare(&x->platform, &y->platform);
-    if (c == 0)
-        c = x < y ? -1 : x > y;
-    return c;
-}
-
-static int report_duplicate(parse_ctx *c, const ml__spec_list *list, const ml__spec_entry *first,
-                            const ml__spec_entry *second)
-{
-    char *platform = ml__platform_format(&second->platform);
-    if (!platform)
-        return fail_oom(c);
-    int rc = fail(c, (loc){second->line, second->column}, ML_EDUPLICATE,
-                  "manifests[%zu] (%s) has the same platform %s as manifests[%zu] (%s, line %d)",
-                  (size_t)(second - list->entries), second->image, platform,
-                  (size_t)(first - list->entries), first->image, first->line);
-    free(platform);
-    return rc;
-}
-
-/* Sorting keeps a list of many entries from costing n^2 comparisons; the
- * pair reported is the one whose second entry comes first in the file. */
-static int check_duplicates(parse_ctx *c, const ml__spec_list *list)
-{
-    if (list->entry_count < 2)
-        return ML_OK;
-    const ml__spec_entry **sorted = calloc(list->entry_count, sizeof(*sorted));
-    if (!sorted)
-        return fail_oom(c);
-    size_t n = 0;
-    for (size_t i = 0; i < list->entry_count; i++)
-        if (list->entries[i].has_platform)
-            sorted[n++] = &list->entries[i];
-    qsort(sorted, n, sizeof(*sorted), compare_entries);
-    const ml__spec_entry *first = NULL, *second = NULL;
-    for (size_t i = 1; i < n; i++) {
-        bool run_start = i == 1 || !ml__platform_equal(&sorted[i - 2]->platform,
-                                                       &sorted[i - 1]->platform);
-        if (run_start && ml__platform_equal(&sorted[i - 1]->platform, &sorted[i]->platform) &&
-            (!second || sorted[i] < second)) {
-            first = sorted[i - 1];
-            second = sorted[i];
-        }
-    }
-    free(sorted);
-    return second ? report_duplicate(c, list, first, second) : ML_OK;
-}
-
 /* ---- lists ---------------------------------------------------------------- */
 
 static int parse_target(parse_ctx *c, const field *f, loc map_at, ml__spec_list *list)
 {
-    int rc = require_string(c, f, "image", "at top level", map_at, &list->image);
+    char *image = NULL;
+    int rc = require_string(c, f, "image", "at top level", map_at, &image);
     if (rc == ML_OK)
-        rc = parse_ref(c, list->image, f->value_at, &list->target);
-    if (rc == ML_OK && list->target.digest)
-        rc = fail(c, f->value_at, ML_EREF,
-                  "target \"%s\" must be a tag, not a digest (a list is pushed under a tag)",
-                  list->image);
-    if (rc == ML_OK)
-        rc = default_tag(c, &list->target);
-    if (rc == ML_OK && !(list->target_name = ml__ref_format(&list->target)))
-        rc = fail_oom(c);
+        rc = locate(c, f->value_at, ml__spec_set_target(list, image, c->err));
+    free(image);
     return rc;
 }
 
 static int add_tag(parse_ctx *c, char *tag, loc at, void *arg)
 {
-    ml__spec_list *list = arg;
-    int rc = ML_OK;
-    if (!ml__tag_valid(tag))
-        rc = fail(c, at, ML_EREF,
-                  "invalid tag \"%.*s\" in tags (allowed: A-Z a-z 0-9 _ . -, at most 128, "
-                  "not starting with . or -)", QUOTE_MAX, tag);
-    /* The target's own tag and repeats add nothing. */
-    if (rc != ML_OK || strcmp(tag, list->target.tag) == 0 ||
-        ml__strvec_contains(&list->tags, tag)) {
-        free(tag);
-        return rc;
-    }
-    return ml__strvec_push_take(&list->tags, tag) == ML_OK ? ML_OK : fail_oom(c);
+    return locate(c, at, ml__spec_add_tag(arg, tag, c->err));
 }
 
 /* subject: the image this index refers to (OCI 1.1), resolved at push. */
@@ -660,9 +550,7 @@ static int parse_subject(parse_ctx *c, const field *f, loc at, ml__spec_list *li
     char *image = NULL;
     int rc = require_string(c, f, "subject", "at top level", at, &image);
     if (rc == ML_OK)
-        rc = parse_ref(c, image, f->value_at, &list->subject);
-    if (rc == ML_OK)
-        rc = default_tag(c, &list->subject);
+        rc = locate(c, f->value_at, ml__spec_image_ref(&list->subject, image, c->err));
     list->has_subject = rc == ML_OK;
     free(image);
     return rc;
@@ -691,19 +579,9 @@ static int parse_list(parse_ctx *c, struct fy_node *root, ml__spec_list *list)
         rc = parse_subject(c, &fields[L_SUBJECT], at, list);
     if (rc == ML_OK)
         rc = parse_manifests(c, &fields[L_MANIFESTS], at, list);
-    if (rc == ML_OK && !(c->spec->flags & ML_SPEC_ALLOW_DUPLICATES))
-        rc = check_duplicates(c, list);
+    if (rc == ML_OK)
+        rc = ml__spec_check_list(c->spec, list, c->err);
     return rc;
-}
-
-static int add_list(ml_spec *spec, ml__spec_list **out)
-{
-    if (ml__grow((void **)&spec->lists, &spec->list_cap, spec->list_count + 1,
-                 sizeof(*spec->lists)) != ML_OK)
-        return ML_ENOMEM;
-    *out = &spec->lists[spec->list_count++];
-    **out = (ml__spec_list){0};
-    return ML_OK;
 }
 
 /* A document holding nothing (only comments, or `---` alone) is skipped. */
@@ -749,9 +627,8 @@ static int parse_document(parse_ctx *c, struct fy_document *doc)
     if (rc != ML_OK || is_empty_document(root))
         return rc;
     ml__spec_list *list = NULL;
-    if (add_list(c->spec, &list) != ML_OK)
-        return fail_oom(c);
-    return parse_list(c, root, list);
+    rc = ml__spec_list_append(c->spec, &list, c->err);
+    return rc == ML_OK ? parse_list(c, root, list) : rc;
 }
 
 /* ---- libfyaml ----------------------------------------------------------------- */
@@ -895,8 +772,12 @@ static int read_options(const ml_spec_options *opts, uint32_t *flags, ml_error *
     return ML_OK;
 }
 
-static int spec_create(ml_spec **out, const char *name, uint32_t flags, ml_error **err)
+int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_error **err)
 {
+    uint32_t flags;
+    int rc = read_options(opts, &flags, err);
+    if (rc != ML_OK)
+        return rc;
     ml_spec *spec = calloc(1, sizeof(*spec));
     if (!spec || !(spec->name = ml__strdup(name))) {
         free(spec);
@@ -914,11 +795,8 @@ int ml_spec_parse_buffer(ml_spec **out, const char *data, size_t len, const char
         return ml__error_set(err, ML_EINVAL, "ml_spec_parse_buffer: %s is NULL",
                              !out ? "out" : "data");
     *out = NULL;
-    uint32_t flags;
-    int rc = read_options(opts, &flags, err);
     ml_spec *spec = NULL;
-    if (rc == ML_OK)
-        rc = spec_create(&spec, name ? name : "<spec>", flags, err);
+    int rc = ml__spec_create(&spec, name ? name : "<spec>", opts, err);
     if (rc != ML_OK)
         return rc;
     parse_ctx c = {spec, err};
@@ -953,7 +831,7 @@ int ml_spec_parse_file(ml_spec **out, const char *path, const ml_spec_options *o
 }
 
 
-static void entry_clear(ml__spec_entry *e)
+void ml__spec_entry_clear(ml__spec_entry *e)
 {
     ml__ref_clear(&e->ref);
     free(e->image);
@@ -962,7 +840,7 @@ static void entry_clear(ml__spec_entry *e)
     ml__annotations_free(&e->annotations);
 }
 
-static void list_clear(ml__spec_list *l)
+void ml__spec_list_clear(ml__spec_list *l)
 {
     ml__ref_clear(&l->target);
     free(l->target_name);
@@ -972,7 +850,7 @@ static void list_clear(ml__spec_list *l)
     ml__strvec_free(&l->tags);
     ml__annotations_free(&l->annotations);
     for (size_t i = 0; i < l->entry_count; i++)
-        entry_clear(&l->entries[i]);
+        ml__spec_entry_clear(&l->entries[i]);
     free(l->entries);
 }
 
@@ -981,7 +859,7 @@ void ml_spec_free(ml_spec *spec)
     if (!spec)
         return;
     for (size_t i = 0; i < spec->list_count; i++)
-        list_clear(&spec->lists[i]);
+        ml__spec_list_clear(&spec->lists[i]);
     free(spec->lists);
     ml__strvec_free(&spec->warnings);
     free(spec->name);

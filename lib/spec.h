@@ -1,4 +1,5 @@
-/* Parsed specs. The only libfyaml user is spec.c. */
+/* Specs: parsed from YAML (spec.c, the only libfyaml user) or built through
+ * the public builder (specbuild.c). */
 #ifndef ML_SPEC_H
 #define ML_SPEC_H
 
@@ -42,8 +43,46 @@ struct ml_spec {
     ml__spec_list *lists;
     size_t list_count;
     size_t list_cap;
-    ml__strvec warnings;    /* "file:line:col: ..." */
+    ml__strvec warnings;    /* "file:line:col: ..." or "image: ..." */
 };
+
+/* ---- specbuild.c: the one way values enter an ml_spec ----------------------
+ * The YAML reader and the public builder (ml_spec_add_*) both go through
+ * these, so a built spec gets the same normalisation and checks, with the
+ * same codes, as a parsed one. Their errors carry no location: the YAML
+ * reader adds "FILE:LINE:COL" (ml__spec_locate). */
+
+/* An empty spec; `opts` as for parsing (NULL = defaults). */
+int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_error **err);
+void ml__spec_list_clear(ml__spec_list *l);
+void ml__spec_entry_clear(ml__spec_entry *e);
+/* Appends a zeroed list or entry. */
+int ml__spec_list_append(ml_spec *spec, ml__spec_list **out, ml_error **err);
+int ml__spec_entry_append(ml__spec_list *list, ml__spec_entry **out, ml_error **err);
+/* Specs name images as `docker pull` does: no tag and no digest means
+ * "latest". */
+int ml__spec_image_ref(ml_ref *out, const char *image, ml_error **err);
+/* The list's target (a tag, never a digest) and the entry's image; both
+ * keep a copy of `image` as written. */
+int ml__spec_set_target(ml__spec_list *list, const char *image, ml_error **err);
+int ml__spec_set_image(ml__spec_entry *entry, const char *image, ml_error **err);
+/* Takes `tag`. The target's own tag and repeats add nothing. */
+int ml__spec_add_tag(ml__spec_list *list, char *tag, ml_error **err);
+/* Normalises `p` in place unless ML_SPEC_NO_NORMALIZE, appending each
+ * rewrite to `rewrites` (the caller turns them into warnings), then
+ * validates it. */
+int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rewrites,
+                            ml_error **err);
+/* A non-empty key not yet in `a`; `where` ends the message ("at top level"). */
+int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, const char *where,
+                                  ml_error **err);
+/* The checks over a whole list: at least one entry, and no two entries with
+ * the same platform unless ML_SPEC_ALLOW_DUPLICATES. Run by the YAML reader
+ * at the end of each document and by ml_list_build on the list it builds. */
+int ml__spec_check_list(const ml_spec *spec, const ml__spec_list *list, ml_error **err);
+/* Prefixes "FILE:LINE:COL" to the error `rc` and records the location, for
+ * a value that has a line (parsed specs); otherwise returns rc as it is. */
+int ml__spec_locate(const ml_spec *spec, int line, int column, ml_error **err, int rc);
 
 
 #endif

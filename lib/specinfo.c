@@ -95,10 +95,13 @@ int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err)
         const char *what = oci_only_feature(&spec->lists[i], &line);
         if (!what)
             continue;
-        ml__error_set(err, ML_ETYPE, "%s:%d: %s need an OCI index, not a Docker manifest list", spec->name,
-                      line, what);
+        ml__error_set(err, ML_ETYPE, "%s need an OCI index, not a Docker manifest list", what);
+        ml__error_hint(err, ML_ETYPE, ML_HINT_TYPE_OCI);
+        if (line <= 0) /* built */
+            return ml__error_prefix(err, ML_ETYPE, "%s", spec->lists[i].target_name);
+        ml__error_prefix(err, ML_ETYPE, "%s:%d", spec->name, line);
         ml__error_set_location(err, spec->name, line, 1);
-        return ml__error_hint(err, ML_ETYPE, ML_HINT_TYPE_OCI);
+        return ML_ETYPE;
     }
     return ML_OK;
 }

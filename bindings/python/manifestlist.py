@@ -6,6 +6,11 @@ OCI image index::
     import manifestlist as ml
 
     spec = ml.Spec.parse_file("app.yaml")
+    # or without YAML: the same normalisation and checks
+    spec = ml.Spec.new()
+    i = spec.add_list("registry.example.com/app:1.2", tags=["latest"])
+    spec.add_entry(i, "registry.example.com/app:1.2-amd64", "linux/amd64")
+    spec.add_entry(i, "registry.example.com/app:1.2-arm64")  # platform from the config
     with ml.Client(plain_http=True) as client:
         res = client.push(spec)
         print(res.digest, res.size, res.up_to_date)
@@ -27,10 +32,11 @@ Thread safety (from manifestlist.h): distinct objects may be used from
 different threads at the same time. One ml_client is used by one thread at a
 time; this module serialises the calls on a Client with a lock, so a Client
 may be shared between Python threads (calls run one after the other; use one
-Client per thread for parallel work). A parsed Spec is read-only and may be
-shared; do not close() it while another thread pushes it. ctypes releases
-the GIL during every library call; the log and credential callbacks run on
-the thread that made the call and take the GIL again.
+Client per thread for parallel work). A Spec nobody adds to any more is
+read-only and may be shared; do not close() it while another thread pushes
+it. ctypes releases the GIL during every library call; the log and
+credential callbacks run on the thread that made the call and take the GIL
+again.
 
 Memory: every `char *` the library returns is copied into a Python str and
 released with ml_free; every ml_error is released with ml_error_free; handles
@@ -225,6 +231,20 @@ _PROTOS = {
     "ml_spec_warning_count": (c_size_t, [P(_SpecH)]),
     "ml_spec_warning": (c_char_p, [P(_SpecH), c_size_t]),
     "ml_spec_to_json": (c_int, [P(_SpecH), P(c_void_p), P(P(_Error))]),
+    # The spec builder (symbol node MANIFESTLIST_0.2).
+    "ml_spec_new": (c_int, [P(P(_SpecH)), P(_SpecOptions), P(P(_Error))]),
+    "ml_spec_add_list": (c_int, [P(_SpecH), c_char_p, P(c_size_t), P(P(_Error))]),
+    "ml_spec_add_tag": (c_int, [P(_SpecH), c_size_t, c_char_p, P(P(_Error))]),
+    "ml_spec_list_annotate": (c_int, [P(_SpecH), c_size_t, c_char_p, c_char_p, P(P(_Error))]),
+    "ml_spec_add_entry": (c_int, [P(_SpecH), c_size_t, c_char_p, c_char_p, P(c_size_t),
+                                  P(P(_Error))]),
+    "ml_spec_entry_set_os_version": (c_int, [P(_SpecH), c_size_t, c_size_t, c_char_p,
+                                             P(P(_Error))]),
+    "ml_spec_entry_add_os_feature": (c_int, [P(_SpecH), c_size_t, c_size_t, c_char_p,
+                                             P(P(_Error))]),
+    "ml_spec_entry_annotate": (c_int, [P(_SpecH), c_size_t, c_size_t, c_char_p, c_char_p,
+                                       P(P(_Error))]),
+    "ml_spec_check": (c_int, [P(_SpecH), P(P(_Error))]),
 
     "ml_credential_set": (c_int, [P(_CredentialH), c_char_p, c_char_p, c_int]),
     "ml_client_options_init": (c_int, [P(_ClientOptions), c_uint32]),
@@ -298,7 +318,13 @@ _PROTOS = {
 # Declared in manifestlist.h but not exported by early 0.1.0 builds (it was
 # missing from lib/manifestlist.sym). Without it a credentials callback
 # cannot store anything, so Client(credentials=...) refuses clearly.
-_OPTIONAL = {"ml_credential_set"}
+# The spec builder came later (MANIFESTLIST_0.2): without it Spec.new()
+# refuses, parsing still works.
+_BUILDER = frozenset({
+    "ml_spec_new", "ml_spec_add_list", "ml_spec_add_tag", "ml_spec_list_annotate",
+    "ml_spec_add_entry", "ml_spec_entry_set_os_version", "ml_spec_entry_add_os_feature",
+    "ml_spec_entry_annotate", "ml_spec_check"})
+_OPTIONAL = {"ml_credential_set"} | _BUILDER
 
 # ---- loading -------------------------------------------------------------------
 
@@ -580,25 +606,48 @@ class _Handle:
 
 
 class Spec(_Handle):
-    """A parsed YAML spec (manifest-tool format or the original proposal's).
-    Read-only, may be shared between threads. A multi-document file holds
-    several lists: .lists[i] is pushed with client.push(spec, index=i).
+    """A spec: parsed from YAML (manifest-tool format or the original
+    proposal's) with parse()/parse_file(), or built with new(), add_list()
+    and add_entry(). A built spec is normalised and checked as a parsed one.
+    A multi-document file holds several lists: .lists[i] is pushed with
+    client.push(spec, index=i).
 
-    Attributes (copied at parse time): lists [SpecList], warnings [str].
+    Attributes: lists [SpecList], warnings [str]; they stay readable after
+    close(). A spec nobody adds to any more may be shared between threads.
     Free the C object with close() or `with`; __del__ does it otherwise."""
 
     def __init__(self, _handle):
         if not isinstance(_handle, P(_SpecH)) or not _handle:
-            raise TypeError("use Spec.parse() or Spec.parse_file()")
+            raise TypeError("use Spec.parse(), Spec.parse_file() or Spec.new()")
         self._h = _handle
         try:
-            self.lists = self._read_lists()
-            lib = _lib()
-            self.warnings = [_s(lib.ml_spec_warning(_handle, i))
-                             for i in range(lib.ml_spec_warning_count(_handle))]
+            self._read()
         except BaseException:
             self.close()
             raise
+
+    def _read(self):
+        lib, h = _lib(), self._handle()
+        self._lists = self._read_lists()
+        self._warnings = [_s(lib.ml_spec_warning(h, i))
+                          for i in range(lib.ml_spec_warning_count(h))]
+
+    @property
+    def lists(self):
+        if self._lists is None:
+            self._read()
+        return self._lists
+
+    @property
+    def warnings(self):
+        if self._warnings is None:
+            self._read()
+        return self._warnings
+
+    def close(self):
+        if getattr(self, "_h", None) and getattr(self, "_lists", 0) is None:
+            self._read()  # what was added last stays readable
+        super().close()
 
     @staticmethod
     def _options(no_normalize, allow_duplicates):
@@ -635,6 +684,75 @@ class Spec(_Handle):
                                       ctypes.byref(opts), ctypes.byref(err))
         _check_handle(lib, rc, err, h, lib.ml_spec_free)
         return cls(h)
+
+    @classmethod
+    def new(cls, no_normalize=False, allow_duplicates=False):
+        """An empty spec (ml_spec_new) to fill with add_list() and
+        add_entry(). Options as for parsing. Needs a library with the spec
+        builder (ML_EUNSUPPORTED otherwise)."""
+        lib = _lib()
+        missing = _BUILDER & lib.ml_missing
+        if missing:
+            raise ManifestListError(ML_EUNSUPPORTED, "spec builder unavailable: %s does not "
+                                    "export %s (library too old)"
+                                    % (lib._name, ", ".join(sorted(missing))))
+        opts = cls._options(no_normalize, allow_duplicates)
+        h = P(_SpecH)()
+        err = P(_Error)()
+        rc = lib.ml_spec_new(ctypes.byref(h), ctypes.byref(opts), ctypes.byref(err))
+        _check_handle(lib, rc, err, h, lib.ml_spec_free)
+        return cls(h)
+
+    def _call(self, fname, *args):
+        """One builder call: raises ManifestListError; .lists and .warnings
+        are read again when next used."""
+        lib = _lib()
+        err = P(_Error)()
+        rc = getattr(lib, fname)(self._handle(), *(args + (ctypes.byref(err),)))
+        self._lists = self._warnings = None
+        _check(lib, rc, err)
+
+    def add_list(self, target, tags=(), annotations=None):
+        """Appends a list pushed to `target` (a tag; no tag means latest),
+        with extra `tags` and index `annotations` (a dict, OCI only) -> its
+        index. Tags repeating the target's own or each other are ignored.
+        Each value is one library call: if a tag or annotation is refused,
+        the list stays, with what was added before it."""
+        index = c_size_t()
+        self._call("ml_spec_add_list", _enc(target, "target"), ctypes.byref(index))
+        for tag in [tags] if isinstance(tags, (str, bytes)) else tags:
+            self._call("ml_spec_add_tag", index, _enc(tag, "tag"))
+        for key, value in (annotations or {}).items():
+            self._call("ml_spec_list_annotate", index, _enc(key, "annotation key"),
+                       _enc(value, "annotation value"))
+        return index.value
+
+    def add_entry(self, index, image, platform=None, os_version=None, os_features=(),
+                  annotations=None):
+        """Appends an entry to list `index` -> its index in the list.
+        platform: "os/arch[/variant]", or None to read it from the image
+        config when pushed; os_version and os_features (a list) complete a
+        given platform; annotations: a dict (OCI only). Platforms are
+        normalised (a warning per rewrite) unless no_normalize. As with
+        add_list, if os_version, a feature or an annotation is refused, the
+        entry stays, with what was set before it."""
+        entry = c_size_t()
+        self._call("ml_spec_add_entry", index, _enc(image, "image"), _enc(platform, "platform"),
+                   ctypes.byref(entry))
+        if os_version is not None:
+            self._call("ml_spec_entry_set_os_version", index, entry, _enc(os_version, "os_version"))
+        for feature in [os_features] if isinstance(os_features, (str, bytes)) else os_features:
+            self._call("ml_spec_entry_add_os_feature", index, entry, _enc(feature, "os feature"))
+        for key, value in (annotations or {}).items():
+            self._call("ml_spec_entry_annotate", index, entry, _enc(key, "annotation key"),
+                       _enc(value, "annotation value"))
+        return entry.value
+
+    def check(self):
+        """The checks over whole lists (ml_spec_check): every list has an
+        entry (ML_ESPEC), no two entries of a list share a platform
+        (ML_EDUPLICATE, unless allow_duplicates). push() runs them too."""
+        self._call("ml_spec_check")
 
     def _read_lists(self):
         lib, h = _lib(), self._h

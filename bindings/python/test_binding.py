@@ -253,8 +253,89 @@ class OfflineTest(unittest.TestCase):
             ml.Client(ca_cert="/nonexistent/ca.pem").inspect("127.0.0.1:1/a:1")
         self.assertIn(cm.exception.code, (ml.ML_ENET, ml.ML_EIO, ml.ML_EINVAL))
 
+    def test_built_spec_equals_parsed(self):
+        """Spec.new()/add_list()/add_entry() give what parsing SPEC gives:
+        same JSON, lists and warnings (named by the image, not a line)."""
+        with ml.Spec.new() as spec:
+            i = spec.add_list("registry.example.com/team/app:1.2", tags=["latest", "1", "latest"])
+            self.assertEqual(i, 0)
+            base = "registry.example.com/team/app:1.2-"
+            self.assertEqual(spec.add_entry(i, base + "amd64", "Linux/x86_64"), 0)
+            spec.add_entry(i, base + "arm", b"linux/arm/v7")
+            spec.add_entry(i, base + "win", "windows/amd64", os_version="10.0.17763.5576")
+            self.assertEqual(spec.add_entry(i, base + "cfg"), 3)
+            spec.check()
+            parsed = ml.Spec.parse(SPEC, name="app.yaml")
+            self.assertEqual(spec.json, parsed.json)
+            self.assertEqual(spec.lists, parsed.lists)
+            self.assertEqual(len(spec.warnings), 2, spec.warnings)
+            self.assertEqual([w.split(": ", 1)[1] for w in spec.warnings],
+                             [w.split(": ", 1)[1] for w in parsed.warnings])
+            self.assertTrue(all(w.startswith(base + "amd64: ") for w in spec.warnings))
+            # os.features and annotations, as a spec file writes them
+            spec.add_list("example.com/b:2", annotations={"a": "1"})
+            spec.add_entry(1, "example.com/b:2-win", "windows/amd64", os_version="10.0",
+                           os_features=["win32k"], annotations={"note": "x", "empty": None})
+            doc = spec.json["lists"][1]
+        self.assertEqual(doc, ml.Spec.parse(
+            "image: example.com/b:2\nannotations: {a: '1'}\nmanifests:\n"
+            "  - image: example.com/b:2-win\n"
+            "    platform: {os: windows, architecture: amd64, os.version: '10.0',"
+            " os.features: [win32k]}\n"
+            "    annotations: {note: x, empty: ''}\n").json["lists"][0])
+        # what was added last is still readable after close
+        self.assertEqual([l.target for l in spec.lists],
+                         ["registry.example.com/team/app:1.2", "example.com/b:2"])
+        self.assertRaises(ValueError, spec.add_list, "example.com/c:1")  # closed
+
+    def test_built_spec_errors(self):
+        spec = ml.Spec.new()
+        spec.add_list("example.com/a:1")
+        for call, code, words in (
+                (lambda: spec.add_entry(0, "example.com/a:1-x", "linux"), "ML_EPLATFORM",
+                 'invalid platform "linux"'),
+                (lambda: spec.add_entry(0, "example.com/A:1"), "ML_EREF", "lowercase"),
+                (lambda: spec.add_list("example.com/a@sha256:" + "0" * 64), "ML_EREF",
+                 "not a digest"),
+                (lambda: spec.add_list("example.com/b:1", tags=["not ok"]), "ML_EREF",
+                 'invalid tag "not ok"'),
+                (lambda: spec.add_entry(0, "example.com/a:1-y", os_version="10.0"),
+                 "ML_EPLATFORM", "needs a platform"),
+                (lambda: spec.add_entry(5, "example.com/a:1-z"), "ML_EINVAL", "no list 5")):
+            with self.assertRaises(ml.ManifestListError) as cm:
+                call()
+            e = cm.exception
+            self.assertEqual(e.code_name, code, e.message)
+            self.assertIn(words, e.message)
+            self.assertIsNone(e.file)
+            self.assertEqual(e.line, 0)
+        spec.add_entry(0, "example.com/a:1-amd64", "linux/amd64")
+        spec.add_entry(0, "example.com/a:1-x86_64", "linux/x86_64")
+        with self.assertRaises(ml.ManifestListError) as cm:
+            spec.check()
+        self.assertEqual(cm.exception.code_name, "ML_EDUPLICATE")
+        self.assertIn("example.com/a:1-x86_64", cm.exception.message)
+        with ml.Client() as c:  # push runs the same checks, before any request
+            with self.assertRaises(ml.ManifestListError) as cm:
+                c.push(spec)
+            self.assertEqual(cm.exception.code_name, "ML_EDUPLICATE")
+        with self.assertRaises(ml.ManifestListError) as cm:
+            spec.add_entry(0, None)
+        self.assertEqual(cm.exception.code_name, "ML_EINVAL")
+        self.assertRaises(ValueError, spec.add_list, "a\0b")
+        dup = ml.Spec.new(allow_duplicates=True)
+        dup.add_list("example.com/a:1")
+        dup.add_entry(0, "example.com/a:1-amd64", "linux/amd64")
+        dup.add_entry(0, "example.com/a:1-x86_64", "linux/x86_64")
+        dup.check()
+        raw = ml.Spec.new(no_normalize=True)
+        raw.add_list("example.com/a:1")
+        raw.add_entry(0, "example.com/a:1-x86_64", "Linux/x86_64")
+        self.assertEqual(raw.lists[0].entries[0].platform, "Linux/x86_64")
+        self.assertEqual(raw.warnings, [])
+
     def test_no_growth_in_parse_free_loop(self):
-        """200 parse/free rounds (plus errors, normalisation and JSON) must not
+        """200 parse/free rounds (plus a built spec, errors, normalisation and JSON) must not
         grow RSS: every ml_error, char * and ml_spec is freed."""
         def once():
             with ml.Spec.parse(SPEC, name="loop.yaml") as s:
@@ -270,6 +351,14 @@ class OfflineTest(unittest.TestCase):
                 pass
             with ml.Client():
                 pass
+            with ml.Spec.new() as b:
+                b.add_list("example.com/a:1", tags=["x"], annotations={"k": "v"})
+                b.add_entry(0, "example.com/a:1-amd64", "Linux/x86_64", os_version="1",
+                            os_features=["f"], annotations={"k": "v"})
+                try:
+                    b.add_entry(0, "example.com/a:1-bad", "linux")
+                except ml.ManifestListError:
+                    pass
         for _ in range(50):
             once()
         gc.collect()
@@ -302,6 +391,35 @@ class BindingCase(MlistTestCase):
 
 
 class PushTest(BindingCase):
+
+    def test_push_built_spec(self):
+        """A spec built in Python (no YAML) is pushed and read back: tags,
+        platforms from the spec and from the config, os.version,
+        os.features and annotations."""
+        imgs = self.seed_set([AMD, ARM])
+        win = self.seed("v1-win", "windows/amd64", os_version="10.0.17763.5576")
+        spec = ml.Spec.new()
+        i = spec.add_list(self.ref("v1"), tags=["latest", "1.0"], annotations={"a": "b"})
+        spec.add_entry(i, self.ref(tag_for(AMD)), "linux/x86_64")
+        spec.add_entry(i, self.ref(tag_for(ARM)))  # platform from the image config
+        spec.add_entry(i, self.ref("v1-win"), "windows/amd64", os_version="10.0.17763.5576",
+                       os_features=["win32k"], annotations={"com.example.note": "built"})
+        res = self.client().push(spec)
+        self.assertEqual([t.tag for t in res.tags], ["v1", "latest", "1.0"])
+        self.assertEqual(spec.warnings, ['%s: architecture "x86_64" normalised to "amd64"'
+                                         % self.ref(tag_for(AMD))])
+        for tag in ("v1", "latest", "1.0"):
+            doc = self.assertListAt(tag, digest=res.digest, size=res.size)
+        self.assertEqual(doc["mediaType"], OCI_INDEX)  # annotations need an OCI index
+        self.assertEqual(doc["annotations"], {"a": "b"})
+        self.assertEntries(doc, dict(imgs, **{"windows/amd64": win}))
+        got = {m["platform"]["os"] + "/" + m["platform"]["architecture"]: m
+               for m in doc["manifests"]}
+        self.assertEqual(got["windows/amd64"]["platform"],
+                         {"os": "windows", "architecture": "amd64",
+                          "os.version": "10.0.17763.5576", "os.features": ["win32k"]})
+        self.assertEqual(got["windows/amd64"]["annotations"], {"com.example.note": "built"})
+        self.assertNotIn("annotations", got[AMD])
 
     def test_create_digest_matches_registry(self):
         imgs = self.seed_set([AMD, ARM])

@@ -269,6 +269,28 @@ class PushTest(MlistTestCase):
         self.assertIn("v1-arm64", r.stderr)
         self.assertFalse(self.reg.tag_exists(self.repo, "v1"))
 
+    def test_push_from_args_normalises_and_names_the_image(self):
+        """from-args platforms go through the spec checks: normalised, with
+        the warning naming the entry's image (the template keeps the raw
+        value), and a malformed platform refused before any request."""
+        amd = self.seed("v1-x86_64", AMD)
+        arm = self.seed("v1-aarch64", ARM)
+        r = self.mlist("push", "from-args", "--platforms", "Linux/x86_64,linux/aarch64",
+                       "--template", self.ref("v1-ARCH"), "--target", self.ref("v1"))
+        self.assertOk(r)
+        digest, _ = self.parse_digest_line(r)
+        self.assertEntries(self.assertListAt("v1", digest=digest), {AMD: amd, ARM: arm})
+        self.assertIn('%s: architecture "x86_64" normalised to "amd64"' % self.ref("v1-x86_64"),
+                      r.stderr)
+        self.assertIn('%s: os "Linux" normalised to "linux"' % self.ref("v1-x86_64"), r.stderr)
+        self.reg.reset_access_log()
+        for bad in ("linux/amd64/v8/extra", "linux//amd64"):
+            r = self.mlist("push", "from-args", "--platforms", bad,
+                           "--template", self.ref("v2-ARCH"), "--target", self.ref("v2"))
+            self.assertExit(r, 2)
+            self.assertIn('invalid platform "%s"' % bad, r.stderr)
+        self.assertEqual(self.reg.access_log(), [])
+
 
 if __name__ == "__main__":
     unittest.main()

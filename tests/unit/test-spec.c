@@ -478,6 +478,378 @@ static void test_api_arguments(void)
     ml_spec_free(NULL);
 }
 
+/* ---- the builder ------------------------------------------------------------ */
+
+/* The YAML a built spec must equal. */
+static const char built_yaml[] =
+    "image: registry.example.com/team/app:1.2\n"
+    "tags: ['1.2', latest, latest]\n"
+    "annotations: {org.opencontainers.image.revision: abc123, empty: ~}\n"
+    "manifests:\n"
+    "  - image: registry.example.com/team/app:1.2-amd64\n"
+    "    platform: {os: Linux, architecture: x86_64}\n"
+    "  - image: registry.example.com/team/app@sha256:" /* digest: no tag added */
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+    "    platform: {os: linux, architecture: armhf}\n"
+    "  - image: team/app:1.2-win\n"
+    "    platform: {os: windows, architecture: amd64, os.version: 10.0.17763.5576,\n"
+    "               os.features: [win32k, x]}\n"
+    "    annotations: {com.example.note: built on host 7}\n"
+    "  - image: registry.example.com/team/app\n"
+    "---\n"
+    "image: example.com/b\n"
+    "manifests:\n"
+    "  - image: example.com/b:1-arm64\n"
+    "    platform: {os: linux, architecture: aarch64}\n";
+
+static int build_like_yaml(ml_spec **out, uint32_t flags, ml_error **err)
+{
+    ml_spec_options opts = ML_SPEC_OPTIONS_INIT;
+    opts.flags = flags;
+    size_t list = 99, entry = 99;
+    int rc = ml_spec_new(out, &opts, err);
+    ml_spec *s = *out;
+    if (rc == ML_OK)
+        rc = ml_spec_add_list(s, "registry.example.com/team/app:1.2", &list, err);
+    CHECK_INT(list, 0);
+    if (rc == ML_OK)
+        rc = ml_spec_add_tag(s, 0, "1.2", err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_tag(s, 0, "latest", err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_tag(s, 0, "latest", err);
+    if (rc == ML_OK)
+        rc = ml_spec_list_annotate(s, 0, "org.opencontainers.image.revision", "abc123", err);
+    if (rc == ML_OK)
+        rc = ml_spec_list_annotate(s, 0, "empty", NULL, err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_entry(s, 0, "registry.example.com/team/app:1.2-amd64", "Linux/x86_64", NULL,
+                               err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_entry(s, 0,
+                               "registry.example.com/team/app@sha256:"
+                               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                               "linux/armhf", NULL, err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_entry(s, 0, "team/app:1.2-win", "windows/amd64", &entry, err);
+    CHECK_INT(entry, 2);
+    if (rc == ML_OK)
+        rc = ml_spec_entry_set_os_version(s, 0, 2, "10.0.17763.5576", err);
+    if (rc == ML_OK)
+        rc = ml_spec_entry_add_os_feature(s, 0, 2, "win32k", err);
+    if (rc == ML_OK)
+        rc = ml_spec_entry_add_os_feature(s, 0, 2, "x", err);
+    if (rc == ML_OK)
+        rc = ml_spec_entry_annotate(s, 0, 2, "com.example.note", "built on host 7", err);
+    if (rc == ML_OK)
+        rc = ml_spec_add_entry(s, 0, "registry.example.com/team/app", NULL, &entry, err);
+    CHECK_INT(entry, 3);
+    if (rc == ML_OK)
+        rc = ml_spec_add_list(s, "example.com/b", &list, err);
+    CHECK_INT(list, 1);
+    if (rc == ML_OK)
+        rc = ml_spec_add_entry(s, 1, "example.com/b:1-arm64", "linux/aarch64", NULL, err);
+    if (rc == ML_OK)
+        rc = ml_spec_check(s, err);
+    return rc;
+}
+
+/* Warnings say the same after their prefix ("t.yaml:6:35: " or "IMAGE: "). */
+static const char *after_prefix(const char *warning)
+{
+    const char *p = strstr(warning ? warning : "", ": ");
+    return p ? p + 2 : "";
+}
+
+static void check_built_equals_parsed(uint32_t flags)
+{
+    ml_spec_options opts = ML_SPEC_OPTIONS_INIT;
+    opts.flags = flags;
+    ml_spec *parsed = NULL, *built = NULL;
+    ml_error *err = NULL;
+    CHECK_INT(ml_spec_parse_buffer(&parsed, built_yaml, strlen(built_yaml), "t.yaml", &opts, NULL),
+              ML_OK);
+    int rc = build_like_yaml(&built, flags, &err);
+    CHECK_INT(rc, ML_OK);
+    if (rc != ML_OK)
+        fprintf(stderr, "  %s\n", ml_error_message(err));
+    ml_error_free(err);
+    if (!parsed || !built) {
+        ml_spec_free(parsed);
+        ml_spec_free(built);
+        return;
+    }
+    char *want = to_json(parsed), *got = to_json(built);
+    CHECK_STR(got, want);
+    CHECK_INT(ml_spec_warning_count(built), ml_spec_warning_count(parsed));
+    for (size_t i = 0; i < ml_spec_warning_count(parsed); i++)
+        CHECK_STR(after_prefix(ml_spec_warning(built, i)), after_prefix(ml_spec_warning(parsed, i)));
+    /* The getters read both alike. */
+    CHECK_INT(ml_spec_tag_count(built, 0), 1); /* 1.2 is the target's own */
+    CHECK_STR(ml_spec_entry_image(built, 0, 2), "docker.io/team/app:1.2-win");
+    char *platform = NULL;
+    CHECK_INT(ml_spec_entry_platform(built, 0, 2, &platform, NULL), ML_OK);
+    CHECK_STR(platform, "windows/amd64 os.version=10.0.17763.5576 os.features=win32k,x");
+    ml_free(platform);
+    ml_free(want);
+    ml_free(got);
+    ml_spec_free(parsed);
+    ml_spec_free(built);
+}
+
+static void test_built_equals_parsed(void)
+{
+    check_built_equals_parsed(0);
+    check_built_equals_parsed(ML_SPEC_NO_NORMALIZE);
+    ml_spec *built = NULL;
+    if (build_like_yaml(&built, 0, NULL) == ML_OK) {
+        CHECK_INT(ml_spec_warning_count(built), 4);
+        CHECK_STR(ml_spec_warning(built, 0),
+                  "registry.example.com/team/app:1.2-amd64: os \"Linux\" normalised to \"linux\"");
+        CHECK_STR(after_prefix(ml_spec_warning(built, 2)),
+                  "architecture \"armhf\" normalised to \"arm\" variant \"v7\"");
+    }
+    ml_spec_free(built);
+}
+
+static ml_spec *new_spec(uint32_t flags)
+{
+    ml_spec_options opts = ML_SPEC_OPTIONS_INIT;
+    opts.flags = flags;
+    ml_spec *spec = NULL;
+    CHECK_INT(ml_spec_new(&spec, &opts, NULL), ML_OK);
+    if (spec)
+        CHECK_INT(ml_spec_add_list(spec, "example.com/app:1", NULL, NULL), ML_OK);
+    return spec;
+}
+
+/* A built spec's error: its code, the offending value, no location; the
+ * spec is left as it was. */
+static void expect_built_error(ml_spec *spec, int rc, ml_error *err, int code, const char *words,
+                               const char *json_before)
+{
+    CHECK_INT(rc, code);
+    CHECK_INT(ml_error_code(err), code);
+    CHECK(test_contains(ml_error_message(err), words));
+    if (!test_contains(ml_error_message(err), words))
+        fprintf(stderr, "  got: %s\n  want: %s\n", ml_error_message(err), words);
+    CHECK(ml_error_file(err) == NULL);
+    CHECK_INT(ml_error_line(err), 0);
+    ml_error_free(err);
+    char *after = to_json(spec);
+    CHECK_STR(after, json_before);
+    ml_free(after);
+}
+
+static void test_built_errors(void)
+{
+    ml_spec *spec = new_spec(0);
+    if (!spec)
+        return;
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:1-amd64", "linux/amd64", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:1-any", NULL, NULL, NULL), ML_OK);
+    char *before = to_json(spec);
+    ml_error *err = NULL;
+
+    int rc = ml_spec_add_entry(spec, 0, "example.com/app:1-x", "linux", NULL, &err);
+    expect_built_error(spec, rc, err, ML_EPLATFORM, "invalid platform \"linux\"", before);
+    err = NULL;
+    rc = ml_spec_add_entry(spec, 0, "example.com/app:1-x", "linux/am d64", NULL, &err);
+    expect_built_error(spec, rc, err, ML_EPLATFORM, "\"am d64\" has invalid characters", before);
+    err = NULL;
+    rc = ml_spec_add_entry(spec, 0, "example.com/App:1", "linux/arm64", NULL, &err);
+    expect_built_error(spec, rc, err, ML_EREF,
+                       "invalid reference \"example.com/App:1\": repository name must be lowercase",
+                       before);
+    err = NULL;
+    rc = ml_spec_add_entry(spec, 0, "", NULL, NULL, &err);
+    expect_built_error(spec, rc, err, ML_EREF, "reference is empty", before);
+    err = NULL;
+    rc = ml_spec_add_list(spec, "example.com/app@sha256:"
+                                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          NULL, &err);
+    expect_built_error(spec, rc, err, ML_EREF, "must be a tag, not a digest", before);
+    CHECK_INT(ml_spec_list_count(spec), 1);
+    err = NULL;
+    rc = ml_spec_add_list(spec, "Bad//Ref", NULL, &err);
+    expect_built_error(spec, rc, err, ML_EREF, "invalid reference \"Bad//Ref\"", before);
+    err = NULL;
+    rc = ml_spec_add_tag(spec, 0, "not ok", &err);
+    expect_built_error(spec, rc, err, ML_EREF, "invalid tag \"not ok\" in tags", before);
+    err = NULL;
+    rc = ml_spec_entry_set_os_version(spec, 0, 0, "10 0", &err);
+    expect_built_error(spec, rc, err, ML_EPLATFORM, "os.version \"10 0\" has invalid characters",
+                       before);
+    err = NULL;
+    rc = ml_spec_entry_add_os_feature(spec, 0, 0, "", &err);
+    expect_built_error(spec, rc, err, ML_EPLATFORM, "os.features has an empty entry", before);
+    err = NULL;
+    rc = ml_spec_entry_set_os_version(spec, 0, 1, "10.0", &err);
+    expect_built_error(spec, rc, err, ML_EPLATFORM,
+                       "example.com/app:1-any: os.version needs a platform", before);
+    err = NULL;
+    CHECK_INT(ml_spec_list_annotate(spec, 0, "k", "v", NULL), ML_OK);
+    free(before);
+    before = to_json(spec);
+    rc = ml_spec_list_annotate(spec, 0, "k", "w", &err);
+    expect_built_error(spec, rc, err, ML_ESPEC, "duplicate annotation \"k\" on example.com/app:1",
+                       before);
+    err = NULL;
+    rc = ml_spec_entry_annotate(spec, 0, 0, "", "v", &err);
+    expect_built_error(spec, rc, err, ML_ESPEC, "empty annotation key on example.com/app:1-amd64",
+                       before);
+    ml_free(before);
+    ml_spec_free(spec);
+}
+
+/* Tags behave as in a spec file: the target's own and repeats are dropped. */
+static void test_built_tags(void)
+{
+    ml_spec *spec = new_spec(0);
+    if (!spec)
+        return;
+    const char *tags[] = {"1", "latest", "1", "1.0"};
+    for (size_t i = 0; i < 4; i++)
+        CHECK_INT(ml_spec_add_tag(spec, 0, tags[i], NULL), ML_OK);
+    CHECK_INT(ml_spec_tag_count(spec, 0), 2);
+    CHECK_STR(ml_spec_tag(spec, 0, 0), "latest");
+    CHECK_STR(ml_spec_tag(spec, 0, 1), "1.0");
+    ml_spec_free(spec);
+}
+
+/* The checks over a whole list, in ml_spec_check and in ml_list_build. */
+static void test_built_list_checks(void)
+{
+    ml_spec *spec = NULL;
+    ml_error *err = NULL;
+    CHECK_INT(ml_spec_new(&spec, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_check(spec, &err), ML_ESPEC);
+    CHECK(test_contains(ml_error_message(err), "spec has no list"));
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml_spec_add_list(spec, "example.com/app", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_check(spec, &err), ML_ESPEC);
+    CHECK_STR(ml_error_message(err),
+              "example.com/app:latest: no manifests (a list needs at least one image)");
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:a", "linux/arm", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:b", "linux/arm64", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:c", "linux/arm/v7", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_check(spec, &err), ML_EDUPLICATE);
+    CHECK_STR(ml_error_message(err),
+              "example.com/app:latest: manifests[2] (example.com/app:c) has the same platform "
+              "linux/arm/v7 as manifests[0] (example.com/app:a)");
+    CHECK(ml_error_file(err) == NULL);
+    ml_error_free(err);
+    err = NULL;
+    /* Nothing is resolved before the checks: no registry is needed. */
+    ml_client *client = NULL;
+    CHECK_INT(ml_client_new(&client, NULL, NULL), ML_OK);
+    ml_list *list = NULL;
+    CHECK_INT(ml_list_build(&list, client, spec, 0, NULL, &err), ML_EDUPLICATE);
+    CHECK(list == NULL);
+    ml_error_free(err);
+    err = NULL;
+    /* os.version tells them apart, as in a spec file. */
+    CHECK_INT(ml_spec_entry_set_os_version(spec, 0, 2, "1", NULL), ML_OK);
+    CHECK_INT(ml_spec_check(spec, NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_set_os_version(spec, 0, 2, "", NULL), ML_OK);
+    CHECK_INT(ml_spec_check(spec, NULL), ML_EDUPLICATE);
+    ml_spec_free(spec);
+    spec = new_spec(ML_SPEC_ALLOW_DUPLICATES);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:a", "linux/amd64", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:b", "linux/amd64", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_check(spec, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, "example.com/empty:1", NULL, NULL), ML_OK);
+    CHECK_INT(ml_list_build(&list, client, spec, 1, NULL, &err), ML_ESPEC);
+    CHECK(test_contains(ml_error_message(err), "example.com/empty:1: no manifests"));
+    ml_error_free(err);
+    err = NULL;
+    /* OCI-only features name the list, having no line. */
+    CHECK_INT(ml_spec_entry_annotate(spec, 0, 1, "k", "v", NULL), ML_OK);
+    CHECK_INT(ml_spec_check_type(spec, ML_TYPE_DOCKER, &err), ML_ETYPE);
+    CHECK(ml__has_prefix(ml_error_message(err), "example.com/app:1: entry annotations need an OCI index"));
+    CHECK(ml_error_hints(err) & ML_HINT_TYPE_OCI);
+    ml_error_free(err);
+    ml_client_free(client);
+    ml_spec_free(spec);
+}
+
+/* Inputs are copied: the caller's buffers may change or go right after. */
+static void test_built_copies_inputs(void)
+{
+    char target[] = "example.com/app:1", tag[] = "v1", image[] = "example.com/app:1-arm",
+         platform[] = "linux/arm/v6", version[] = "1.2", feature[] = "f", key[] = "k", value[] = "v";
+    ml_spec *spec = NULL;
+    CHECK_INT(ml_spec_new(&spec, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, target, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_tag(spec, 0, tag, NULL), ML_OK);
+    CHECK_INT(ml_spec_list_annotate(spec, 0, key, value, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, image, platform, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_set_os_version(spec, 0, 0, version, NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_add_os_feature(spec, 0, 0, feature, NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_annotate(spec, 0, 0, key, value, NULL), ML_OK);
+    char *buffers[] = {target, tag, image, platform, version, feature, key, value};
+    for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++)
+        memset(buffers[i], 'X', strlen(buffers[i]));
+    char *json = to_json(spec);
+    CHECK_STR(json, "{\"lists\":[{\"image\":\"example.com/app:1\",\"tags\":[\"v1\"],"
+                    "\"annotations\":{\"k\":\"v\"},\"manifests\":[{\"image\":"
+                    "\"example.com/app:1-arm\",\"platform\":{\"architecture\":\"arm\",\"os\":"
+                    "\"linux\",\"variant\":\"v6\",\"os.version\":\"1.2\",\"os.features\":[\"f\"]},"
+                    "\"annotations\":{\"k\":\"v\"}}]}]}");
+    ml_free(json);
+    ml_spec_free(spec);
+}
+
+static void test_built_arguments(void)
+{
+    ml_spec *spec = (ml_spec *)&spec;
+    ml_error *err = NULL;
+    CHECK_INT(ml_spec_new(NULL, NULL, NULL), ML_EINVAL);
+    ml_spec_options opts = ML_SPEC_OPTIONS_INIT;
+    opts.flags = 1u << 20;
+    CHECK_INT(ml_spec_new(&spec, &opts, &err), ML_EINVAL);
+    CHECK(spec == NULL);
+    CHECK(test_contains(ml_error_message(err), "flags"));
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml_spec_add_list(NULL, "a", NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_add_tag(NULL, 0, "a", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_add_entry(NULL, 0, "a", NULL, NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_list_annotate(NULL, 0, "k", "v", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_annotate(NULL, 0, 0, "k", "v", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_set_os_version(NULL, 0, 0, "1", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_add_os_feature(NULL, 0, 0, "f", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_check(NULL, NULL), ML_EINVAL);
+    spec = new_spec(0);
+    if (!spec)
+        return;
+    CHECK_INT(ml_spec_add_list(spec, NULL, NULL, &err), ML_EINVAL);
+    CHECK(test_contains(ml_error_message(err), "target is NULL"));
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml_spec_add_tag(spec, 0, NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_add_tag(spec, 1, "a", &err), ML_EINVAL);
+    CHECK(test_contains(ml_error_message(err), "no list 1"));
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml_spec_add_entry(spec, 0, NULL, "linux/amd64", NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_add_entry(spec, 1, "a", NULL, NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_list_annotate(spec, 0, NULL, "v", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_annotate(spec, 0, 0, "k", "v", &err), ML_EINVAL);
+    CHECK(test_contains(ml_error_message(err), "list 0 has no entry 0"));
+    ml_error_free(err);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "a", "linux/amd64", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_annotate(spec, 0, 0, NULL, "v", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_set_os_version(spec, 0, 0, NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_add_os_feature(spec, 0, 0, NULL, NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_add_os_feature(spec, 0, 1, "f", NULL), ML_EINVAL);
+    CHECK_INT(ml_spec_entry_count(spec, 0), 1);
+    ml_spec_free(spec);
+}
+
 int main(void)
 {
     TEST_RUN(test_seed_corrected);
@@ -495,5 +867,11 @@ int main(void)
     TEST_RUN(test_annotations);
     TEST_RUN(test_values_and_nulls);
     TEST_RUN(test_api_arguments);
+    TEST_RUN(test_built_equals_parsed);
+    TEST_RUN(test_built_errors);
+    TEST_RUN(test_built_tags);
+    TEST_RUN(test_built_list_checks);
+    TEST_RUN(test_built_copies_inputs);
+    TEST_RUN(test_built_arguments);
     TEST_END();
 }
