@@ -637,21 +637,29 @@ static int parse_target(parse_ctx *c, const field *f, loc map_at, ml__spec_list 
     return rc;
 }
 
+/* The tags of one list as they are read, in the order first given. */
+typedef struct tag_reader {
+    ml__spec_list *list;
+    ml__strset seen; /* the tags of list->tags */
+} tag_reader;
+
 static int add_tag(parse_ctx *c, char *tag, loc at, void *arg)
 {
-    ml__spec_list *list = arg;
+    tag_reader *r = arg;
+    bool added = false;
     int rc = ML_OK;
     if (!ml__tag_valid(tag))
         rc = fail(c, at, ML_EREF,
                   "invalid tag \"%.*s\" in tags (allowed: A-Z a-z 0-9 _ . -, at most 128, "
                   "not starting with . or -)", QUOTE_MAX, tag);
     /* The target's own tag and repeats add nothing. */
-    if (rc != ML_OK || strcmp(tag, list->target.tag) == 0 ||
-        ml__strvec_contains(&list->tags, tag)) {
+    if (rc == ML_OK && strcmp(tag, r->list->target.tag) != 0 && ml__strset_add(&r->seen, tag, &added) != ML_OK)
+        rc = fail_oom(c);
+    if (!added) {
         free(tag);
         return rc;
     }
-    return ml__strvec_push_take(&list->tags, tag) == ML_OK ? ML_OK : fail_oom(c);
+    return ml__strvec_push_take(&r->list->tags, tag) == ML_OK ? ML_OK : fail_oom(c);
 }
 
 /* subject: the image this index refers to (OCI 1.1), resolved at push. */
@@ -681,8 +689,10 @@ static int parse_list(parse_ctx *c, struct fy_node *root, ml__spec_list *list)
     int rc = read_mapping(c, root, at, list_keys, "at top level", fields);
     if (rc == ML_OK)
         rc = parse_target(c, &fields[L_IMAGE], at, list);
+    tag_reader tags = {.list = list};
     if (rc == ML_OK)
-        rc = each_string(c, &fields[L_TAGS], "at top level", add_tag, list);
+        rc = each_string(c, &fields[L_TAGS], "at top level", add_tag, &tags);
+    ml__strset_free(&tags.seen);
     if (rc == ML_OK)
         rc = parse_annotations(c, &fields[L_ANNOTATIONS], "at top level", &list->annotations);
     if (rc == ML_OK && fields[L_ARTIFACT_TYPE].seen)
