@@ -71,16 +71,14 @@ static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...) ML__PRINTF
 /* Every spec error reads "FILE:LINE:COL: problem" and carries the location. */
 static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...)
 {
-    ml__buf b = {0};
-    ml__buf_printf(&b, "%s:%d:%d: ", c->spec->name, at.line, at.col);
     va_list ap;
     va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
+    /* Spec text quoted in it may hold line breaks and terminal escapes. */
+    char *message = ml__sanitize_vprintf(fmt, ap);
     va_end(ap);
-    char *message = ml__buf_take(&b);
     if (!message)
         return ml__error_set(c->err, ML_ENOMEM, "out of memory");
-    ml__error_set(c->err, code, "%s", message);
+    ml__error_set(c->err, code, "%s:%d:%d: %s", c->spec->name, at.line, at.col, message);
     ml__error_set_location(c->err, c->spec->name, at.line, at.col);
     free(message);
     return code;

@@ -494,6 +494,17 @@ static void test_repeated_tags_keep_first_order(void)
     ml_spec_free(spec);
 }
 
+/* Spec text quoted in an error cannot forge a second line. */
+static void test_quoted_text_is_printable(void)
+{
+    expect_text_error("image: \"a:1\\nmlist: error: forged\"\nmanifests:\n  - image: a:1-x\n", ML_EREF, 1,
+                      "a:1?mlist: error: forged");
+    expect_text_error("image: a:1\ntags: [\"x\\r\\ny\"]\nmanifests:\n  - image: a:1-x\n", ML_EREF, 2,
+                      "invalid tag \"x??y\"");
+    expect_text_error("image: a:1\n\"bad\\u001b[2J\": 1\nmanifests:\n  - image: a:1-x\n", ML_ESPEC, 2,
+                      "unknown key \"bad?[2J\"");
+}
+
 /* Run alone, under a 10 s timeout (tests/meson.build): repeats are found in
  * linear time. A scan of the tags kept so far took 21 s for 100000 tags, 4
  * times that for these 200000 (plus 1000 repeats). */
@@ -539,5 +550,6 @@ int main(int argc, char **argv)
     TEST_RUN(test_values_and_nulls);
     TEST_RUN(test_api_arguments);
     TEST_RUN(test_repeated_tags_keep_first_order);
+    TEST_RUN(test_quoted_text_is_printable);
     TEST_END();
 }
