@@ -18,8 +18,10 @@ typedef struct ml__subject {
 
 void ml__subjects_clear(ml__subject *s, size_t n);
 
-/* Fills refs and api of each subject, in concurrent batches. */
-int ml__referrers_list(ml_client *c, ml__subject *s, size_t n, ml_error **err);
+/* Fills refs and api of each subject, in concurrent batches; each
+ * referrer once. A registry's pages that loop back or never end are cut,
+ * with a line in `warnings`. */
+int ml__referrers_list(ml_client *c, ml__subject *s, size_t n, ml__strvec *warnings, ml_error **err);
 
 /* Carries the referrers of each subject (its repo is where they are now)
  * into `to`: their blobs, their manifests, and the tag-schema index where

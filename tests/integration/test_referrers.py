@@ -267,6 +267,31 @@ class ApiReferrersTest(MlistTestCase):
             self.assertOk(r)
             self.assertEqual(self.parse_json(r)["referrersCopied"], 5)
 
+    def test_next_page_naming_the_page_read_is_not_followed(self):
+        with FakeRegistry(referrers=True, referrers_loop=True) as fr:
+            amd = self.fake_image(fr, "it/src", "amd", AMD)
+            sig = self.fake_referrer(fr, "it/src", amd, SIG, b"looped-sig")
+            r = self.mlist("--plain-http", "--json", "inspect", "--referrers", fr.ref("it/src:amd"))
+            self.assertOk(r)
+            self.assertEqual([x["digest"] for x in self.parse_json(r)["referrers"]], [sig.digest])
+            self.assertIn("referrers of %s: the registry's next page is one read already" % amd.digest, r.stderr)
+            pages = [e for e in fr.log if e.method == "GET" and "/referrers/" in e.path]
+            self.assertEqual(len(pages), 1, pages)
+            spec = self.write_spec("image: %s\nmanifests:\n  - image: %s\n" % (
+                fr.ref("it/dst:v1"), fr.ref("it/src:amd")))
+            r = self.mlist("--plain-http", "create", "--referrers", "--json", spec)
+            self.assertOk(r)
+            self.assertEqual(self.parse_json(r)["referrersCopied"], 1)
+
+    def test_pages_past_the_limit_are_reported(self):
+        with FakeRegistry(referrers=True, referrers_page=1) as fr:
+            amd = self.fake_image(fr, "it/src", "amd", AMD)
+            sigs = sorted(self.fake_referrer(fr, "it/src", amd, SIG, b"many-%d" % i).digest for i in range(66))
+            r = self.mlist("--plain-http", "--json", "inspect", "--referrers", fr.ref("it/src:amd"))
+            self.assertOk(r)
+            self.assertEqual([x["digest"] for x in self.parse_json(r)["referrers"]], sigs[:64])
+            self.assertIn("referrers of %s: more than 64 pages; the rest is not listed" % amd.digest, r.stderr)
+
     def test_tag_schema_source_to_api_target(self):
         src = self.repo + "-src"
         amd = self.seed(tag_for(AMD), AMD, repo=src)
