@@ -280,10 +280,11 @@ typedef struct pending {
     const ml__descriptor *desc;
     size_t subject;
     bool first;   /* the first time this digest is pending: copied once */
-    bool skip;    /* unreadable or unsupported: left behind, with a warning */
+    bool skip;    /* not listed for this subject at the target, with a warning */
 } pending;
 
 typedef struct copy_job {
+    const ml__subject *src; /* the subjects todo[].subject indexes */
     pending *todo;
     size_t count;
     ml__strvec *warnings;
@@ -298,30 +299,57 @@ static void copy_job_clear(copy_job *j)
     ml__copy_clear(&j->copy);
 }
 
-static bool pending_already(const copy_job *j, const char *digest)
-{
-    for (size_t i = 0; i < j->count; i++)
-        if (ml__str_eq(j->todo[i].desc->digest, digest))
-            return true;
-    return false;
-}
-
 /* What the target lacks, subject by subject. */
-static int find_pending(const ml__subject *src, const ml__subject *dst, size_t n, copy_job *j)
+static int find_pending(const ml__subject *dst, size_t n, copy_job *j)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += src[i].refs.manifest_count;
-    if (!(j->todo = calloc(total ? total : 1, sizeof(*j->todo))))
-        return ML_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        for (size_t r = 0; r < src[i].refs.manifest_count; r++) {
-            const ml__descriptor *d = &src[i].refs.manifests[r];
-            if (lists_digest(&dst[i].refs, d->digest))
+        total += j->src[i].refs.manifest_count;
+    ml__strset seen = {0};
+    int rc = (j->todo = calloc(total ? total : 1, sizeof(*j->todo))) ? ML_OK : ML_ENOMEM;
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        for (size_t r = 0; rc == ML_OK && r < j->src[i].refs.manifest_count; r++) {
+            const ml__descriptor *d = &j->src[i].refs.manifests[r];
+            bool first = false;
+            if (lists_digest(&dst[i].refs, d->digest) || (rc = ml__strset_add(&seen, d->digest, &first)) != ML_OK)
                 continue;
-            bool first = !pending_already(j, d->digest);
-            j->todo[j->count++] = (pending){src[i].repo, d, i, first, false};
+            j->todo[j->count++] = (pending){j->src[i].repo, d, i, first, false};
         }
+    ml__strset_free(&seen);
+    return rc;
+}
+
+/* A referrer belongs with the image its subject names: one listed for
+ * another image, or with no subject (a stale or forged tag-schema index, a
+ * registry's mistake), is not written into that image's referrers at the
+ * target. Copied at all only when listed for its own subject somewhere. */
+static int check_subject(void *payload, size_t k, const ml__manifest *m, ml_error **err)
+{
+    copy_job *j = payload;
+    const char *digest = j->copy.gets[k].reference, *subject = m->has_subject ? m->subject.digest : NULL;
+    const char *listed_for = NULL;
+    size_t listed = 0, wrong = 0;
+    for (size_t i = 0; i < j->count; i++) {
+        pending *p = &j->todo[i];
+        if (!ml__str_eq(p->desc->digest, digest))
+            continue;
+        listed++;
+        if (ml__str_eq(j->src[p->subject].digest, subject))
+            continue;
+        listed_for = j->src[p->subject].digest;
+        p->skip = true;
+        wrong++;
+    }
+    if (wrong == listed)
+        return ml__error_set(err, ML_EMANIFEST, "listed as a referrer of %s, but %s%s", listed_for,
+                             subject ? "its subject is " : "it has no subject", subject ? subject : "");
+    for (size_t i = 0; i < j->count; i++) {
+        const pending *p = &j->todo[i];
+        if (p->skip && ml__str_eq(p->desc->digest, digest) &&
+            ml__strvec_pushf(j->warnings, "referrer %s not listed for %s: its subject is %s", digest,
+                             j->src[p->subject].digest, subject) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
     return ML_OK;
 }
 
@@ -353,6 +381,7 @@ static int copy_referrers(ml_client *c, const ml_ref *to, copy_job *j, size_t *c
             j->todo_of[m] = k;
             j->copy.gets[m++] = (ml__item){.repo = j->todo[k].from, .reference = j->todo[k].desc->digest};
         }
+    j->copy.check = check_subject;
     size_t failed = 0;
     int rc = ml__copy_read(c, &j->copy, skip_referrer, j, &failed, err);
     if (rc != ML_OK && rc != ML_ENOMEM)
@@ -444,8 +473,8 @@ static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml
 static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, ml__strvec *left,
                         ml_error **err)
 {
-    copy_job j = {.warnings = x->warnings};
-    int rc = find_pending(src, dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    copy_job j = {.src = src, .warnings = x->warnings};
+    int rc = find_pending(dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK && j.count && x->plan)
         rc = plan_pending(x->to, &j, x->plan) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (rc == ML_OK && j.count) {
@@ -453,8 +482,8 @@ static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, s
         if (rc == ML_OK)
             rc = update_tag_schema(x->c, x->to, dst, n, &j, err);
     }
-    for (size_t k = 0; rc == ML_OK && k < j.count; k++)
-        if (j.todo[k].skip && j.todo[k].first && ml__strvec_push(left, j.todo[k].desc->digest) != ML_OK)
+    for (size_t m = 0; rc == ML_OK && m < j.copy.count; m++)
+        if (j.copy.skipped[m] && ml__strvec_push(left, j.copy.gets[m].reference) != ML_OK)
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     copy_job_clear(&j);
     return rc;

@@ -28,8 +28,9 @@ int ml__referrers_list(ml_client *c, ml__subject *s, size_t n, ml__strvec *warni
  * `to` has no referrers API; then the referrers of those, a few levels
  * deep. *copied counts the manifests copied; with `plan` (a dry run)
  * nothing is written and each copy is described there instead. A referrer
- * that is gone or cannot be copied (an index) is left behind with a line
- * in `warnings`; a failing registry fails the copy. */
+ * that is gone, cannot be copied (an index) or whose subject is not the
+ * image it is listed for is left behind with a line in `warnings`; a
+ * failing registry fails the copy. */
 int ml__referrers_copy(ml_client *c, const ml_ref *to, ml__subject *s, size_t n, size_t *copied, ml__strvec *plan,
                        ml__strvec *warnings, ml_error **err);
 

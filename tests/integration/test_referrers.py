@@ -141,6 +141,34 @@ class RegistryReferrersTest(MlistTestCase):
         self.assertEqual(self.index_at(self.repo, tag), sorted([sig.digest, sbom.digest]))
         self.assertListAt("v1")
 
+    def test_only_referrers_whose_subject_is_the_image_are_copied(self):
+        """amd64's tag-schema index also lists amd64 itself (no subject) and
+        arm64's signature: neither is copied as amd64's referrer."""
+        src, imgs, (sig, sbom, sbom_sig) = self.signed_source()
+        arm_sig, blobs = referrer_manifest(imgs[ARM], SIG, b"sig-of-arm64")
+        for b in blobs:
+            self.reg.push_blob(src, b)
+        self.reg.put_manifest(src, sha256_digest(arm_sig), arm_sig, OCI_MANIFEST)
+        tag = schema_tag(imgs[AMD].digest)
+        _, _, old = self.reg.get_manifest(src, tag)
+        index = json.loads(old)
+        index["manifests"] += [{"mediaType": imgs[AMD].media_type, "digest": imgs[AMD].digest,
+                                "size": imgs[AMD].size}, descriptor(arm_sig, SIG)]
+        self.reg.put_manifest(src, tag, index, OCI_INDEX)
+        r = self.mlist("create", "--referrers", "--json", self.spec([AMD, ARM], repo=src))
+        self.assertOk(r)
+        res = self.parse_json(r)
+        self.assertEqual(res["referrersCopied"], 3)
+        self.assertEqual(self.index_at(self.repo, tag), sorted([sig.digest, sbom.digest]))
+        self.assertEqual(self.index_at(self.repo, schema_tag(sbom.digest)), [sbom_sig.digest])
+        self.assertNotIn(schema_tag(imgs[ARM].digest), self.reg.tags(self.repo))
+        self.assertFalse(self.reg.manifest_exists(self.repo, sha256_digest(arm_sig)))
+        warnings = "\n".join(res["warnings"])
+        self.assertIn("referrer %s left behind: listed as a referrer of %s, but it has no subject"
+                      % (imgs[AMD].digest, imgs[AMD].digest), warnings)
+        self.assertIn("referrer %s left behind: listed as a referrer of %s, but its subject is %s"
+                      % (sha256_digest(arm_sig), imgs[AMD].digest, imgs[ARM].digest), warnings)
+
     def test_without_the_flag_referrers_stay_behind(self):
         src, imgs, (sig, _, _) = self.signed_source()
         self.assertOk(self.mlist("create", self.spec([AMD, ARM], repo=src)))
