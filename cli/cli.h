@@ -42,8 +42,9 @@ void cli_opts_free(cli_opts *o);
 int cli_client(cli_opts *o, ml_client **out);
 /* Erases the progress line (before printing results). */
 void cli_clear_progress(void);
-/* Registry-supplied text, with control characters printed as '?'. */
-void cli_put_clean(FILE *f, const char *s);
+/* One line on stdout; control characters in it (newlines too) print as
+ * '?': for text from registries and specs. */
+void cli_print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A JSON string literal. */
 void cli_json_string(FILE *f, const char *s);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

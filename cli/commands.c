@@ -403,16 +403,19 @@ int cmd_push(cli_opts *o)
 
 static int print_plan_list(const ml_spec *spec, size_t index)
 {
-    printf("%s%s\n", index ? "\n" : "", ml_spec_target(spec, index));
+    if (index)
+        putchar('\n');
+    /* From the spec: printed like any text that did not come from mlist. */
+    cli_print_line("%s", ml_spec_target(spec, index));
     for (size_t t = 0; t < ml_spec_tag_count(spec, index); t++)
-        printf("  also tagged: %s\n", ml_spec_tag(spec, index, t));
+        cli_print_line("  also tagged: %s", ml_spec_tag(spec, index, t));
     for (size_t i = 0; i < ml_spec_entry_count(spec, index); i++) {
         char *platform = NULL;
         ml_error *err = NULL;
         int rc = ml_spec_entry_platform(spec, index, i, &platform, &err);
         if (rc != ML_OK)
             return cli_fail(rc, err);
-        printf("  %-24s %s\n", platform ? platform : "(from config)", ml_spec_entry_image(spec, index, i));
+        cli_print_line("  %-24s %s", platform ? platform : "(from config)", ml_spec_entry_image(spec, index, i));
         ml_free(platform);
     }
     return 0;
@@ -454,31 +457,22 @@ int cmd_validate(cli_opts *o)
 
 /* ---- inspect ------------------------------------------------------------ */
 
-/* Printed through cli_put_clean: every field comes from the registry. */
-static void print_field(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void print_field(const char *fmt, ...)
-{
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    cli_put_clean(stdout, line);
-}
-
 static void print_manifest_human(const ml_manifest *m)
 {
     size_t len;
     ml_manifest_bytes(m, &len);
-    print_field("Name:      %s\nMediaType: %s\nDigest:    %s\nSize:      %zu\n", ml_manifest_ref(m),
-                ml_manifest_media_type(m), ml_manifest_digest(m), len);
+    /* Every field comes from the registry. */
+    cli_print_line("Name:      %s", ml_manifest_ref(m));
+    cli_print_line("MediaType: %s", ml_manifest_media_type(m));
+    cli_print_line("Digest:    %s", ml_manifest_digest(m));
+    cli_print_line("Size:      %zu", len);
     if (!ml_manifest_is_list(m))
         return;
     printf("\n%-24s %-71s %8s  %s\n", "PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE");
     for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
         const char *p = ml_manifest_entry_platform(m, i);
-        print_field("%-24s %-71s %8lld  %s\n", p ? p : "-", ml_manifest_entry_digest(m, i),
-                    (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
+        cli_print_line("%-24s %-71s %8lld  %s", p ? p : "-", ml_manifest_entry_digest(m, i),
+                       (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
     }
 }
 
@@ -502,7 +496,7 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
         cli_json_string(stdout, ml_manifest_entry_media_type(m, i));
         printf(",\"size\":%lld}\n", (long long)ml_manifest_entry_size(m, i));
     } else {
-        print_field("%s %s\n", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
+        cli_print_line("%s %s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
     }
     return 0;
 }
@@ -518,8 +512,8 @@ static void print_referrers_human(const ml_manifest *m, const ml_referrers *r)
             if (strcmp(ml_manifest_entry_digest(m, e), subject) == 0)
                 what = ml_manifest_entry_platform(m, e) ? ml_manifest_entry_platform(m, e) : subject;
         const char *type = ml_referrers_artifact_type(r, i);
-        print_field("  %-24s %s %8lld  %s\n", what, ml_referrers_digest(r, i), (long long)ml_referrers_size(r, i),
-                    type ? type : ml_referrers_media_type(r, i));
+        cli_print_line("  %-24s %s %8lld  %s", what, ml_referrers_digest(r, i), (long long)ml_referrers_size(r, i),
+                       type ? type : ml_referrers_media_type(r, i));
     }
 }
 
@@ -627,9 +621,9 @@ int cmd_verify(cli_opts *o)
         ml_free(json);
     } else if (rc == 0) {
         for (size_t i = 0; i < ml_report_problem_count(rep); i++)
-            print_field("problem: %s\n", ml_report_problem(rep, i));
+            cli_print_line("problem: %s", ml_report_problem(rep, i));
         if (ml_report_problem_count(rep) == 0)
-            printf("%s: ok\n", o->args.items[0]);
+            cli_print_line("%s: ok", o->args.items[0]);
     }
     if (rc == 0 && ml_report_problem_count(rep) > 0)
         rc = 1;

@@ -61,25 +61,50 @@ void cli_clear_progress(void)
 
 /* ---- diagnostics -------------------------------------------------------- */
 
-/* Registry-supplied text may carry terminal escapes: C0 and C1 controls
- * (C1 as UTF-8: 0xc2 0x80-0x9f) are printed as '?'. Written in one call:
- * stderr is unbuffered. */
-void cli_put_clean(FILE *f, const char *s)
+/* Text that did not come from mlist (registry answers, specs, arguments)
+ * may carry line breaks and terminal escapes: every C0 and C1 control (C1
+ * as UTF-8: 0xc2 0x80-0x9f), newline included, is printed as '?', so one
+ * message is one line. Written in one call: stderr is unbuffered. */
+static void put_line(FILE *f, const char *prefix, const char *text)
 {
-    size_t n = strlen(s), k = 0;
-    char *out = malloc(n + 1);
+    size_t k = strlen(prefix);
+    char *out = malloc(k + strlen(text) + 2);
     if (!out)
         return;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    memcpy(out, prefix, k);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
         if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
             out[k++] = '?';
             p++;
         } else {
-            out[k++] = (char)((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f ? '?' : *p);
+            out[k++] = (char)(*p < 0x20 || *p == 0x7f ? '?' : *p);
         }
     }
+    out[k++] = '\n';
     fwrite(out, 1, k, f);
     free(out);
+}
+
+static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+        vfprintf(m, fmt, ap);
+        fclose(m);
+    }
+    put_line(f, prefix, text ? text : "");
+    free(text);
+}
+
+void cli_print_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vput_line(stdout, "", fmt, ap);
+    va_end(ap);
 }
 
 void cli_json_string(FILE *f, const char *s)
@@ -100,17 +125,7 @@ static void vnote(const char *prefix, const char *fmt, va_list ap) __attribute__
 static void vnote(const char *prefix, const char *fmt, va_list ap)
 {
     cli_clear_progress();
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m) {
-        vfprintf(m, fmt, ap);
-        fclose(m);
-    }
-    fputs(prefix, stderr);
-    cli_put_clean(stderr, text ? text : "");
-    fputc('\n', stderr);
-    free(text);
+    vput_line(stderr, prefix, fmt, ap);
 }
 
 void cli_warn(const char *fmt, ...)
@@ -168,10 +183,16 @@ static void put_advice(FILE *f, uint32_t hints)
 int cli_fail(int code, ml_error *err)
 {
     cli_clear_progress();
-    fputs("mlist: error: ", stderr);
-    cli_put_clean(stderr, err ? ml_error_message(err) : ml_strerror(code));
-    put_advice(stderr, ml_error_hints(err));
-    fputc('\n', stderr);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        fputs(err ? ml_error_message(err) : ml_strerror(code), f);
+        put_advice(f, ml_error_hints(err));
+        fclose(f);
+    }
+    put_line(stderr, "mlist: error: ", text ? text : ml_strerror(code));
+    free(text);
     ml_error_free(err);
     return exit_code_for(code);
 }
@@ -180,10 +201,9 @@ int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mlist: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vnote("mlist: ", fmt, ap);
     va_end(ap);
-    fputs("\nRun 'mlist --help' for usage.\n", stderr);
+    fputs("Run 'mlist --help' for usage.\n", stderr);
     return EXIT_INPUT;
 }
 
@@ -199,9 +219,7 @@ static void log_to_stderr(int level, const char *message, void *payload)
             cli_warn("%s", message);
         return;
     }
-    fputs("mlist: ", stderr);
-    cli_put_clean(stderr, message);
-    fputc('\n', stderr);
+    put_line(stderr, "mlist: ", message);
 }
 
 /* ---- client ------------------------------------------------------------- */

@@ -415,8 +415,10 @@ ML_API int64_t ml_referrers_size(const ml_referrers *r, size_t i);
 ML_API int ml_referrers_to_json(const ml_referrers *r, char **out, ml_error **err);
 
 /* Checks a list in place: every child exists in the list's repository,
- * each child's config matches its entry's platform, every blob is present.
- * Returns ML_OK when the check ran (problems or not); *out lists them. */
+ * each child's config matches its entry's platform, every blob is present,
+ * an entry with a platform is an image; lists inside the list are checked
+ * through. Returns ML_OK when the check ran (problems or not); *out lists
+ * them. */
 ML_API int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **err);
 ML_API void ml_report_free(ml_report *report);
 ML_API size_t ml_report_problem_count(const ml_report *report);

@@ -18,20 +18,6 @@
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
-char *ml__sanitize(const char *s, size_t len, size_t max)
-{
-    size_t n = len < max ? len : max;
-    ml__buf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char out = c < 0x20 || c >= 0x7f ? '?' : (char)c;
-        ml__buf_append(&b, &out, 1);
-    }
-    if (len > max)
-        ml__buf_puts(&b, "...");
-    return ml__buf_take(&b);
-}
-
 /* ---- Character classes (ASCII only, independent of the locale) ----------- */
 
 static bool is_alnum(unsigned char c)

@@ -94,9 +94,4 @@ int ml__base64_decode(const char *s, char **out, size_t *len);
 /* Percent-encodes every byte outside RFC 3986 "unreserved". */
 char *ml__url_escape(const char *s);
 
-/* Copy of at most `max` bytes of s[0..len) fit for an error message:
- * control and non-ASCII bytes become '?', "..." marks a cut. Never pass a
- * secret. NULL only when out of memory. */
-char *ml__sanitize(const char *s, size_t len, size_t max);
-
 #endif

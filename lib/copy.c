@@ -43,7 +43,7 @@ static void add_need(ml__copy *cp, const ml_ref *from, const ml__descriptor *d)
         cp->needs[cp->need_count++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
 }
 
-static int parse_one(ml__copy *cp, size_t k)
+static int parse_one(ml__copy *cp, size_t k, void *payload)
 {
     ml__item *g = &cp->gets[k];
     int rc = g->rc;
@@ -51,6 +51,8 @@ static int parse_one(ml__copy *cp, size_t k)
         rc = ml__manifest_parse(&cp->models[k], g->body, g->len, g->media_type, &g->err);
     if (rc == ML_OK && ml__kind_is_list(cp->models[k].kind))
         rc = ml__error_set(&g->err, ML_EUNSUPPORTED, "%s is an index: not copied as an image", g->reference);
+    if (rc == ML_OK && cp->check)
+        rc = cp->check(payload, k, &cp->models[k], &g->err);
     return g->rc = rc;
 }
 
@@ -78,7 +80,7 @@ int ml__copy_read(ml_client *c, ml__copy *cp, ml__copy_skip_fn skip, void *paylo
     if (ml__store_get_manifests(c, cp->gets, cp->count) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; k < cp->count; k++) {
-        int rc = parse_one(cp, k);
+        int rc = parse_one(cp, k, payload);
         if (rc == ML_ENOMEM)
             return ml__error_set(err, rc, "out of memory");
         if (rc == ML_OK)

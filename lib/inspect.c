@@ -294,8 +294,12 @@ int ml_referrers_fetch(ml_referrers **out, ml_client *client, const ml_manifest 
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
         s[i] = (ml__subject){.repo = &r, .digest = i ? m->model.manifests[i - 1].digest : m->digest};
+    ml__strvec warnings = {0};
     if (rc == ML_OK)
-        rc = ml__referrers_list(client, s, n, err);
+        rc = ml__referrers_list(client, s, n, &warnings, err);
+    for (size_t i = 0; i < warnings.count; i++)
+        ml__client_log(client, ML_LOG_WARN, "%s", warnings.items[i]);
+    ml__strvec_free(&warnings);
     if (rc == ML_OK && collect_referrers(res, s, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)

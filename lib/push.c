@@ -455,15 +455,20 @@ static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_er
 static int still_tagged(ml_client *c, const ml_list *l, const char *old, bool *used, ml_error **err)
 {
     ml__strvec tags = {0};
-    bool complete = false;
+    ml__strset ours = {0};
+    bool complete = false, added;
     int rc = ml__store_of(&l->target)->list_tags(c, &l->target, &tags, &complete, err);
     size_t n = 0;
     ml__item *items = rc == ML_OK ? calloc(tags.count ? tags.count : 1, sizeof(*items)) : NULL;
     if (rc == ML_OK && !items)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < l->tags.count; i++)
+        if (ml__strset_add(&ours, l->tags.items[i], &added) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < tags.count; i++)
-        if (!ml__strvec_contains(&l->tags, tags.items[i]))
+        if (!ml__strset_contains(&ours, tags.items[i]))
             items[n++] = (ml__item){.repo = &l->target, .reference = tags.items[i]};
+    ml__strset_free(&ours);
     if (rc == ML_OK && ml__store_head_manifests(c, items, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     *used = !complete;

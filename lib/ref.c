@@ -38,19 +38,18 @@ static bool all_digits(const char *s, size_t n)
 
 static int ref_error(ml_error **err, const char *ref, const char *fmt, ...) ML__PRINTF(3, 4);
 
-/* Every message names the reference the way the user wrote it. */
+/* Every message names the reference the way the user wrote it, made
+ * printable: a reference from a spec or a registry may hold anything. */
 static int ref_error(ml_error **err, const char *ref, const char *fmt, ...)
 {
-    size_t n = strlen(ref);
-    int shown = (int)(n > QUOTE_MAX ? QUOTE_MAX : n);
-    ml__buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
+    char *detail = ml__sanitize_vprintf(fmt, ap);
     va_end(ap);
-    char *detail = ml__buf_take(&b);
-    int rc = ml__error_set(err, ML_EREF, "invalid reference \"%.*s%s\": %s", shown, ref,
-                           n > QUOTE_MAX ? "..." : "", detail ? detail : "out of memory");
+    char *quoted = ml__sanitize(ref, strlen(ref), QUOTE_MAX);
+    int rc = quoted && detail ? ml__error_set(err, ML_EREF, "invalid reference \"%s\": %s", quoted, detail)
+                              : ml__error_set(err, ML_ENOMEM, "out of memory");
+    free(quoted);
     free(detail);
     return rc;
 }

@@ -9,7 +9,7 @@
 /* Signatures of signatures, attestations of SBOMs: followed this deep. */
 #define REFERRERS_DEPTH 4
 /* Pages of one referrers answer read at most (a registry that keeps
- * sending "next" is not followed for ever). */
+ * sending "next" is not followed for ever; a warning says so). */
 #define REFERRERS_PAGES_MAX 64
 /* The tag schema keeps this much of a digest's hex. */
 #define TAG_HEX_MAX 64
@@ -62,20 +62,46 @@ static int take_page(ml__subject *sub, ml__item *it, ml_error **err)
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "referrers of %s", sub->digest);
 }
 
+/* The page to read next for one subject, in *page: none when the answer
+ * had no "next", or when "next" names a page read already (a registry
+ * whose "next" loops back would be followed up to the page limit, its
+ * referrers listed again each time). `read` holds the pages read. */
+static int next_page(ml__item *first, ml__strvec *read, const char *digest, ml__strvec *warnings,
+                     const char **page)
+{
+    *page = NULL;
+    if (first->rc != ML_OK || !first->next)
+        return ML_OK;
+    if (ml__str_eq(first->next, digest) || ml__strvec_contains(read, first->next)) {
+        free(first->next);
+        first->next = NULL;
+        return ml__strvec_pushf(warnings, "referrers of %s: the registry's next page is one read already; "
+                                          "not read again", digest);
+    }
+    int rc = ml__strvec_push(read, first->next);
+    *page = rc == ML_OK ? first->next : NULL;
+    return rc;
+}
+
 static int more_pages(ml_client *c, ml__subject *s, ml__item *firsts, const size_t *index, size_t m,
-                      ml_error **err)
+                      ml__strvec *warnings, ml_error **err)
 {
     ml__item *pages = calloc(m ? m : 1, sizeof(*pages));
     size_t *from = calloc(m ? m : 1, sizeof(*from));
-    int rc = pages && from ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (int round = 0; rc == ML_OK && round < REFERRERS_PAGES_MAX; round++) {
+    ml__strvec *read = calloc(m ? m : 1, sizeof(*read));
+    int rc = pages && from && read ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (int round = 1; rc == ML_OK && round < REFERRERS_PAGES_MAX; round++) {
         size_t n = 0;
-        for (size_t k = 0; k < m; k++)
-            if (firsts[k].rc == ML_OK && firsts[k].next) {
-                pages[n] = (ml__item){.repo = s[index[k]].repo, .reference = firsts[k].next};
+        for (size_t k = 0; rc == ML_OK && k < m; k++) {
+            const char *page = NULL;
+            if (next_page(&firsts[k], &read[k], s[index[k]].digest, warnings, &page) != ML_OK)
+                rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+            if (page) {
+                pages[n] = (ml__item){.repo = s[index[k]].repo, .reference = page};
                 from[n++] = k;
             }
-        if (n == 0)
+        }
+        if (rc != ML_OK || n == 0)
             break;
         if (ml__reg_get_referrers(c, pages, n) != ML_OK)
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -89,13 +115,21 @@ static int more_pages(ml_client *c, ml__subject *s, ml__item *firsts, const size
             ml__item_clear(&pages[p]);
         }
     }
+    for (size_t k = 0; rc == ML_OK && k < m; k++)
+        if (firsts[k].rc == ML_OK && firsts[k].next &&
+            ml__strvec_pushf(warnings, "referrers of %s: more than %d pages; the rest is not listed",
+                             s[index[k]].digest, REFERRERS_PAGES_MAX) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; read && k < m; k++)
+        ml__strvec_free(&read[k]);
+    free(read);
     free(pages);
     free(from);
     return rc;
 }
 
 /* Asks the registries' referrers API; *fallback[i] tells who lacks it. */
-static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_error **err)
+static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml__strvec *warnings, ml_error **err)
 {
     ml__item *items = calloc(n ? n : 1, sizeof(*items));
     size_t *index = calloc(n ? n : 1, sizeof(*index));
@@ -119,7 +153,7 @@ static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml_e
             sub->api = true;
     }
     if (rc == ML_OK)
-        rc = more_pages(c, s, items, index, m, err);
+        rc = more_pages(c, s, items, index, m, warnings, err);
     for (size_t k = 0; items && k < m; k++)
         ml__item_clear(&items[k]);
     free(items);
@@ -197,12 +231,35 @@ static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *f
     return rc;
 }
 
-int ml__referrers_list(ml_client *c, ml__subject *s, size_t n, ml_error **err)
+/* Overlapping pages, or an index naming one twice: each referrer once. */
+static int drop_repeats(ml__manifest *refs)
+{
+    ml__strset seen = {0};
+    size_t kept = 0;
+    int rc = ML_OK;
+    for (size_t i = 0; i < refs->manifest_count; i++) {
+        bool added = true;
+        if (rc == ML_OK)
+            rc = ml__strset_add(&seen, refs->manifests[i].digest, &added);
+        if (added)
+            refs->manifests[kept++] = refs->manifests[i];
+        else
+            ml__descriptor_clear(&refs->manifests[i]);
+    }
+    refs->manifest_count = kept;
+    ml__strset_free(&seen);
+    return rc;
+}
+
+int ml__referrers_list(ml_client *c, ml__subject *s, size_t n, ml__strvec *warnings, ml_error **err)
 {
     bool *fallback = calloc(n ? n : 1, sizeof(*fallback));
-    int rc = fallback ? list_api(c, s, n, fallback, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = fallback ? list_api(c, s, n, fallback, warnings, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
         rc = list_tag_schema(c, s, n, fallback, err);
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (drop_repeats(&s[i].refs) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     free(fallback);
     return rc;
 }
@@ -223,10 +280,11 @@ typedef struct pending {
     const ml__descriptor *desc;
     size_t subject;
     bool first;   /* the first time this digest is pending: copied once */
-    bool skip;    /* unreadable or unsupported: left behind, with a warning */
+    bool skip;    /* not listed for this subject at the target, with a warning */
 } pending;
 
 typedef struct copy_job {
+    const ml__subject *src; /* the subjects todo[].subject indexes */
     pending *todo;
     size_t count;
     ml__strvec *warnings;
@@ -241,30 +299,57 @@ static void copy_job_clear(copy_job *j)
     ml__copy_clear(&j->copy);
 }
 
-static bool pending_already(const copy_job *j, const char *digest)
-{
-    for (size_t i = 0; i < j->count; i++)
-        if (ml__str_eq(j->todo[i].desc->digest, digest))
-            return true;
-    return false;
-}
-
 /* What the target lacks, subject by subject. */
-static int find_pending(const ml__subject *src, const ml__subject *dst, size_t n, copy_job *j)
+static int find_pending(const ml__subject *dst, size_t n, copy_job *j)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += src[i].refs.manifest_count;
-    if (!(j->todo = calloc(total ? total : 1, sizeof(*j->todo))))
-        return ML_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        for (size_t r = 0; r < src[i].refs.manifest_count; r++) {
-            const ml__descriptor *d = &src[i].refs.manifests[r];
-            if (lists_digest(&dst[i].refs, d->digest))
+        total += j->src[i].refs.manifest_count;
+    ml__strset seen = {0};
+    int rc = (j->todo = calloc(total ? total : 1, sizeof(*j->todo))) ? ML_OK : ML_ENOMEM;
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        for (size_t r = 0; rc == ML_OK && r < j->src[i].refs.manifest_count; r++) {
+            const ml__descriptor *d = &j->src[i].refs.manifests[r];
+            bool first = false;
+            if (lists_digest(&dst[i].refs, d->digest) || (rc = ml__strset_add(&seen, d->digest, &first)) != ML_OK)
                 continue;
-            bool first = !pending_already(j, d->digest);
-            j->todo[j->count++] = (pending){src[i].repo, d, i, first, false};
+            j->todo[j->count++] = (pending){j->src[i].repo, d, i, first, false};
         }
+    ml__strset_free(&seen);
+    return rc;
+}
+
+/* A referrer belongs with the image its subject names: one listed for
+ * another image, or with no subject (a stale or forged tag-schema index, a
+ * registry's mistake), is not written into that image's referrers at the
+ * target. Copied at all only when listed for its own subject somewhere. */
+static int check_subject(void *payload, size_t k, const ml__manifest *m, ml_error **err)
+{
+    copy_job *j = payload;
+    const char *digest = j->copy.gets[k].reference, *subject = m->has_subject ? m->subject.digest : NULL;
+    const char *listed_for = NULL;
+    size_t listed = 0, wrong = 0;
+    for (size_t i = 0; i < j->count; i++) {
+        pending *p = &j->todo[i];
+        if (!ml__str_eq(p->desc->digest, digest))
+            continue;
+        listed++;
+        if (ml__str_eq(j->src[p->subject].digest, subject))
+            continue;
+        listed_for = j->src[p->subject].digest;
+        p->skip = true;
+        wrong++;
+    }
+    if (wrong == listed)
+        return ml__error_set(err, ML_EMANIFEST, "listed as a referrer of %s, but %s%s", listed_for,
+                             subject ? "its subject is " : "it has no subject", subject ? subject : "");
+    for (size_t i = 0; i < j->count; i++) {
+        const pending *p = &j->todo[i];
+        if (p->skip && ml__str_eq(p->desc->digest, digest) &&
+            ml__strvec_pushf(j->warnings, "referrer %s not listed for %s: its subject is %s", digest,
+                             j->src[p->subject].digest, subject) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
     return ML_OK;
 }
 
@@ -296,6 +381,7 @@ static int copy_referrers(ml_client *c, const ml_ref *to, copy_job *j, size_t *c
             j->todo_of[m] = k;
             j->copy.gets[m++] = (ml__item){.repo = j->todo[k].from, .reference = j->todo[k].desc->digest};
         }
+    j->copy.check = check_subject;
     size_t failed = 0;
     int rc = ml__copy_read(c, &j->copy, skip_referrer, j, &failed, err);
     if (rc != ML_OK && rc != ML_ENOMEM)
@@ -387,8 +473,8 @@ static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml
 static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, size_t n, ml__strvec *left,
                         ml_error **err)
 {
-    copy_job j = {.warnings = x->warnings};
-    int rc = find_pending(src, dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    copy_job j = {.src = src, .warnings = x->warnings};
+    int rc = find_pending(dst, n, &j) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK && j.count && x->plan)
         rc = plan_pending(x->to, &j, x->plan) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (rc == ML_OK && j.count) {
@@ -396,8 +482,8 @@ static int copy_pending(const copy_ctx *x, ml__subject *src, ml__subject *dst, s
         if (rc == ML_OK)
             rc = update_tag_schema(x->c, x->to, dst, n, &j, err);
     }
-    for (size_t k = 0; rc == ML_OK && k < j.count; k++)
-        if (j.todo[k].skip && j.todo[k].first && ml__strvec_push(left, j.todo[k].desc->digest) != ML_OK)
+    for (size_t m = 0; rc == ML_OK && m < j.copy.count; m++)
+        if (j.copy.skipped[m] && ml__strvec_push(left, j.copy.gets[m].reference) != ML_OK)
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     copy_job_clear(&j);
     return rc;
@@ -427,7 +513,8 @@ static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml
     ml__subject *src = calloc(n ? n : 1, sizeof(*src));
     ml__subject *dst = calloc(n ? n : 1, sizeof(*dst));
     size_t m = 0;
-    int rc = src && dst ? ml__referrers_list(x->c, s, n, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = src && dst ? ml__referrers_list(x->c, s, n, x->warnings, err)
+                        : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (s[i].refs.manifest_count == 0)
             continue;
@@ -437,7 +524,7 @@ static int copy_level(const copy_ctx *x, ml__subject *s, size_t n, int depth, ml
         m++;
     }
     if (rc == ML_OK && m)
-        rc = ml__referrers_list(x->c, dst, m, err);
+        rc = ml__referrers_list(x->c, dst, m, x->warnings, err);
     if (rc == ML_OK && m)
         rc = copy_found(x, src, dst, m, depth, err);
     ml__subjects_clear(src, m);

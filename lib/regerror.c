@@ -1,14 +1,21 @@
 /* Registry error bodies (distribution spec "Error Codes"). Kept apart until
  * the JSON model grows a home for it. */
+#include <string.h>
+
 #include <cjson/cJSON.h>
 
 #include "registry.h"
 #include "util.h"
 
+/* Registry text quoted in messages: enough to tell what went wrong. */
+#define QUOTE_MAX 512
+
+/* Made printable: a registry's text may carry line breaks and terminal
+ * escapes, and messages end up on terminals and in logs. */
 static char *string_field(const cJSON *obj, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(v) ? ml__strdup(v->valuestring) : NULL;
+    return cJSON_IsString(v) ? ml__sanitize(v->valuestring, strlen(v->valuestring), QUOTE_MAX) : NULL;
 }
 
 int ml__tags_parse(const char *body, size_t len, ml__strvec *tags)

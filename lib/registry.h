@@ -92,7 +92,8 @@ int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *
 int ml__tags_parse(const char *body, size_t len, ml__strvec *tags);
 
 /* Parses a registry error body {"errors":[{"code","message"}]}: both out
- * strings may be NULL afterwards. Implemented with the JSON model. */
+ * strings may be NULL afterwards, and are made printable (ml__sanitize).
+ * Implemented with the JSON model. */
 void ml__registry_error_parse(const char *body, size_t len, char **code, char **message);
 
 #endif

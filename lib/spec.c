@@ -71,16 +71,14 @@ static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...) ML__PRINTF
 /* Every spec error reads "FILE:LINE:COL: problem" and carries the location. */
 static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...)
 {
-    ml__buf b = {0};
-    ml__buf_printf(&b, "%s:%d:%d: ", c->spec->name, at.line, at.col);
     va_list ap;
     va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
+    /* Spec text quoted in it may hold line breaks and terminal escapes. */
+    char *message = ml__sanitize_vprintf(fmt, ap);
     va_end(ap);
-    char *message = ml__buf_take(&b);
     if (!message)
         return ml__error_set(c->err, ML_ENOMEM, "out of memory");
-    ml__error_set(c->err, code, "%s", message);
+    ml__error_set(c->err, code, "%s:%d:%d: %s", c->spec->name, at.line, at.col, message);
     ml__error_set_location(c->err, c->spec->name, at.line, at.col);
     free(message);
     return code;
@@ -692,24 +690,6 @@ static int yaml_error(parse_ctx *c, yaml *y)
                 y->output.len ? y->output.data : "");
 }
 
-/* Length of the UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or
- * code points past U+10FFFF), 0 when invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t left)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (n == 0 || s[0] > 0xf4 || n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return n;
-}
-
 /* YAML specs are UTF-8 without NUL bytes. Checked up front because libfyaml 0.7.12 loops
  * forever on some invalid bytes (e.g. "%\xa5" in a directive). */
 static int check_utf8(parse_ctx *c, const char *data, size_t len)
@@ -717,7 +697,7 @@ static int check_utf8(parse_ctx *c, const char *data, size_t len)
     const unsigned char *s = (const unsigned char *)data;
     loc at = {1, 1};
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence(s + i, len - i);
+        size_t n = ml__utf8_sequence(s + i, len - i);
         if (n == 0)
             return fail(c, at, ML_ESPEC, "invalid YAML: not UTF-8 (byte 0x%02x)", s[i]);
         /* A NUL would silently end the document for a C parser. */
@@ -848,6 +828,7 @@ void ml__spec_list_clear(ml__spec_list *l)
     ml__ref_clear(&l->subject);
     free(l->image);
     ml__strvec_free(&l->tags);
+    ml__strset_free(&l->tag_set);
     ml__annotations_free(&l->annotations);
     for (size_t i = 0; i < l->entry_count; i++)
         ml__spec_entry_clear(&l->entries[i]);

@@ -26,6 +26,7 @@ typedef struct ml__spec_list {
     char *target_name;      /* formatted normalised target (tag always set) */
     char *image;            /* as written */
     ml__strvec tags;        /* extra tags from `tags:` (not the target's own) */
+    ml__strset tag_set;     /* the same, to find repeats in constant time */
     ml__annotations annotations;
     char *artifact_type;    /* OCI index artifactType, or NULL */
     bool has_subject;

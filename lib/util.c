@@ -144,6 +144,66 @@ void ml__strvec_free(ml__strvec *v)
     *v = (ml__strvec){0};
 }
 
+/* FNV-1a, 64 bits. */
+static size_t str_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* The slot holding s, or the free slot where it belongs. */
+static const char **strset_slot(const char **slots, size_t cap, const char *s)
+{
+    size_t i = str_hash(s) & (cap - 1);
+    while (slots[i] && strcmp(slots[i], s) != 0)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int strset_grow(ml__strset *set)
+{
+    size_t cap;
+    if (!ml__size_mul(set->cap ? set->cap : 8, 2, &cap))
+        return ML_ENOMEM;
+    const char **slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->slots[i])
+            *strset_slot(slots, cap, set->slots[i]) = set->slots[i];
+    free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+    return ML_OK;
+}
+
+int ml__strset_add(ml__strset *set, const char *s, bool *added)
+{
+    /* At most half full: probe runs stay short. */
+    if (set->count >= set->cap / 2 && strset_grow(set) != ML_OK)
+        return ML_ENOMEM;
+    const char **slot = strset_slot(set->slots, set->cap, s);
+    *added = !*slot;
+    if (*added) {
+        *slot = s;
+        set->count++;
+    }
+    return ML_OK;
+}
+
+bool ml__strset_contains(const ml__strset *set, const char *s)
+{
+    return set->cap && *strset_slot(set->slots, set->cap, s);
+}
+
+void ml__strset_free(ml__strset *set)
+{
+    free(set->slots);
+    *set = (ml__strset){0};
+}
+
 char *ml__strdup(const char *s) { return s ? ml__strndup(s, strlen(s)) : NULL; }
 
 char *ml__strndup(const char *s, size_t n)
@@ -208,6 +268,61 @@ bool ml__has_iprefix(const char *s, const char *prefix)
         if (ascii_lower((unsigned char)*s) != ascii_lower((unsigned char)*prefix))
             return false;
     return true;
+}
+
+size_t ml__utf8_sequence(const unsigned char *s, size_t left)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (n == 0 || s[0] > 0xf4 || n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+/* One character (or invalid byte) at s: how many bytes it takes, and
+ * whether it prints as itself. C1 controls are U+0080..U+009F. */
+static size_t printable_char(const unsigned char *s, size_t left, bool *printable)
+{
+    size_t n = ml__utf8_sequence(s, left);
+    if (n == 1)
+        *printable = s[0] >= 0x20 && s[0] != 0x7f;
+    else
+        *printable = n > 1 && !(s[0] == 0xc2 && s[1] < 0xa0);
+    return n ? n : 1;
+}
+
+char *ml__sanitize(const char *s, size_t len, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    ml__buf b = {0};
+    size_t i = 0;
+    while (i < len) {
+        bool printable;
+        size_t n = printable_char(u + i, len - i, &printable);
+        if (n > max - i) /* i <= max: every step checks */
+            break;
+        ml__buf_append(&b, printable ? s + i : "?", printable ? n : 1);
+        i += n;
+    }
+    if (i < len)
+        ml__buf_puts(&b, "...");
+    return ml__buf_take(&b);
+}
+
+char *ml__sanitize_vprintf(const char *fmt, va_list ap)
+{
+    ml__buf b = {0};
+    ml__buf_vprintf(&b, fmt, ap);
+    char *out = b.oom ? NULL : ml__sanitize(b.data, b.len, b.len);
+    ml__buf_free(&b);
+    return out;
 }
 
 bool ml__size_add(size_t a, size_t b, size_t *out)

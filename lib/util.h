@@ -42,6 +42,20 @@ int ml__strvec_push_take(ml__strvec *v, char *s);             /* takes s */
 bool ml__strvec_contains(const ml__strvec *v, const char *s);
 void ml__strvec_free(ml__strvec *v);
 
+/* Set of strings it does not own (they must outlive it): membership in
+ * constant time, where scanning a strvec makes n insertions cost n^2. */
+typedef struct ml__strset {
+    const char **slots; /* open addressing; NULL is a free slot */
+    size_t cap;         /* 0 or a power of two */
+    size_t count;
+} ml__strset;
+
+/* Adds s unless it is there already; *added tells which (untouched on
+ * ML_ENOMEM). */
+int ml__strset_add(ml__strset *set, const char *s, bool *added);
+bool ml__strset_contains(const ml__strset *set, const char *s);
+void ml__strset_free(ml__strset *set);
+
 char *ml__strdup(const char *s);          /* NULL in, NULL out */
 char *ml__strndup(const char *s, size_t n);
 char *ml__asprintf(const char *fmt, ...) ML__PRINTF(1, 2);
@@ -53,6 +67,19 @@ bool ml__has_prefix(const char *s, const char *prefix);
  * a[0..alen) equals b[0..blen); s starts with prefix. */
 bool ml__ieq_n(const char *a, size_t alen, const char *b, size_t blen);
 bool ml__has_iprefix(const char *s, const char *prefix);
+
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or
+ * code points past U+10FFFF), 0 when invalid; `left` > 0 bytes remain. */
+size_t ml__utf8_sequence(const unsigned char *s, size_t left);
+/* Copy of at most `max` bytes of s[0..len) fit to print: text from a
+ * registry, a spec or a helper may hold line breaks and terminal escapes.
+ * Control characters (C0, DEL, C1) and bytes that are not UTF-8 become
+ * '?', "..." marks a cut. Never pass a secret. NULL only when out of
+ * memory. */
+char *ml__sanitize(const char *s, size_t len, size_t max);
+/* Formats, then sanitises the whole text (no cut): for messages that quote
+ * such text. NULL only when out of memory. */
+char *ml__sanitize_vprintf(const char *fmt, va_list ap);
 
 /* Overflow-checked size arithmetic: false on overflow. */
 bool ml__size_add(size_t a, size_t b, size_t *out);

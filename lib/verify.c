@@ -27,27 +27,36 @@ void ml_report_free(ml_report *r)
 size_t ml_report_problem_count(const ml_report *r) { return r->problems.count; }
 const char *ml_report_problem(const ml_report *r, size_t i) { return i < r->problems.count ? r->problems.items[i] : NULL; }
 
-static char *label(const ml__descriptor *d)
+/* Lists inside a list are verified through, this many levels deep. */
+#define NESTING_MAX 4
+
+/* "PLATFORM DIGEST", after the labels of the lists it is nested in. */
+static char *label(const char *path, const ml__descriptor *d)
 {
-    if (ml__descriptor_is_attestation(d))
-        return ml__asprintf("attestation %s", d->digest);
-    char *p = d->has_platform ? ml__platform_format(&d->platform) : NULL;
-    char *s = ml__asprintf("%s %s", p ? p : "(no platform)", d->digest);
+    char *p = d->has_platform && !ml__descriptor_is_attestation(d) ? ml__platform_format(&d->platform) : NULL;
+    const char *what = ml__descriptor_is_attestation(d) ? "attestation" : p ? p : "(no platform)";
+    char *s = ml__asprintf("%s%s%s %s", path ? path : "", path ? " > " : "", what, d->digest);
     free(p);
     return s;
 }
 
-static int problem(ml_report *r, const ml__descriptor *d, const char *what, const char *detail)
+static int problem(ml_report *r, const char *path, const ml__descriptor *d, const char *what, const char *detail)
 {
-    char *l = label(d);
-    int rc = ml__strvec_pushf(&r->problems, "%s: %s%s%s", l ? l : "?", what, detail ? ": " : "", detail ? detail : "");
+    char *l = label(path, d);
+    char *text = l ? ml__asprintf("%s: %s%s%s", l, what, detail ? ": " : "", detail ? detail : "") : NULL;
+    size_t len = text ? strlen(text) : 0;
+    /* Platforms and messages come from the registry: made printable. */
+    int rc = text ? ml__strvec_push_take(&r->problems, ml__sanitize(text, len, len)) : ML_ENOMEM;
     free(l);
+    free(text);
     return rc;
 }
 
-/* Reads every child; each must exist, match its descriptor and parse. */
+/* Reads every child; each must exist, match its descriptor and parse, and
+ * be an image where the entry names a platform: runtimes pick an image
+ * manifest by platform and do not look into a list found there. */
 static int check_children(ml_client *c, const ml_ref *repo, const ml__manifest *list, ml__manifest *kids,
-                          ml_report *r)
+                          const char *path, ml_report *r)
 {
     size_t n = list->manifest_count;
     ml__item *items = calloc(n ? n : 1, sizeof(*items));
@@ -60,13 +69,15 @@ static int check_children(ml_client *c, const ml_ref *repo, const ml__manifest *
         const ml__descriptor *d = &list->manifests[i];
         r->children++;
         if (items[i].rc == ML_ENOTFOUND)
-            rc = problem(r, d, "manifest missing from the repository", NULL);
+            rc = problem(r, path, d, "manifest missing from the repository", NULL);
         else if (items[i].rc != ML_OK)
-            rc = problem(r, d, "cannot read the manifest", ml_error_message(items[i].err));
+            rc = problem(r, path, d, "cannot read the manifest", ml_error_message(items[i].err));
         else if (items[i].size != d->size)
-            rc = problem(r, d, "size differs from the list entry", NULL);
+            rc = problem(r, path, d, "size differs from the list entry", NULL);
         else if (ml__manifest_parse(&kids[i], items[i].body, items[i].len, items[i].media_type, NULL) != ML_OK)
-            rc = problem(r, d, "manifest cannot be parsed", NULL);
+            rc = problem(r, path, d, "manifest cannot be parsed", NULL);
+        else if (ml__kind_is_list(kids[i].kind) && d->has_platform)
+            rc = problem(r, path, d, "a list where an image is expected", NULL);
     }
     for (size_t i = 0; i < n; i++)
         ml__item_clear(&items[i]);
@@ -90,7 +101,7 @@ static bool entry_matches_config(const ml_platform *entry, ml_platform *config)
 }
 
 static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest *list, const ml__manifest *kids,
-                           ml_report *r)
+                           const char *path, ml_report *r)
 {
     size_t n = list->manifest_count, m = 0;
     ml__item *items = calloc(n ? n : 1, sizeof(*items));
@@ -111,10 +122,10 @@ static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest 
         if (items[k].rc != ML_OK)
             continue; /* reported with the blobs */
         if (ml__config_platform(items[k].body, items[k].len, &p, NULL) != ML_OK) {
-            rc = problem(r, d, "config has no platform", NULL);
+            rc = problem(r, path, d, "config has no platform", NULL);
         } else if (ml__platform_normalize(&p, NULL) == ML_OK && !entry_matches_config(&d->platform, &p)) {
             char *got = ml__platform_format(&p);
-            rc = problem(r, d, "the image config says", got);
+            rc = problem(r, path, d, "the image config says", got);
             free(got);
         }
         ml__platform_clear(&p);
@@ -127,7 +138,7 @@ static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest 
 }
 
 static int check_blobs(ml_client *c, const ml_ref *repo, const ml__manifest *list, const ml__manifest *kids,
-                       ml_report *r)
+                       const char *path, ml_report *r)
 {
     size_t total = 0;
     for (size_t i = 0; i < list->manifest_count; i++)
@@ -153,9 +164,9 @@ static int check_blobs(ml_client *c, const ml_ref *repo, const ml__manifest *lis
     for (size_t k = 0; rc == ML_OK && k < n; k++) {
         r->blobs++;
         if (items[k].rc == ML_ENOTFOUND)
-            rc = problem(r, &list->manifests[owner[k]], "blob missing", items[k].reference);
+            rc = problem(r, path, &list->manifests[owner[k]], "blob missing", items[k].reference);
         else if (items[k].rc != ML_OK)
-            rc = problem(r, &list->manifests[owner[k]], "cannot check blob", ml_error_message(items[k].err));
+            rc = problem(r, path, &list->manifests[owner[k]], "cannot check blob", ml_error_message(items[k].err));
     }
     for (size_t k = 0; items && k < n; k++)
         ml__item_clear(&items[k]);
@@ -164,14 +175,35 @@ static int check_blobs(ml_client *c, const ml_ref *repo, const ml__manifest *lis
     return rc;
 }
 
-static int verify_list(ml_client *c, const ml_ref *repo, const ml__manifest *list, ml_report *r)
+static int verify_list(ml_client *c, const ml_ref *repo, const ml__manifest *list, const char *path, int depth,
+                       ml_report *r);
+
+/* A list inside the list: its own children are verified too, so that the
+ * report is complete. */
+static int verify_nested(ml_client *c, const ml_ref *repo, const ml__descriptor *d, const ml__manifest *kid,
+                         const char *path, int depth, ml_report *r)
+{
+    if (depth + 1 >= NESTING_MAX)
+        return problem(r, path, d, "lists nested too deep: not verified further", NULL);
+    char *inner = label(path, d);
+    int rc = inner ? verify_list(c, repo, kid, inner, depth + 1, r) : ML_ENOMEM;
+    free(inner);
+    return rc;
+}
+
+/* `path` names the entries this list is nested in (NULL at the top). */
+static int verify_list(ml_client *c, const ml_ref *repo, const ml__manifest *list, const char *path, int depth,
+                       ml_report *r)
 {
     ml__manifest *kids = calloc(list->manifest_count ? list->manifest_count : 1, sizeof(*kids));
-    int rc = kids ? check_children(c, repo, list, kids, r) : ML_ENOMEM;
+    int rc = kids ? check_children(c, repo, list, kids, path, r) : ML_ENOMEM;
     if (rc == ML_OK)
-        rc = check_platforms(c, repo, list, kids, r);
+        rc = check_platforms(c, repo, list, kids, path, r);
     if (rc == ML_OK)
-        rc = check_blobs(c, repo, list, kids, r);
+        rc = check_blobs(c, repo, list, kids, path, r);
+    for (size_t i = 0; rc == ML_OK && i < list->manifest_count; i++)
+        if (ml__kind_is_list(kids[i].kind))
+            rc = verify_nested(c, repo, &list->manifests[i], &kids[i], path, depth, r);
     for (size_t i = 0; kids && i < list->manifest_count; i++)
         ml__manifest_clear(&kids[i]);
     free(kids);
@@ -198,7 +230,7 @@ int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **er
         rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image, not a list", ref);
     if (rc == ML_OK && (!(rep->ref = ml__ref_format(&r)) || !(rep->digest = ml__strdup(it.digest))))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (rc == ML_OK && verify_list(client, &r, &list, rep) != ML_OK)
+    if (rc == ML_OK && verify_list(client, &r, &list, NULL, 0, rep) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc != ML_OK && rc != ML_ENOMEM)
         ml__error_prefix(err, rc, "verify %s", ref);

@@ -12,7 +12,8 @@
   /v2/<name>/referrers/<digest> lists the repository's manifests whose
   subject is that digest (in pages with a Link header given
   ``referrers_page``), and a PUT of such a manifest answers with an
-  OCI-Subject header.
+  OCI-Subject header; ``referrers_loop=True`` makes every answer's Link
+  "next" name the page just read.
 
 Serves just enough for ``mlist inspect`` and a small ``mlist create``:
 GET /v2/; manifests HEAD/GET/PUT/DELETE; blobs HEAD/GET; uploads POST
@@ -145,9 +146,11 @@ def _start(handler, owner, host="127.0.0.1"):
 class FakeRegistry(LoopbackService):
     def __init__(self, auth=None, users=None, token_server=None, challenge=None,
                  redirect_blobs=False, redirect_host="localhost",
-                 refuse_authorization_on_redirect=True, referrers=False, referrers_page=0):
+                 refuse_authorization_on_redirect=True, referrers=False, referrers_page=0,
+                 referrers_loop=False):
         self.referrers = referrers
         self.referrers_page = referrers_page  # > 0: answers in pages of this many
+        self.referrers_loop = referrers_loop
         self.auth = auth
         self.users = dict(users or {})
         self.token_server = token_server
@@ -344,6 +347,8 @@ class FakeRegistry(LoopbackService):
                 links.append('</v2/%s/referrers/%s?n=%d&last=%s>; rel="next"' % (
                     repo, digest, self.referrers_page, found[-1]["digest"]))
                 headers["Link"] = ", ".join(links)
+        if self.referrers_loop:
+            headers["Link"] = '<%s>; rel="next"' % h.path
         index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": found}
         return h.reply(200, json.dumps(index).encode(), headers, ctype=OCI_INDEX)
 

@@ -482,6 +482,14 @@ class BadRegistryAnswerTest(_BadInputCase):
                           r"HTTP 403 DENIED.*denied", platforms=False)
         self.assertNotIn(b"\x1b", r.stderr)
 
+    def test_error_message_with_crlf_forges_no_line(self):
+        body = _json({"errors": [{"code": "DENIED", "message": "no\r\nmlist: error: forged"}]})
+        r = self.run_case("crlf error", [("GET", self.TAG_AMD, "status", {"status": 403, "body": body})],
+                          r"HTTP 403 DENIED: no\?\?mlist: error: forged", platforms=False)
+        lines = r.stderr.decode("utf-8", "replace").splitlines()
+        self.assertEqual([x for x in lines if x.startswith("mlist: error: forged")], [], lines)
+        self.assertEqual(len([x for x in lines if x.startswith("mlist: error:")]), 1, lines)
+
     def test_error_message_with_c1_controls(self):
         msg = "\u009b31mdenied\u009b0m \u009d0;owned\u009c"
         body = _json({"errors": [{"code": "DENIED", "message": msg}]})
@@ -560,6 +568,22 @@ class TerminalOutputTest(_BadInputCase):
         raw = run_mlist("--plain-http", "inspect", "--raw", self.reg.ref(repo + ":v1"), text=False)
         self.assertEqual(raw.returncode, 0)
         self.assertEqual(raw.stdout, body, "--raw must be the exact bytes")
+
+    def test_newlines_in_registry_text_forge_no_line(self):
+        """A platform with a line break: one table row, one problem line."""
+        repo = "bad/newline"
+        img = self.reg.push_test_image(repo, "v1-amd64")
+        lst = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+               "manifests": [{"mediaType": DOCKER_MANIFEST, "digest": img.digest, "size": img.size,
+                              "platform": {"os": "linux", "architecture": "amd64",
+                                           "variant": "v1\nforged line\r\nproblem: forged"}}]}
+        self.reg.put_manifest(repo, "v1", lst, OCI_INDEX)
+        for command in ("inspect", "verify"):
+            r = run_mlist("--plain-http", command, self.reg.ref(repo + ":v1"))
+            self.assertIn(r.returncode, (0, 1), describe(r))
+            lines = r.stdout.splitlines()
+            self.assertEqual([x for x in lines if x.startswith(("forged", "problem: forged"))], [], lines)
+            self.assertEqual(len([x for x in lines if img.digest in x]), 1, lines)
 
 
 if __name__ == "__main__":

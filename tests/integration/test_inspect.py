@@ -1,8 +1,9 @@
 """mlist inspect and verify: DESIGN §4."""
 
+import json
 import unittest
 
-from fixture import (DOCKER_LIST, DOCKER_MANIFEST, MlistTestCase,
+from fixture import (DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, MlistTestCase,
                      is_attestation, platform_key, sha256_digest)
 
 AMD, ARM, V7 = "linux/amd64", "linux/arm64", "linux/arm/v7"
@@ -130,6 +131,35 @@ class VerifyTest(MlistTestCase):
         r = self.mlist("verify", self.ref("v1"))
         self.assertExit(r, 1)
         self.assertIn("s390x", r.stdout + r.stderr)
+
+    def test_verify_nested_list_where_an_image_is_expected(self):
+        """The linux/arm64 entry is itself a list holding only amd64: runtimes
+        expect an image there. The inner list is verified through: its entry
+        labelled s390x is the amd64 image."""
+        imgs = self.seed_set([AMD, ARM])
+        amd = {"mediaType": DOCKER_MANIFEST, "digest": imgs[AMD].digest, "size": imgs[AMD].size}
+        inner = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            dict(amd, platform={"os": "linux", "architecture": "s390x"})]}
+        inner_body = json.dumps(inner).encode()
+        inner_digest = self.reg.put_manifest(self.repo, sha256_digest(inner_body), inner_body, OCI_INDEX)
+        outer = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            dict(amd, platform={"os": "linux", "architecture": "amd64"}),
+            {"mediaType": OCI_INDEX, "digest": inner_digest, "size": len(inner_body),
+             "platform": {"os": "linux", "architecture": "arm64"}}]}
+        self.reg.put_manifest(self.repo, "v1", outer, OCI_INDEX)
+        r = self.mlist("--json", "verify", self.ref("v1"))
+        self.assertExit(r, 1)
+        rep = self.parse_json(r)
+        self.assertFalse(rep["ok"])
+        self.assertEqual(rep["children"], 3)
+        self.assertEqual(len(rep["problems"]), 2, rep["problems"])
+        self.assertIn("linux/arm64 %s: a list where an image is expected" % inner_digest, rep["problems"])
+        self.assertIn("linux/arm64 %s > linux/s390x %s: the image config says: linux/amd64"
+                      % (inner_digest, imgs[AMD].digest), rep["problems"])
+        r = self.mlist("verify", self.ref("v1"))
+        self.assertExit(r, 1)
+        self.assertIn("problem: linux/arm64 %s: a list where an image is expected" % inner_digest,
+                      r.stdout.splitlines())
 
 
 if __name__ == "__main__":

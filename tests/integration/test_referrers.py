@@ -141,6 +141,34 @@ class RegistryReferrersTest(MlistTestCase):
         self.assertEqual(self.index_at(self.repo, tag), sorted([sig.digest, sbom.digest]))
         self.assertListAt("v1")
 
+    def test_only_referrers_whose_subject_is_the_image_are_copied(self):
+        """amd64's tag-schema index also lists amd64 itself (no subject) and
+        arm64's signature: neither is copied as amd64's referrer."""
+        src, imgs, (sig, sbom, sbom_sig) = self.signed_source()
+        arm_sig, blobs = referrer_manifest(imgs[ARM], SIG, b"sig-of-arm64")
+        for b in blobs:
+            self.reg.push_blob(src, b)
+        self.reg.put_manifest(src, sha256_digest(arm_sig), arm_sig, OCI_MANIFEST)
+        tag = schema_tag(imgs[AMD].digest)
+        _, _, old = self.reg.get_manifest(src, tag)
+        index = json.loads(old)
+        index["manifests"] += [{"mediaType": imgs[AMD].media_type, "digest": imgs[AMD].digest,
+                                "size": imgs[AMD].size}, descriptor(arm_sig, SIG)]
+        self.reg.put_manifest(src, tag, index, OCI_INDEX)
+        r = self.mlist("create", "--referrers", "--json", self.spec([AMD, ARM], repo=src))
+        self.assertOk(r)
+        res = self.parse_json(r)
+        self.assertEqual(res["referrersCopied"], 3)
+        self.assertEqual(self.index_at(self.repo, tag), sorted([sig.digest, sbom.digest]))
+        self.assertEqual(self.index_at(self.repo, schema_tag(sbom.digest)), [sbom_sig.digest])
+        self.assertNotIn(schema_tag(imgs[ARM].digest), self.reg.tags(self.repo))
+        self.assertFalse(self.reg.manifest_exists(self.repo, sha256_digest(arm_sig)))
+        warnings = "\n".join(res["warnings"])
+        self.assertIn("referrer %s left behind: listed as a referrer of %s, but it has no subject"
+                      % (imgs[AMD].digest, imgs[AMD].digest), warnings)
+        self.assertIn("referrer %s left behind: listed as a referrer of %s, but its subject is %s"
+                      % (sha256_digest(arm_sig), imgs[AMD].digest, imgs[ARM].digest), warnings)
+
     def test_without_the_flag_referrers_stay_behind(self):
         src, imgs, (sig, _, _) = self.signed_source()
         self.assertOk(self.mlist("create", self.spec([AMD, ARM], repo=src)))
@@ -266,6 +294,31 @@ class ApiReferrersTest(MlistTestCase):
             r = self.mlist("--plain-http", "create", "--referrers", "--json", spec)
             self.assertOk(r)
             self.assertEqual(self.parse_json(r)["referrersCopied"], 5)
+
+    def test_next_page_naming_the_page_read_is_not_followed(self):
+        with FakeRegistry(referrers=True, referrers_loop=True) as fr:
+            amd = self.fake_image(fr, "it/src", "amd", AMD)
+            sig = self.fake_referrer(fr, "it/src", amd, SIG, b"looped-sig")
+            r = self.mlist("--plain-http", "--json", "inspect", "--referrers", fr.ref("it/src:amd"))
+            self.assertOk(r)
+            self.assertEqual([x["digest"] for x in self.parse_json(r)["referrers"]], [sig.digest])
+            self.assertIn("referrers of %s: the registry's next page is one read already" % amd.digest, r.stderr)
+            pages = [e for e in fr.log if e.method == "GET" and "/referrers/" in e.path]
+            self.assertEqual(len(pages), 1, pages)
+            spec = self.write_spec("image: %s\nmanifests:\n  - image: %s\n" % (
+                fr.ref("it/dst:v1"), fr.ref("it/src:amd")))
+            r = self.mlist("--plain-http", "create", "--referrers", "--json", spec)
+            self.assertOk(r)
+            self.assertEqual(self.parse_json(r)["referrersCopied"], 1)
+
+    def test_pages_past_the_limit_are_reported(self):
+        with FakeRegistry(referrers=True, referrers_page=1) as fr:
+            amd = self.fake_image(fr, "it/src", "amd", AMD)
+            sigs = sorted(self.fake_referrer(fr, "it/src", amd, SIG, b"many-%d" % i).digest for i in range(66))
+            r = self.mlist("--plain-http", "--json", "inspect", "--referrers", fr.ref("it/src:amd"))
+            self.assertOk(r)
+            self.assertEqual([x["digest"] for x in self.parse_json(r)["referrers"]], sigs[:64])
+            self.assertIn("referrers of %s: more than 64 pages; the rest is not listed" % amd.digest, r.stderr)
 
     def test_tag_schema_source_to_api_target(self):
         src = self.repo + "-src"

@@ -94,6 +94,19 @@ class ValidateTest(MlistTestCase):
             "s2.yaml"))
         self.assertExit(r, 2)
 
+    def test_newline_in_a_reference_forges_no_line(self):
+        spec = self.write_spec(
+            'image: "{HOST}/{REPO}:v1\\r\\nmlist: error: forged"\n'
+            'manifests:\n'
+            '  - image: {HOST}/{REPO}:v1-amd64\n'
+            '    platform: {architecture: amd64, os: linux}\n')
+        r = self.mlist("validate", spec)
+        self.assertExit(r, 2)
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0],
+                         r'^mlist: error: .*spec\.yaml:1:\d+: invalid reference ".*:v1\?\?mlist: error: forge')
+
     def test_validate_missing_file(self):
         r = self.mlist("validate", self.tmpdir + "/does-not-exist.yaml")
         self.assertIn(r.returncode, (1, 2), r.stderr)

@@ -214,14 +214,14 @@ static void test_missing_realm_and_garbage(void)
 
 static void test_messages_are_bounded_and_sanitised(void)
 {
-    /* The message quotes a sanitised prefix of the header. */
+    /* The message quotes a sanitised prefix of the header (UTF-8 text stays). */
     ml__challenge c;
     ml_error *err = NULL;
-    CHECK_INT(ml__challenge_parse("Foo \x01\x7f\xc3\xa9 bar", &c, &err), ML_EAUTH);
+    CHECK_INT(ml__challenge_parse("Foo \x01\x7f\xc3\xa9\xc2\x9b\xff bar", &c, &err), ML_EAUTH);
     const char *msg = ml_error_message(err);
-    CHECK(test_contains(msg, "\"Foo ???? bar\""));
+    CHECK(test_contains(msg, "\"Foo ??\xc3\xa9?? bar\""));
     for (const unsigned char *p = (const unsigned char *)msg; p && *p; p++)
-        CHECK(*p >= 0x20 && *p < 0x7f);
+        CHECK(*p >= 0x20 && *p != 0x7f && *p != 0xff);
     ml_error_free(err);
 
     /* Long but within the limit: still parsed. */
@@ -622,22 +622,6 @@ static void test_url_escape(void)
     CHECK(ml__url_escape(NULL) == NULL);
 }
 
-static void test_sanitize(void)
-{
-    char *s = ml__sanitize("ab\ncd\x80", 6, 100);
-    CHECK_STR(s, "ab?cd?");
-    free(s);
-    s = ml__sanitize("abcdef", 6, 3);
-    CHECK_STR(s, "abc...");
-    free(s);
-    s = ml__sanitize("a\0b", 3, 10);
-    CHECK_STR(s, "a?b");
-    free(s);
-    s = ml__sanitize("", 0, 10);
-    CHECK_STR(s, "");
-    free(s);
-}
-
 int main(void)
 {
     TEST_RUN(test_bearer_docker_hub);
@@ -657,6 +641,5 @@ int main(void)
     TEST_RUN(test_token_form);
     TEST_RUN(test_base64_rfc4648);
     TEST_RUN(test_url_escape);
-    TEST_RUN(test_sanitize);
     TEST_END();
 }

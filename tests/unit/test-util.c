@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -35,6 +36,67 @@ static void test_strvec(void)
     CHECK(!ml__strvec_contains(&v, "c"));
     ml__strvec_free(&v);
     CHECK_INT(v.count, 0);
+}
+
+static void test_strset(void)
+{
+    ml__strset set = {0};
+    bool added = false;
+    CHECK(!ml__strset_contains(&set, "a"));
+    char names[1000][8];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(names[i], sizeof(names[i]), "t%d", i);
+        CHECK_INT(ml__strset_add(&set, names[i], &added), ML_OK);
+        CHECK(added);
+    }
+    CHECK_INT(ml__strset_add(&set, "t999", &added), ML_OK);
+    CHECK(!added);
+    CHECK_INT(set.count, 1000);
+    CHECK(ml__strset_contains(&set, "t0") && ml__strset_contains(&set, "t500"));
+    CHECK(!ml__strset_contains(&set, "t1000"));
+    ml__strset_free(&set);
+    CHECK(!ml__strset_contains(&set, "t0"));
+}
+
+static void test_sanitize(void)
+{
+    char *s = ml__sanitize("ab\ncd\x80", 6, 100);
+    CHECK_STR(s, "ab?cd?");
+    free(s);
+    s = ml__sanitize("abcdef", 6, 3);
+    CHECK_STR(s, "abc...");
+    free(s);
+    s = ml__sanitize("a\0b", 3, 10);
+    CHECK_STR(s, "a?b");
+    free(s);
+    s = ml__sanitize("", 0, 10);
+    CHECK_STR(s, "");
+    free(s);
+    /* Line breaks, escapes, C1 controls (U+009B is CSI) and invalid UTF-8
+     * go; UTF-8 text stays, and is not cut inside a character. */
+    const char *forged = "x\r\nmlist: \x1b[2J\xc2\x9b" "1m\xe2\x82\xac\xed\xa0\x80";
+    s = ml__sanitize(forged, strlen(forged), 100);
+    CHECK_STR(s, "x??mlist: ?[2J?1m\xe2\x82\xac???");
+    free(s);
+    s = ml__sanitize("\xc3\xa9\xc3\xa9", 4, 3);
+    CHECK_STR(s, "\xc3\xa9...");
+    free(s);
+}
+
+static char *sanitized(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = ml__sanitize_vprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void test_sanitize_vprintf(void)
+{
+    char *s = sanitized("tag \"%s\" is bad", "a\nmlist: error: b");
+    CHECK_STR(s, "tag \"a?mlist: error: b\" is bad");
+    free(s);
 }
 
 static void test_checked_arithmetic(void)
@@ -75,6 +137,9 @@ int main(void)
     TEST_RUN(test_buf_grows_and_formats);
     TEST_RUN(test_empty_buf_takes_empty_string);
     TEST_RUN(test_strvec);
+    TEST_RUN(test_strset);
+    TEST_RUN(test_sanitize);
+    TEST_RUN(test_sanitize_vprintf);
     TEST_RUN(test_checked_arithmetic);
     TEST_RUN(test_read_file_limits);
     TEST_RUN(test_ascii_case);
