@@ -578,10 +578,7 @@ static int lock_layout(const char *dir, int *fd, ml_error **err)
     char *path = path_in(dir, "oci-layout");
     if (!path)
         return oom(err);
-    int rc = ML_OK;
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        rc = io_error(err, path, errno);
+    int rc = ml__open_regular(path, fd, err);
     while (rc == ML_OK && flock(*fd, LOCK_EX) != 0)
         if (errno != EINTR)
             rc = io_error(err, path, errno);
@@ -651,15 +648,20 @@ static int blob_verify(ml__layout_blob *b, const char *digest, ml_error **err)
     return ML_OK;
 }
 
+static bool regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Renames the verified file into blobs/<alg>/; a blob there already has
- * the same bytes, so it is kept. */
+ * the same bytes, so it is kept (anything else there is replaced). */
 static int blob_install(ml__layout_blob *b, const char *digest, ml_error **err)
 {
     char *dst = NULL, *algdir = alg_dir(b->dir, digest), *blobs = path_in(b->dir, "blobs");
     int rc = algdir && blobs ? blob_path(b->dir, digest, &dst, err) : oom(err);
-    struct stat st;
     if (rc == ML_OK && (rc = make_dir(blobs, err)) == ML_OK && (rc = make_dir(algdir, err)) == ML_OK) {
-        if (stat(dst, &st) == 0)
+        if (regular_file(dst))
             unlink(b->tmp);
         else if (rename(b->tmp, dst) != 0)
             rc = io_error(err, dst, errno);
@@ -731,9 +733,8 @@ void ml__layout_blob_free(ml__layout_blob *b)
 static int put_blob(const char *dir, const char *digest, const char *data, size_t len, ml_error **err)
 {
     char *path = NULL;
-    struct stat st;
     int rc = blob_path(dir, digest, &path, err);
-    bool present = rc == ML_OK && stat(path, &st) == 0;
+    bool present = rc == ML_OK && regular_file(path);
     free(path);
     if (rc != ML_OK || present)
         return rc;
@@ -751,14 +752,14 @@ bool ml__layout_has_blob(const ml_ref *repo, const char *digest)
 {
     const char *dir = NULL;
     char *path = NULL;
-    struct stat st;
     bool found = layout_dir(repo, &dir, NULL) == ML_OK && blob_path(dir, digest, &path, NULL) == ML_OK &&
-                 stat(path, &st) == 0 && S_ISREG(st.st_mode);
+                 regular_file(path);
     free(path);
     return found;
 }
 
-/* Size of an existing blob; a missing one is ML_ENOTFOUND. */
+/* Size of an existing blob; a missing one is ML_ENOTFOUND, and anything
+ * but a regular file no blob (a FIFO would block its reader). */
 static int blob_stat(const char *dir, const char *digest, char **path, int64_t *size, ml_error **err)
 {
     struct stat st;
@@ -769,7 +770,7 @@ static int blob_stat(const char *dir, const char *digest, char **path, int64_t *
         return errno == ENOENT ? ml__error_set(err, ML_ENOTFOUND, "blob %s not found in %s", digest, dir)
                                : io_error(err, *path, errno);
     *size = (int64_t)st.st_size;
-    return ML_OK;
+    return ml__require_regular(*path, st.st_mode, err);
 }
 
 /* Whole blob, at most max bytes, checked against its digest. */
@@ -798,9 +799,11 @@ int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int
         rc = check_layout(dir, err);
     if (rc == ML_OK)
         rc = blob_stat(dir, digest, &path, size, err);
-    if (rc == ML_OK && !(*out = fopen(path, "rb")))
-        rc = errno == ENOENT ? ml__error_set(err, ML_ENOTFOUND, "blob %s not found in %s", digest, dir)
-                             : io_error(err, path, errno);
+    int fd = -1;
+    if (rc == ML_OK && (rc = ml__open_regular(path, &fd, err)) == ML_OK && !(*out = fdopen(fd, "rb"))) {
+        rc = io_error(err, path, errno);
+        close(fd);
+    }
     free(path);
     return rc;
 }

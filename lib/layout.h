@@ -12,7 +12,9 @@
  *
  * A run killed mid-write may leave temporary files `.mlist-tmp-*` in the
  * layout (or a `PATH.mlist-*` sibling directory): no reader looks at
- * them, and they are safe to delete once no write is running. */
+ * them, and they are safe to delete once no write is running.
+ *
+ * A hostile layout cannot hang a run: only regular files are read. */
 #ifndef ML_LAYOUT_H
 #define ML_LAYOUT_H
 

@@ -277,6 +277,23 @@ class LayoutTest(MlistTestCase):
         self.assertEqual(layout_tags(layout)["v1"], theirs)
         self.assertNotEqual(theirs, first["digest"])
 
+    # ---- hostile layouts -----------------------------------------------------------
+
+    def test_fifos_in_a_layout_are_refused_not_waited_for(self):
+        layout = os.path.join(self.tmpdir, "out")
+        res, _ = self.create_in_layout(layout)
+        for path in (os.path.join(layout, "index.json"), blob_path(layout, res["digest"])):
+            with self.subTest(path=os.path.relpath(path, layout)):
+                saved = os.path.join(self.tmpdir, "saved")
+                os.rename(path, saved)
+                os.mkfifo(path)
+                r = self.mlist("inspect", "oci:%s:v1" % layout, timeout=20)
+                os.unlink(path)
+                os.rename(saved, path)
+                self.assertExit(r, 1)
+                self.assertIn("%s is a FIFO, not a regular file" % path, r.stderr)
+        self.assertOk(self.mlist("inspect", "oci:%s:v1" % layout))
+
     # ---- crash safety -------------------------------------------------------------
 
     def test_killed_writes_leave_a_valid_layout(self):

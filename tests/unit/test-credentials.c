@@ -324,6 +324,14 @@ static void test_malformed_files(void)
     mkdir(aj, 0700);
     expect_error(NULL, "bad.example", ML_EIO, aj, NULL);
     rmdir(aj);
+    /* A FIFO (no writer ever comes) is refused, not waited for. */
+    CHECK_INT(mkfifo(aj, 0600), 0);
+    expect_error(NULL, "bad.example", ML_EIO, aj, "is a FIFO");
+    remove_file("run/containers/auth.json");
+    remove_file("home/.docker/config.json");
+    CHECK_INT(mkfifo(cfg, 0600), 0);
+    expect_error(NULL, "bad.example", ML_EIO, cfg, "is a FIFO");
+    remove_file("home/.docker/config.json");
     free(aj);
     free(cfg);
     reset_env();
@@ -459,6 +467,8 @@ int main(void)
     /* SIGPIPE keeps its default action: a write to a closed pipe would kill
      * this test. */
     signal(SIGPIPE, SIG_DFL);
+    /* A FIFO waited for forever fails the test, not the suite. */
+    alarm(60);
     const char *base = getenv("TMPDIR");
     snprintf(tmp, sizeof(tmp), "%s/ml-cred-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmp)) {

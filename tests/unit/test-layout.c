@@ -1267,6 +1267,66 @@ static void test_create_in_cwd(void)
     free(tmp);
 }
 
+/* A FIFO where a file of the layout belongs would block its reader for
+ * good: it is refused instead, reading and writing. */
+static void test_fifo_refused(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *body = manifest_body(120), *digest = NULL;
+    CHECK_INT(put(&repo, "v1", body, &digest, NULL), ML_OK);
+    char *rel = blob_rel(digest), *blob = join(dir, rel), *index = join(dir, "index.json");
+
+    unlink(blob);
+    CHECK_INT(mkfifo(blob, 0600), 0);
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", true, &it), ML_EIO);
+    CHECK(test_contains(ml_error_message(it.err), "is a FIFO, not a regular file"));
+    ml__item_clear(&it);
+    CHECK_INT(fetch_rc(&repo, "v1", false), ML_EIO);
+    CHECK(!ml__layout_has_blob(&repo, digest));
+    FILE *f = NULL;
+    int64_t size;
+    CHECK_INT(ml__layout_open_blob(&repo, digest, &f, &size, NULL), ML_EIO);
+    CHECK(f == NULL);
+    /* Writing the manifest again replaces the FIFO with the blob. */
+    CHECK_INT(put(&repo, "v1", body, NULL, NULL), ML_OK);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+
+    char *saved = read_text(dir, "index.json");
+    unlink(index);
+    CHECK_INT(mkfifo(index, 0600), 0);
+    CHECK_INT(fetch(&repo, "v1", false, &it), ML_EIO);
+    CHECK(test_contains(ml_error_message(it.err), "index.json is a FIFO"));
+    ml__item_clear(&it);
+    ml__strvec tags = {0};
+    bool complete;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_EIO);
+    unlink(index);
+    write_text(dir, "index.json", saved ? saved : "");
+
+    /* The lock file too. */
+    char *marker = join(dir, "oci-layout");
+    unlink(marker);
+    CHECK_INT(mkfifo(marker, 0600), 0);
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v2", body, NULL, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), "oci-layout is a FIFO"));
+
+    ml_error_free(err);
+    free(marker);
+    free(saved);
+    free(index);
+    free(blob);
+    free(rel);
+    free(digest);
+    free(body);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Two writers at once: the lock keeps either's tags from being lost. */
 static void test_concurrent_writers(void)
 {
@@ -1345,6 +1405,8 @@ static void test_killed_writer(void)
 int main(void)
 {
     srand((unsigned)time(NULL));
+    /* A read or lock waited for forever fails the test, not the suite. */
+    alarm(120);
     TEST_RUN(test_put_then_read);
     TEST_RUN(test_put_by_digest);
     TEST_RUN(test_tag_replace_keeps_order);
@@ -1365,5 +1427,6 @@ int main(void)
     TEST_RUN(test_denied_names);
     TEST_RUN(test_concurrent_writers);
     TEST_RUN(test_killed_writer);
+    TEST_RUN(test_fifo_refused);
     TEST_END();
 }
