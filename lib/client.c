@@ -118,6 +118,7 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         .finished_payload = c,
     };
     c->retries = ho.retries;
+    c->timeout_ms = ho.timeout_ms;
     int rc = ml__http_new(&c->http, &ho, err);
     if (rc != ML_OK) {
         ml_client_free(c);

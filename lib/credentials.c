@@ -339,14 +339,6 @@ static void close_fd(int *fd)
     }
 }
 
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Blocking reap of our own child; false when it was reaped elsewhere
  * (SIGCHLD ignored by the application). */
 static bool reap(pid_t pid, int *status)
@@ -543,7 +535,7 @@ static int run_helper(const char *prog, const char *input, int timeout_ms, helpe
                 timed_out = true;
                 break;
             }
-            sleep_ms(5);
+            ml__sleep_ms(5);
         }
     }
     if (!exited) {

@@ -25,6 +25,9 @@
  * 36^12 names make a second collision all but impossible). */
 #define SUFFIX_LEN 12
 #define NAME_TRIES 100
+/* Polling a held lock: first and longest pause. */
+#define LOCK_POLL_MIN_MS 5
+#define LOCK_POLL_MAX_MS 100
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
@@ -571,17 +574,37 @@ static int set_tag(ml__manifest *idx, const ml__descriptor *at, const char *tag,
     return ML_OK;
 }
 
+static int lock_timeout(const char *dir, uint32_t wait_ms, ml_error **err)
+{
+    return ml__error_set(err, ML_EIO, "another process holds the lock of layout %s (waited %g s)", dir,
+                         wait_ms / 1000.0);
+}
+
 /* Writers serialize on oci-layout: it is never replaced, so every writer
- * locks the same file (index.json is renamed over). */
-static int lock_layout(const char *dir, int *fd, ml_error **err)
+ * locks the same file (index.json is renamed over). A writer stopped or
+ * stuck while holding it must not hang every later run: the wait is
+ * bounded, polled at growing intervals. */
+static int lock_layout(const char *dir, uint32_t wait_ms, int *fd, ml_error **err)
 {
     char *path = path_in(dir, "oci-layout");
     if (!path)
         return oom(err);
     int rc = ml__open_regular(path, fd, err);
-    while (rc == ML_OK && flock(*fd, LOCK_EX) != 0)
-        if (errno != EINTR)
-            rc = io_error(err, path, errno);
+    uint64_t deadline = ml__now_ms() + wait_ms;
+    uint32_t pause = LOCK_POLL_MIN_MS;
+    while (rc == ML_OK && flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int errnum = errno;
+        uint64_t now = ml__now_ms();
+        if (errnum == EINTR)
+            continue;
+        if (errnum != EWOULDBLOCK)
+            rc = io_error(err, path, errnum);
+        else if (now >= deadline)
+            rc = lock_timeout(dir, wait_ms, err);
+        else
+            ml__sleep_ms(deadline - now < pause ? (uint32_t)(deadline - now) : pause);
+        pause = pause * 2 < LOCK_POLL_MAX_MS ? pause * 2 : LOCK_POLL_MAX_MS;
+    }
     if (rc != ML_OK && *fd >= 0)
         close(*fd);
     free(path);
@@ -998,10 +1021,11 @@ static int still_expected(const ml__descriptor *d, const ml__item *it, ml_error 
 
 /* Writes the manifest's blob and points a tag at it, under the lock so a
  * concurrent delete cannot remove the blob between both. */
-static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, ml_error **err)
+static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, uint32_t wait_ms,
+                      ml_error **err)
 {
     int fd;
-    int rc = lock_layout(dir, &fd, err);
+    int rc = lock_layout(dir, wait_ms, &fd, err);
     if (rc != ML_OK)
         return rc;
     ml__manifest idx = {0};
@@ -1017,7 +1041,7 @@ static int put_locked(const char *dir, const ml__item *it, bool is_digest, const
     return rc;
 }
 
-static int put_one(ml__item *it, found *f)
+static int put_one(ml__item *it, uint32_t wait_ms, found *f)
 {
     const char *dir = NULL;
     bool is_digest;
@@ -1035,7 +1059,7 @@ static int put_one(ml__item *it, found *f)
         return rc;
     if (is_digest && strcmp(digest, it->reference) != 0)
         return ml__error_set(&it->err, ML_EDIGEST, "manifest has digest %s, not %s", digest, it->reference);
-    if ((rc = ensure_layout(dir, &it->err)) || (rc = put_locked(dir, it, is_digest, digest, &it->err)))
+    if ((rc = ensure_layout(dir, &it->err)) || (rc = put_locked(dir, it, is_digest, digest, wait_ms, &it->err)))
         return rc;
     f->size = (int64_t)it->len;
     f->digest = ml__strdup(digest);
@@ -1046,27 +1070,28 @@ typedef enum op { OP_HEAD, OP_GET, OP_HEAD_BLOB, OP_GET_BLOB, OP_PUT } op;
 
 static const char *const op_verbs[] = {"HEAD", "GET", "HEAD blob", "GET blob", "PUT"};
 
-static int item_run(ml__item *it, op o, size_t max, index_cache *ic, found *f)
+/* max bounds a blob's GET; wait_ms a PUT's wait for the lock. */
+static int item_run(ml__item *it, op o, size_t max, uint32_t wait_ms, index_cache *ic, found *f)
 {
     switch (o) {
     case OP_HEAD: return manifest_one(it, false, ic, f);
     case OP_GET: return manifest_one(it, true, ic, f);
     case OP_HEAD_BLOB: return blob_one(it, false, 0, f);
     case OP_GET_BLOB: return blob_one(it, true, max, f);
-    default: return put_one(it, f);
+    default: return put_one(it, wait_ms, f);
     }
 }
 
 /* Items fail one by one, each naming itself; only a lack of memory fails
  * the batch. */
-static int run_items(ml__item *items, size_t n, op o, size_t max)
+static int run_items(ml__item *items, size_t n, op o, size_t max, uint32_t wait_ms)
 {
     int rc = ML_OK;
     index_cache ic = {0};
     for (size_t i = 0; i < n; i++) {
         ml__item *it = &items[i];
         found f = {0};
-        it->rc = item_run(it, o, max, &ic, &f);
+        it->rc = item_run(it, o, max, wait_ms, &ic, &f);
         if (it->rc == ML_OK)
             found_give(&f, it, o == OP_PUT);
         else if (it->rc == ML_ENOMEM)
@@ -1083,18 +1108,21 @@ static int run_items(ml__item *items, size_t n, op o, size_t max)
     return rc;
 }
 
-int ml__layout_head_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD, 0); }
+int ml__layout_head_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD, 0, 0); }
 
-int ml__layout_get_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_GET, 0); }
+int ml__layout_get_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_GET, 0, 0); }
 
-int ml__layout_head_blobs(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD_BLOB, 0); }
+int ml__layout_head_blobs(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD_BLOB, 0, 0); }
 
 int ml__layout_get_blobs(ml__item *items, size_t n, size_t max)
 {
-    return run_items(items, n, OP_GET_BLOB, max);
+    return run_items(items, n, OP_GET_BLOB, max, 0);
 }
 
-int ml__layout_put_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_PUT, 0); }
+int ml__layout_put_manifests(ml__item *items, size_t n, uint32_t lock_wait_ms)
+{
+    return run_items(items, n, OP_PUT, 0, lock_wait_ms);
+}
 
 /* ---- delete and tags ---------------------------------------------------- */
 
@@ -1167,13 +1195,13 @@ static int delete_locked(const char *dir, const char *digest, const char *path, 
     return rc;
 }
 
-int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, ml_error **err)
+int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, uint32_t lock_wait_ms, ml_error **err)
 {
     const char *dir = NULL;
     char *path = NULL;
     int fd, rc;
     if ((rc = layout_dir(repo, &dir, err)) || (rc = blob_path(dir, digest, &path, err)) ||
-        (rc = check_layout(dir, err)) || (rc = lock_layout(dir, &fd, err))) {
+        (rc = check_layout(dir, err)) || (rc = lock_layout(dir, lock_wait_ms, &fd, err))) {
         free(path);
         return rc;
     }

@@ -66,6 +66,8 @@ void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, 
 
 /* Milliseconds of a monotonic clock, for timeouts and backoff. */
 uint64_t ml__now_ms(void);
+/* Sleeps that long, through signals. */
+void ml__sleep_ms(uint32_t ms);
 
 /* ML_OK for a regular file's mode, else ML_EIO naming path and what it is. */
 int ml__require_regular(const char *path, mode_t mode, ml_error **err);

@@ -2,6 +2,7 @@
 layouts skopeo reads, reads layouts skopeo writes, and a write killed at any
 moment leaves a valid layout. A missing skopeo is a FAILURE, never a skip."""
 
+import fcntl
 import json
 import os
 import random
@@ -278,6 +279,23 @@ class LayoutTest(MlistTestCase):
         self.assertNotEqual(theirs, first["digest"])
 
     # ---- hostile layouts -----------------------------------------------------------
+
+    def test_a_held_lock_is_waited_for_only_until_the_timeout(self):
+        """A writer stopped while holding the layout's lock (on oci-layout)
+        does not hang later runs: they give up after --timeout."""
+        layout = os.path.join(self.tmpdir, "out")
+        first, _ = self.create_in_layout(layout, platforms=(AMD,))
+        self.seed_set([ARM])
+        with open(os.path.join(layout, "oci-layout"), "rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            start = time.monotonic()
+            r = self.mlist("--timeout", "2", "update", "oci:%s:v1" % layout,
+                           "--add", "%s=%s" % (self.ref(tag_for(ARM)), ARM), timeout=30)
+            took = time.monotonic() - start
+        self.assertExit(r, 1)
+        self.assertLess(took, 15)
+        self.assertIn("another process holds the lock of layout %s" % layout, r.stderr)
+        self.assertEqual(layout_tags(layout), {"v1": first["digest"]})
 
     def test_fifos_in_a_layout_are_refused_not_waited_for(self):
         layout = os.path.join(self.tmpdir, "out")
