@@ -430,13 +430,25 @@ static int create_beside(const char *dir, dir_state st, bool *in_place, ml_error
     return rc;
 }
 
+static bool is_symlink(const char *dir)
+{
+    char *name = ml__strndup(dir, stripped_len(dir));
+    struct stat st;
+    bool link = name && lstat(name, &st) == 0 && S_ISLNK(st.st_mode);
+    free(name);
+    return link;
+}
+
+/* A symbolic link to an empty directory stays: the layout is filled in
+ * the directory it names (a rename would fail on the link). */
 static int create_layout(const char *dir, dir_state st, ml_error **err)
 {
-    bool in_place = false;
+    bool in_place = st == DIR_EMPTY && is_symlink(dir);
     int rc = st == DIR_MISSING ? make_parents(dir, err) : ML_OK;
     if (rc != ML_OK)
         return ml__error_prefix(err, rc, "cannot create layout %.*s", (int)stripped_len(dir), dir);
-    rc = create_beside(dir, st, &in_place, err);
+    if (!in_place)
+        rc = create_beside(dir, st, &in_place, err);
     if (rc == ML_OK && in_place) {
         rc = populate(dir, true, err);
         return rc == ML_OK ? rc : ml__error_prefix(err, rc, "cannot create layout %.*s", (int)stripped_len(dir), dir);

@@ -312,6 +312,18 @@ class LayoutTest(MlistTestCase):
                 self.assertIn("%s is a FIFO, not a regular file" % path, r.stderr)
         self.assertOk(self.mlist("inspect", "oci:%s:v1" % layout))
 
+    def test_create_through_a_symlink_to_an_empty_directory(self):
+        target = os.path.join(self.tmpdir, "target")
+        os.mkdir(target)
+        link = os.path.join(self.tmpdir, "lnk")
+        os.symlink("target", link)
+        res, _ = self.create_in_layout(link)
+        self.assertTrue(os.path.islink(link), "the link was replaced")
+        self.assertEqual(layout_problems(target), [])
+        self.assertEqual(layout_tags(target), {"v1": res["digest"]})
+        raw = self.skopeo("inspect", "--raw", "oci:%s:v1" % link, text=False).stdout
+        self.assertEqual(sha256_digest(raw), res["digest"])
+
     # ---- crash safety -------------------------------------------------------------
 
     def test_killed_writes_leave_a_valid_layout(self):

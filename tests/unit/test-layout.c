@@ -1393,6 +1393,44 @@ static void test_fifo_refused(void)
     free(tmp);
 }
 
+/* oci:LINK where LINK names an empty directory: the layout is made in that
+ * directory, and the link stays. */
+static void test_symlink_to_empty_dir(void)
+{
+    char *tmp = make_tmpdir();
+    char *target = join(tmp, "target"), *link = join(tmp, "lnk"), *slash = ml__asprintf("%s/", link);
+    mkdir(target, 0700);
+    CHECK_INT(symlink("target", link), 0);
+    ml_ref repo = {.repository = link, .layout = true}, srepo = {.repository = slash, .layout = true};
+    char *body = manifest_body(130);
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v1", body, NULL, &err), ML_OK);
+    if (err)
+        fprintf(stderr, "  %s\n", ml_error_message(err));
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(exists(target, "oci-layout") && exists(target, "index.json"));
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 07777) == 0700);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+    CHECK_INT(count_prefixed(tmp, "lnk.mlist-"), 0);
+    CHECK_INT(count_prefixed(tmp, "target.mlist-"), 0);
+
+    /* The same with a trailing slash, into a fresh empty directory. */
+    rm_rf(target);
+    mkdir(target, 0755);
+    CHECK_INT(put(&srepo, "v1", body, NULL, NULL), ML_OK);
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+
+    ml_error_free(err);
+    free(body);
+    free(slash);
+    free(link);
+    free(target);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Two writers at once: the lock keeps either's tags from being lost. */
 static void test_concurrent_writers(void)
 {
@@ -1495,5 +1533,6 @@ int main(void)
     TEST_RUN(test_killed_writer);
     TEST_RUN(test_lock_wait_bounded);
     TEST_RUN(test_fifo_refused);
+    TEST_RUN(test_symlink_to_empty_dir);
     TEST_END();
 }
