@@ -52,21 +52,81 @@ static int layout_dir(const ml_ref *repo, const char **dir, ml_error **err)
     return ML_OK;
 }
 
-/* The only way to a blob's file: a reference that is not a valid digest
- * (say "../x") must never become a path. */
-static int blob_path(const char *dir, const char *digest, char **out, ml_error **err)
-{
-    if (!ml__digest_valid(digest))
-        return ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
-    const char *colon = strchr(digest, ':');
-    *out = ml__asprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
-    return *out ? ML_OK : oom(err);
-}
-
 /* blobs/<alg> of a valid digest. */
 static char *alg_dir(const char *dir, const char *digest)
 {
     return ml__asprintf("%s/blobs/%.*s", dir, (int)(strchr(digest, ':') - digest), digest);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Whether directory path, its symbolic links followed, lies inside root:
+ * going up through "..", root is met before "/" (its own parent). One not
+ * there yet, or no directory, has nothing to lead out through. */
+static int check_inside(const struct stat *root, const char *path, ml_error **err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? ML_OK : io_error(err, path, errno);
+    struct stat st, below = {0};
+    int rc = ML_OK;
+    for (;;) {
+        if (fstat(fd, &st) != 0) {
+            rc = io_error(err, path, errno);
+            break;
+        }
+        if (same_file(&st, root))
+            break;
+        if (same_file(&st, &below)) {
+            rc = ml__error_set(err, ML_EIO, "%s leads outside the layout", path);
+            break;
+        }
+        below = st;
+        int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC), errnum = errno;
+        close(fd);
+        if ((fd = up) < 0) {
+            rc = io_error(err, path, errnum);
+            break;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* blobs/ and blobs/<alg> may be symbolic links (a layout put together by
+ * hand), but only to somewhere inside the layout: through one leading
+ * elsewhere, blobs would be read, written and deleted outside it. */
+static int check_blob_dirs(const char *dir, const char *digest, ml_error **err)
+{
+    struct stat root;
+    if (stat(dir, &root) != 0) /* no layout: its readers say so */
+        return ML_OK;
+    char *blobs = path_in(dir, "blobs"), *algdir = alg_dir(dir, digest);
+    int rc = blobs && algdir ? check_inside(&root, blobs, err) : oom(err);
+    if (rc == ML_OK)
+        rc = check_inside(&root, algdir, err);
+    free(blobs);
+    free(algdir);
+    return rc;
+}
+
+/* The only way to a blob's file: a reference that is not a valid digest
+ * (say "../x") must never become a path, nor a layout's blob directories
+ * a way out of it. */
+static int blob_path(const char *dir, const char *digest, char **out, ml_error **err)
+{
+    if (!ml__digest_valid(digest))
+        return ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
+    int rc = check_blob_dirs(dir, digest, err);
+    if (rc != ML_OK)
+        return rc;
+    const char *colon = strchr(digest, ':');
+    *out = ml__asprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
+    return *out ? ML_OK : oom(err);
 }
 
 /* ---- durable files ------------------------------------------------------ */

@@ -14,8 +14,9 @@
  * layout (or a `PATH.mlist-*` sibling directory): no reader looks at
  * them, and they are safe to delete once no write is running.
  *
- * A hostile layout cannot hang a run: the lock is waited for a bounded
- * time, and only regular files are read. */
+ * A hostile layout cannot hang or lead a run astray: the lock is waited
+ * for a bounded time, only regular files are read, and blobs/ or
+ * blobs/<alg> leading outside the layout (symbolic links) is refused. */
 #ifndef ML_LAYOUT_H
 #define ML_LAYOUT_H
 

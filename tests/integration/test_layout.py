@@ -324,6 +324,27 @@ class LayoutTest(MlistTestCase):
         raw = self.skopeo("inspect", "--raw", "oci:%s:v1" % link, text=False).stdout
         self.assertEqual(sha256_digest(raw), res["digest"])
 
+    def test_blob_directories_leading_outside_are_refused(self):
+        layout = os.path.join(self.tmpdir, "out")
+        first, _ = self.create_in_layout(layout, platforms=(AMD,))
+        sha = os.path.join(layout, "blobs", "sha256")
+        outside = os.path.join(self.tmpdir, "outside")
+        os.rename(sha, outside)
+        os.symlink(outside, sha)
+        before = sorted(os.listdir(outside))
+        self.seed_set([ARM])
+        spec = self.layout_spec("oci:%s:v2" % layout, [(self.ref(tag_for(ARM)), ARM)], name="v2.yaml")
+        r = self.mlist("create", spec)
+        self.assertExit(r, 1)
+        self.assertIn("%s leads outside the layout" % sha, r.stderr)
+        r = self.mlist("inspect", "oci:%s:v1" % layout)
+        self.assertExit(r, 1)
+        self.assertIn("leads outside the layout", r.stderr)
+        r = self.mlist("delete", "oci:%s:v1" % layout)
+        self.assertExit(r, 1)
+        self.assertEqual(sorted(os.listdir(outside)), before, "files written or deleted outside the layout")
+        self.assertEqual(layout_tags(layout), {"v1": first["digest"]})
+
     # ---- crash safety -------------------------------------------------------------
 
     def test_killed_writes_leave_a_valid_layout(self):

@@ -1431,6 +1431,72 @@ static void test_symlink_to_empty_dir(void)
     free(tmp);
 }
 
+/* blobs/sha256 linked to a directory outside the layout: no blob is read,
+ * written or deleted through it. One inside the layout is fine. */
+static void test_blob_dir_outside(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l"), *outside = join(tmp, "outside"), *sha = join(dir, "blobs/sha256");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *a = manifest_body(140), *b = manifest_body(141), *da = NULL;
+    CHECK_INT(put(&repo, "v1", a, &da, NULL), ML_OK);
+    /* The same blobs outside, reached through the link. */
+    rename(sha, outside);
+    CHECK_INT(symlink(outside, sha), 0);
+    char *before = read_text(dir, "index.json");
+
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", true, &it), ML_EIO);
+    char *want = ml__asprintf("%s leads outside the layout", sha);
+    CHECK(test_contains(ml_error_message(it.err), want));
+    ml__item_clear(&it);
+    CHECK(!ml__layout_has_blob(&repo, da));
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v2", b, NULL, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), want));
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, LOCK_WAIT_MS, &err), ML_EIO);
+    char *rel = ml__asprintf("%s", da + 7);
+    CHECK(exists(outside, rel)); /* not deleted */
+    CHECK_INT(count_prefixed(outside, ""), 3); /* ".", "..", the one blob */
+    char *after = read_text(dir, "index.json");
+    CHECK_STR(after, before);
+
+    /* blobs/ itself linked outside. */
+    char *blobs = join(dir, "blobs"), *outblobs = join(tmp, "outblobs");
+    unlink(sha);
+    rename(outside, sha);
+    rename(blobs, outblobs);
+    CHECK_INT(symlink(outblobs, blobs), 0);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_EIO);
+
+    /* A link that stays inside is followed. */
+    unlink(blobs);
+    char *inside = join(dir, "store");
+    rename(outblobs, inside);
+    CHECK_INT(symlink("store", blobs), 0);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+    CHECK_INT(put(&repo, "v2", b, NULL, NULL), ML_OK);
+
+    ml_error_free(err);
+    free(inside);
+    free(outblobs);
+    free(blobs);
+    free(after);
+    free(rel);
+    free(want);
+    free(before);
+    free(da);
+    free(a);
+    free(b);
+    free(sha);
+    free(outside);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Two writers at once: the lock keeps either's tags from being lost. */
 static void test_concurrent_writers(void)
 {
@@ -1534,5 +1600,6 @@ int main(void)
     TEST_RUN(test_lock_wait_bounded);
     TEST_RUN(test_fifo_refused);
     TEST_RUN(test_symlink_to_empty_dir);
+    TEST_RUN(test_blob_dir_outside);
     TEST_END();
 }
