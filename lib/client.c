@@ -1,4 +1,3 @@
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -54,6 +53,21 @@ static void request_finished(void *payload)
     c->progress(c->step, ++c->step_done, c->step_total, c->progress_payload);
 }
 
+/* The TLS library opens it blocking, at the first connection: a FIFO
+ * there would hang that. */
+static int check_ca_cert(const char *path, ml_error **err)
+{
+    ml_error *why = NULL;
+    int fd;
+    if (ml__open_regular(path, &fd, &why) == ML_OK) {
+        close(fd);
+        return ML_OK;
+    }
+    ml__error_set(err, ML_EINVAL, "CA certificate file %s", ml_error_message(why));
+    ml_error_free(why);
+    return ML_EINVAL;
+}
+
 int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err)
 {
     if (!out)
@@ -66,8 +80,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
                                  (unsigned)opts->version);
         memcpy(&o, opts, options_size(opts->version));
     }
-    if (o.ca_cert && access(o.ca_cert, R_OK) != 0)
-        return ml__error_set(err, ML_EINVAL, "CA certificate file %s: %s", o.ca_cert, strerror(errno));
+    if (o.ca_cert && check_ca_cert(o.ca_cert, err) != ML_OK)
+        return ML_EINVAL;
     if (ml__init() != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "libcurl initialisation failed");
     ml_client *c = calloc(1, sizeof(*c));
@@ -104,6 +118,7 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         .finished_payload = c,
     };
     c->retries = ho.retries;
+    c->timeout_ms = ho.timeout_ms;
     int rc = ml__http_new(&c->http, &ho, err);
     if (rc != ML_OK) {
         ml_client_free(c);

@@ -35,6 +35,7 @@ struct ml_client {
     uint32_t flags;       /* ML_CLIENT_* */
     uint32_t concurrency;
     uint32_t retries;     /* also for restarting a broken blob download */
+    uint32_t timeout_ms;  /* per request; also the wait for a layout's lock */
     ml_log_fn log;
     void *log_payload;
     char *username;       /* explicit credentials (copies) */

@@ -339,12 +339,19 @@ static void close_fd(int *fd)
     }
 }
 
-
-static void sleep_ms(long ms)
+/* Whether the helper has exited, leaving it unreaped: while it is a
+ * zombie its pid stays its process group's, so a group kill cannot meet a
+ * reused pid. True too when it was reaped elsewhere (SIGCHLD ignored). */
+static bool has_exited(pid_t pid)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    siginfo_t si;
+    for (;;) {
+        si.si_pid = 0;
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+            return si.si_pid == pid;
+        if (errno != EINTR)
+            return true;
+    }
 }
 
 /* Blocking reap of our own child; false when it was reaped elsewhere
@@ -432,8 +439,12 @@ static int run_helper(const char *prog, const char *input, int timeout_ms, helpe
         rc = posix_spawnattr_setsigmask(&attr, &empty);
     if (rc == 0)
         rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+    /* Its own process group, so that giving up on it kills what it
+     * started too. */
     if (rc == 0)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        rc = posix_spawnattr_setpgroup(&attr, 0);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid = -1;
     char *argv[3] = {NULL, NULL, NULL};
     char get[] = "get";
@@ -496,13 +507,7 @@ static int run_helper(const char *prog, const char *input, int timeout_ms, helpe
         if (ready == 0) {
             if (exited)
                 break;
-            pid_t r = waitpid(pid, &run->status, WNOHANG);
-            if (r == pid) {
-                exited = true;
-                run->status_known = true;
-            } else if (r < 0 && errno == ECHILD) {
-                exited = true;
-            }
+            exited = has_exited(pid);
             continue;
         }
         for (int k = 0; k < n; k++) {
@@ -527,29 +532,20 @@ static int run_helper(const char *prog, const char *input, int timeout_ms, helpe
     }
     close_fd(&fds[0]);
     close_fd(&fds[1]);
-    if (!exited && !timed_out && !too_big && result == ML_OK) {
-        /* Streams closed: give the child the rest of the time to exit. */
-        for (;;) {
-            pid_t r = waitpid(pid, &run->status, WNOHANG);
-            if (r == pid) {
-                exited = run->status_known = true;
-                break;
-            }
-            if (r < 0 && errno != EINTR) {
-                exited = true;
-                break;
-            }
-            if ((int64_t)ml__now_ms() >= deadline) {
-                timed_out = true;
-                break;
-            }
-            sleep_ms(5);
-        }
+    /* Streams closed: the child gets the rest of the time to exit. */
+    while (!exited && !timed_out && !too_big && result == ML_OK) {
+        exited = has_exited(pid);
+        timed_out = !exited && (int64_t)ml__now_ms() >= deadline;
+        if (!exited && !timed_out)
+            ml__sleep_ms(5);
     }
-    if (!exited) {
+    /* Given up on: with whatever it started, which may hold the pipes
+     * (the helper itself too, should it have left its group). */
+    if (timed_out || too_big || result != ML_OK) {
+        kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
-        run->status_known = reap(pid, &run->status);
     }
+    run->status_known = reap(pid, &run->status);
     if (result != ML_OK)
         return result;
     if (timed_out)

@@ -25,6 +25,9 @@
  * 36^12 names make a second collision all but impossible). */
 #define SUFFIX_LEN 12
 #define NAME_TRIES 100
+/* Polling a held lock: first and longest pause. */
+#define LOCK_POLL_MIN_MS 5
+#define LOCK_POLL_MAX_MS 100
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
@@ -49,21 +52,81 @@ static int layout_dir(const ml_ref *repo, const char **dir, ml_error **err)
     return ML_OK;
 }
 
-/* The only way to a blob's file: a reference that is not a valid digest
- * (say "../x") must never become a path. */
-static int blob_path(const char *dir, const char *digest, char **out, ml_error **err)
-{
-    if (!ml__digest_valid(digest))
-        return ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
-    const char *colon = strchr(digest, ':');
-    *out = ml__asprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
-    return *out ? ML_OK : oom(err);
-}
-
 /* blobs/<alg> of a valid digest. */
 static char *alg_dir(const char *dir, const char *digest)
 {
     return ml__asprintf("%s/blobs/%.*s", dir, (int)(strchr(digest, ':') - digest), digest);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Whether directory path, its symbolic links followed, lies inside root:
+ * going up through "..", root is met before "/" (its own parent). One not
+ * there yet, or no directory, has nothing to lead out through. */
+static int check_inside(const struct stat *root, const char *path, ml_error **err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? ML_OK : io_error(err, path, errno);
+    struct stat st, below = {0};
+    int rc = ML_OK;
+    for (;;) {
+        if (fstat(fd, &st) != 0) {
+            rc = io_error(err, path, errno);
+            break;
+        }
+        if (same_file(&st, root))
+            break;
+        if (same_file(&st, &below)) {
+            rc = ml__error_set(err, ML_EIO, "%s leads outside the layout", path);
+            break;
+        }
+        below = st;
+        int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC), errnum = errno;
+        close(fd);
+        if ((fd = up) < 0) {
+            rc = io_error(err, path, errnum);
+            break;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* blobs/ and blobs/<alg> may be symbolic links (a layout put together by
+ * hand), but only to somewhere inside the layout: through one leading
+ * elsewhere, blobs would be read, written and deleted outside it. */
+static int check_blob_dirs(const char *dir, const char *digest, ml_error **err)
+{
+    struct stat root;
+    if (stat(dir, &root) != 0) /* no layout: its readers say so */
+        return ML_OK;
+    char *blobs = path_in(dir, "blobs"), *algdir = alg_dir(dir, digest);
+    int rc = blobs && algdir ? check_inside(&root, blobs, err) : oom(err);
+    if (rc == ML_OK)
+        rc = check_inside(&root, algdir, err);
+    free(blobs);
+    free(algdir);
+    return rc;
+}
+
+/* The only way to a blob's file: a reference that is not a valid digest
+ * (say "../x") must never become a path, nor a layout's blob directories
+ * a way out of it. */
+static int blob_path(const char *dir, const char *digest, char **out, ml_error **err)
+{
+    if (!ml__digest_valid(digest))
+        return ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
+    int rc = check_blob_dirs(dir, digest, err);
+    if (rc != ML_OK)
+        return rc;
+    const char *colon = strchr(digest, ':');
+    *out = ml__asprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
+    return *out ? ML_OK : oom(err);
 }
 
 /* ---- durable files ------------------------------------------------------ */
@@ -427,13 +490,25 @@ static int create_beside(const char *dir, dir_state st, bool *in_place, ml_error
     return rc;
 }
 
+static bool is_symlink(const char *dir)
+{
+    char *name = ml__strndup(dir, stripped_len(dir));
+    struct stat st;
+    bool link = name && lstat(name, &st) == 0 && S_ISLNK(st.st_mode);
+    free(name);
+    return link;
+}
+
+/* A symbolic link to an empty directory stays: the layout is filled in
+ * the directory it names (a rename would fail on the link). */
 static int create_layout(const char *dir, dir_state st, ml_error **err)
 {
-    bool in_place = false;
+    bool in_place = st == DIR_EMPTY && is_symlink(dir);
     int rc = st == DIR_MISSING ? make_parents(dir, err) : ML_OK;
     if (rc != ML_OK)
         return ml__error_prefix(err, rc, "cannot create layout %.*s", (int)stripped_len(dir), dir);
-    rc = create_beside(dir, st, &in_place, err);
+    if (!in_place)
+        rc = create_beside(dir, st, &in_place, err);
     if (rc == ML_OK && in_place) {
         rc = populate(dir, true, err);
         return rc == ML_OK ? rc : ml__error_prefix(err, rc, "cannot create layout %.*s", (int)stripped_len(dir), dir);
@@ -571,20 +646,37 @@ static int set_tag(ml__manifest *idx, const ml__descriptor *at, const char *tag,
     return ML_OK;
 }
 
+static int lock_timeout(const char *dir, uint32_t wait_ms, ml_error **err)
+{
+    return ml__error_set(err, ML_EIO, "another process holds the lock of layout %s (waited %g s)", dir,
+                         wait_ms / 1000.0);
+}
+
 /* Writers serialize on oci-layout: it is never replaced, so every writer
- * locks the same file (index.json is renamed over). */
-static int lock_layout(const char *dir, int *fd, ml_error **err)
+ * locks the same file (index.json is renamed over). A writer stopped or
+ * stuck while holding it must not hang every later run: the wait is
+ * bounded, polled at growing intervals. */
+static int lock_layout(const char *dir, uint32_t wait_ms, int *fd, ml_error **err)
 {
     char *path = path_in(dir, "oci-layout");
     if (!path)
         return oom(err);
-    int rc = ML_OK;
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        rc = io_error(err, path, errno);
-    while (rc == ML_OK && flock(*fd, LOCK_EX) != 0)
-        if (errno != EINTR)
-            rc = io_error(err, path, errno);
+    int rc = ml__open_regular(path, fd, err);
+    uint64_t deadline = ml__now_ms() + wait_ms;
+    uint32_t pause = LOCK_POLL_MIN_MS;
+    while (rc == ML_OK && flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int errnum = errno;
+        uint64_t now = ml__now_ms();
+        if (errnum == EINTR)
+            continue;
+        if (errnum != EWOULDBLOCK)
+            rc = io_error(err, path, errnum);
+        else if (now >= deadline)
+            rc = lock_timeout(dir, wait_ms, err);
+        else
+            ml__sleep_ms(deadline - now < pause ? (uint32_t)(deadline - now) : pause);
+        pause = pause * 2 < LOCK_POLL_MAX_MS ? pause * 2 : LOCK_POLL_MAX_MS;
+    }
     if (rc != ML_OK && *fd >= 0)
         close(*fd);
     free(path);
@@ -651,15 +743,20 @@ static int blob_verify(ml__layout_blob *b, const char *digest, ml_error **err)
     return ML_OK;
 }
 
+static bool regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Renames the verified file into blobs/<alg>/; a blob there already has
- * the same bytes, so it is kept. */
+ * the same bytes, so it is kept (anything else there is replaced). */
 static int blob_install(ml__layout_blob *b, const char *digest, ml_error **err)
 {
     char *dst = NULL, *algdir = alg_dir(b->dir, digest), *blobs = path_in(b->dir, "blobs");
     int rc = algdir && blobs ? blob_path(b->dir, digest, &dst, err) : oom(err);
-    struct stat st;
     if (rc == ML_OK && (rc = make_dir(blobs, err)) == ML_OK && (rc = make_dir(algdir, err)) == ML_OK) {
-        if (stat(dst, &st) == 0)
+        if (regular_file(dst))
             unlink(b->tmp);
         else if (rename(b->tmp, dst) != 0)
             rc = io_error(err, dst, errno);
@@ -731,9 +828,8 @@ void ml__layout_blob_free(ml__layout_blob *b)
 static int put_blob(const char *dir, const char *digest, const char *data, size_t len, ml_error **err)
 {
     char *path = NULL;
-    struct stat st;
     int rc = blob_path(dir, digest, &path, err);
-    bool present = rc == ML_OK && stat(path, &st) == 0;
+    bool present = rc == ML_OK && regular_file(path);
     free(path);
     if (rc != ML_OK || present)
         return rc;
@@ -751,14 +847,14 @@ bool ml__layout_has_blob(const ml_ref *repo, const char *digest)
 {
     const char *dir = NULL;
     char *path = NULL;
-    struct stat st;
     bool found = layout_dir(repo, &dir, NULL) == ML_OK && blob_path(dir, digest, &path, NULL) == ML_OK &&
-                 stat(path, &st) == 0 && S_ISREG(st.st_mode);
+                 regular_file(path);
     free(path);
     return found;
 }
 
-/* Size of an existing blob; a missing one is ML_ENOTFOUND. */
+/* Size of an existing blob; a missing one is ML_ENOTFOUND, and anything
+ * but a regular file no blob (a FIFO would block its reader). */
 static int blob_stat(const char *dir, const char *digest, char **path, int64_t *size, ml_error **err)
 {
     struct stat st;
@@ -769,7 +865,7 @@ static int blob_stat(const char *dir, const char *digest, char **path, int64_t *
         return errno == ENOENT ? ml__error_set(err, ML_ENOTFOUND, "blob %s not found in %s", digest, dir)
                                : io_error(err, *path, errno);
     *size = (int64_t)st.st_size;
-    return ML_OK;
+    return ml__require_regular(*path, st.st_mode, err);
 }
 
 /* Whole blob, at most max bytes, checked against its digest. */
@@ -798,9 +894,11 @@ int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int
         rc = check_layout(dir, err);
     if (rc == ML_OK)
         rc = blob_stat(dir, digest, &path, size, err);
-    if (rc == ML_OK && !(*out = fopen(path, "rb")))
-        rc = errno == ENOENT ? ml__error_set(err, ML_ENOTFOUND, "blob %s not found in %s", digest, dir)
-                             : io_error(err, path, errno);
+    int fd = -1;
+    if (rc == ML_OK && (rc = ml__open_regular(path, &fd, err)) == ML_OK && !(*out = fdopen(fd, "rb"))) {
+        rc = io_error(err, path, errno);
+        close(fd);
+    }
     free(path);
     return rc;
 }
@@ -995,10 +1093,11 @@ static int still_expected(const ml__descriptor *d, const ml__item *it, ml_error 
 
 /* Writes the manifest's blob and points a tag at it, under the lock so a
  * concurrent delete cannot remove the blob between both. */
-static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, ml_error **err)
+static int put_locked(const char *dir, const ml__item *it, bool is_digest, const char *digest, uint32_t wait_ms,
+                      ml_error **err)
 {
     int fd;
-    int rc = lock_layout(dir, &fd, err);
+    int rc = lock_layout(dir, wait_ms, &fd, err);
     if (rc != ML_OK)
         return rc;
     ml__manifest idx = {0};
@@ -1014,7 +1113,7 @@ static int put_locked(const char *dir, const ml__item *it, bool is_digest, const
     return rc;
 }
 
-static int put_one(ml__item *it, found *f)
+static int put_one(ml__item *it, uint32_t wait_ms, found *f)
 {
     const char *dir = NULL;
     bool is_digest;
@@ -1032,7 +1131,7 @@ static int put_one(ml__item *it, found *f)
         return rc;
     if (is_digest && strcmp(digest, it->reference) != 0)
         return ml__error_set(&it->err, ML_EDIGEST, "manifest has digest %s, not %s", digest, it->reference);
-    if ((rc = ensure_layout(dir, &it->err)) || (rc = put_locked(dir, it, is_digest, digest, &it->err)))
+    if ((rc = ensure_layout(dir, &it->err)) || (rc = put_locked(dir, it, is_digest, digest, wait_ms, &it->err)))
         return rc;
     f->size = (int64_t)it->len;
     f->digest = ml__strdup(digest);
@@ -1043,27 +1142,28 @@ typedef enum op { OP_HEAD, OP_GET, OP_HEAD_BLOB, OP_GET_BLOB, OP_PUT } op;
 
 static const char *const op_verbs[] = {"HEAD", "GET", "HEAD blob", "GET blob", "PUT"};
 
-static int item_run(ml__item *it, op o, size_t max, index_cache *ic, found *f)
+/* max bounds a blob's GET; wait_ms a PUT's wait for the lock. */
+static int item_run(ml__item *it, op o, size_t max, uint32_t wait_ms, index_cache *ic, found *f)
 {
     switch (o) {
     case OP_HEAD: return manifest_one(it, false, ic, f);
     case OP_GET: return manifest_one(it, true, ic, f);
     case OP_HEAD_BLOB: return blob_one(it, false, 0, f);
     case OP_GET_BLOB: return blob_one(it, true, max, f);
-    default: return put_one(it, f);
+    default: return put_one(it, wait_ms, f);
     }
 }
 
 /* Items fail one by one, each naming itself; only a lack of memory fails
  * the batch. */
-static int run_items(ml__item *items, size_t n, op o, size_t max)
+static int run_items(ml__item *items, size_t n, op o, size_t max, uint32_t wait_ms)
 {
     int rc = ML_OK;
     index_cache ic = {0};
     for (size_t i = 0; i < n; i++) {
         ml__item *it = &items[i];
         found f = {0};
-        it->rc = item_run(it, o, max, &ic, &f);
+        it->rc = item_run(it, o, max, wait_ms, &ic, &f);
         if (it->rc == ML_OK)
             found_give(&f, it, o == OP_PUT);
         else if (it->rc == ML_ENOMEM)
@@ -1080,18 +1180,21 @@ static int run_items(ml__item *items, size_t n, op o, size_t max)
     return rc;
 }
 
-int ml__layout_head_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD, 0); }
+int ml__layout_head_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD, 0, 0); }
 
-int ml__layout_get_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_GET, 0); }
+int ml__layout_get_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_GET, 0, 0); }
 
-int ml__layout_head_blobs(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD_BLOB, 0); }
+int ml__layout_head_blobs(ml__item *items, size_t n) { return run_items(items, n, OP_HEAD_BLOB, 0, 0); }
 
 int ml__layout_get_blobs(ml__item *items, size_t n, size_t max)
 {
-    return run_items(items, n, OP_GET_BLOB, max);
+    return run_items(items, n, OP_GET_BLOB, max, 0);
 }
 
-int ml__layout_put_manifests(ml__item *items, size_t n) { return run_items(items, n, OP_PUT, 0); }
+int ml__layout_put_manifests(ml__item *items, size_t n, uint32_t lock_wait_ms)
+{
+    return run_items(items, n, OP_PUT, 0, lock_wait_ms);
+}
 
 /* ---- delete and tags ---------------------------------------------------- */
 
@@ -1164,13 +1267,13 @@ static int delete_locked(const char *dir, const char *digest, const char *path, 
     return rc;
 }
 
-int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, ml_error **err)
+int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, uint32_t lock_wait_ms, ml_error **err)
 {
     const char *dir = NULL;
     char *path = NULL;
     int fd, rc;
     if ((rc = layout_dir(repo, &dir, err)) || (rc = blob_path(dir, digest, &path, err)) ||
-        (rc = check_layout(dir, err)) || (rc = lock_layout(dir, &fd, err))) {
+        (rc = check_layout(dir, err)) || (rc = lock_layout(dir, lock_wait_ms, &fd, err))) {
         free(path);
         return rc;
     }

@@ -12,7 +12,11 @@
  *
  * A run killed mid-write may leave temporary files `.mlist-tmp-*` in the
  * layout (or a `PATH.mlist-*` sibling directory): no reader looks at
- * them, and they are safe to delete once no write is running. */
+ * them, and they are safe to delete once no write is running.
+ *
+ * A hostile layout cannot hang or lead a run astray: the lock is waited
+ * for a bounded time, only regular files are read, and blobs/ or
+ * blobs/<alg> leading outside the layout (symbolic links) is refused. */
 #ifndef ML_LAYOUT_H
 #define ML_LAYOUT_H
 
@@ -37,15 +41,16 @@ int ml__layout_get_blobs(ml__item *items, size_t n, size_t max);
  * reference then points the tag at it in index.json: the entry a read of
  * that tag finds is replaced in place (skopeo's one untagged entry, for
  * "latest", gets the tag), otherwise an entry is added. A digest
- * reference only stores the blob. */
-int ml__layout_put_manifests(ml__item *items, size_t n);
+ * reference only stores the blob. The index.json update waits at most
+ * lock_wait_ms for another writer's lock (then ML_EIO). */
+int ml__layout_put_manifests(ml__item *items, size_t n, uint32_t lock_wait_ms);
 /* Drops every index.json entry with this digest, then removes the blob
  * unless a manifest still reachable from index.json names it: a remaining
  * entry's list or index, or a list among its children (two levels; a list
  * that cannot be read counts as naming it). So deleting a list's child by
  * digest leaves the list whole, and the child readable by digest. Blobs it
  * references stay. ML_ENOTFOUND when no entry and no blob had the digest. */
-int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, ml_error **err);
+int ml__layout_delete_manifest(const ml_ref *repo, const char *digest, uint32_t lock_wait_ms, ml_error **err);
 /* Tags of index.json, in their order; *complete is always true. */
 int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err);
 

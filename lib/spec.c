@@ -802,7 +802,7 @@ int ml_spec_parse_file(ml_spec **out, const char *path, const ml_spec_options *o
     *out = NULL;
     char *data;
     size_t len;
-    int rc = ml__read_file(path, SPEC_FILE_MAX, &data, &len, err);
+    int rc = ml__read_input(path, SPEC_FILE_MAX, &data, &len, err);
     if (rc != ML_OK)
         return rc;
     rc = ml_spec_parse_buffer(out, data, len, path, opts, err);

@@ -32,16 +32,15 @@ static int layout_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max)
     return ml__layout_get_blobs(items, n, max);
 }
 
+/* A layout's lock is waited for as long as a registry request. */
 static int layout_put_manifests(ml_client *c, ml__item *items, size_t n)
 {
-    (void)c;
-    return ml__layout_put_manifests(items, n);
+    return ml__layout_put_manifests(items, n, c->timeout_ms);
 }
 
 static int layout_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err)
 {
-    (void)c;
-    return ml__layout_delete_manifest(repo, digest, err);
+    return ml__layout_delete_manifest(repo, digest, c->timeout_ms, err);
 }
 
 static int layout_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err)

@@ -3,6 +3,7 @@ layouts skopeo reads, reads layouts skopeo writes, and a write killed at any
 moment leaves a valid layout. A missing skopeo is a FAILURE, never a skip."""
 
 import base64
+import fcntl
 import json
 import os
 import random
@@ -315,6 +316,73 @@ class LayoutTest(MlistTestCase):
         self.assertIn("changed by someone else", err)
         self.assertEqual(layout_tags(layout)["v1"], theirs)
         self.assertNotEqual(theirs, first["digest"])
+
+    # ---- hostile layouts -----------------------------------------------------------
+
+    def test_a_held_lock_is_waited_for_only_until_the_timeout(self):
+        """A writer stopped while holding the layout's lock (on oci-layout)
+        does not hang later runs: they give up after --timeout."""
+        layout = os.path.join(self.tmpdir, "out")
+        first, _ = self.create_in_layout(layout, platforms=(AMD,))
+        self.seed_set([ARM])
+        with open(os.path.join(layout, "oci-layout"), "rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            start = time.monotonic()
+            r = self.mlist("--timeout", "2", "update", "oci:%s:v1" % layout,
+                           "--add", "%s=%s" % (self.ref(tag_for(ARM)), ARM), timeout=30)
+            took = time.monotonic() - start
+        self.assertExit(r, 1)
+        self.assertLess(took, 15)
+        self.assertIn("another process holds the lock of layout %s" % layout, r.stderr)
+        self.assertEqual(layout_tags(layout), {"v1": first["digest"]})
+
+    def test_fifos_in_a_layout_are_refused_not_waited_for(self):
+        layout = os.path.join(self.tmpdir, "out")
+        res, _ = self.create_in_layout(layout)
+        for path in (os.path.join(layout, "index.json"), blob_path(layout, res["digest"])):
+            with self.subTest(path=os.path.relpath(path, layout)):
+                saved = os.path.join(self.tmpdir, "saved")
+                os.rename(path, saved)
+                os.mkfifo(path)
+                r = self.mlist("inspect", "oci:%s:v1" % layout, timeout=20)
+                os.unlink(path)
+                os.rename(saved, path)
+                self.assertExit(r, 1)
+                self.assertIn("%s is a FIFO, not a regular file" % path, r.stderr)
+        self.assertOk(self.mlist("inspect", "oci:%s:v1" % layout))
+
+    def test_create_through_a_symlink_to_an_empty_directory(self):
+        target = os.path.join(self.tmpdir, "target")
+        os.mkdir(target)
+        link = os.path.join(self.tmpdir, "lnk")
+        os.symlink("target", link)
+        res, _ = self.create_in_layout(link)
+        self.assertTrue(os.path.islink(link), "the link was replaced")
+        self.assertEqual(layout_problems(target), [])
+        self.assertEqual(layout_tags(target), {"v1": res["digest"]})
+        raw = self.skopeo("inspect", "--raw", "oci:%s:v1" % link, text=False).stdout
+        self.assertEqual(sha256_digest(raw), res["digest"])
+
+    def test_blob_directories_leading_outside_are_refused(self):
+        layout = os.path.join(self.tmpdir, "out")
+        first, _ = self.create_in_layout(layout, platforms=(AMD,))
+        sha = os.path.join(layout, "blobs", "sha256")
+        outside = os.path.join(self.tmpdir, "outside")
+        os.rename(sha, outside)
+        os.symlink(outside, sha)
+        before = sorted(os.listdir(outside))
+        self.seed_set([ARM])
+        spec = self.layout_spec("oci:%s:v2" % layout, [(self.ref(tag_for(ARM)), ARM)], name="v2.yaml")
+        r = self.mlist("create", spec)
+        self.assertExit(r, 1)
+        self.assertIn("%s leads outside the layout" % sha, r.stderr)
+        r = self.mlist("inspect", "oci:%s:v1" % layout)
+        self.assertExit(r, 1)
+        self.assertIn("leads outside the layout", r.stderr)
+        r = self.mlist("delete", "oci:%s:v1" % layout)
+        self.assertExit(r, 1)
+        self.assertEqual(sorted(os.listdir(outside)), before, "files written or deleted outside the layout")
+        self.assertEqual(layout_tags(layout), {"v1": first["digest"]})
 
     # ---- crash safety -------------------------------------------------------------
 

@@ -26,6 +26,14 @@ class TLSTest(MlistTestCase):
         r = self.mlist("inspect", "--ca-cert", self.reg.ca_path, self.ref("v1"))
         self.assertOk(r)
 
+    def test_ca_cert_fifo_is_refused_not_waited_for(self):
+        self.seed_set([AMD])
+        fifo = os.path.join(self.tmpdir, "ca.pem")
+        os.mkfifo(fifo)
+        r = self.mlist("--ca-cert", fifo, "inspect", self.ref(self.repo + ":v1-amd64"), timeout=20)
+        self.assertExit(r, 2)
+        self.assertIn("CA certificate file %s is a FIFO, not a regular file" % fifo, r.stderr)
+
     def test_tls_unknown_ca_fails_without_fallback(self):
         self.seed_set([AMD, ARM])
         self.reg.reset_access_log()
@@ -141,6 +149,21 @@ class BasicAuthTest(MlistTestCase):
                        env={"REGISTRY_AUTH_FILE": path})
         self.assertOk(r)
         self.assertTrue(self.reg.tag_exists(self.repo, "v2"))
+
+    def test_fifo_credential_files_are_refused_not_waited_for(self):
+        """A FIFO as auth.json or config.json (no writer ever comes) fails
+        the run, naming it, instead of hanging it."""
+        self.seed_set([AMD])
+        d = os.path.join(self.tmpdir, "fifos")
+        os.makedirs(d)
+        authfile, config = os.path.join(d, "auth.json"), os.path.join(d, "config.json")
+        os.mkfifo(authfile)
+        os.mkfifo(config)
+        for env, path in (({"REGISTRY_AUTH_FILE": authfile}, authfile), ({"DOCKER_CONFIG": d}, config)):
+            with self.subTest(path=os.path.basename(path)):
+                r = self.mlist("inspect", self.ref(self.repo + ":v1-amd64"), env=env, timeout=20)
+                self.assertExit(r, 1)
+                self.assertIn("%s is a FIFO, not a regular file" % path, r.stderr)
 
     def test_credential_precedence(self):
         self.seed_set([AMD, ARM])

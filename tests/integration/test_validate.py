@@ -31,6 +31,14 @@ class ValidateTest(MlistTestCase):
             self.assertIn(s, out, "plan lacks %r" % s)
         self.assertEqual(self.reg.access_log(), [], "validate contacted the registry")
 
+    def test_validate_reads_a_spec_from_a_pipe(self):
+        """Unlike the files the library finds itself, a spec may be a pipe
+        (<(...), /dev/stdin)."""
+        spec = GOOD.replace("{HOST}", self.reg.host).replace("{REPO}", self.repo)
+        r = self.mlist("validate", "/dev/stdin", input=spec)
+        self.assertOk(r)
+        self.assertIn("v1-amd64", r.stdout)
+
     def test_validate_normalises_with_warnings(self):
         spec = self.write_spec(
             'image: {HOST}/{REPO}:v1\n'

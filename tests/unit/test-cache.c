@@ -63,6 +63,12 @@ static void test_round_trip(void)
     }
     CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
     CHECK(got.os == NULL);
+    /* So is a FIFO, without waiting for a writer that never comes. */
+    unlink(entry);
+    CHECK_INT(mkfifo(entry, 0600), 0);
+    alarm(30);
+    CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
+    alarm(0);
     free(entry);
     ml__platform_clear(&p);
     remove_tree(dir);

@@ -324,6 +324,14 @@ static void test_malformed_files(void)
     mkdir(aj, 0700);
     expect_error(NULL, "bad.example", ML_EIO, aj, NULL);
     rmdir(aj);
+    /* A FIFO (no writer ever comes) is refused, not waited for. */
+    CHECK_INT(mkfifo(aj, 0600), 0);
+    expect_error(NULL, "bad.example", ML_EIO, aj, "is a FIFO");
+    remove_file("run/containers/auth.json");
+    remove_file("home/.docker/config.json");
+    CHECK_INT(mkfifo(cfg, 0600), 0);
+    expect_error(NULL, "bad.example", ML_EIO, cfg, "is a FIFO");
+    remove_file("home/.docker/config.json");
     free(aj);
     free(cfg);
     reset_env();
@@ -382,6 +390,51 @@ static double elapsed_since(const struct timespec *start)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Whether process pid is gone (or a zombie, dead but not yet reaped by
+ * its new parent), waiting up to two seconds for it. */
+static bool process_gone(pid_t pid)
+{
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 100; i++) {
+        char *path = ml__asprintf("/proc/%ld/stat", (long)pid), *stat = NULL;
+        size_t len = 0;
+        bool gone = ml__read_file(path, 4096, &stat, &len, NULL) != ML_OK || test_contains(stat, ") Z ");
+        free(stat);
+        free(path);
+        if (gone)
+            return true;
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
+/* A hung helper is killed with what it started: its process group. */
+static void test_hung_helper_group(void)
+{
+    char *pidfile = path_in("hang.pid");
+    setenv("ML_TEST_PIDFILE", pidfile, 1);
+    ml__cred c;
+    bool found = true;
+    ml_error *err = NULL;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK_INT(ml__cred_helper_get("mlhang", "hang.example", 1000, &c, &found, &err), ML_EAUTH);
+    CHECK(elapsed_since(&start) < 5.0);
+    CHECK(test_contains(ml_error_message(err), "no answer within 1000 ms"));
+    char *text = NULL;
+    size_t len = 0;
+    long child = 0;
+    CHECK(ml__read_file(pidfile, 64, &text, &len, NULL) == ML_OK && (child = strtol(text, NULL, 10)) > 1);
+    if (child > 1) {
+        CHECK(process_gone((pid_t)child));
+        kill((pid_t)child, SIGKILL); /* whatever the outcome, nothing stays */
+    }
+    unsetenv("ML_TEST_PIDFILE");
+    free(text);
+    ml_error_free(err);
+    free(pidfile);
 }
 
 static void test_helper_bounds(void)
@@ -459,6 +512,8 @@ int main(void)
     /* SIGPIPE keeps its default action: a write to a closed pipe would kill
      * this test. */
     signal(SIGPIPE, SIG_DFL);
+    /* A FIFO or helper waited for forever fails the test, not the suite. */
+    alarm(60);
     const char *base = getenv("TMPDIR");
     snprintf(tmp, sizeof(tmp), "%s/ml-cred-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmp)) {
@@ -485,6 +540,7 @@ int main(void)
     TEST_RUN(test_malformed_files);
     TEST_RUN(test_cred_helpers);
     TEST_RUN(test_helper_bounds);
+    TEST_RUN(test_hung_helper_group);
 
     remove_tree(tmp);
     TEST_END();

@@ -2,9 +2,11 @@
  * directory under $TMPDIR and removes it afterwards. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +20,8 @@
 #define MT_MANIFEST ML__MT_OCI_MANIFEST
 #define CONFIG_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" /* "{}" */
 #define BAD_DIGEST "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+/* How long writes wait for a layout lock another writer holds. */
+#define LOCK_WAIT_MS 30000
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -157,7 +161,7 @@ static int put_typed(const ml_ref *repo, const char *reference, const char *body
 {
     ml__item it = {.repo = repo, .reference = reference, .body = (char *)body, .len = strlen(body),
                    .media_type = (char *)media_type};
-    int rc = ml__layout_put_manifests(&it, 1);
+    int rc = ml__layout_put_manifests(&it, 1, LOCK_WAIT_MS);
     if (digest)
         *digest = it.digest;
     else
@@ -335,19 +339,19 @@ static void test_compare_and_swap(void)
     digest_of(b, db);
     ml__item it = {.repo = &r, .reference = "v1", .body = a, .len = strlen(a), .media_type = MT_MANIFEST,
                    .expect_set = true, .expect = NULL};
-    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(ml__layout_put_manifests(&it, 1, LOCK_WAIT_MS), ML_OK);
     CHECK_INT(it.rc, ML_OK); /* absent, as expected */
     free(it.digest);
     it = (ml__item){.repo = &r, .reference = "v1", .body = b, .len = strlen(b), .media_type = MT_MANIFEST,
                     .expect_set = true, .expect = NULL};
-    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(ml__layout_put_manifests(&it, 1, LOCK_WAIT_MS), ML_OK);
     CHECK_INT(it.rc, ML_ECONFLICT); /* someone put v1 meanwhile */
     CHECK(test_contains(ml_error_message(it.err), da));
     it.body = it.media_type = NULL; /* borrowed */
     ml__item_clear(&it);
     it = (ml__item){.repo = &r, .reference = "v1", .body = b, .len = strlen(b), .media_type = MT_MANIFEST,
                     .expect_set = true, .expect = da};
-    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(ml__layout_put_manifests(&it, 1, LOCK_WAIT_MS), ML_OK);
     CHECK_INT(it.rc, ML_OK);
     CHECK_STR(it.digest, db);
     it.body = it.media_type = NULL;
@@ -370,7 +374,7 @@ static void test_compare_and_swap(void)
         {.repo = &rs, .reference = "latest", .body = b, .len = strlen(b), .media_type = MT_MANIFEST,
          .expect_set = true, .expect = da},
     };
-    CHECK_INT(ml__layout_put_manifests(two, 2), ML_OK);
+    CHECK_INT(ml__layout_put_manifests(two, 2, LOCK_WAIT_MS), ML_OK);
     CHECK_INT(two[0].rc, ML_OK);
     CHECK_INT(two[1].rc, ML_OK);
     for (size_t i = 0; i < 2; i++) {
@@ -468,7 +472,7 @@ static void test_delete(void)
     CHECK_INT(put(&repo, "z", other, NULL, NULL), ML_OK);
     write_blob(tmp, "{}"); /* the config both reference */
 
-    CHECK_INT(ml__layout_delete_manifest(&repo, dm, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dm, LOCK_WAIT_MS, &err), ML_OK);
     ml__manifest idx;
     CHECK(load_index(tmp, &idx));
     CHECK_INT(idx.manifest_count, 1);
@@ -479,15 +483,15 @@ static void test_delete(void)
     CHECK(ml__layout_has_blob(&repo, dother));
     CHECK_INT(fetch_rc(&repo, "x", false), ML_ENOTFOUND);
 
-    CHECK_INT(ml__layout_delete_manifest(&repo, dm, &err), ML_ENOTFOUND);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dm, LOCK_WAIT_MS, &err), ML_ENOTFOUND);
     CHECK(test_contains(ml_error_message(err), dm));
-    CHECK_INT(ml__layout_delete_manifest(&repo, "../z", &err), ML_EDIGEST);
+    CHECK_INT(ml__layout_delete_manifest(&repo, "../z", LOCK_WAIT_MS, &err), ML_EDIGEST);
     CHECK(ml__layout_has_blob(&repo, dother));
 
     /* Without index.json nothing is deleted. */
     char *index = join(tmp, "index.json");
     unlink(index);
-    CHECK_INT(ml__layout_delete_manifest(&repo, dother, &err), ML_EIO);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dother, LOCK_WAIT_MS, &err), ML_EIO);
     CHECK(test_contains(ml_error_message(err), "index.json"));
     CHECK(ml__layout_has_blob(&repo, dother));
     CHECK_INT(fetch_rc(&repo, "z", false), ML_EIO);
@@ -781,7 +785,7 @@ static void test_no_escape(void)
     /* Writes: nothing appears outside, index.json is untouched. */
     CHECK_INT(put(&repo, "../y", body, NULL, NULL), ML_EREF);
     CHECK_INT(put(&repo, "sha256:../../y", body, NULL, NULL), ML_EDIGEST);
-    CHECK_INT(ml__layout_delete_manifest(&repo, "sha256:../../x", NULL), ML_EDIGEST);
+    CHECK_INT(ml__layout_delete_manifest(&repo, "sha256:../../x", LOCK_WAIT_MS, NULL), ML_EDIGEST);
     CHECK(!exists(tmp, "y"));
     CHECK(exists(tmp, "x"));
     char *after = read_text(dir, "index.json");
@@ -851,7 +855,7 @@ static void test_batch_items(void)
         {.repo = &repo, .reference = "-bad", .body = b, .len = strlen(b), .media_type = MT_MANIFEST},
         {.repo = &repo, .reference = "b", .body = b, .len = strlen(b), .media_type = MT_MANIFEST},
     };
-    CHECK_INT(ml__layout_put_manifests(puts, 3), ML_OK);
+    CHECK_INT(ml__layout_put_manifests(puts, 3, LOCK_WAIT_MS), ML_OK);
     CHECK_INT(puts[0].rc, ML_OK);
     CHECK_INT(puts[1].rc, ML_EREF);
     CHECK(test_contains(ml_error_message(puts[1].err), "PUT oci:"));
@@ -876,7 +880,7 @@ static void test_batch_items(void)
     size_t big_len = ML__MANIFEST_MAX + 1;
     char *big = calloc(1, big_len);
     ml__item it = {.repo = &repo, .reference = "big", .body = big, .len = big_len, .media_type = MT_MANIFEST};
-    CHECK_INT(ml__layout_put_manifests(&it, 1), ML_OK);
+    CHECK_INT(ml__layout_put_manifests(&it, 1, LOCK_WAIT_MS), ML_OK);
     CHECK_INT(it.rc, ML_ETOOBIG);
     ml_error_free(it.err);
     free(big);
@@ -920,23 +924,23 @@ static void test_delete_keeps_children(void)
     ml_error *err = NULL;
 
     /* A child of a tagged list, and of a list inside a tagged index. */
-    CHECK_INT(ml__layout_delete_manifest(&repo, da, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, LOCK_WAIT_MS, &err), ML_OK);
     CHECK(ml__layout_has_blob(&repo, da));
     CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
     CHECK_INT(fetch_rc(&repo, da, true), ML_OK);
-    CHECK_INT(ml__layout_delete_manifest(&repo, dc, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dc, LOCK_WAIT_MS, &err), ML_OK);
     CHECK(ml__layout_has_blob(&repo, dc));
     /* Named by no list: removed. */
-    CHECK_INT(ml__layout_delete_manifest(&repo, dlone, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dlone, LOCK_WAIT_MS, &err), ML_OK);
     CHECK(!ml__layout_has_blob(&repo, dlone));
-    CHECK_INT(ml__layout_delete_manifest(&repo, dlone, &err), ML_ENOTFOUND);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dlone, LOCK_WAIT_MS, &err), ML_ENOTFOUND);
 
     /* The list gone, its children are named no more. */
-    CHECK_INT(ml__layout_delete_manifest(&repo, dlist, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, dlist, LOCK_WAIT_MS, &err), ML_OK);
     CHECK(!ml__layout_has_blob(&repo, dlist));
     CHECK_INT(fetch_rc(&repo, "v1", false), ML_ENOTFOUND);
     CHECK(ml__layout_has_blob(&repo, da)); /* deleting a list keeps its children */
-    CHECK_INT(ml__layout_delete_manifest(&repo, da, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, LOCK_WAIT_MS, &err), ML_OK);
     CHECK(!ml__layout_has_blob(&repo, da));
 
     /* A list that cannot be read might name anything: blobs stay. */
@@ -946,7 +950,7 @@ static void test_delete_keeps_children(void)
     char *tail = idx_json ? strstr(idx_json, "]") : NULL;
     char *patched = tail ? ml__asprintf("%.*s,%s%s", (int)(tail - idx_json), idx_json, fake, tail) : NULL;
     write_text(tmp, "index.json", patched ? patched : "");
-    CHECK_INT(ml__layout_delete_manifest(&repo, de, &err), ML_OK);
+    CHECK_INT(ml__layout_delete_manifest(&repo, de, LOCK_WAIT_MS, &err), ML_OK);
     CHECK(ml__layout_has_blob(&repo, de));
     ml__manifest idx;
     CHECK(load_index(tmp, &idx));
@@ -1267,6 +1271,232 @@ static void test_create_in_cwd(void)
     free(tmp);
 }
 
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* A writer stopped while holding the lock: later writes give up after
+ * their wait, naming the layout, and change nothing. */
+static void test_lock_wait_bounded(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l"), *marker = join(dir, "oci-layout");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *a = manifest_body(110), *b = manifest_body(111);
+    CHECK_INT(put(&repo, "v1", a, NULL, NULL), ML_OK);
+    char *before = read_text(dir, "index.json");
+    /* Another open file description: flock locks conflict across them. */
+    int held = open(marker, O_RDONLY | O_CLOEXEC);
+    CHECK(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0);
+
+    ml__item it = {.repo = &repo, .reference = "v2", .body = b, .len = strlen(b), .media_type = MT_MANIFEST};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK_INT(ml__layout_put_manifests(&it, 1, 300), ML_OK);
+    double took = seconds_since(&start);
+    CHECK_INT(it.rc, ML_EIO);
+    CHECK(took >= 0.29 && took < 5.0);
+    char *want = ml__asprintf("another process holds the lock of layout %s", dir);
+    CHECK(test_contains(ml_error_message(it.err), want));
+    ml_error_free(it.err); /* body and media type are ours */
+    ml_error *err = NULL;
+    char da[ML__DIGEST_MAX];
+    digest_of(a, da);
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, 0, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), want));
+    char *after = read_text(dir, "index.json");
+    CHECK_STR(after, before);
+
+    /* Released meanwhile: the write waits for it and lands. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec pause = {0, 200 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        _exit(0); /* closing the inherited descriptor releases the lock */
+    }
+    close(held);
+    CHECK_INT(put(&repo, "v2", b, NULL, NULL), ML_OK);
+    CHECK(pid > 0 && waitpid(pid, NULL, 0) == pid);
+
+    ml_error_free(err);
+    free(after);
+    free(want);
+    free(before);
+    free(a);
+    free(b);
+    free(marker);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* A FIFO where a file of the layout belongs would block its reader for
+ * good: it is refused instead, reading and writing. */
+static void test_fifo_refused(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *body = manifest_body(120), *digest = NULL;
+    CHECK_INT(put(&repo, "v1", body, &digest, NULL), ML_OK);
+    char *rel = blob_rel(digest), *blob = join(dir, rel), *index = join(dir, "index.json");
+
+    unlink(blob);
+    CHECK_INT(mkfifo(blob, 0600), 0);
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", true, &it), ML_EIO);
+    CHECK(test_contains(ml_error_message(it.err), "is a FIFO, not a regular file"));
+    ml__item_clear(&it);
+    CHECK_INT(fetch_rc(&repo, "v1", false), ML_EIO);
+    CHECK(!ml__layout_has_blob(&repo, digest));
+    FILE *f = NULL;
+    int64_t size;
+    CHECK_INT(ml__layout_open_blob(&repo, digest, &f, &size, NULL), ML_EIO);
+    CHECK(f == NULL);
+    /* Writing the manifest again replaces the FIFO with the blob. */
+    CHECK_INT(put(&repo, "v1", body, NULL, NULL), ML_OK);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+
+    char *saved = read_text(dir, "index.json");
+    unlink(index);
+    CHECK_INT(mkfifo(index, 0600), 0);
+    CHECK_INT(fetch(&repo, "v1", false, &it), ML_EIO);
+    CHECK(test_contains(ml_error_message(it.err), "index.json is a FIFO"));
+    ml__item_clear(&it);
+    ml__strvec tags = {0};
+    bool complete;
+    CHECK_INT(ml__layout_list_tags(&repo, &tags, &complete, NULL), ML_EIO);
+    unlink(index);
+    write_text(dir, "index.json", saved ? saved : "");
+
+    /* The lock file too. */
+    char *marker = join(dir, "oci-layout");
+    unlink(marker);
+    CHECK_INT(mkfifo(marker, 0600), 0);
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v2", body, NULL, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), "oci-layout is a FIFO"));
+
+    ml_error_free(err);
+    free(marker);
+    free(saved);
+    free(index);
+    free(blob);
+    free(rel);
+    free(digest);
+    free(body);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* oci:LINK where LINK names an empty directory: the layout is made in that
+ * directory, and the link stays. */
+static void test_symlink_to_empty_dir(void)
+{
+    char *tmp = make_tmpdir();
+    char *target = join(tmp, "target"), *link = join(tmp, "lnk"), *slash = ml__asprintf("%s/", link);
+    mkdir(target, 0700);
+    CHECK_INT(symlink("target", link), 0);
+    ml_ref repo = {.repository = link, .layout = true}, srepo = {.repository = slash, .layout = true};
+    char *body = manifest_body(130);
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v1", body, NULL, &err), ML_OK);
+    if (err)
+        fprintf(stderr, "  %s\n", ml_error_message(err));
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(exists(target, "oci-layout") && exists(target, "index.json"));
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 07777) == 0700);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+    CHECK_INT(count_prefixed(tmp, "lnk.mlist-"), 0);
+    CHECK_INT(count_prefixed(tmp, "target.mlist-"), 0);
+
+    /* The same with a trailing slash, into a fresh empty directory. */
+    rm_rf(target);
+    mkdir(target, 0755);
+    CHECK_INT(put(&srepo, "v1", body, NULL, NULL), ML_OK);
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+
+    ml_error_free(err);
+    free(body);
+    free(slash);
+    free(link);
+    free(target);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* blobs/sha256 linked to a directory outside the layout: no blob is read,
+ * written or deleted through it. One inside the layout is fine. */
+static void test_blob_dir_outside(void)
+{
+    char *tmp = make_tmpdir();
+    char *dir = join(tmp, "l"), *outside = join(tmp, "outside"), *sha = join(dir, "blobs/sha256");
+    ml_ref repo = {.repository = dir, .layout = true};
+    char *a = manifest_body(140), *b = manifest_body(141), *da = NULL;
+    CHECK_INT(put(&repo, "v1", a, &da, NULL), ML_OK);
+    /* The same blobs outside, reached through the link. */
+    rename(sha, outside);
+    CHECK_INT(symlink(outside, sha), 0);
+    char *before = read_text(dir, "index.json");
+
+    ml__item it;
+    CHECK_INT(fetch(&repo, "v1", true, &it), ML_EIO);
+    char *want = ml__asprintf("%s leads outside the layout", sha);
+    CHECK(test_contains(ml_error_message(it.err), want));
+    ml__item_clear(&it);
+    CHECK(!ml__layout_has_blob(&repo, da));
+    ml_error *err = NULL;
+    CHECK_INT(put(&repo, "v2", b, NULL, &err), ML_EIO);
+    CHECK(test_contains(ml_error_message(err), want));
+    ml_error_free(err);
+    err = NULL;
+    CHECK_INT(ml__layout_delete_manifest(&repo, da, LOCK_WAIT_MS, &err), ML_EIO);
+    char *rel = ml__asprintf("%s", da + 7);
+    CHECK(exists(outside, rel)); /* not deleted */
+    CHECK_INT(count_prefixed(outside, ""), 3); /* ".", "..", the one blob */
+    char *after = read_text(dir, "index.json");
+    CHECK_STR(after, before);
+
+    /* blobs/ itself linked outside. */
+    char *blobs = join(dir, "blobs"), *outblobs = join(tmp, "outblobs");
+    unlink(sha);
+    rename(outside, sha);
+    rename(blobs, outblobs);
+    CHECK_INT(symlink(outblobs, blobs), 0);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_EIO);
+
+    /* A link that stays inside is followed. */
+    unlink(blobs);
+    char *inside = join(dir, "store");
+    rename(outblobs, inside);
+    CHECK_INT(symlink("store", blobs), 0);
+    CHECK_INT(fetch_rc(&repo, "v1", true), ML_OK);
+    CHECK_INT(put(&repo, "v2", b, NULL, NULL), ML_OK);
+
+    ml_error_free(err);
+    free(inside);
+    free(outblobs);
+    free(blobs);
+    free(after);
+    free(rel);
+    free(want);
+    free(before);
+    free(da);
+    free(a);
+    free(b);
+    free(sha);
+    free(outside);
+    free(dir);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Two writers at once: the lock keeps either's tags from being lost. */
 static void test_concurrent_writers(void)
 {
@@ -1345,6 +1575,8 @@ static void test_killed_writer(void)
 int main(void)
 {
     srand((unsigned)time(NULL));
+    /* A read or lock waited for forever fails the test, not the suite. */
+    alarm(120);
     TEST_RUN(test_put_then_read);
     TEST_RUN(test_put_by_digest);
     TEST_RUN(test_tag_replace_keeps_order);
@@ -1365,5 +1597,9 @@ int main(void)
     TEST_RUN(test_denied_names);
     TEST_RUN(test_concurrent_writers);
     TEST_RUN(test_killed_writer);
+    TEST_RUN(test_lock_wait_bounded);
+    TEST_RUN(test_fifo_refused);
+    TEST_RUN(test_symlink_to_empty_dir);
+    TEST_RUN(test_blob_dir_outside);
     TEST_END();
 }
