@@ -1,0 +1,160 @@
+"""Hostile sources and registries (issue 13): what a manifest, a layout or
+a registry's answer says never reaches an HTTP header or a URL unchecked,
+and a registry's answer is checked like the content it is about.
+
+The attack: a child manifest whose mediaType is a known type followed by
+";\\r\\n...\\r\\n\\r\\nDELETE /v2/<repo>/manifests/<digest> HTTP/1.1\\r\\n..."
+was accepted (a prefix match) and sent whole as the Content-Type of the
+child's PUT, so the registry read a second request, a DELETE carrying
+mlist's Authorization. These tests set it up against a real htpasswd
+registry that holds the manifest the smuggled DELETE names."""
+
+import json
+import os
+import tempfile
+
+from fakeregistry import FakeRegistry
+from fixture import MlistTestCase, run_mlist
+from imagedata import OCI_CONFIG_TYPE, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256_digest
+
+USER, PASSWORD = "alice", "pw-Hx55-secret"
+AMD = "linux/amd64"
+
+
+def smuggling(known, repo, victim, host):
+    """A media type that starts with `known` and carries a DELETE of
+    repo@victim (the rest of the real request becomes its headers)."""
+    return ("%s;\r\nContent-Length: 0\r\n\r\nDELETE /v2/%s/manifests/%s HTTP/1.1\r\nHost: %s\r\n"
+            "X-Rest-Of-Request: " % (known, repo, victim, host))
+
+
+def oci_image(manifest_type, config_type=OCI_CONFIG_TYPE, salt="hostile"):
+    """-> {digest: bytes} of a tiny OCI image, and its manifest digest."""
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    layer = ("layer %s" % salt).encode()
+    man = json.dumps({"schemaVersion": 2, "mediaType": manifest_type,
+                      "config": {"mediaType": config_type, "digest": sha256_digest(cfg),
+                                 "size": len(cfg)},
+                      "layers": [{"mediaType": OCI_LAYER, "digest": sha256_digest(layer),
+                                  "size": len(layer)}]}).encode()
+    blobs = {sha256_digest(b): b for b in (cfg, layer, man)}
+    return blobs, sha256_digest(man)
+
+
+def write_layout(path, blobs, entry_type, manifest_digest, tag):
+    os.makedirs(os.path.join(path, "blobs", "sha256"))
+    for d, data in blobs.items():
+        with open(os.path.join(path, "blobs", "sha256", d.split(":", 1)[1]), "wb") as f:
+            f.write(data)
+    with open(os.path.join(path, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+             "manifests": [{"mediaType": entry_type, "digest": manifest_digest,
+                            "size": len(blobs[manifest_digest]),
+                            "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+    with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump(index, f)
+
+
+class _AuthBase(MlistTestCase):
+    registry_options = {"htpasswd": (USER, PASSWORD)}
+
+    def setUp(self):
+        super().setUp()
+        self.victim = self.reg.push_test_image(self.repo, "victim").digest
+
+    def mlist_auth(self, *args, **kw):
+        return run_mlist("--username", USER, "--password", PASSWORD, *args, **kw)
+
+    def spec_from(self, source):
+        return self.write_spec("image: {HOST}/{REPO}:v1\nmanifests:\n"
+                               "  - image: %s\n    platform: {os: linux, architecture: amd64}\n" % source)
+
+    def assertUntouched(self):
+        """The victim is still there, and nothing was written (the child is
+        read and checked before any blob moves): no blob, no manifest, no
+        DELETE."""
+        self.assertEqual(self.reg.manifest_digest(self.repo, "victim"), self.victim,
+                         "the smuggled DELETE went through" + self.describe_log())
+        self.assertFalse(self.reg.tag_exists(self.repo, "v1"))
+        self.assertNoWrites()
+
+    def describe_log(self):
+        return "\nregistry log:\n" + "\n".join("%s %s %s" % (e.method, e.path, e.status)
+                                                for e in self.reg.access_log())
+
+    def assertNamesMediaType(self, r):
+        self.assertRegex(r.stderr, r"(?i)media ?type")
+        # the value is shown escaped: no raw CR/LF from the manifest on stderr
+        self.assertNotIn("\r", r.stderr)
+        self.assertNotIn("DELETE /v2/%s/manifests/%s HTTP/1.1\n" % (self.repo, self.victim), r.stderr)
+
+
+class HostileLayoutTest(_AuthBase):
+    """An OCI layout written by the test, used as a `create` source."""
+
+    def run_layout(self, entry_type, manifest_type, config_type=OCI_CONFIG_TYPE):
+        blobs, digest = oci_image(manifest_type, config_type)
+        layout = os.path.join(tempfile.mkdtemp(dir=self.tmpdir), "layout")
+        write_layout(layout, blobs, entry_type, digest, "evil")
+        self.reg.reset_access_log()
+        return self.mlist_auth("create", self.spec_from("oci:%s:evil" % layout))
+
+    def test_smuggled_delete_in_child_mediatype_is_refused(self):
+        evil = smuggling(OCI_MANIFEST, self.repo, self.victim, self.reg.host)
+        for entry_type in (OCI_MANIFEST, evil):
+            with self.subTest(index_entry="exact" if entry_type == OCI_MANIFEST else "evil"):
+                r = self.run_layout(entry_type, evil)
+                self.assertExit(r, 1)
+                self.assertNamesMediaType(r)
+                self.assertUntouched()
+
+    def test_smuggled_delete_in_index_entry_only_is_refused(self):
+        evil = smuggling(OCI_MANIFEST, self.repo, self.victim, self.reg.host)
+        r = self.run_layout(evil, OCI_MANIFEST)
+        self.assertExit(r, 1)
+        self.assertNamesMediaType(r)
+        self.assertUntouched()
+
+    def test_parameters_and_suffixes_are_refused(self):
+        for bad in (OCI_MANIFEST + ";charset=x", OCI_MANIFEST + " x", OCI_MANIFEST + "\n"):
+            with self.subTest(media_type=bad):
+                r = self.run_layout(OCI_MANIFEST, bad)
+                self.assertExit(r, 1)
+                self.assertNamesMediaType(r)
+                self.assertUntouched()
+
+    def test_smuggling_config_mediatype_is_refused(self):
+        evil = smuggling("application/vnd.oci.image.config.v1+json", self.repo, self.victim,
+                         self.reg.host)
+        r = self.run_layout(OCI_MANIFEST, OCI_MANIFEST, config_type=evil)
+        self.assertExit(r, 1)
+        self.assertNamesMediaType(r)
+        self.assertUntouched()
+
+    def test_clean_layout_is_copied(self):
+        """The control: the same layout with exact types is pushed."""
+        r = self.run_layout(OCI_MANIFEST, OCI_MANIFEST)
+        self.assertOk(r)
+        self.assertTrue(self.reg.tag_exists(self.repo, "v1"))
+        self.assertEqual(self.reg.manifest_digest(self.repo, "victim"), self.victim)
+
+
+class HostileRegistryTest(_AuthBase):
+    """The same manifest served by a registry (distribution 2.8 refuses to
+    store it, so the source is the fake registry; the target is real)."""
+
+    def test_smuggled_delete_from_registry_source_is_refused(self):
+        evil = smuggling(OCI_MANIFEST, self.repo, self.victim, self.reg.host)
+        blobs, digest = oci_image(evil)
+        with FakeRegistry() as fr:
+            for d, data in blobs.items():
+                if d != digest:
+                    fr.add_blob("src/evil", data)
+            fr.add_manifest("src/evil", "v1", blobs[digest], OCI_MANIFEST)
+            self.reg.reset_access_log()
+            r = self.mlist_auth("create", self.spec_from(fr.ref("src/evil:v1")))
+        self.assertExit(r, 1)
+        self.assertNamesMediaType(r)
+        self.assertUntouched()
