@@ -110,7 +110,8 @@ static ml__http_req *token_request(ml__host *h, ml_error **err)
 static int token_failed(const ml__host *h, const ml__http_req *r, ml_error **err)
 {
     if (r->status == 0)
-        return ml__error_set(err, ML_ENET, "token request for %s: %s", h->name, r->error);
+        return ml__error_set(err, ml__http_unsent(r) ? ML_EINVAL : ML_ENET, "token request for %s: %s", h->name,
+                             r->error);
     if (r->status == 401 || r->status == 403)
         return ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld)%s", h->name,
                              r->status, h->cred.set ? ": check the credentials" : ": no credentials found (use --username "

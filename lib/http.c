@@ -111,6 +111,13 @@ int ml__http_req_header(ml__http_req *r, const char *fmt, ...)
     va_start(ap, fmt);
     ml__buf_vprintf(&b, fmt, ap);
     va_end(ap);
+    if (!b.oom && b.data && (strlen(b.data) != b.len || strpbrk(b.data, "\r\n"))) {
+        /* Never sent (see refuse_unsafe); the first such header names why. */
+        if (!r->unsafe)
+            r->unsafe = ml__strndup(b.data, strcspn(b.data, ":\r\n"));
+        ml__buf_free(&b);
+        return r->unsafe ? ML_OK : ML_ENOMEM;
+    }
     return ml__strvec_push_take(&r->headers, ml__buf_take(&b));
 }
 
@@ -123,6 +130,7 @@ void ml__http_req_reset(ml__http_req *r)
     r->curl_code = 0;
     r->error[0] = '\0';
     r->too_big = false;
+    r->unsent = false;
 }
 
 void ml__http_req_free(ml__http_req *r)
@@ -131,6 +139,7 @@ void ml__http_req_free(ml__http_req *r)
         return;
     ml__http_req_reset(r);
     ml__strvec_free(&r->headers);
+    free(r->unsafe);
     free(r->url);
     free(r);
 }
@@ -170,6 +179,8 @@ char *ml__http_header_join(const ml__http_req *r, const char *name)
         return NULL;
     return ml__buf_take(&b);
 }
+
+bool ml__http_unsent(const ml__http_req *r) { return r->unsent; }
 
 bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
 
@@ -465,6 +476,32 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
         h->opts.finished(h->opts.finished_payload);
 }
 
+/* The last check before the wire, for every request: no header that
+ * ml__http_req_header refused, and a URL of visible ASCII only (a space or
+ * CR/LF in it would end the request line early). A refused request ends
+ * unsent, with the reason as its error. */
+static bool refuse_unsafe(ml__http *h, slot *sl)
+{
+    ml__http_req *r = sl->req;
+    const unsigned char *bad = NULL;
+    for (const unsigned char *p = (const unsigned char *)r->url; *p && !bad; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            bad = p;
+    if (!r->unsafe && !bad)
+        return false;
+    if (r->unsafe)
+        snprintf(r->error, sizeof(r->error), "not sent: its %.64s header would carry a CR, LF or NUL", r->unsafe);
+    else
+        snprintf(r->error, sizeof(r->error), "not sent: its URL has a space, control or non-ASCII byte (0x%02x)",
+                 *bad);
+    r->unsent = true;
+    log_msg(h, ML_LOG_DEBUG, "%s request %s", r->method, r->error);
+    sl->done = true;
+    if (h->opts.finished)
+        h->opts.finished(h->opts.finished_payload);
+    return true;
+}
+
 static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
 {
     uint64_t now = ml__now_ms();
@@ -478,6 +515,8 @@ static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64
                 *next_due = sl->due_ms;
             continue;
         }
+        if (refuse_unsafe(h, sl))
+            continue;
         int rc = start_slot(h, sl);
         if (rc != ML_OK)
             return rc;

@@ -40,6 +40,8 @@ int ml__item_take_error(ml__item *it, ml_error **err)
 
 static int transport_error(const ml__http_req *r, const char *what, ml_error **err)
 {
+    if (ml__http_unsent(r))
+        return ml__error_set(err, ML_EINVAL, "%s: %s", what, r->error);
     if (ml__http_cert_failed(r))
         return ml__error_set(err, ML_ENET,
                              "%s: TLS certificate not trusted (%s); pass --ca-cert FILE with the "
