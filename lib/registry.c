@@ -548,7 +548,8 @@ int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n)
 }
 
 /* The registry must store exactly our bytes: its digest for them, when it
- * says one, must be ours. */
+ * says one, must be a digest (of any algorithm) of these bytes, as on a
+ * read. */
 static void finish_put(ml__item *it, ml__http_req *r, const char *what)
 {
     if (!ok_status(r->status)) {
@@ -558,10 +559,14 @@ static void finish_put(ml__item *it, ml__http_req *r, const char *what)
     char expected[ML__DIGEST_MAX];
     it->rc = ml__digest_compute("sha256", it->body, it->len, expected, &it->err);
     const char *dcd = ml__http_header(r, "Docker-Content-Digest");
-    if (it->rc == ML_OK && dcd && ml__has_prefix(dcd, "sha256:") && strcmp(dcd, expected) != 0)
+    if (it->rc != ML_OK || !dcd)
+        return;
+    if (!ml__digest_valid(dcd))
+        it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%.150s\"", what, dcd);
+    else if (ml__digest_verify(dcd, it->body, it->len, NULL) != ML_OK)
         it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
                                expected);
-    else if (it->rc == ML_OK && dcd && !(it->digest = ml__strdup(dcd)))
+    else if (!(it->digest = ml__strdup(dcd)))
         it->rc = ml__error_set(&it->err, ML_ENOMEM, "out of memory");
 }
 

@@ -9,11 +9,13 @@ child's PUT, so the registry read a second request, a DELETE carrying
 mlist's Authorization. These tests set it up against a real htpasswd
 registry that holds the manifest the smuggled DELETE names."""
 
+import hashlib
 import json
 import os
 import tempfile
 
 from fakeregistry import FakeRegistry
+from faultproxy import FaultProxy
 from fixture import MlistTestCase, run_mlist
 from imagedata import OCI_CONFIG_TYPE, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256_digest
 
@@ -158,3 +160,26 @@ class HostileRegistryTest(_AuthBase):
         self.assertExit(r, 1)
         self.assertNamesMediaType(r)
         self.assertUntouched()
+
+
+class PutDigestTest(MlistTestCase):
+    """Docker-Content-Digest on a manifest PUT answer is a digest of the
+    bytes sent, or an error: malformed, other algorithm spelling, other
+    case, other content."""
+
+    def test_malformed_or_other_put_digest_is_an_error(self):
+        self.seed_set([AMD])
+        other = "sha256:" + hashlib.sha256(b"other").hexdigest()
+        for i, value in enumerate(("garbage", "sha512:abcd", "SHA256:" + other.split(":")[1],
+                                   other, "sha256:" + "A" * 64)):
+            with self.subTest(digest=value):
+                with FaultProxy(self.reg.port) as px:
+                    # the registry stores the list: each case has its own tag
+                    px.add("PUT", r"/manifests/d%d$" % i, "wrong_digest", digest=value)
+                    text = self.spec_text([AMD], target="d%d" % i)
+                    spec = self.write_spec(text.replace(self.reg.host, px.host), name="put.yaml")
+                    r = self.mlist("--plain-http", "create", spec)
+                self.assertExit(r, 1)
+                self.assertIn("PUT", r.stderr)
+                self.assertRegex(r.stderr, r"(?i)digest")
+                self.assertIn(value, r.stderr)
