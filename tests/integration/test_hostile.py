@@ -17,7 +17,8 @@ import tempfile
 from fakeregistry import FakeRegistry
 from faultproxy import FaultProxy
 from fixture import MlistTestCase, run_mlist
-from imagedata import OCI_CONFIG_TYPE, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256_digest
+from imagedata import (DOCKER_MANIFEST, OCI_CONFIG_TYPE, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256_digest,
+                       tiny_docker_image)
 
 USER, PASSWORD = "alice", "pw-Hx55-secret"
 AMD = "linux/amd64"
@@ -183,3 +184,84 @@ class PutDigestTest(MlistTestCase):
                 self.assertIn("PUT", r.stderr)
                 self.assertRegex(r.stderr, r"(?i)digest")
                 self.assertIn(value, r.stderr)
+
+
+def replace_header(headers, name, value):
+    return [(k, v) for k, v in headers if k.lower() != name.lower()] + [(name, value)]
+
+
+class AnswerUrlTest(MlistTestCase):
+    """What a registry's answer puts into a later URL keeps to the grammar
+    of that place: an upload Location is an http(s) URL or a path, a
+    referrers page is a digest (and a query), a listed tag is a tag."""
+
+    def test_upload_location_that_is_no_url_is_refused(self):
+        self.seed_set([AMD])
+        target = self.repo + "-copy"
+        for loc in ("/v2/%s/blobs/uploads/a b" % target, "/v2/%s/blobs/uploads/\xe9" % target,
+                    "ftp://127.0.0.1/x"):
+            with self.subTest(location=loc):
+                with FaultProxy(self.reg.port) as px:
+                    # the source is the registry itself, the target the proxy:
+                    # another registry to mlist, so blobs are uploaded
+                    px.add("POST", r"/blobs/uploads/$", "rewrite",
+                           fn=lambda s, h, b, loc=loc: (s, replace_header(h, "Location", loc), b))
+                    text = self.spec_text([AMD], target=target + ":v1").replace(
+                        "image: %s/%s:v1\n" % (self.reg.host, target),
+                        "image: %s/%s:v1\n" % (px.host, target))
+                    # bytes: the message quotes the Location as it came
+                    r = self.mlist("--plain-http", "create", self.write_spec(text, name="loc.yaml"),
+                                   text=False)
+                    uploads = px.entries("PUT", r"/blobs/uploads/")
+                self.assertExit(r, 1)
+                self.assertRegex(r.stderr.decode("utf-8", "replace"), r"upload Location .* is not a URL")
+                self.assertEqual(uploads, [])
+
+    def test_referrers_next_link_outside_the_grammar_is_refused(self):
+        with FakeRegistry(referrers=True, referrers_page=1) as fr:
+            cfg, layer, body = tiny_docker_image("linux", "amd64", None, "referred")
+            fr.add_blob("it/src", cfg)
+            fr.add_blob("it/src", layer)
+            subject = fr.add_manifest("it/src", "amd", body, DOCKER_MANIFEST)
+            for i in range(2):
+                art = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                                  "artifactType": "application/vnd.example.sig",
+                                  "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                                             "digest": fr.add_blob("it/src", b"{}"), "size": 2},
+                                  "layers": [],
+                                  "subject": {"mediaType": DOCKER_MANIFEST, "digest": subject,
+                                              "size": len(body)},
+                                  "annotations": {"n": str(i)}}).encode()
+                fr.add_manifest("it/src", None, art, OCI_MANIFEST)
+            for link in ("</v2/it/src/referrers/%s/../../../other/manifests/x>; rel=\"next\"" % subject,
+                         "</v2/it/src/referrers/sha256:abc>; rel=\"next\"",
+                         "</v2/it/src/referrers/%s#x>; rel=\"next\"" % subject):
+                with self.subTest(link=link):
+                    with FaultProxy(fr.port) as px:
+                        px.add("GET", r"/referrers/", "rewrite",
+                               fn=lambda s, h, b, link=link: (s, replace_header(h, "Link", link), b))
+                        r = self.mlist("--plain-http", "inspect", "--referrers", px.ref("it/src:amd"))
+                        pages = px.entries("GET", r"/referrers/|/other/")
+                    self.assertExit(r, 1)
+                    self.assertIn("next page", r.stderr)
+                    self.assertEqual(len(pages), 1, pages)
+
+    def test_listed_tag_outside_the_grammar_is_not_requested(self):
+        """--purge asks about every other tag of the repository: a "tag"
+        from tags/list that would leave the repository's path is not one."""
+        lst, _ = self.reg.push_test_list(self.repo, "v1", platforms=(AMD,))
+        self.seed_set([AMD], prefix="v2")
+        victim = self.repo + "-victim"
+        self.reg.push_test_image(victim, "x")
+        bad = "a/../../../../%s/manifests/x" % victim  # back to /v2/
+        with FaultProxy(self.reg.port) as px:
+            px.add("GET", r"/tags/list", "rewrite",
+                   fn=lambda s, h, b: (s, h, json.dumps({"name": self.repo,
+                                                         "tags": json.loads(b)["tags"] + [bad]})))
+            text = self.spec_text([AMD], prefix="v2").replace(self.reg.host, px.host)
+            r = self.mlist("--plain-http", "update", "--purge", self.write_spec(text, name="p.yaml"))
+            outside = [e for e in px.entries() if e.path.startswith("/v2/" + victim)]
+        self.assertOk(r)
+        self.assertEqual(outside, [])
+        self.assertIn("kept", r.stderr)
+        self.assertEqual(self.reg.manifest_digest(self.repo, lst.digest), lst.digest)
