@@ -16,6 +16,10 @@
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_MAX_MS 10000
 #define RETRY_AFTER_MAX_MS 60000
+/* A stream that moves less than this in a timeout window is cut, as a
+ * stall is: a source trickling a few bytes a second would otherwise hold a
+ * large blob for days. */
+#define STREAM_MIN_BYTES 1024L
 
 struct ml__http {
     CURLM *multi;
@@ -345,9 +349,11 @@ static int start_slot(ml__http *h, slot *sl)
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.timeout_ms);
     if (r->stream) {
-        /* A long copy may take minutes; only a stalled one is cut off. */
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(h->opts.timeout_ms + 999) / 1000);
+        /* A long copy may take minutes; only a stalled or crawling one is
+         * cut off (curl: below LIMIT bytes/s for TIME seconds). */
+        long secs = (long)(h->opts.timeout_ms + 999) / 1000;
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (STREAM_MIN_BYTES + secs - 1) / secs);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
     } else {
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->opts.timeout_ms);
     }

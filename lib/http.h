@@ -16,7 +16,8 @@ typedef struct ml__http ml__http;
 typedef struct ml__http_opts {
     uint32_t concurrency; /* parallel transfers */
     uint32_t retries;     /* extra attempts for transient failures */
-    uint32_t timeout_ms;  /* whole request for bounded bodies; stall limit for streams */
+    uint32_t timeout_ms;  /* whole request for bounded bodies; for streams, the
+                           * window in which at least 1 KiB must move */
     bool insecure;        /* skip TLS verification */
     const char *ca_cert;  /* PEM bundle added to the trust store, or NULL */
     const char *user_agent;

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 
 from fakeregistry import FakeRegistry
 from faultproxy import FaultProxy
@@ -265,3 +266,53 @@ class AnswerUrlTest(MlistTestCase):
         self.assertEqual(outside, [])
         self.assertIn("kept", r.stderr)
         self.assertEqual(self.reg.manifest_digest(self.repo, lst.digest), lst.digest)
+
+
+class TrickleTest(MlistTestCase):
+    """A source that sends a blob at a few bytes a second is cut after a
+    --timeout window with less than 1 KiB, then retried like a stall; the
+    run ends in bounded time instead of after days."""
+
+    TIMEOUT = 2
+
+    def setUp(self):
+        super().setUp()
+        self.target = self.repo + "-copy"
+
+    def copy_through(self, px, *flags):
+        """`create` of a list in another repository of the real registry
+        from a source behind the proxy (another registry to mlist: blobs
+        are copied, not mounted)."""
+        text = self.spec_text([AMD], target=self.target + ":v1").replace(
+            "image: %s/%s:v1-" % (self.reg.host, self.repo),
+            "image: %s/%s:v1-" % (px.host, self.repo))
+        spec = self.write_spec(text, name="trickle.yaml")
+        t0 = time.monotonic()
+        r = self.mlist("--plain-http", "--timeout", str(self.TIMEOUT), *flags, "create", spec,
+                       timeout=120)
+        return r, time.monotonic() - t0
+
+    def test_trickling_blob_is_cut_and_fails_in_bounded_time(self):
+        self.seed_set([AMD])
+        with FaultProxy(self.reg.port) as px:
+            px.add("GET", r"/blobs/sha256:", "trickle", rate=2)
+            r, dt = self.copy_through(px, "--retries", "1")
+            gets = px.entries("GET", r"/blobs/sha256:")
+        self.assertExit(r, 1)
+        self.assertRegex(r.stderr, r"(?i)too slow|timed out")
+        self.assertEqual(len(gets), 2, "one download and one retry: %s" % (gets,))
+        # two windows of --timeout, a backoff, and slack; a 2 B/s copy of
+        # the blob would take minutes
+        self.assertLess(dt, 2 * (self.TIMEOUT + 1) + 10)
+        self.assertFalse(self.reg.tag_exists(self.target, "v1"))
+
+    def test_trickle_once_then_retry_succeeds(self):
+        imgs = self.seed_set([AMD])
+        with FaultProxy(self.reg.port) as px:
+            px.add("GET", r"/blobs/sha256:", "trickle", rate=2, times=1)
+            r, dt = self.copy_through(px, "--retries", "2")
+            gets = px.entries("GET", r"/blobs/sha256:")
+        self.assertOk(r)
+        self.assertLess(dt, self.TIMEOUT + 1 + 10)
+        self.assertEqual([e.action for e in gets].count("trickle"), 1)
+        self.assertEntries(self.assertListAt("v1", repo=self.target), imgs)
