@@ -257,7 +257,7 @@ typedef struct ml_client_options {
     uint32_t flags;       /* ML_CLIENT_* */
     uint32_t concurrency; /* parallel requests; 0 = 8 */
     uint32_t retries;     /* retries of transient failures; 0 = default 3, UINT32_MAX = none */
-    uint32_t timeout_ms;  /* per request, and for a layout's lock; 0 = 30000 */
+    uint32_t timeout_ms;  /* per request (blob copies: at least 1 KiB per window), and for a layout's lock; 0 = 30000 */
     const char *ca_cert;  /* PEM bundle trusted instead of the default bundle file, or NULL */
     const char *username; /* explicit credentials, or NULL */
     const char *password;

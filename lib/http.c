@@ -16,6 +16,10 @@
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_MAX_MS 10000
 #define RETRY_AFTER_MAX_MS 60000
+/* A stream that moves less than this in a timeout window is cut, as a
+ * stall is: a source trickling a few bytes a second would otherwise hold a
+ * large blob for days. */
+#define STREAM_MIN_BYTES 1024L
 
 struct ml__http {
     CURLM *multi;
@@ -111,6 +115,13 @@ int ml__http_req_header(ml__http_req *r, const char *fmt, ...)
     va_start(ap, fmt);
     ml__buf_vprintf(&b, fmt, ap);
     va_end(ap);
+    if (!b.oom && b.data && (strlen(b.data) != b.len || strpbrk(b.data, "\r\n"))) {
+        /* Never sent (see refuse_unsafe); the first such header names why. */
+        if (!r->unsafe)
+            r->unsafe = ml__strndup(b.data, strcspn(b.data, ":\r\n"));
+        ml__buf_free(&b);
+        return r->unsafe ? ML_OK : ML_ENOMEM;
+    }
     return ml__strvec_push_take(&r->headers, ml__buf_take(&b));
 }
 
@@ -123,6 +134,7 @@ void ml__http_req_reset(ml__http_req *r)
     r->curl_code = 0;
     r->error[0] = '\0';
     r->too_big = false;
+    r->unsent = false;
 }
 
 void ml__http_req_free(ml__http_req *r)
@@ -131,6 +143,7 @@ void ml__http_req_free(ml__http_req *r)
         return;
     ml__http_req_reset(r);
     ml__strvec_free(&r->headers);
+    free(r->unsafe);
     free(r->url);
     free(r);
 }
@@ -170,6 +183,8 @@ char *ml__http_header_join(const ml__http_req *r, const char *name)
         return NULL;
     return ml__buf_take(&b);
 }
+
+bool ml__http_unsent(const ml__http_req *r) { return r->unsent; }
 
 bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
 
@@ -334,9 +349,11 @@ static int start_slot(ml__http *h, slot *sl)
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.timeout_ms);
     if (r->stream) {
-        /* A long copy may take minutes; only a stalled one is cut off. */
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(h->opts.timeout_ms + 999) / 1000);
+        /* A long copy may take minutes; only a stalled or crawling one is
+         * cut off (curl: below LIMIT bytes/s for TIME seconds). */
+        long secs = (long)(h->opts.timeout_ms + 999) / 1000;
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (STREAM_MIN_BYTES + secs - 1) / secs);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
     } else {
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->opts.timeout_ms);
     }
@@ -465,6 +482,32 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
         h->opts.finished(h->opts.finished_payload);
 }
 
+/* The last check before the wire, for every request: no header that
+ * ml__http_req_header refused, and a URL of visible ASCII only (a space or
+ * CR/LF in it would end the request line early). A refused request ends
+ * unsent, with the reason as its error. */
+static bool refuse_unsafe(ml__http *h, slot *sl)
+{
+    ml__http_req *r = sl->req;
+    const unsigned char *bad = NULL;
+    for (const unsigned char *p = (const unsigned char *)r->url; *p && !bad; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            bad = p;
+    if (!r->unsafe && !bad)
+        return false;
+    if (r->unsafe)
+        snprintf(r->error, sizeof(r->error), "not sent: its %.64s header would carry a CR, LF or NUL", r->unsafe);
+    else
+        snprintf(r->error, sizeof(r->error), "not sent: its URL has a space, control or non-ASCII byte (0x%02x)",
+                 *bad);
+    r->unsent = true;
+    log_msg(h, ML_LOG_DEBUG, "%s request %s", r->method, r->error);
+    sl->done = true;
+    if (h->opts.finished)
+        h->opts.finished(h->opts.finished_payload);
+    return true;
+}
+
 static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
 {
     uint64_t now = ml__now_ms();
@@ -478,6 +521,8 @@ static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64
                 *next_due = sl->due_ms;
             continue;
         }
+        if (refuse_unsafe(h, sl))
+            continue;
         int rc = start_slot(h, sl);
         if (rc != ML_OK)
             return rc;

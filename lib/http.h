@@ -16,7 +16,8 @@ typedef struct ml__http ml__http;
 typedef struct ml__http_opts {
     uint32_t concurrency; /* parallel transfers */
     uint32_t retries;     /* extra attempts for transient failures */
-    uint32_t timeout_ms;  /* whole request for bounded bodies; stall limit for streams */
+    uint32_t timeout_ms;  /* whole request for bounded bodies; for streams, the
+                           * window in which at least 1 KiB must move */
     bool insecure;        /* skip TLS verification */
     const char *ca_cert;  /* PEM bundle added to the trust store, or NULL */
     const char *user_agent;
@@ -47,6 +48,7 @@ typedef struct ml__http_req {
     size_t max_body;      /* response limit; 0 = 4 MiB */
     bool follow;          /* follow redirects (blob downloads) */
     bool stream;          /* long transfer: stall limit instead of a total timeout */
+    char *unsafe;         /* name of a header refused by ml__http_req_header; owned */
     /* result */
     long status;          /* 0 when no HTTP answer */
     ml__buf response;
@@ -54,6 +56,7 @@ typedef struct ml__http_req {
     int curl_code;
     char error[256];      /* curl's error text, if any */
     bool too_big;
+    bool unsent;          /* refused by ml__http_run, see ml__http_unsent */
     long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
     void *user;           /* free for the caller */
@@ -64,6 +67,10 @@ void ml__http_free(ml__http *h);
 
 /* Creates a request with a copied URL. NULL on ENOMEM. */
 ml__http_req *ml__http_req_new(const char *method, const char *url);
+/* Adds the header line "Name: value". A line with CR, LF or NUL is not
+ * added (its value would end the line early, and the rest become headers
+ * or a request of their own): the request is then never sent. ML_ENOMEM
+ * only. */
 int ml__http_req_header(ml__http_req *r, const char *fmt, ...) ML__PRINTF(2, 3);
 /* Forgets the result so the request can be sent again. */
 void ml__http_req_reset(ml__http_req *r);
@@ -80,6 +87,10 @@ const char *ml__http_header(const ml__http_req *r, const char *name);
 /* Every value of a repeatable header joined with ", " (RFC 9110 §5.3);
  * NULL when absent or on ENOMEM. Free with free(). */
 char *ml__http_header_join(const ml__http_req *r, const char *name);
+/* True when ml__http_run refused to send the request (status 0, r->error
+ * says why): a header refused by ml__http_req_header, or a URL with a
+ * space, a control or a non-ASCII byte. */
+bool ml__http_unsent(const ml__http_req *r);
 /* True when the failure is at the transport level (no HTTP answer). */
 bool ml__http_failed_transport(const ml__http_req *r);
 /* True when nothing listens at the address (connection refused). */

@@ -114,38 +114,60 @@ static const struct {
     {ML__MT_OCI_INDEX, ML__KIND_OCI_INDEX},
 };
 
-static bool ascii_ieq(const char *a, const char *b, size_t n)
+/* RFC 6838 §4.2: restricted-name-first is ALPHA / DIGIT, the other
+ * restricted-name-chars add "!#$&-^_.+". */
+static bool name_char(char c, bool first)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return alnum || (!first && c != '\0' && strchr("!#$&-^_.+", c));
 }
 
-/* Media types are case-insensitive (RFC 6838 §4.2); parameters after ';'
- * (RFC 9110 §8.3.1) do not change the kind. */
-static bool media_type_is(const char *mt, const char *want)
+/* Length of the restricted-name s starts with (at most 127), 0 if none. */
+static size_t restricted_name(const char *s)
 {
-    if (!mt)
+    size_t n = 0;
+    while (n < 127 && name_char(s[n], n == 0))
+        n++;
+    return n;
+}
+
+bool ml__media_type_valid(const char *mt)
+{
+    size_t type = mt ? restricted_name(mt) : 0;
+    if (type == 0 || mt[type] != '/')
         return false;
-    while (*mt == ' ' || *mt == '\t')
-        mt++;
-    size_t n = strcspn(mt, ";");
-    while (n && (mt[n - 1] == ' ' || mt[n - 1] == '\t'))
-        n--;
-    return n == strlen(want) && ascii_ieq(mt, want, n);
+    size_t sub = restricted_name(mt + type + 1);
+    return sub > 0 && mt[type + 1 + sub] == '\0';
 }
 
-ml__kind ml__kind_of(const char *media_type)
+/* A Content-Type header may carry parameters (RFC 9110 §8.3.1) and its
+ * type is case-insensitive; only a kind is taken from it, never its text. */
+static bool content_type_is(const char *ct, const char *want)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return ml__ieq_n(ct, n, want, strlen(want));
+}
+
+static ml__kind content_type_kind(const char *ct)
 {
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (media_type_is(media_type, kinds[i].type))
+        if (content_type_is(ct, kinds[i].type))
+            return kinds[i].kind;
+    return ML__KIND_UNKNOWN;
+}
+
+/* The text of a media type in a manifest goes on into a Content-Type
+ * header: a known type is only ever that exact string. */
+ml__kind ml__kind_of(const char *media_type)
+{
+    for (size_t i = 0; media_type && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(media_type, kinds[i].type) == 0)
             return kinds[i].kind;
     return ML__KIND_UNKNOWN;
 }
@@ -165,8 +187,8 @@ static const char *kind_media_type(ml__kind kind)
 
 static bool is_schema1(const char *mt)
 {
-    return media_type_is(mt, "application/vnd.docker.distribution.manifest.v1+prettyjws") ||
-           media_type_is(mt, "application/vnd.docker.distribution.manifest.v1+json");
+    return content_type_is(mt, "application/vnd.docker.distribution.manifest.v1+prettyjws") ||
+           content_type_is(mt, "application/vnd.docker.distribution.manifest.v1+json");
 }
 
 /* ---- Annotations -------------------------------------------------------- */
@@ -577,6 +599,14 @@ static int check_duplicates(const cJSON *obj, const char *const *keys, size_t nk
 #define STR_REQUIRED 1u       /* missing is an error */
 #define STR_NONEMPTY 2u       /* "" is an error */
 #define STR_EMPTY_ABSENT 4u   /* "" reads as absent (NULL) */
+#define STR_MEDIA_TYPE 8u     /* must be a media type (ml__media_type_valid) */
+
+static int bad_media_type(ml_error **err, const char *path, const char *value)
+{
+    char q[QUOTE_LEN + 16];
+    return fail(err, ML_EMANIFEST, path, "invalid media type %s (RFC 6838 type/subtype, no parameters)",
+                quote(q, value));
+}
 
 /* Copies the string member `key` of obj into *out (NULL when absent). */
 static int get_string(const cJSON *obj, const char *key, const char *path, unsigned flags,
@@ -596,6 +626,8 @@ static int get_string(const cJSON *obj, const char *key, const char *path, unsig
         if (flags & STR_EMPTY_ABSENT)
             return ML_OK;
     }
+    if ((flags & STR_MEDIA_TYPE) && !ml__media_type_valid(it->valuestring))
+        return bad_media_type(err, p, it->valuestring);
     if (!(*out = ml__strdup(it->valuestring)))
         return oom(err);
     return ML_OK;
@@ -811,8 +843,8 @@ static int parse_descriptor(const cJSON *obj, const char *path, ml__descriptor *
     if (!cJSON_IsObject(obj))
         return fail(err, ML_EMANIFEST, path, "must be an object");
     if ((rc = check_duplicates(obj, descriptor_keys, sizeof(descriptor_keys) / sizeof(descriptor_keys[0]), path, err)) ||
-        (rc = get_string(obj, "mediaType", path, STR_REQUIRED | STR_NONEMPTY, &d->media_type, err)) ||
-        (rc = get_string(obj, "artifactType", path, STR_EMPTY_ABSENT, &d->artifact_type, err)) ||
+        (rc = get_string(obj, "mediaType", path, STR_REQUIRED | STR_NONEMPTY | STR_MEDIA_TYPE, &d->media_type, err)) ||
+        (rc = get_string(obj, "artifactType", path, STR_EMPTY_ABSENT | STR_MEDIA_TYPE, &d->artifact_type, err)) ||
         (rc = get_string(obj, "digest", path, STR_REQUIRED, &d->digest, err)))
         goto fail;
     if (!ml__digest_valid(d->digest)) {
@@ -915,8 +947,10 @@ static int resolve_kind(const cJSON *root, const char *content_type, ml__manifes
     }
     /* A registry answering application/json or octet-stream says nothing
      * about the kind, so only a known manifest type is compared. */
-    ml__kind ct_kind = ml__kind_of(content_type);
+    ml__kind ct_kind = content_type_kind(content_type);
     if (doc_type) {
+        if (!ml__media_type_valid(doc_type))
+            return bad_media_type(err, "mediaType", doc_type);
         m->kind = ml__kind_of(doc_type);
         if (m->kind == ML__KIND_UNKNOWN)
             return fail(err, ML_EMANIFEST, "mediaType", "unsupported media type %s",
@@ -926,7 +960,7 @@ static int resolve_kind(const cJSON *root, const char *content_type, ml__manifes
                         quote(q, doc_type), quote(q2, content_type));
     } else if (ct_kind != ML__KIND_UNKNOWN) {
         m->kind = ct_kind;
-        doc_type = content_type;
+        doc_type = kind_media_type(m->kind); /* the header's text stays out of the model */
     } else {
         bool has_manifests = cJSON_GetObjectItemCaseSensitive(root, "manifests") != NULL;
         bool has_config = cJSON_GetObjectItemCaseSensitive(root, "config") != NULL;
@@ -958,7 +992,7 @@ static int parse_manifest_body(const cJSON *root, const char *content_type, ml__
     if (!cJSON_IsNumber(sv) || sv->valuedouble != 2)
         return fail(err, ML_EMANIFEST, "schemaVersion", "must be 2");
     if ((rc = resolve_kind(root, content_type, m, err)) ||
-        (rc = get_string(root, "artifactType", "", STR_EMPTY_ABSENT, &m->artifact_type, err)))
+        (rc = get_string(root, "artifactType", "", STR_EMPTY_ABSENT | STR_MEDIA_TYPE, &m->artifact_type, err)))
         return rc;
     if (ml__kind_is_list(m->kind)) {
         if ((rc = parse_descriptor_array(root, "manifests", &m->manifests, &m->manifest_count, err)))

@@ -86,16 +86,21 @@ typedef struct ml__manifest {
  * zeroed. On ML_ENOMEM *d stays the caller's. */
 int ml__manifest_append(ml__manifest *m, ml__descriptor *d);
 
-/* Kind of a media type string (parameters after ';' ignored). */
+/* An RFC 6838 media type, "type/subtype" of restricted names: no
+ * parameters, spaces or control characters (what may go into a header). */
+bool ml__media_type_valid(const char *media_type);
+/* Kind of a media type: a known type matches exactly (no parameters, same
+ * case); anything else, NULL included, is ML__KIND_UNKNOWN. */
 ml__kind ml__kind_of(const char *media_type);
 bool ml__kind_is_list(ml__kind kind);
 
-/* Parses manifest JSON. `content_type` (may be NULL) is used when the JSON
- * has no mediaType; a mismatch between both is ML_EMANIFEST. Validates
- * schemaVersion 2, descriptor digests and sizes, "data" a string. Members
- * the model does not represent go to the `extra` sets; a key twice is
- * ML_EMANIFEST. Over ML__MANIFEST_MAX is ML_ETOOBIG. Nesting deeper than
- * 64 is refused. */
+/* Parses manifest JSON. `content_type` (a header value, parameters allowed;
+ * may be NULL) gives the kind when the JSON has no mediaType; a mismatch
+ * between both is ML_EMANIFEST. Validates schemaVersion 2, media types
+ * (ml__media_type_valid; the document's must be a known one), descriptor
+ * digests and sizes, "data" a string. Members the model does not represent
+ * go to the `extra` sets; a key twice is ML_EMANIFEST. Over
+ * ML__MANIFEST_MAX is ML_ETOOBIG. Nesting deeper than 64 is refused. */
 int ml__manifest_parse(ml__manifest *out, const char *json, size_t len,
                        const char *content_type, ml_error **err);
 void ml__manifest_clear(ml__manifest *m);

@@ -148,6 +148,11 @@ static bool registry_valid(const char *s)
            port_valid(colon + 1, n - (size_t)(colon - s) - 1);
 }
 
+bool ml__repository_valid(const char *path)
+{
+    return path && strlen(path) <= ML__REF_MAX_PATH && validate_path(path, path, NULL) == ML_OK;
+}
+
 bool ml__tag_valid(const char *tag)
 {
     if (!tag || !(is_alnum(tag[0]) || tag[0] == '_'))

@@ -40,6 +40,9 @@ const char *ml__ref_api_host(const ml_ref *ref);
 bool ml__ref_is_loopback(const ml_ref *ref);
 /* Same registry and repository. */
 bool ml__ref_same_repo(const ml_ref *a, const ml_ref *b);
+/* Repository path syntax, as ml__ref_parse checks it: components of
+ * [a-z0-9] with separators . _ __ -, joined by '/', at most 255 bytes. */
+bool ml__repository_valid(const char *path);
 /* Tag syntax: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
 bool ml__tag_valid(const char *tag);
 

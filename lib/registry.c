@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,37 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
     return rc;
 }
 
+/* RFC 3986 query: pchar, "/" and "?", percent escapes whole. */
+static bool query_valid(const char *q)
+{
+    for (; *q; q++) {
+        bool alnum = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9');
+        if (*q == '%' && isxdigit((unsigned char)q[1]) && isxdigit((unsigned char)q[2]))
+            q += 2;
+        else if (!alnum && !strchr("-._~!$&'()*+,;=:@/?", *q))
+            return false;
+    }
+    return true;
+}
+
+/* What may follow /v2/<name>/<kind>/ (distribution spec): a tag or digest
+ * for manifests, a digest for blobs, a digest and the query of a page for
+ * referrers. Anything else, from a spec, a manifest or a registry's answer,
+ * would make another request (another path, a query, a second line). */
+static bool reference_valid(const char *kind, const char *reference)
+{
+    if (strcmp(kind, "referrers") == 0) {
+        size_t n = strcspn(reference, "?");
+        char digest[ML__DIGEST_MAX];
+        if (n >= sizeof(digest))
+            return false;
+        memcpy(digest, reference, n);
+        digest[n] = '\0';
+        return ml__digest_valid(digest) && query_valid(reference + n);
+    }
+    return ml__digest_valid(reference) || (strcmp(kind, "manifests") == 0 && ml__tag_valid(reference));
+}
+
 static char *api_url(const char *base, const ml_ref *repo, const char *kind, const char *reference)
 {
     return ml__asprintf("%s/v2/%s/%s/%s", base, repo->repository, kind, reference);
@@ -93,6 +125,10 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
         const char *base;
         reqs[i] = NULL;
         it->rc = ml__transport_base(c, it->repo, &base, &it->err);
+        if (it->rc == ML_OK && !reference_valid(kind, it->reference))
+            it->rc = ml__error_set(&it->err, ML_EREF, "%s/%s: \"%.100s\" is not a %s", it->repo->registry,
+                                   it->repo->repository, it->reference,
+                                   strcmp(kind, "manifests") == 0 ? "tag or digest" : "digest");
         if (it->rc != ML_OK)
             continue;
         char *url = api_url(base, it->repo, kind, it->reference);
@@ -179,13 +215,17 @@ static int64_t content_length(const ml__http_req *r)
     return errno || end == v || n < 0 ? -1 : (int64_t)n;
 }
 
+/* The Content-Type without parameters; NULL when absent or not a media
+ * type (it may be used as a descriptor's or a PUT's type). */
 static char *media_type_of(const ml__http_req *r)
 {
     const char *v = ml__http_header(r, "Content-Type");
-    if (!v)
+    char *mt = v ? ml__strndup(v, strcspn(v, "; \t")) : NULL;
+    if (mt && !ml__media_type_valid(mt)) {
+        free(mt);
         return NULL;
-    size_t n = strcspn(v, "; \t");
-    return ml__strndup(v, n);
+    }
+    return mt;
 }
 
 static bool ok_status(long status) { return status >= 200 && status < 300; }
@@ -339,6 +379,9 @@ static void finish_referrers(ml__item *it, ml__http_req *r, const char *what)
     it->body = ml__buf_take(&r->response);
     it->next = next_referrers_page(r);
     it->rc = it->body ? ML_OK : ml__error_set(&it->err, ML_ENOMEM, "out of memory");
+    if (it->rc == ML_OK && it->next && !reference_valid("referrers", it->next))
+        it->rc = ml__error_set(&it->err, ML_EHTTP, "%s: the next page's link names no digest \"%.100s\"", what,
+                               it->next);
 }
 
 int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n)
@@ -347,7 +390,8 @@ int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n)
 }
 
 /* The registry must store exactly our bytes: its digest for them, when it
- * says one, must be ours. */
+ * says one, must be a digest (of any algorithm) of these bytes, as on a
+ * read. */
 static void finish_put(ml__item *it, ml__http_req *r, const char *what)
 {
     if (!ok_status(r->status)) {
@@ -357,10 +401,14 @@ static void finish_put(ml__item *it, ml__http_req *r, const char *what)
     char expected[ML__DIGEST_MAX];
     it->rc = ml__digest_compute("sha256", it->body, it->len, expected, &it->err);
     const char *dcd = ml__http_header(r, "Docker-Content-Digest");
-    if (it->rc == ML_OK && dcd && ml__has_prefix(dcd, "sha256:") && strcmp(dcd, expected) != 0)
+    if (it->rc != ML_OK || !dcd)
+        return;
+    if (!ml__digest_valid(dcd))
+        it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%.150s\"", what, dcd);
+    else if (ml__digest_verify(dcd, it->body, it->len, NULL) != ML_OK)
         it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
                                expected);
-    else if (it->rc == ML_OK && dcd && !(it->digest = ml__strdup(dcd)))
+    else if (!(it->digest = ml__strdup(dcd)))
         it->rc = ml__error_set(&it->err, ML_ENOMEM, "out of memory");
 }
 
@@ -442,6 +490,19 @@ done:
 }
 
 /* ---- blob uploads ------------------------------------------------------- */
+
+/* An upload session's Location (absolute or path-only) becomes the URL of
+ * the PUT that carries the blob: it must be an http(s) URL or a path, of
+ * visible ASCII only. */
+static int session_location(const char *loc, char **out, const char *what, ml_error **err)
+{
+    bool url = loc[0] == '/' || ml__has_iprefix(loc, "http://") || ml__has_iprefix(loc, "https://");
+    for (const unsigned char *p = (const unsigned char *)loc; url && *p; p++)
+        url = *p > 0x20 && *p < 0x7f;
+    if (!url)
+        return ml__error_set(err, ML_EHTTP, "%s: upload Location \"%.100s\" is not a URL", what, loc);
+    return (*out = ml__strdup(loc)) ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
 
 /* Upload session URL from a Location header (absolute or path-only). */
 static char *session_url(const char *base, const char *location, const char *digest)
@@ -530,8 +591,7 @@ static int start_upload(ml_client *c, const ml_ref *repo, const char *query, con
     *mounted = r->status == 201;
     const char *loc = ml__http_header(r, "Location");
     if (r->status == 202 && loc) {
-        *location = ml__strdup(loc);
-        rc = *location ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+        rc = session_location(loc, location, what, err);
     } else if (!*mounted) {
         rc = r->status == 202 ? ml__error_set(err, ML_EHTTP, "%s: upload started without Location", what)
                               : answer_error(r, what, err);
@@ -739,8 +799,9 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
         const char *loc = ml__http_header(reqs[i], "Location");
         needs[i].mounted = reqs[i]->status == 201;
         if (reqs[i]->status == 202 && loc) {
-            if (!(locations[i] = ml__strdup(loc)))
-                rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+            char *what = what_of("mount blob into", target, needs[i].digest);
+            rc = session_location(loc, &locations[i], what ? what : "mount blob", err);
+            free(what);
         } else if (!needs[i].mounted && reqs[i]->status >= 401 && reqs[i]->status <= 404) {
             /* Mount refused (no read access to the source, say): copy
              * through an ordinary upload instead. */

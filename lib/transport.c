@@ -115,7 +115,8 @@ static ml__http_req *token_request(ml__host *h, ml_error **err)
 static int token_failed(const ml__host *h, const ml__http_req *r, ml_error **err)
 {
     if (r->status == 0)
-        return ml__error_set(err, ML_ENET, "token request for %s: %s", h->name, r->error);
+        return ml__error_set(err, ml__http_unsent(r) ? ML_EINVAL : ML_ENET, "token request for %s: %s", h->name,
+                             r->error);
     if (r->status == 401 || r->status == 403) {
         ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld): %s", h->name,
                       r->status, h->cred.set ? "check the credentials" : "no credentials found");
@@ -231,6 +232,8 @@ static bool auth_challenged(ml_client *c, ml__host *h, const ml__http_req *req)
 
 int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err)
 {
+    if (ml__http_unsent(r))
+        return ml__error_set(err, ML_EINVAL, "%s: %s", what, r->error);
     if (ml__http_cert_failed(r)) {
         ml__error_set(err, ML_ENET, "%s: TLS certificate not trusted (%s)", what, r->error);
         return ml__error_hint(err, ML_ENET, ML_HINT_TRUST_CA);
@@ -296,6 +299,10 @@ static int probe_loopback(ml_client *c, const char *api_host, char **base, ml_er
 
 int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
 {
+    /* Every URL starts here: its repository goes into the path as is. */
+    if (!ml__repository_valid(ref->repository))
+        return ml__error_set(err, ML_EREF, "%s: invalid repository name \"%.100s\"", ref->registry,
+                             ref->repository ? ref->repository : "");
     ml__host *h = ml__client_host(c, ref->registry);
     if (!h)
         return ml__error_set(err, ML_ENOMEM, "out of memory");

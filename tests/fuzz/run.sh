@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spec ref manifest www-auth token)
+[ ${#targets[@]} -gt 0 ] || targets=(spec ref manifest www-auth token mediatype)
 if [ ! -d build-fuzz ]; then
   CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false \
     -Dfuzzer_ldflags=-fsanitize=fuzzer -Dc_args=-fsanitize=fuzzer-no-link -Ddocs=false >/dev/null

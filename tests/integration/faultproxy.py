@@ -39,6 +39,9 @@ Actions
                 else; ``digest`` overrides it).
   drop          forward (the registry acts on the request), then reset the
                 client connection instead of answering: a lost answer.
+  trickle       forward, then send the answer's header block at once and its
+                body ``rate`` bytes a second (default 2), until it is all sent
+                or the client gives up (closes).
   rewrite       forward, then call ``fn(status, headers, body)`` which
                 returns (status, headers, body); headers is a list of
                 (name, value) pairs. Content-Length follows the new body
@@ -110,11 +113,11 @@ class _BadRequest(Exception):
 
 
 class Rule:
-    ACTIONS = ("status", "reset", "stall", "truncate", "wrong_digest", "rewrite", "drop")
+    ACTIONS = ("status", "reset", "stall", "truncate", "wrong_digest", "rewrite", "drop", "trickle")
 
     def __init__(self, method, path, action, status=503, code=None, message=None,
                  body=None, retry_after=None, headers=None, skip=0, times=None,
-                 stall=10.0, digest=None, fn=None, name=None, keep_length=False):
+                 stall=10.0, digest=None, fn=None, name=None, keep_length=False, rate=2):
         if action not in self.ACTIONS:
             raise ValueError("unknown action %r" % action)
         if isinstance(method, str):
@@ -134,6 +137,7 @@ class Rule:
         self.digest = digest
         self.fn = fn
         self.keep_length = keep_length
+        self.rate = rate
         self.name = name or "%s %s %s" % ("/".join(self.methods or ("*",)), path, action)
         self.matched = 0   # requests that matched
         self.fired = 0     # of those, the ones the action was applied to
@@ -552,6 +556,10 @@ class FaultProxy(LoopbackService):
                 pass
             self._close(c)
             return False
+        if action == "trickle":
+            self._update_status(entry, status)
+            return self._trickle(c, self._head_bytes(status, reason, headers),
+                                 b"" if head else body, rule.rate)
         if req.close:
             headers.append(("Connection", "close"))
         data = self._head_bytes(status, reason, headers)
@@ -560,6 +568,20 @@ class FaultProxy(LoopbackService):
         self._update_status(entry, status)
         try:
             c.sendall(data)
+        except OSError:
+            return False
+        return True
+
+    def _trickle(self, c, head, body, rate):
+        """Sends head, then body `rate` bytes a second; False when the
+        client went away first (or the proxy stops)."""
+        try:
+            c.sendall(head)
+            for i in range(0, len(body), rate):
+                if i:
+                    if self._stopping.wait(1.0):
+                        return False
+                c.sendall(body[i:i + rate])
         except OSError:
             return False
         return True

@@ -182,10 +182,12 @@ static void test_kind_of(void)
     CHECK_INT(ml__kind_of(ML__MT_DOCKER_LIST), ML__KIND_DOCKER_LIST);
     CHECK_INT(ml__kind_of(ML__MT_OCI_MANIFEST), ML__KIND_OCI_MANIFEST);
     CHECK_INT(ml__kind_of(ML__MT_OCI_INDEX), ML__KIND_OCI_INDEX);
-    CHECK_INT(ml__kind_of("application/vnd.oci.image.index.v1+json; charset=utf-8"), ML__KIND_OCI_INDEX);
-    CHECK_INT(ml__kind_of("  application/vnd.docker.distribution.manifest.list.v2+json ;q=1"), ML__KIND_DOCKER_LIST);
-    CHECK_INT(ml__kind_of("\tapplication/vnd.oci.image.manifest.v1+json\t"), ML__KIND_OCI_MANIFEST);
-    CHECK_INT(ml__kind_of("Application/VND.OCI.Image.Index.v1+JSON"), ML__KIND_OCI_INDEX);
+    /* a known type is that exact text: it goes on into a Content-Type */
+    CHECK_INT(ml__kind_of("application/vnd.oci.image.index.v1+json; charset=utf-8"), ML__KIND_UNKNOWN);
+    CHECK_INT(ml__kind_of(ML__MT_OCI_MANIFEST ";\r\nContent-Length: 0\r\n\r\nDELETE / HTTP/1.1"), ML__KIND_UNKNOWN);
+    CHECK_INT(ml__kind_of("  application/vnd.docker.distribution.manifest.list.v2+json ;q=1"), ML__KIND_UNKNOWN);
+    CHECK_INT(ml__kind_of("\tapplication/vnd.oci.image.manifest.v1+json\t"), ML__KIND_UNKNOWN);
+    CHECK_INT(ml__kind_of("Application/VND.OCI.Image.Index.v1+JSON"), ML__KIND_UNKNOWN);
     CHECK_INT(ml__kind_of("application/vnd.oci.image.index.v1+jsonx"), ML__KIND_UNKNOWN);
     CHECK_INT(ml__kind_of("application/vnd.oci.image.index.v1"), ML__KIND_UNKNOWN);
     CHECK_INT(ml__kind_of("application/vnd.docker.distribution.manifest.v1+prettyjws"), ML__KIND_UNKNOWN);
@@ -200,6 +202,121 @@ static void test_kind_of(void)
     CHECK(!ml__kind_is_list(ML__KIND_OCI_MANIFEST));
     CHECK(!ml__kind_is_list(ML__KIND_DOCKER_MANIFEST));
     CHECK(!ml__kind_is_list(ML__KIND_UNKNOWN));
+}
+
+static void test_media_type_valid(void)
+{
+    static const char *const good[] = {
+        ML__MT_OCI_MANIFEST, ML__MT_DOCKER_CONFIG, "application/vnd.example+json", "text/plain",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", "Application/JSON", "a/b",
+        "0/9", "x!#$&-^_.+/y!#$&-^_.+",
+    };
+    static const char *const bad[] = {
+        "", "application", "application/", "/json", "application/json/x", "application//json",
+        "application/json;charset=utf-8", "application/json; charset=utf-8", "application/json ",
+        " application/json", "appli cation/json", "application/json\r\n", "application/json\rx",
+        "application/json\nx", "application/json\tx", "application/js\x7fon", "application/jsön",
+        "-application/json", "application/+json", ".a/b", "application/vnd.\"x\"", "application/a,b",
+        "application/a=b", "application/a@b", "application/a\\b",
+        ML__MT_OCI_MANIFEST ";\r\nContent-Length: 0\r\n\r\nDELETE /v2/app/manifests/x HTTP/1.1",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (!ml__media_type_valid(good[i])) {
+            CHECK(!"valid media type refused");
+            fprintf(stderr, "  \"%s\"\n", good[i]);
+        }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ml__media_type_valid(bad[i])) {
+            CHECK(!"invalid media type accepted");
+            fprintf(stderr, "  case %zu\n", i);
+        }
+    CHECK(!ml__media_type_valid(NULL));
+    /* RFC 6838: type and subtype names of at most 127 characters */
+    char name[300];
+    memset(name, 'a', 127);
+    strcpy(name + 127, "/b");
+    CHECK(ml__media_type_valid(name));
+    memset(name, 'a', 128);
+    strcpy(name + 128, "/b");
+    CHECK(!ml__media_type_valid(name));
+    strcpy(name, "a/");
+    memset(name + 2, 'b', 127);
+    name[129] = '\0';
+    CHECK(ml__media_type_valid(name));
+    strcpy(name + 129, "b");
+    CHECK(!ml__media_type_valid(name));
+}
+
+/* A media type read from a manifest goes on into the Content-Type of a
+ * copy: a value with CR/LF would add headers or a second request (one
+ * that carries Authorization), and parameters or a suffix after a known
+ * type made it pass as that type. Every place refuses it. */
+static void test_parse_media_type_injection(void)
+{
+#define SMUGGLE ";\\r\\nContent-Length: 0\\r\\n\\r\\nDELETE /v2/app/manifests/" D_OCI_AMD64 " HTTP/1.1\\r\\nX: "
+    static const char *const bad[] = {
+        MT_OM SMUGGLE, MT_OM ";charset=x", MT_OM "; charset=utf-8", MT_OM " x", MT_OM "\\n", MT_OM "\\u0085",
+        "not a media type", "application/vnd.example+json;v=1", " " MT_OM,
+    };
+    char json[2048];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *mt = bad[i];
+        /* the document's own mediaType */
+        snprintf(json, sizeof(json),
+                 "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"" ML__MT_OCI_CONFIG
+                 "\",\"digest\":\"" D_EMPTY "\",\"size\":2},\"layers\":[]}", mt);
+        EXPECT_ERROR(json, NULL, ML_EMANIFEST, "mediaType: ", "media type");
+        /* ... of an index entry */
+        snprintf(json, sizeof(json), "{\"mediaType\":\"%s\",\"digest\":\"" D_OCI_ARM64 "\",\"size\":1}", mt);
+        EXPECT_ERROR(index_with(json), NULL, ML_EMANIFEST, "manifests[1].mediaType: invalid media type", NULL);
+        /* ... of a config, a layer, a subject */
+        snprintf(json, sizeof(json),
+                 "{\"schemaVersion\":2,\"mediaType\":\"" MT_OM "\",\"config\":{\"mediaType\":\"%s\",\"digest\":\""
+                 D_EMPTY "\",\"size\":2},\"layers\":[]}", mt);
+        EXPECT_ERROR(json, NULL, ML_EMANIFEST, "config.mediaType: invalid media type", NULL);
+        snprintf(json, sizeof(json),
+                 "{\"schemaVersion\":2,\"mediaType\":\"" MT_OM "\",\"config\":{\"mediaType\":\"" ML__MT_OCI_CONFIG
+                 "\",\"digest\":\"" D_EMPTY "\",\"size\":2},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"" D_LAYER
+                 "\",\"size\":3}]}", mt);
+        EXPECT_ERROR(json, NULL, ML_EMANIFEST, "layers[0].mediaType: invalid media type", NULL);
+        snprintf(json, sizeof(json),
+                 "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[],"
+                 "\"subject\":{\"mediaType\":\"%s\",\"digest\":\"" D_OCI_AMD64 "\",\"size\":1}}", mt);
+        EXPECT_ERROR(json, NULL, ML_EMANIFEST, "subject.mediaType: invalid media type", NULL);
+        /* artifactType, of the document and of an entry */
+        snprintf(json, sizeof(json),
+                 "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"artifactType\":\"%s\",\"manifests\":[]}",
+                 mt);
+        EXPECT_ERROR(json, NULL, ML_EMANIFEST, "artifactType: invalid media type", NULL);
+        snprintf(json, sizeof(json), ",\"size\":1,\"artifactType\":\"%s\"", mt);
+        EXPECT_ERROR(entry_with(json), NULL, ML_EMANIFEST, "manifests[1].artifactType: invalid media type", NULL);
+    }
+    /* a known type with something after it is not that type */
+    EXPECT_ERROR("{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "x\",\"manifests\":[]}", NULL, ML_EMANIFEST,
+                 "mediaType: unsupported media type", NULL);
+    /* the message shows the value escaped, not its CR/LF */
+    snprintf(json, sizeof(json), "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[]}", MT_OM SMUGGLE);
+    EXPECT_ERROR(json, NULL, ML_EMANIFEST, "\\x0d\\x0a", NULL);
+#undef SMUGGLE
+
+    /* exact known types and valid unknown ones still pass */
+    ml__manifest m;
+    ml_error *err = NULL;
+    CHECK_INT(parse_str("{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\","
+                        "\"artifactType\":\"application/vnd.example+json\",\"manifests\":["
+                        "{\"mediaType\":\"application/vnd.example.thing.v1+json\",\"digest\":\"" D_OCI_AMD64 "\","
+                        "\"size\":1,\"artifactType\":\"application/vnd.example+json\"}]}", NULL, &m, &err), ML_OK);
+    CHECK_STR(m.artifact_type, "application/vnd.example+json");
+    CHECK(m.manifest_count == 1 && ml__str_eq(m.manifests[0].media_type, "application/vnd.example.thing.v1+json"));
+    ml__manifest_clear(&m);
+    CHECK_INT(parse_str("{\"schemaVersion\":2,\"mediaType\":\"" MT_OM "\",\"config\":{\"mediaType\":"
+                        "\"application/vnd.oci.empty.v1+json\",\"digest\":\"" D_EMPTY "\",\"size\":2},"
+                        "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\""
+                        D_LAYER "\",\"size\":3}]}", NULL, &m, &err), ML_OK);
+    CHECK_INT(m.kind, ML__KIND_OCI_MANIFEST);
+    CHECK_STR(m.media_type, MT_OM);
+    ml__manifest_clear(&m);
+    CHECK(err == NULL);
 }
 
 static void test_annotations(void)
@@ -423,22 +540,25 @@ static void test_parse_media_type_sources(void)
     CHECK_INT(m.kind, ML__KIND_OCI_INDEX);
     ml__manifest_clear(&m);
 
-    /* only the Content-Type */
+    /* only the Content-Type: its kind, never its text (parameters, case) */
     CHECK_INT(parse_str(no_mt_index, ML__MT_DOCKER_LIST "; charset=utf-8", &m, &err), ML_OK);
     CHECK_INT(m.kind, ML__KIND_DOCKER_LIST);
-    CHECK_STR(m.media_type, ML__MT_DOCKER_LIST "; charset=utf-8");
+    CHECK_STR(m.media_type, ML__MT_DOCKER_LIST);
+    ml__manifest_clear(&m);
+    CHECK_INT(parse_str(no_mt_index, " Application/VND.docker.distribution.manifest.list.v2+JSON ;\r\nX: y", &m,
+                        &err), ML_OK);
+    CHECK_INT(m.kind, ML__KIND_DOCKER_LIST);
+    CHECK_STR(m.media_type, ML__MT_DOCKER_LIST);
     ml__manifest_clear(&m);
     CHECK_INT(parse_str(no_mt_image, ML__MT_DOCKER_MANIFEST, &m, &err), ML_OK);
     CHECK_INT(m.kind, ML__KIND_DOCKER_MANIFEST);
     CHECK_STR(m.media_type, ML__MT_DOCKER_MANIFEST);
     ml__manifest_clear(&m);
 
-    /* the document's own mediaType is kept as written */
-    CHECK_INT(parse_str("{\"schemaVersion\":2,\"mediaType\":\"APPLICATION/vnd.oci.image.index.v1+json\","
-                        "\"manifests\":[]}", ML__MT_OCI_INDEX, &m, &err), ML_OK);
-    CHECK_INT(m.kind, ML__KIND_OCI_INDEX);
-    CHECK_STR(m.media_type, "APPLICATION/vnd.oci.image.index.v1+json");
-    ml__manifest_clear(&m);
+    /* the document's own mediaType must be a known type, exactly */
+    EXPECT_ERROR("{\"schemaVersion\":2,\"mediaType\":\"APPLICATION/vnd.oci.image.index.v1+json\","
+                 "\"manifests\":[]}", ML__MT_OCI_INDEX, ML_EMANIFEST, "mediaType: unsupported media type",
+                 "\"APPLICATION/vnd.oci.image.index.v1+json\"");
     CHECK(err == NULL);
 
     EXPECT_ERROR("{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[]}",
@@ -452,7 +572,7 @@ static void test_parse_media_type_sources(void)
                  NULL, ML_EMANIFEST, "mediaType: unsupported media type",
                  "\"application/vnd.oci.artifact.manifest.v1+json\"");
     EXPECT_ERROR("{\"schemaVersion\":2,\"mediaType\":\"\",\"manifests\":[]}", NULL, ML_EMANIFEST,
-                 "unsupported media type \"\"", NULL);
+                 "mediaType: invalid media type \"\"", NULL);
     EXPECT_ERROR("{\"schemaVersion\":2,\"mediaType\":7,\"manifests\":[]}", NULL, ML_EMANIFEST,
                  "mediaType: must be a string", NULL);
 }
@@ -1275,6 +1395,8 @@ static void test_config_platform(void)
 int main(void)
 {
     TEST_RUN(test_kind_of);
+    TEST_RUN(test_media_type_valid);
+    TEST_RUN(test_parse_media_type_injection);
     TEST_RUN(test_annotations);
     TEST_RUN(test_parse_docker_manifest);
     TEST_RUN(test_parse_docker_list);

@@ -1,0 +1,152 @@
+/* HTTP transport: the one check before the wire. A header line with CR, LF
+ * or NUL, or a URL with a space or a control character, is never sent (not
+ * even a connection is opened) and the request ends with the reason; a clean
+ * request to the same listener does connect. No server: a listening socket
+ * that never answers is enough to see whether anything arrived. */
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "init.h"
+#include "test.h"
+
+static int listen_fd = -1;
+static char base[64];
+
+static void listen_on_loopback(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(listen_fd >= 0);
+    CHECK(bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CHECK(listen(listen_fd, 16) == 0);
+    CHECK(getsockname(listen_fd, (struct sockaddr *)&a, &len) == 0);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", ntohs(a.sin_port));
+}
+
+/* Connections that reached the listener since the last call. */
+static int arrivals(void)
+{
+    int n = 0;
+    struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+    while (poll(&p, 1, 0) > 0) {
+        int c = accept(listen_fd, NULL, NULL);
+        if (c < 0)
+            break;
+        close(c);
+        n++;
+    }
+    return n;
+}
+
+static ml__http *new_client(void)
+{
+    ml__http_opts o = {.concurrency = 4, .retries = 0, .timeout_ms = 300};
+    ml__http *h = NULL;
+    ml_error *err = NULL;
+    CHECK_INT(ml__http_new(&h, &o, &err), ML_OK);
+    ml_error_free(err);
+    return h;
+}
+
+static ml__http_req *request(const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    return ml__http_req_new("PUT", url);
+}
+
+/* Runs r alone: true when it was refused unsent, with `word` in its error,
+ * and nothing reached the listener. */
+static bool refused(ml__http *h, ml__http_req *r, const char *word)
+{
+    CHECK_INT(ml__http_run(h, &r, 1), ML_OK);
+    bool ok = ml__http_unsent(r) && r->status == 0 && ml__http_failed_transport(r) &&
+              test_contains(r->error, "not sent") && test_contains(r->error, word) && arrivals() == 0;
+    if (!ok)
+        fprintf(stderr, "  error \"%s\", unsent %d\n", r->error, ml__http_unsent(r));
+    return ok;
+}
+
+static void test_header_with_cr_lf_nul_is_not_sent(void)
+{
+    static const char *const values[] = {
+        "application/vnd.oci.image.manifest.v1+json;\r\nContent-Length: 0\r\n\r\nDELETE /v2/app/manifests/x HTTP/1.1",
+        "a\rb", "a\nb", "\r\n", "a\r\n",
+    };
+    ml__http *h = new_client();
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        ml__http_req *r = request("/v2/app/manifests/v1");
+        CHECK_INT(ml__http_req_header(r, "Accept: %s", "*/*"), ML_OK);
+        CHECK_INT(ml__http_req_header(r, "Content-Type: %s", values[i]), ML_OK);
+        CHECK_INT(ml__http_req_header(r, "Authorization: %s", "Basic c2VjcmV0"), ML_OK);
+        CHECK_INT(r->headers.count, 2); /* the bad line was never kept */
+        CHECK(refused(h, r, "Content-Type header"));
+        ml__http_req_free(r);
+    }
+    /* a NUL inside the formatted line would cut it short silently */
+    ml__http_req *r = request("/v2/app/manifests/v1");
+    CHECK_INT(ml__http_req_header(r, "X-Test: a%cb", 0), ML_OK);
+    CHECK(refused(h, r, "X-Test header"));
+    ml__http_req_free(r);
+    /* the first refused header names the refusal */
+    r = request("/v2/app/manifests/v1");
+    CHECK_INT(ml__http_req_header(r, "Content-Type: a\r\nb"), ML_OK);
+    CHECK_INT(ml__http_req_header(r, "Authorization: Bearer x\ny"), ML_OK);
+    CHECK(refused(h, r, "Content-Type header"));
+    /* run again (as after an authentication challenge): still refused */
+    CHECK(refused(h, r, "Content-Type header"));
+    ml__http_req_free(r);
+    ml__http_free(h);
+}
+
+static void test_url_with_space_or_control_is_not_sent(void)
+{
+    static const char *const paths[] = {
+        "/v2/app/manifests/v1 HTTP/1.1\r\nX: y", "/v2/app/manifests/a b", "/v2/app/\r\n", "/v2/app/\t",
+        "/v2/app/\x7f", "/v2/app/\xc3\xa9",
+    };
+    ml__http *h = new_client();
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        ml__http_req *r = request(paths[i]);
+        CHECK(refused(h, r, "URL"));
+        ml__http_req_free(r);
+    }
+    ml__http_free(h);
+}
+
+/* The control: the listener does see a clean request, alone or next to a
+ * refused one in the same batch. */
+static void test_clean_request_is_sent(void)
+{
+    ml__http *h = new_client();
+    ml__http_req *good = request("/v2/app/manifests/v1");
+    ml__http_req *bad = request("/v2/app/manifests/v1");
+    CHECK_INT(ml__http_req_header(good, "Content-Type: %s", "application/vnd.oci.image.manifest.v1+json"), ML_OK);
+    CHECK_INT(ml__http_req_header(bad, "Content-Type: %s", "x\r\ny"), ML_OK);
+    ml__http_req *batch[] = {bad, good};
+    CHECK_INT(ml__http_run(h, batch, 2), ML_OK);
+    CHECK(ml__http_unsent(bad));
+    CHECK(!ml__http_unsent(good));
+    CHECK(good->status == 0 && good->error[0] != '\0'); /* no answer: timed out */
+    CHECK_INT(arrivals(), 1);
+    ml__http_req_free(good);
+    ml__http_req_free(bad);
+    ml__http_free(h);
+}
+
+int main(void)
+{
+    CHECK_INT(ml__init(), ML_OK);
+    listen_on_loopback();
+    TEST_RUN(test_header_with_cr_lf_nul_is_not_sent);
+    TEST_RUN(test_url_with_space_or_control_is_not_sent);
+    TEST_RUN(test_clean_request_is_sent);
+    close(listen_fd);
+    TEST_END();
+}
