@@ -1,16 +1,44 @@
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
-#include "util.h"
 
+/* The bottom of the library: formats on its own, so that every other
+ * module (util.c included) may report errors. */
 static char *vformat(const char *fmt, va_list ap)
 {
-    ml__buf b = {0};
-    ml__buf_vprintf(&b, fmt, ap);
-    return ml__buf_take(&b);
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (out && vsnprintf(out, (size_t)n + 1, fmt, again) != n) {
+        free(out);
+        out = NULL;
+    }
+    va_end(again);
+    return out;
+}
+
+static char *format(const char *fmt, ...) ML__PRINTF(1, 2);
+static char *format(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = vformat(fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+static void replace(char **field, const char *value)
+{
+    char *copy = value ? format("%s", value) : NULL;
+    if (value && !copy)
+        return; /* out of memory: the error keeps its older detail */
+    free(*field);
+    *field = copy;
 }
 
 /* Out of memory while reporting: a static error keeps the code reachable. */
@@ -48,14 +76,12 @@ int ml__error_prefix(ml_error **err, int fallback, const char *fmt, ...)
     ml_error *e = *err;
     if (is_static(e))
         return e->code;
-    ml__buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
+    char *context = vformat(fmt, ap);
     va_end(ap);
-    ml__buf_puts(&b, ": ");
-    ml__buf_puts(&b, e->message);
-    char *msg = ml__buf_take(&b);
+    char *msg = context ? format("%s: %s", context, e->message) : NULL;
+    free(context);
     if (msg) {
         free(e->message);
         e->message = msg;
@@ -67,7 +93,7 @@ void ml__error_set_location(ml_error **err, const char *file, int line, int colu
 {
     if (!err || !*err || is_static(*err))
         return;
-    ml__str_replace(&(*err)->file, file);
+    replace(&(*err)->file, file);
     (*err)->line = line;
     (*err)->column = column;
 }
@@ -77,7 +103,7 @@ void ml__error_set_http(ml_error **err, int status, const char *registry_code)
     if (!err || !*err || is_static(*err))
         return;
     (*err)->http_status = status;
-    ml__str_replace(&(*err)->registry_code, registry_code);
+    replace(&(*err)->registry_code, registry_code);
 }
 
 int ml__error_hint(ml_error **err, int fallback, uint32_t hints)
