@@ -811,60 +811,6 @@ int ml_spec_parse_file(ml_spec **out, const char *path, const ml_spec_options *o
 }
 
 
-void ml__spec_entry_clear(ml__spec_entry *e)
-{
-    ml__ref_clear(&e->ref);
-    free(e->image);
-    free(e->ref_name);
-    ml__platform_clear(&e->platform);
-    ml__annotations_free(&e->annotations);
-}
-
-void ml__spec_list_clear(ml__spec_list *l)
-{
-    ml__ref_clear(&l->target);
-    free(l->target_name);
-    free(l->artifact_type);
-    ml__ref_clear(&l->subject);
-    free(l->image);
-    ml__strvec_free(&l->tags);
-    ml__strset_free(&l->tag_set);
-    ml__annotations_free(&l->annotations);
-    for (size_t i = 0; i < l->entry_count; i++)
-        ml__spec_entry_clear(&l->entries[i]);
-    free(l->entries);
-}
-
-void ml_spec_free(ml_spec *spec)
-{
-    if (!spec)
-        return;
-    for (size_t i = 0; i < spec->list_count; i++)
-        ml__spec_list_clear(&spec->lists[i]);
-    free(spec->lists);
-    ml__strvec_free(&spec->warnings);
-    free(spec->name);
-    free(spec);
-}
-
-size_t ml_spec_list_count(const ml_spec *spec) { return spec ? spec->list_count : 0; }
-
-const char *ml_spec_target(const ml_spec *spec, size_t index)
-{
-    if (!spec || index >= spec->list_count)
-        return NULL;
-    return spec->lists[index].target_name;
-}
-
-size_t ml_spec_warning_count(const ml_spec *spec) { return spec ? spec->warnings.count : 0; }
-
-const char *ml_spec_warning(const ml_spec *spec, size_t index)
-{
-    if (!spec || index >= spec->warnings.count)
-        return NULL;
-    return spec->warnings.items[index];
-}
-
 /* ---- JSON ------------------------------------------------------------------ */
 
 static void json_key(ml__buf *b, bool *first, const char *key)
