@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "credentials.h"
+#include "fileio.h"
 #include "util.h"
 
 extern char **environ;
