@@ -154,12 +154,12 @@ int ml__tempfile_commit(ml__tempfile *t, const char *dst, bool replace, ml_error
 
 void ml__tempfile_discard(ml__tempfile *t)
 {
+    free(t->dir);
     if (t->file)
         fclose(t->file);
     if (t->path)
         unlink(t->path);
     free(t->path);
-    free(t->dir);
     *t = (ml__tempfile){0};
 }
 

@@ -6,7 +6,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -58,13 +57,6 @@ static void check_text(const char *name, const char *want)
     char *text = read_text(name);
     CHECK_STR(text, want);
     free(text);
-}
-
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 /* Committed over an old file: the new content, the umask's mode, and no
@@ -147,19 +139,30 @@ static void test_mkdir_unique_and_sync(void)
     clear_tmp();
 }
 
+static char *lock_file(void)
+{
+    CHECK_INT(ml__fileio_install(tmp, "lock", "", 0, true, NULL), ML_OK);
+    return in_tmp("lock");
+}
+
+/* Waits up to wait_ms for the lock, expecting `want`; the seconds it took. */
+static double lock_timed(const char *path, uint32_t wait_ms, int want, int *fd, ml_error **err)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    CHECK_INT(ml__fileio_lock(path, "the thing", wait_ms, fd, err), want);
+    return test_seconds_since(&start);
+}
+
 /* Another open file description holds it: refused once the wait is over,
  * not before and not much after. */
 static void test_lock_deadline(void)
 {
-    CHECK_INT(ml__fileio_install(tmp, "lock", "", 0, true, NULL), ML_OK);
-    char *path = in_tmp("lock");
+    char *path = lock_file();
     int fd = -1, other = -1;
     CHECK_INT(ml__fileio_lock(path, "the thing", 0, &fd, NULL), ML_OK);
     ml_error *err = NULL;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    CHECK_INT(ml__fileio_lock(path, "the thing", 300, &other, &err), ML_EIO);
-    double waited = seconds_since(&start);
+    double waited = lock_timed(path, 300, ML_EIO, &other, &err);
     CHECK(waited >= 0.29 && waited < 2.0);
     CHECK(other == -1);
     CHECK(test_contains(ml_error_message(err), "another process holds the lock of the thing (waited 0.3 s)"));
@@ -174,8 +177,7 @@ static void test_lock_deadline(void)
 /* A process holding it for a while: the lock is had once it lets go. */
 static void test_lock_waits_for_process(void)
 {
-    CHECK_INT(ml__fileio_install(tmp, "lock", "", 0, true, NULL), ML_OK);
-    char *path = in_tmp("lock");
+    char *path = lock_file();
     int ready[2];
     CHECK_INT(pipe(ready), 0);
     pid_t pid = fork();
@@ -183,16 +185,14 @@ static void test_lock_waits_for_process(void)
         int fd = -1;
         if (ml__fileio_lock(path, "x", 0, &fd, NULL) == ML_OK && write(ready[1], "1", 1) == 1)
             ml__sleep_ms(300);
+        free(path); /* valgrind follows the child too */
         _exit(0);
     }
     char c = 0;
     CHECK(read(ready[0], &c, 1) == 1);
     int fd = -1;
     CHECK_INT(ml__fileio_lock(path, "x", 0, &fd, NULL), ML_EIO);
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    CHECK_INT(ml__fileio_lock(path, "x", 10000, &fd, NULL), ML_OK);
-    CHECK(seconds_since(&start) < 5.0);
+    CHECK(lock_timed(path, 10000, ML_OK, &fd, NULL) < 5.0);
     if (fd >= 0)
         close(fd);
     waitpid(pid, NULL, 0);
