@@ -121,11 +121,6 @@ static int make_dir(const char *path, ml_error **err)
     return mkdir(path, 0777) == 0 || errno == EEXIST ? ML_OK : io_error(err, path, errno);
 }
 
-static int replace_file(const char *dir, const char *name, const char *data, size_t len, ml_error **err)
-{
-    return ml__fileio_install(dir, name, data, len, true, err);
-}
-
 /* ---- what a directory holds --------------------------------------------- */
 
 typedef enum dir_state {
@@ -415,7 +410,7 @@ static int store_index(const char *dir, const ml__manifest *idx, ml_error **err)
     size_t len = 0;
     int rc = ml__manifest_emit(idx, &json, &len, err);
     if (rc == ML_OK)
-        rc = replace_file(dir, "index.json", json, len, err);
+        rc = ml__fileio_install(dir, "index.json", json, len, true, err);
     else
         ml__error_prefix(err, rc, "%s/index.json", dir);
     free(json);
