@@ -1,13 +1,12 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cache.h"
 #include "digest.h"
+#include "fileio.h"
 #include "jsonout.h"
 #include "manifest.h"
 
@@ -58,20 +57,15 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     char *path = entry_path(dir, digest);
     if (!path)
         return;
-    /* Unique enough; O_EXCL makes it safe, and a clash only skips the
-     * entry. Mode 0666 less the umask, so a shared cache is readable. */
-    char *tmp = ml__asprintf("%s.tmp-%ld-%llx", path, (long)getpid(), (unsigned long long)ml__now_ms());
     ml__buf b = {0};
     ml__json_platform(&b, p);
     char *json = ml__buf_take(&b);
-    int fd = tmp && json && make_dirs(tmp) == 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : -1;
-    if (fd >= 0) {
-        size_t len = strlen(json);
-        bool written = write(fd, json, len) == (ssize_t)len;
-        if (close(fd) != 0 || !written || rename(tmp, path) != 0)
-            unlink(tmp);
+    /* Mode 0666 less the umask, so a shared cache is readable. */
+    char *name = strrchr(path, '/');
+    if (json && make_dirs(path) == 0) {
+        *name++ = '\0';
+        ml__fileio_install(path, name, json, strlen(json), true, NULL);
     }
     free(json);
-    free(tmp);
     free(path);
 }

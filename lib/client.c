@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "fileio.h"
 #include "init.h"
 
 #define DEFAULT_CONCURRENCY 8

@@ -2,31 +2,20 @@
  * (docker/cli cli/config/configfile) and the docker-credential-helpers
  * protocol (docker/docker-credential-helpers client/client.go).
  *
- * Helpers run without a shell through posix_spawnp. Their stdin is written
- * into the pipe before the spawn, while this process still holds the read
- * end: no write can ever meet a closed pipe, so SIGPIPE needs no handling
- * and no signal disposition or mask of the process is touched. */
+ * Helpers run without a shell (proc.c). */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "auth.h"
 #include "credentials.h"
+#include "fileio.h"
+#include "proc.h"
 #include "util.h"
-
-extern char **environ;
 
 #define HUB_SERVER_URL "https://index.docker.io/v1/"
 /* Registry names are host[:port]; the bound also keeps the helper's stdin
@@ -309,258 +298,34 @@ static bool helper_name_valid(const char *name)
     return true;
 }
 
-/* A pipe whose ends are close-on-exec and above the standard descriptors,
- * so the child's dup2 onto 0, 1 and 2 never meets one of them. */
-static int make_pipe(int fds[2])
-{
-    int raw[2];
-    if (pipe(raw) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fds[i] = fcntl(raw[i], F_DUPFD_CLOEXEC, 3);
-        close(raw[i]);
-    }
-    if (fds[0] < 0 || fds[1] < 0) {
-        if (fds[0] >= 0)
-            close(fds[0]);
-        if (fds[1] >= 0)
-            close(fds[1]);
-        fds[0] = fds[1] = -1;
-        return -1;
-    }
-    return 0;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
-/* Whether the helper has exited, leaving it unreaped: while it is a
- * zombie its pid stays its process group's, so a group kill cannot meet a
- * reused pid. True too when it was reaped elsewhere (SIGCHLD ignored). */
-static bool has_exited(pid_t pid)
-{
-    siginfo_t si;
-    for (;;) {
-        si.si_pid = 0;
-        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
-            return si.si_pid == pid;
-        if (errno != EINTR)
-            return true;
-    }
-}
-
-/* Blocking reap of our own child; false when it was reaped elsewhere
- * (SIGCHLD ignored by the application). */
-static bool reap(pid_t pid, int *status)
-{
-    for (;;) {
-        pid_t r = waitpid(pid, status, 0);
-        if (r == pid)
-            return true;
-        if (r < 0 && errno == EINTR)
-            continue;
-        return false;
-    }
-}
-
-typedef struct helper_run {
-    ml__buf out;
-    ml__buf err;
-    int status;
-    bool status_known;
-} helper_run;
-
-static void helper_run_free(helper_run *r)
-{
-    if (r->out.data)
-        memset(r->out.data, 0, r->out.len);
-    ml__buf_free(&r->out);
-    ml__buf_free(&r->err);
-}
-
-/* Spawns the helper, feeds `input`, collects both output streams within the
- * time and size bounds and reaps the child. */
-static int run_helper(const char *prog, const char *input, int timeout_ms, helper_run *run,
+/* Runs "prog get" with `input` on stdin within the time and size bounds;
+ * how it ended is in *run. Failing to run it at all is ML_EAUTH naming it. */
+static int run_helper(const char *prog, const char *input, int timeout_ms, ml__proc_result *run,
                       ml_error **err)
 {
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
-    if (make_pipe(in) != 0 || make_pipe(out) != 0 || make_pipe(errp) != 0) {
-        int e = errno;
-        close_fd(&in[0]);
-        close_fd(&in[1]);
-        close_fd(&out[0]);
-        close_fd(&out[1]);
-        return ml__error_set(err, ML_EAUTH, "credential helper %s: pipe: %s", prog, strerror(e));
-    }
-    /* Written while we hold the read end: see the comment at the top. */
-    size_t ilen = strlen(input);
-    int fl = fcntl(in[1], F_GETFL);
-    ssize_t w = -1;
-    if (fl >= 0 && fcntl(in[1], F_SETFL, fl | O_NONBLOCK) == 0) {
-        do
-            w = write(in[1], input, ilen);
-        while (w < 0 && errno == EINTR);
-    }
-    close_fd(&in[1]);
-    if (w < 0 || (size_t)w != ilen) {
-        close_fd(&in[0]);
-        close_fd(&out[0]);
-        close_fd(&out[1]);
-        close_fd(&errp[0]);
-        close_fd(&errp[1]);
-        return ml__error_set(err, ML_EAUTH, "credential helper %s: cannot write its input", prog);
-    }
-
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    bool fa_ok = posix_spawn_file_actions_init(&fa) == 0;
-    bool attr_ok = fa_ok && posix_spawnattr_init(&attr) == 0;
-    int rc = fa_ok && attr_ok ? 0 : ENOMEM;
-    if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    if (rc == 0)
-        rc = posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    /* The helper starts with default signal handling and an empty mask,
-     * whatever this process (say, one ignoring SIGPIPE) uses. */
-    sigset_t empty, defaults;
-    sigemptyset(&empty);
-    sigemptyset(&defaults);
-    int sigs[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGALRM};
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigaddset(&defaults, sigs[i]);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigmask(&attr, &empty);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigdefault(&attr, &defaults);
-    /* Its own process group, so that giving up on it kills what it
-     * started too. */
-    if (rc == 0)
-        rc = posix_spawnattr_setpgroup(&attr, 0);
-    if (rc == 0)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-    pid_t pid = -1;
-    char *argv[3] = {NULL, NULL, NULL};
-    char get[] = "get";
-    argv[0] = ml__strdup(prog);
-    argv[1] = get;
-    if (rc == 0 && !argv[0])
-        rc = ENOMEM;
-    if (rc == 0)
-        rc = posix_spawnp(&pid, prog, &fa, &attr, argv, environ);
-    free(argv[0]);
-    if (attr_ok)
-        posix_spawnattr_destroy(&attr);
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
-    close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&errp[1]);
-    if (rc != 0) {
-        close_fd(&out[0]);
-        close_fd(&errp[0]);
-        if (rc == ENOENT)
-            return ml__error_set(err, ML_EAUTH, "credential helper %s not found in PATH", prog);
-        return ml__error_set(err, ML_EAUTH, "credential helper %s: cannot run: %s", prog, strerror(rc));
-    }
-
-    int fds[2] = {out[0], errp[0]};
-    ml__buf *bufs[2] = {&run->out, &run->err};
-    for (int i = 0; i < 2; i++) {
-        int f = fcntl(fds[i], F_GETFL);
-        if (f >= 0)
-            fcntl(fds[i], F_SETFL, f | O_NONBLOCK);
-    }
-    int64_t deadline = (int64_t)ml__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    bool exited = false, timed_out = false, too_big = false;
-    int result = ML_OK;
-    /* Until both streams end; a child that exited while a grandchild keeps
-     * a stream open is only drained of what is there. */
-    while (fds[0] >= 0 || fds[1] >= 0) {
-        int64_t left = deadline - (int64_t)ml__now_ms();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        struct pollfd pfd[2];
-        int map[2], n = 0;
-        for (int i = 0; i < 2; i++) {
-            if (fds[i] >= 0) {
-                pfd[n] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-                map[n++] = i;
-            }
-        }
-        int wait = exited ? 0 : (int)(left < 100 ? left : 100);
-        int ready = poll(pfd, (nfds_t)n, wait);
-        if (ready < 0) {
-            if (errno == EINTR)
-                continue;
-            result = ml__error_set(err, ML_EAUTH, "credential helper %s: poll: %s", prog, strerror(errno));
-            break;
-        }
-        if (ready == 0) {
-            if (exited)
-                break;
-            exited = has_exited(pid);
-            continue;
-        }
-        for (int k = 0; k < n; k++) {
-            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-                continue;
-            int i = map[k];
-            char chunk[4096];
-            ssize_t got = read(fds[i], chunk, sizeof(chunk));
-            if (got > 0) {
-                if (bufs[i]->len + (size_t)got > ML__CRED_HELPER_OUTPUT_MAX) {
-                    too_big = true;
-                    break;
-                }
-                ml__buf_append(bufs[i], chunk, (size_t)got);
-            } else if (got == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
-                close_fd(&fds[i]);
-            }
-            memset(chunk, 0, sizeof(chunk));
-        }
-        if (too_big)
-            break;
-    }
-    close_fd(&fds[0]);
-    close_fd(&fds[1]);
-    /* Streams closed: the child gets the rest of the time to exit. */
-    while (!exited && !timed_out && !too_big && result == ML_OK) {
-        exited = has_exited(pid);
-        timed_out = !exited && (int64_t)ml__now_ms() >= deadline;
-        if (!exited && !timed_out)
-            ml__sleep_ms(5);
-    }
-    /* Given up on: with whatever it started, which may hold the pipes
-     * (the helper itself too, should it have left its group). */
-    if (timed_out || too_big || result != ML_OK) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-    }
-    run->status_known = reap(pid, &run->status);
-    if (result != ML_OK)
-        return result;
-    if (timed_out)
-        return ml__error_set(err, ML_EAUTH, "credential helper %s: no answer within %d ms", prog,
-                             timeout_ms);
-    if (too_big)
-        return ml__error_set(err, ML_EAUTH, "credential helper %s: output exceeds %d bytes", prog,
-                             ML__CRED_HELPER_OUTPUT_MAX);
-    if (run->out.oom || run->err.oom)
-        return oom(err);
-    return ML_OK;
+    const char *argv[] = {prog, "get", NULL};
+    ml__proc_spec spec = {.argv = argv, .input = input, .input_len = strlen(input), .timeout_ms = timeout_ms,
+                          .output_max = ML__CRED_HELPER_OUTPUT_MAX};
+    ml_error *inner = NULL;
+    int rc = ml__proc_run(&spec, run, &inner);
+    if (rc == ML_ENOMEM)
+        rc = oom(err);
+    else if (rc == ML_ENOTFOUND)
+        rc = ml__error_set(err, ML_EAUTH, "credential helper %s not found in PATH", prog);
+    else if (rc != ML_OK)
+        rc = ml__error_set(err, ML_EAUTH, "credential helper %s: %s", prog,
+                           inner ? ml_error_message(inner) : ml_strerror(rc));
+    else if (run->end == ML__PROC_TIMED_OUT)
+        rc = ml__error_set(err, ML_EAUTH, "credential helper %s: no answer within %d ms", prog, timeout_ms);
+    else if (run->end == ML__PROC_TOO_BIG)
+        rc = ml__error_set(err, ML_EAUTH, "credential helper %s: output exceeds %d bytes", prog,
+                           ML__CRED_HELPER_OUTPUT_MAX);
+    ml_error_free(inner);
+    return rc;
 }
 
 /* First non-empty line of a helper's message, sanitised and bounded. */
-static char *helper_message(const helper_run *run)
+static char *helper_message(const ml__proc_result *run)
 {
     const ml__buf *src = &run->err;
     size_t skip = src->data ? strspn(src->data, " \t\r\n") : 0;
@@ -579,14 +344,14 @@ static char *helper_message(const helper_run *run)
     return ml__sanitize(line, len, MESSAGE_MAX);
 }
 
-static bool not_found_answer(const helper_run *run)
+static bool not_found_answer(const ml__proc_result *run)
 {
     return icontains(run->out.data ? run->out.data : "", run->out.len, "credentials not found") ||
            icontains(run->err.data ? run->err.data : "", run->err.len, "credentials not found");
 }
 
 /* Parses {"ServerURL": ..., "Username": ..., "Secret": ...}. */
-static int parse_helper_answer(const char *prog, const helper_run *run, ml__cred *out, bool *found,
+static int parse_helper_answer(const char *prog, const ml__proc_result *run, ml__cred *out, bool *found,
                                ml_error **err)
 {
     const char *end = NULL;
@@ -642,26 +407,20 @@ int ml__cred_helper_get(const char *helper, const char *server_url, int timeout_
     char *prog = ml__asprintf("docker-credential-%s", helper);
     if (!prog)
         return oom(err);
-    helper_run run = {0};
+    ml__proc_result run = {0};
     int rc = run_helper(prog, server_url, timeout_ms, &run, err);
     if (rc == ML_OK) {
-        bool ok = !run.status_known || (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
-        if (ok) {
+        bool exited = run.end == ML__PROC_EXITED;
+        if (run.end == ML__PROC_UNKNOWN || (exited && run.code == 0)) {
             rc = parse_helper_answer(prog, &run, out, found, err);
-        } else if (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 127 && run.out.len == 0 &&
-                   run.err.len == 0) {
+        } else if (exited && run.code == 127 && run.out.len == 0 && run.err.len == 0) {
             /* posix_spawnp implementations built on fork report a failed
              * exec as exit status 127 instead of an error. */
             rc = ml__error_set(err, ML_EAUTH, "credential helper %s not found in PATH", prog);
         } else if (!not_found_answer(&run)) {
             char *msg = helper_message(&run);
             char how[48];
-            if (WIFEXITED(run.status))
-                snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(run.status));
-            else if (WIFSIGNALED(run.status))
-                snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(run.status));
-            else
-                snprintf(how, sizeof(how), "status %d", run.status);
+            snprintf(how, sizeof(how), exited ? "exit status %d" : "killed by signal %d", run.code);
             if (!msg)
                 rc = oom(err);
             else if (*msg)
@@ -671,7 +430,7 @@ int ml__cred_helper_get(const char *helper, const char *server_url, int timeout_
             free(msg);
         }
     }
-    helper_run_free(&run);
+    ml__proc_result_clear(&run);
     free(prog);
     return rc;
 }

@@ -4,12 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "digest.h"
+#include "fileio.h"
 #include "layout.h"
 #include "manifest.h"
 
@@ -17,29 +16,14 @@
 #define TAGS_SHOWN_MAX 10
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define EMPTY_INDEX_JSON "{\"schemaVersion\":2,\"mediaType\":\"" ML__MT_OCI_INDEX "\",\"manifests\":[]}"
-#define TEMP_PREFIX ".mlist-tmp-"
 #define SIBLING_INFIX ".mlist-"
 #define HASH_CHUNK 16384
-/* Random characters after a temporary name's prefix, and tries before a
- * run of taken names is given up (mkstemp's TMP_MAX is far larger, but
- * 36^12 names make a second collision all but impossible). */
-#define SUFFIX_LEN 12
-#define NAME_TRIES 100
-/* Polling a held lock: first and longest pause. */
-#define LOCK_POLL_MIN_MS 5
-#define LOCK_POLL_MAX_MS 100
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
 static int io_error(ml_error **err, const char *what, int errnum)
 {
     return ml__error_set(err, ML_EIO, "%s: %s", what, strerror(errnum));
-}
-
-/* A temporary file's name means nothing to the user: the directory does. */
-static int temp_error(ml_error **err, const char *verb, const char *dir, int errnum)
-{
-    return ml__error_set(err, ML_EIO, "cannot %s a temporary file in %s: %s", verb, dir, strerror(errnum));
 }
 
 static char *path_in(const char *dir, const char *name) { return ml__asprintf("%s/%s", dir, name); }
@@ -129,138 +113,12 @@ static int blob_path(const char *dir, const char *digest, char **out, ml_error *
     return *out ? ML_OK : oom(err);
 }
 
-/* ---- durable files ------------------------------------------------------ */
+/* ---- files ------------------------------------------------------------- */
 
-/* Some filesystems cannot fsync a directory (EINVAL): nothing to do there. */
-static int sync_dir(const char *path, ml_error **err)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error(err, path, errno);
-    int rc = fsync(fd) == 0 || errno == EINVAL ? ML_OK : io_error(err, path, errno);
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Modes 0777 and 0666 (below): the umask decides, as for any tool. */
+/* Mode 0777: the umask decides, as for any tool. */
 static int make_dir(const char *path, ml_error **err)
 {
     return mkdir(path, 0777) == 0 || errno == EEXIST ? ML_OK : io_error(err, path, errno);
-}
-
-/* splitmix64: distinct seeds give distinct sequences. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* Creates prefix + a random suffix, exclusively: a directory (fd NULL) or
- * a file opened for reading and writing. mkstemp and mkdtemp would force
- * 0600 and 0700 where a layout must get the modes the umask gives. The
- * seed mixes time, process and stack address (threads differ); a name
- * taken (a concurrent writer, a killed run's leftover) draws another.
- * 0 or an errno. */
-static int create_unique(const char *prefix, char **path, int *fd)
-{
-    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    struct timespec ts = {0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t state = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32) ^
-                     (uint64_t)(uintptr_t)&ts;
-    size_t n = strlen(prefix);
-    char *p = malloc(n + SUFFIX_LEN + 1);
-    if (!p)
-        return ENOMEM;
-    memcpy(p, prefix, n);
-    p[n + SUFFIX_LEN] = '\0';
-    int errnum = EEXIST;
-    for (int attempt = 0; attempt < NAME_TRIES && errnum == EEXIST; attempt++) {
-        uint64_t r = next_random(&state);
-        for (size_t i = 0; i < SUFFIX_LEN; i++, r /= 36)
-            p[n + i] = alphabet[r % 36];
-        int made = fd ? (*fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) : mkdir(p, 0777);
-        errnum = made < 0 ? errno : 0;
-    }
-    if (errnum != 0) {
-        free(p);
-        return errnum;
-    }
-    *path = p;
-    return 0;
-}
-
-/* A temporary file in dir (same filesystem, so renaming it is atomic). */
-static int temp_in(const char *dir, char **path, int *fd, ml_error **err)
-{
-    char *prefix = path_in(dir, TEMP_PREFIX);
-    int errnum = prefix ? create_unique(prefix, path, fd) : ENOMEM;
-    free(prefix);
-    if (errnum == ENOMEM)
-        return oom(err);
-    return errnum ? temp_error(err, "create", dir, errnum) : ML_OK;
-}
-
-/* A fully written, fsynced temporary file holding data. */
-static int temp_with(const char *dir, const char *data, size_t len, char **path, ml_error **err)
-{
-    int fd;
-    int rc = temp_in(dir, path, &fd, err);
-    if (rc != ML_OK)
-        return rc;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
-        rc = temp_error(err, "write", dir, errno);
-    if (close(fd) != 0 && rc == ML_OK)
-        rc = temp_error(err, "write", dir, errno);
-    if (rc != ML_OK) {
-        unlink(*path);
-        free(*path);
-        *path = NULL;
-    }
-    return rc;
-}
-
-/* Puts a complete dir/name in place from a synced temporary file. With
- * `replace`, atomically over the old one (readers see the old or the new
- * file); without, never over one that is there (a concurrent creator's
- * file may have been updated since). */
-static int install_file(const char *dir, const char *name, const char *data, size_t len, bool replace,
-                        ml_error **err)
-{
-    char *tmp = NULL, *dst = path_in(dir, name);
-    int rc = dst ? temp_with(dir, data, len, &tmp, err) : oom(err);
-    if (rc == ML_OK && replace && rename(tmp, dst) != 0)
-        rc = io_error(err, dst, errno);
-    else if (rc == ML_OK && !replace && link(tmp, dst) != 0 && errno != EEXIST)
-        rc = io_error(err, dst, errno);
-    if (tmp && (rc != ML_OK || !replace))
-        unlink(tmp);
-    if (rc == ML_OK)
-        rc = sync_dir(dir, err);
-    free(tmp);
-    free(dst);
-    return rc;
-}
-
-static int replace_file(const char *dir, const char *name, const char *data, size_t len, ml_error **err)
-{
-    return install_file(dir, name, data, len, true, err);
 }
 
 /* ---- what a directory holds --------------------------------------------- */
@@ -340,7 +198,7 @@ static int check_layout(const char *dir, ml_error **err)
 
 static int add_file(const char *dir, const char *name, const char *data, bool shared, ml_error **err)
 {
-    return install_file(dir, name, data, strlen(data), !shared, err);
+    return ml__fileio_install(dir, name, data, strlen(data), !shared, err);
 }
 
 /* index.json before oci-layout: whoever sees the marker finds the index.
@@ -351,7 +209,7 @@ static int populate(const char *dir, bool shared, ml_error **err)
     char *sha = path_in(dir, "blobs/sha256");
     int rc = blobs && sha ? ML_OK : oom(err);
     if (rc == ML_OK && (rc = make_dir(blobs, err)) == ML_OK && (rc = make_dir(sha, err)) == ML_OK &&
-        (rc = sync_dir(sha, err)) == ML_OK && (rc = sync_dir(blobs, err)) == ML_OK &&
+        (rc = ml__fileio_sync_dir(sha, err)) == ML_OK && (rc = ml__fileio_sync_dir(blobs, err)) == ML_OK &&
         (rc = add_file(dir, "index.json", EMPTY_INDEX_JSON, shared, err)) == ML_OK)
         rc = add_file(dir, "oci-layout", OCI_LAYOUT_JSON, shared, err);
     free(blobs);
@@ -464,7 +322,7 @@ static int keep_mode(const char *dir, const char *sib, ml_error **err)
 static int create_beside(const char *dir, dir_state st, bool *in_place, ml_error **err)
 {
     char *prefix = ml__asprintf("%.*s" SIBLING_INFIX, (int)stripped_len(dir), dir), *sib = NULL;
-    int errnum = prefix ? create_unique(prefix, &sib, NULL) : ENOMEM;
+    int errnum = prefix ? ml__fileio_mkdir_unique(prefix, &sib) : ENOMEM;
     free(prefix);
     if (errnum == ENOMEM)
         return oom(err);
@@ -515,7 +373,7 @@ static int create_layout(const char *dir, dir_state st, ml_error **err)
     }
     char *parent = rc == ML_OK ? parent_of(dir) : NULL;
     if (rc == ML_OK)
-        rc = parent ? sync_dir(parent, err) : oom(err);
+        rc = parent ? ml__fileio_sync_dir(parent, err) : oom(err);
     free(parent);
     return rc == ML_OK ? check_layout(dir, err) : rc;
 }
@@ -552,7 +410,7 @@ static int store_index(const char *dir, const ml__manifest *idx, ml_error **err)
     size_t len = 0;
     int rc = ml__manifest_emit(idx, &json, &len, err);
     if (rc == ML_OK)
-        rc = replace_file(dir, "index.json", json, len, err);
+        rc = ml__fileio_install(dir, "index.json", json, len, true, err);
     else
         ml__error_prefix(err, rc, "%s/index.json", dir);
     free(json);
@@ -646,60 +504,28 @@ static int set_tag(ml__manifest *idx, const ml__descriptor *at, const char *tag,
     return ML_OK;
 }
 
-static int lock_timeout(const char *dir, uint32_t wait_ms, ml_error **err)
-{
-    return ml__error_set(err, ML_EIO, "another process holds the lock of layout %s (waited %g s)", dir,
-                         wait_ms / 1000.0);
-}
-
 /* Writers serialize on oci-layout: it is never replaced, so every writer
- * locks the same file (index.json is renamed over). A writer stopped or
- * stuck while holding it must not hang every later run: the wait is
- * bounded, polled at growing intervals. */
+ * locks the same file (index.json is renamed over). */
 static int lock_layout(const char *dir, uint32_t wait_ms, int *fd, ml_error **err)
 {
-    char *path = path_in(dir, "oci-layout");
-    if (!path)
-        return oom(err);
-    int rc = ml__open_regular(path, fd, err);
-    uint64_t deadline = ml__now_ms() + wait_ms;
-    uint32_t pause = LOCK_POLL_MIN_MS;
-    while (rc == ML_OK && flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-        int errnum = errno;
-        uint64_t now = ml__now_ms();
-        if (errnum == EINTR)
-            continue;
-        if (errnum != EWOULDBLOCK)
-            rc = io_error(err, path, errnum);
-        else if (now >= deadline)
-            rc = lock_timeout(dir, wait_ms, err);
-        else
-            ml__sleep_ms(deadline - now < pause ? (uint32_t)(deadline - now) : pause);
-        pause = pause * 2 < LOCK_POLL_MAX_MS ? pause * 2 : LOCK_POLL_MAX_MS;
-    }
-    if (rc != ML_OK && *fd >= 0)
-        close(*fd);
+    char *path = path_in(dir, "oci-layout"), *what = ml__asprintf("layout %s", dir);
+    int rc = path && what ? ml__fileio_lock(path, what, wait_ms, fd, err) : oom(err);
     free(path);
+    free(what);
     return rc;
 }
 
 /* ---- blobs -------------------------------------------------------------- */
 
+/* Written in the layout's root, renamed into blobs/<alg>/ once verified. */
 struct ml__layout_blob {
-    char *dir;
-    char *tmp; /* NULL once committed or removed */
-    FILE *file;
+    ml__tempfile tmp;
 };
 
 static int blob_begin_in(const char *dir, ml__layout_blob **out, ml_error **err)
 {
     ml__layout_blob *b = calloc(1, sizeof(*b));
-    int fd = -1;
-    int rc = b && (b->dir = ml__strdup(dir)) ? temp_in(dir, &b->tmp, &fd, err) : oom(err);
-    if (rc == ML_OK && !(b->file = fdopen(fd, "w+b"))) {
-        rc = temp_error(err, "open", dir, errno);
-        close(fd);
-    }
+    int rc = b ? ml__tempfile_open(&b->tmp, dir, err) : oom(err);
     if (rc != ML_OK) {
         ml__layout_blob_free(b);
         return rc;
@@ -732,13 +558,14 @@ static int hash_file(FILE *f, const char *digest, char got[ML__DIGEST_MAX], ml_e
 static int blob_verify(ml__layout_blob *b, const char *digest, ml_error **err)
 {
     char got[ML__DIGEST_MAX];
-    if (fflush(b->file) != 0 || fsync(fileno(b->file)) != 0)
-        return temp_error(err, "write", b->dir, errno);
-    int rc = hash_file(b->file, digest, got, err);
+    int rc = ml__tempfile_sync(&b->tmp, err);
     if (rc != ML_OK)
-        return ml__error_prefix(err, rc, "%s: blob being written", b->dir);
+        return rc;
+    rc = hash_file(b->tmp.file, digest, got, err);
+    if (rc != ML_OK)
+        return ml__error_prefix(err, rc, "%s: blob being written", b->tmp.dir);
     if (strcmp(got, digest) != 0)
-        return ml__error_set(err, ML_EDIGEST, "%s: blob content has digest %s, expected %s", b->dir,
+        return ml__error_set(err, ML_EDIGEST, "%s: blob content has digest %s, expected %s", b->tmp.dir,
                              got[0] ? got : "(none)", digest);
     return ML_OK;
 }
@@ -753,31 +580,21 @@ static bool regular_file(const char *path)
  * the same bytes, so it is kept (anything else there is replaced). */
 static int blob_install(ml__layout_blob *b, const char *digest, ml_error **err)
 {
-    char *dst = NULL, *algdir = alg_dir(b->dir, digest), *blobs = path_in(b->dir, "blobs");
-    int rc = algdir && blobs ? blob_path(b->dir, digest, &dst, err) : oom(err);
+    const char *dir = b->tmp.dir;
+    char *dst = NULL, *algdir = alg_dir(dir, digest), *blobs = path_in(dir, "blobs");
+    int rc = algdir && blobs ? blob_path(dir, digest, &dst, err) : oom(err);
     if (rc == ML_OK && (rc = make_dir(blobs, err)) == ML_OK && (rc = make_dir(algdir, err)) == ML_OK) {
         if (regular_file(dst))
-            unlink(b->tmp);
-        else if (rename(b->tmp, dst) != 0)
-            rc = io_error(err, dst, errno);
+            ml__tempfile_discard(&b->tmp);
+        else
+            rc = ml__tempfile_commit(&b->tmp, dst, true, err); /* syncs algdir */
     }
-    if (rc == ML_OK && (rc = sync_dir(algdir, err)) == ML_OK)
-        rc = sync_dir(blobs, err);
+    if (rc == ML_OK)
+        rc = ml__fileio_sync_dir(blobs, err);
     free(dst);
     free(algdir);
     free(blobs);
     return rc;
-}
-
-static void blob_discard(ml__layout_blob *b)
-{
-    if (b->file)
-        fclose(b->file);
-    b->file = NULL;
-    if (b->tmp)
-        unlink(b->tmp);
-    free(b->tmp);
-    b->tmp = NULL;
 }
 
 int ml__layout_blob_begin(const ml_ref *repo, ml__layout_blob **out, ml_error **err)
@@ -789,30 +606,20 @@ int ml__layout_blob_begin(const ml_ref *repo, ml__layout_blob **out, ml_error **
     return rc == ML_OK ? blob_begin_in(dir, out, err) : rc;
 }
 
-FILE *ml__layout_blob_file(ml__layout_blob *b) { return b ? b->file : NULL; }
+FILE *ml__layout_blob_file(ml__layout_blob *b) { return b ? b->tmp.file : NULL; }
 
 int ml__layout_blob_commit(ml__layout_blob *b, const char *digest, ml_error **err)
 {
-    if (!b || !b->tmp)
+    if (!b || !b->tmp.path)
         return ml__error_set(err, ML_EINVAL, "no blob being written");
     int rc = ML_OK;
     if (!ml__digest_valid(digest))
         rc = ml__error_set(err, ML_EDIGEST, "invalid digest \"%s\"", digest ? digest : "");
     if (rc == ML_OK)
         rc = blob_verify(b, digest, err);
-    if (rc == ML_OK) {
-        int closed = fclose(b->file);
-        b->file = NULL;
-        if (closed != 0)
-            rc = temp_error(err, "write", b->dir, errno);
-    }
     if (rc == ML_OK)
         rc = blob_install(b, digest, err);
-    if (rc == ML_OK) {
-        free(b->tmp);
-        b->tmp = NULL;
-    }
-    blob_discard(b);
+    ml__tempfile_discard(&b->tmp);
     return rc;
 }
 
@@ -820,8 +627,7 @@ void ml__layout_blob_free(ml__layout_blob *b)
 {
     if (!b)
         return;
-    blob_discard(b);
-    free(b->dir);
+    ml__tempfile_discard(&b->tmp);
     free(b);
 }
 
@@ -835,8 +641,8 @@ static int put_blob(const char *dir, const char *digest, const char *data, size_
         return rc;
     ml__layout_blob *b = NULL;
     rc = blob_begin_in(dir, &b, err);
-    if (rc == ML_OK && len && fwrite(data, 1, len, b->file) != len)
-        rc = temp_error(err, "write", dir, errno);
+    if (rc == ML_OK)
+        rc = ml__tempfile_write(&b->tmp, data, len, err);
     if (rc == ML_OK)
         rc = ml__layout_blob_commit(b, digest, err);
     ml__layout_blob_free(b);
@@ -1262,7 +1068,7 @@ static int delete_locked(const char *dir, const char *digest, const char *path, 
     if (keep)
         return ML_OK;
     char *algdir = alg_dir(dir, digest);
-    rc = algdir ? sync_dir(algdir, err) : oom(err);
+    rc = algdir ? ml__fileio_sync_dir(algdir, err) : oom(err);
     free(algdir);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <libfyaml.h>
 
+#include "fileio.h"
 #include "jsonout.h"
 #include "spec.h"
 

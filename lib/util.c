@@ -1,11 +1,8 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "util.h"
 
@@ -360,93 +357,6 @@ int ml__grow(void **items, size_t *cap, size_t need, size_t elem)
     *items = p;
     *cap = n;
     return ML_OK;
-}
-
-static const char *kind_of(mode_t mode)
-{
-    if (S_ISDIR(mode))
-        return "a directory";
-    if (S_ISFIFO(mode))
-        return "a FIFO";
-    if (S_ISCHR(mode) || S_ISBLK(mode))
-        return "a device";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    return "a special file";
-}
-
-int ml__require_regular(const char *path, mode_t mode, ml_error **err)
-{
-    if (S_ISREG(mode))
-        return ML_OK;
-    return ml__error_set(err, ML_EIO, "%s is %s, not a regular file", path, kind_of(mode));
-}
-
-int ml__open_regular(const char *path, int *fd, ml_error **err)
-{
-    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (*fd < 0)
-        return ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    int flags;
-    int rc = ML_OK;
-    if (fstat(*fd, &st) != 0 || (flags = fcntl(*fd, F_GETFL)) < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
-        rc = ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
-    else
-        rc = ml__require_regular(path, st.st_mode, err);
-    if (rc != ML_OK) {
-        close(*fd);
-        *fd = -1;
-    }
-    return rc;
-}
-
-/* Reads f to its end, at most max bytes; closes it. */
-static int read_all(FILE *f, const char *path, size_t max, char **out, size_t *len, ml_error **err)
-{
-    ml__buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (b.len + n > max) {
-            fclose(f);
-            ml__buf_free(&b);
-            return ml__error_set(err, ML_ETOOBIG, "%s: larger than %zu bytes", path, max);
-        }
-        ml__buf_append(&b, chunk, n);
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        ml__buf_free(&b);
-        return ml__error_set(err, ML_EIO, "%s: read error", path);
-    }
-    *len = b.len;
-    *out = ml__buf_take(&b);
-    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-}
-
-int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err)
-{
-    int fd;
-    int rc = ml__open_regular(path, &fd, err);
-    if (rc != ML_OK)
-        return rc;
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        rc = ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
-        close(fd);
-        return rc;
-    }
-    return read_all(f, path, max, out, len, err);
-}
-
-int ml__read_input(const char *path, size_t max, char **out, size_t *len, ml_error **err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
-    return read_all(f, path, max, out, len, err);
 }
 
 void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, const char *fmt, va_list ap)

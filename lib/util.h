@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "error.h"
 
@@ -95,20 +94,5 @@ void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, 
 uint64_t ml__now_ms(void);
 /* Sleeps that long, through signals. */
 void ml__sleep_ms(uint32_t ms);
-
-/* ML_OK for a regular file's mode, else ML_EIO naming path and what it is. */
-int ml__require_regular(const char *path, mode_t mode, ml_error **err);
-/* Opens a file for reading only when it is a regular file: a FIFO in a
- * layout or a credentials path would block the open, or the reads, for
- * good, and a device never ends. O_NONBLOCK keeps the open from waiting
- * for a FIFO's writer; it is cleared once the file is known regular.
- * ML_EIO naming the path; *fd is -1 then. */
-int ml__open_regular(const char *path, int *fd, ml_error **err);
-/* Reads a whole regular file, refusing files larger than `max` bytes. */
-int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err);
-/* The same for a file the caller names as its input, which may also be a
- * pipe or a terminal (a spec given as <(...) or /dev/stdin): waiting for
- * it is what the caller asked for. */
-int ml__read_input(const char *path, size_t max, char **out, size_t *len, ml_error **err);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "credentials.h"
+#include "fileio.h"
 #include "test.h"
 
 /* Every secret the fixtures hold: none may appear in an error message. */

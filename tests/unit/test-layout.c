@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fileio.h"
 #include "layout.h"
 #include "manifest.h"
 #include "test.h"

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "digest.h"
+#include "fileio.h"
 #include "manifest.h"
 #include "../model-eq.h"
 #include "test.h"

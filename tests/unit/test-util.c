@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fileio.h"
 #include "test.h"
 #include "util.h"
 
