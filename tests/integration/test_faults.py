@@ -173,9 +173,12 @@ def run_bound(fault, variant):
     return t
 
 
-def attempt_bursts(log, action, gap=0.05):
+def attempt_bursts(log, action, gap=0.09):
     """{(method, path): [[t, ...], ...]}: the proxy log entries with this
-    action, per request, split where more than `gap` seconds passed."""
+    action, per request, split where more than `gap` seconds passed. mlist
+    waits at least 100 ms before a retry (half the first backoff); libcurl's
+    own resend on a dead pooled connection follows at once, but a loaded
+    machine (sanitizers, 2 cores) can delay it by tens of milliseconds."""
     out = collections.defaultdict(list)
     for e in sorted(log, key=lambda e: e.t):
         if e.action != action:
