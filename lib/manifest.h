@@ -1,5 +1,6 @@
 /* Manifest JSON model: Docker schema2 manifest and manifest list, OCI image
- * manifest and index, image config. The only cJSON user. */
+ * manifest and index, image config. JSON itself is read and written by
+ * json.c. */
 #ifndef ML_MANIFEST_H
 #define ML_MANIFEST_H
 
