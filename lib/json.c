@@ -350,6 +350,21 @@ bool ml__json_valid(const char *text)
 
 void ml__json_free(ml__json *root) { cJSON_Delete((cJSON *)root); }
 
+static void wipe(cJSON *node)
+{
+    for (; node; node = node->next) {
+        if (node->valuestring)
+            memset(node->valuestring, 0, strlen(node->valuestring));
+        wipe(node->child);
+    }
+}
+
+void ml__json_free_wiped(ml__json *root)
+{
+    wipe((cJSON *)root);
+    cJSON_Delete((cJSON *)root);
+}
+
 /* ---- Reading: the typed view -------------------------------------------- */
 
 #define NODE(v) ((const cJSON *)(v))

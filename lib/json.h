@@ -36,6 +36,9 @@ typedef struct ml__json ml__json;
  * duplicate key \"os\"". */
 int ml__json_parse(ml__json **root, const char *text, size_t len, int code, ml_error **err);
 void ml__json_free(ml__json *root);
+/* Frees a document that held secrets (credentials, tokens), its strings
+ * zeroed first. */
+void ml__json_free_wiped(ml__json *root);
 
 bool ml__json_is_object(const ml__json *v);
 bool ml__json_is_array(const ml__json *v);
