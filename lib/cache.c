@@ -61,9 +61,9 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     /* Unique enough; O_EXCL makes it safe, and a clash only skips the
      * entry. Mode 0666 less the umask, so a shared cache is readable. */
     char *tmp = ml__asprintf("%s.tmp-%ld-%llx", path, (long)getpid(), (unsigned long long)ml__now_ms());
-    ml__buf b = {0};
-    ml__json_platform(&b, p);
-    char *json = ml__buf_take(&b);
+    ml__json_writer w = {0};
+    ml__jw_platform(&w, NULL, p);
+    char *json = ml__jw_take(&w, NULL);
     int fd = tmp && json && make_dirs(tmp) == 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : -1;
     if (fd >= 0) {
         size_t len = strlen(json);

@@ -545,3 +545,9 @@ char *ml__jw_take(ml__json_writer *w, size_t *len)
         *len = text ? n : 0;
     return text;
 }
+
+int ml__jw_finish(ml__json_writer *w, char **out, ml_error **err)
+{
+    *out = ml__jw_take(w, NULL);
+    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}

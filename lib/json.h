@@ -94,5 +94,7 @@ void ml__jw_raw(ml__json_writer *w, const char *key, const char *text);
 void ml__jw_strings(ml__json_writer *w, const char *key, const ml__strvec *v);
 /* The text written; the writer is empty afterwards. NULL on ENOMEM. */
 char *ml__jw_take(ml__json_writer *w, size_t *len);
+/* ml__jw_take into *out for the public *_to_json calls: ML_OK or ML_ENOMEM. */
+int ml__jw_finish(ml__json_writer *w, char **out, ml_error **err);
 
 #endif
