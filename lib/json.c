@@ -86,22 +86,6 @@ void ml__json_path_index(char out[ML__JSON_PATH_LEN], const char *base, size_t i
 
 /* ---- Reading: what cJSON lets through ----------------------------------- */
 
-/* Length of the UTF-8 sequence at s (RFC 3629 §4: no overlong forms, no
- * surrogates, nothing past U+10FFFF), 0 when it is not one. */
-static size_t utf8_length(const unsigned char *s, size_t avail)
-{
-    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-    if (s[0] < 0xc2 || s[0] > 0xf4 || n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return n;
-}
-
 /* Runs before cJSON sees the bytes: refuses deep nesting (cJSON recurses
  * per level), invalid UTF-8, and what RFC 8259 forbids but cJSON accepts:
  * raw control characters, and "\u0000", which would silently cut a C
@@ -113,7 +97,7 @@ static int prescan(const char *s, size_t len, int code, ml_error **err)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80) {
-            size_t n = utf8_length((const unsigned char *)s + i, len - i);
+            size_t n = ml__utf8_sequence((const unsigned char *)s + i, len - i);
             if (n == 0)
                 return ml__json_fail(err, code, "", "invalid UTF-8 at byte %zu", i);
             i += n - 1;
