@@ -1,17 +1,13 @@
 /* WWW-Authenticate challenges (RFC 7235 section 2.1 and 4.1, RFC 6750
  * section 3), token endpoint answers (distribution docs/spec/auth/token.md,
  * oauth.md), token scopes (docs/spec/auth/scope.md) and the base64 and
- * percent encodings they need.
- *
- * cJSON keeps process-wide state in cJSON_InitHooks and cJSON_GetErrorPtr;
- * neither is used here. */
+ * percent encodings they need. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "auth.h"
+#include "json.h"
 
 /* Header prefixes quoted in error messages: enough to recognise it. */
 #define QUOTE_MAX 120
@@ -327,21 +323,22 @@ static bool header_safe(const char *s)
 
 /* Returns the string value of `key`, NULL when absent, JSON null or empty;
  * *bad is set when the value has another type. */
-static const char *string_member(const cJSON *root, const char *key, bool *bad)
+static const char *string_member(const ml__json *root, const char *key, bool *bad)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (!item || cJSON_IsNull(item))
+    const ml__json *item = ml__json_get(root, key);
+    const char *s = ml__json_string(item);
+    if (!item || ml__json_is_null(item))
         return NULL;
-    if (!cJSON_IsString(item) || !item->valuestring) {
+    if (!s) {
         *bad = true;
         return NULL;
     }
-    return item->valuestring[0] ? item->valuestring : NULL;
+    return s[0] ? s : NULL;
 }
 
-static int token_fail(cJSON *root, ml_error **err, const char *what)
+static int token_fail(ml__json *root, ml_error **err, const char *what)
 {
-    cJSON_Delete(root);
+    ml__json_free_wiped(root);
     return ml__error_set(err, ML_EAUTH, "token endpoint answer: %s", what);
 }
 
@@ -350,15 +347,10 @@ int ml__token_parse(const char *body, size_t len, ml__token *out, ml_error **err
     *out = (ml__token){0};
     if (!body || len == 0)
         return ml__error_set(err, ML_EAUTH, "token endpoint answer: empty body");
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!root)
-        return ml__error_set(err, ML_EAUTH, "token endpoint answer: invalid JSON");
-    for (size_t i = end ? (size_t)(end - body) : len; i < len; i++)
-        if (!strchr(" \t\r\n", body[i]) || body[i] == '\0')
-            return token_fail(root, err, "invalid JSON (data after the object)");
-    if (!cJSON_IsObject(root))
-        return token_fail(root, err, "not a JSON object");
+    ml__json *root;
+    /* Byte offsets and key names only: the message quotes no value. */
+    if (ml__json_parse(&root, body, len, ML_EAUTH, err) != ML_OK)
+        return ml__error_prefix(err, ML_EAUTH, "token endpoint answer");
     bool bad = false;
     const char *token = string_member(root, "token", &bad);
     if (bad)
@@ -376,13 +368,13 @@ int ml__token_parse(const char *body, size_t len, ml__token *out, ml_error **err
     if (bad)
         return token_fail(root, err, "\"refresh_token\" is not a string");
     int64_t expires = ML__TOKEN_MIN_EXPIRES;
-    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
-    if (ex && !cJSON_IsNull(ex)) {
-        if (!cJSON_IsNumber(ex))
+    const ml__json *ex = ml__json_get(root, "expires_in");
+    if (ex && !ml__json_is_null(ex)) {
+        if (!ml__json_is_number(ex))
             return token_fail(root, err, "\"expires_in\" is not a number");
         /* Compared as doubles first: converting an out-of-range double to
          * an integer is undefined. */
-        double d = ex->valuedouble;
+        double d = ml__json_double(ex);
         if (d > (double)ML__TOKEN_MAX_EXPIRES)
             expires = ML__TOKEN_MAX_EXPIRES;
         else if (d > (double)ML__TOKEN_MIN_EXPIRES)
@@ -391,7 +383,7 @@ int ml__token_parse(const char *body, size_t len, ml__token *out, ml_error **err
     out->token = ml__strdup(token);
     out->refresh_token = refresh ? ml__strdup(refresh) : NULL;
     out->expires_in = expires;
-    cJSON_Delete(root);
+    ml__json_free_wiped(root);
     if (!out->token || (refresh && !out->refresh_token)) {
         ml__token_clear(out);
         return oom(err);

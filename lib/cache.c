@@ -57,9 +57,9 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     char *path = entry_path(dir, digest);
     if (!path)
         return;
-    ml__buf b = {0};
-    ml__json_platform(&b, p);
-    char *json = ml__buf_take(&b);
+    ml__json_writer w = {0};
+    ml__jw_platform(&w, NULL, p);
+    char *json = ml__jw_take(&w, NULL);
     /* Mode 0666 less the umask, so a shared cache is readable. */
     char *name = strrchr(path, '/');
     if (json && make_dirs(path) == 0) {

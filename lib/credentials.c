@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cjson/cJSON.h>
 
 #include "auth.h"
 #include "credentials.h"
 #include "fileio.h"
+#include "json.h"
 #include "proc.h"
 #include "util.h"
 
@@ -111,7 +111,7 @@ static int key_score(const char *key, const char *registry, bool docker_style)
 
 /* Loads a JSON config file. Returns ML_OK with *root NULL when the file is
  * missing and optional; an empty file is an empty object. */
-static int load_json(const char *path, bool optional, cJSON **root, ml_error **err)
+static int load_json(const char *path, bool optional, ml__json **root, ml_error **err)
 {
     *root = NULL;
     struct stat st;
@@ -128,39 +128,23 @@ static int load_json(const char *path, bool optional, cJSON **root, ml_error **e
     size_t start = 0;
     while (start < len && strchr(" \t\r\n", data[start]) && data[start] != '\0')
         start++;
-    if (start == len) {
-        wipe_free(data, len);
-        *root = cJSON_CreateObject();
-        return *root ? ML_OK : oom(err);
-    }
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithLengthOpts(data, len, &end, 0);
-    bool trailing = false;
-    for (size_t i = json && end ? (size_t)(end - data) : len; i < len; i++)
-        if (!strchr(" \t\r\n", data[i]) || data[i] == '\0')
-            trailing = true;
+    if (start == len)
+        rc = ml__json_parse(root, "{}", 2, ML_EAUTH, err);
+    else if ((rc = ml__json_parse(root, data, len, ML_EAUTH, err)) != ML_OK)
+        ml__error_prefix(err, rc, "%s", path);
     wipe_free(data, len);
-    if (!json || trailing) {
-        cJSON_Delete(json);
-        return ml__error_set(err, ML_EAUTH, "%s: invalid JSON", path);
-    }
-    if (!cJSON_IsObject(json)) {
-        cJSON_Delete(json);
-        return ml__error_set(err, ML_EAUTH, "%s: not a JSON object", path);
-    }
-    *root = json;
-    return ML_OK;
+    return rc;
 }
 
 /* Member `key` of root when it is an object (NULL when absent or null). */
-static int object_member(const cJSON *root, const char *key, const char *path, const cJSON **out,
+static int object_member(const ml__json *root, const char *key, const char *path, const ml__json **out,
                          ml_error **err)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    const ml__json *item = ml__json_get(root, key);
     *out = NULL;
-    if (!item || cJSON_IsNull(item))
+    if (!item || ml__json_is_null(item))
         return ML_OK;
-    if (!cJSON_IsObject(item))
+    if (!ml__json_is_object(item))
         return ml__error_set(err, ML_EAUTH, "%s: \"%s\" is not an object", path, key);
     *out = item;
     return ML_OK;
@@ -179,29 +163,30 @@ static int entry_fail(ml_error **err, const char *path, const char *section, con
 
 /* String member of an entry: NULL when absent, null or empty; ML_EAUTH for
  * another type. */
-static int entry_string(const cJSON *entry, const char *member, const char *path, const char *key,
+static int entry_string(const ml__json *entry, const char *member, const char *path, const char *key,
                         const char **out, ml_error **err)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(entry, member);
+    const ml__json *item = ml__json_get(entry, member);
     *out = NULL;
-    if (!item || cJSON_IsNull(item))
+    if (!item || ml__json_is_null(item))
         return ML_OK;
-    if (!cJSON_IsString(item) || !item->valuestring) {
+    const char *value = ml__json_string(item);
+    if (!value) {
         char what[64];
         snprintf(what, sizeof(what), "\"%s\" is not a string", member);
         return entry_fail(err, path, "auths", key, what);
     }
-    if (item->valuestring[0])
-        *out = item->valuestring;
+    if (value[0])
+        *out = value;
     return ML_OK;
 }
 
 /* Reads one auths entry; *found stays false for an entry without
  * credentials (docker writes "{}" for registries kept in a credsStore). */
-static int parse_auth_entry(const cJSON *entry, const char *path, const char *key, ml__cred *out,
+static int parse_auth_entry(const ml__json *entry, const char *path, const char *key, ml__cred *out,
                             bool *found, ml_error **err)
 {
-    if (!cJSON_IsObject(entry))
+    if (!ml__json_is_object(entry))
         return entry_fail(err, path, "auths", key, "not an object");
     const char *identity = NULL, *auth = NULL, *user = NULL;
     int rc;
@@ -247,14 +232,14 @@ static int parse_auth_entry(const cJSON *entry, const char *path, const char *ke
 
 /* Looks the registry up in an "auths" object: the best-scoring entries
  * first, file order among equals; the first entry with credentials wins. */
-static int lookup_auths(const cJSON *auths, const char *path, const char *registry, bool docker_style,
+static int lookup_auths(const ml__json *auths, const char *path, const char *registry, bool docker_style,
                         ml__cred *out, bool *found, ml_error **err)
 {
     for (int score = 0; score <= 2; score++) {
-        for (const cJSON *e = auths->child; e; e = e->next) {
-            if (!e->string || key_score(e->string, registry, docker_style) != score)
+        for (const ml__json *e = ml__json_first(auths); e; e = ml__json_next(e)) {
+            if (key_score(ml__json_key(e), registry, docker_style) != score)
                 continue;
-            int rc = parse_auth_entry(e, path, e->string, out, found, err);
+            int rc = parse_auth_entry(e, path, ml__json_key(e), out, found, err);
             if (rc != ML_OK || *found)
                 return rc;
         }
@@ -263,18 +248,19 @@ static int lookup_auths(const cJSON *auths, const char *path, const char *regist
 }
 
 /* credHelpers: the helper name for the registry, or NULL. */
-static int lookup_helper(const cJSON *helpers, const char *path, const char *registry,
+static int lookup_helper(const ml__json *helpers, const char *path, const char *registry,
                          const char **out, ml_error **err)
 {
     *out = NULL;
     for (int score = 0; score <= 2; score++) {
-        for (const cJSON *e = helpers->child; e; e = e->next) {
-            if (!e->string || key_score(e->string, registry, true) != score)
+        for (const ml__json *e = ml__json_first(helpers); e; e = ml__json_next(e)) {
+            if (key_score(ml__json_key(e), registry, true) != score)
                 continue;
-            if (!cJSON_IsString(e) || !e->valuestring)
-                return entry_fail(err, path, "credHelpers", e->string, "not a string");
-            if (e->valuestring[0]) {
-                *out = e->valuestring;
+            const char *name = ml__json_string(e);
+            if (!name)
+                return entry_fail(err, path, "credHelpers", ml__json_key(e), "not a string");
+            if (name[0]) {
+                *out = name;
                 return ML_OK;
             }
         }
@@ -354,35 +340,29 @@ static bool not_found_answer(const ml__proc_result *run)
 static int parse_helper_answer(const char *prog, const ml__proc_result *run, ml__cred *out, bool *found,
                                ml_error **err)
 {
-    const char *end = NULL;
-    cJSON *root = run->out.data ? cJSON_ParseWithLengthOpts(run->out.data, run->out.len, &end, 0) : NULL;
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+    ml__json *root;
+    if (ml__json_parse(&root, run->out.data, run->out.len, ML_EAUTH, NULL) != ML_OK) {
         if (not_found_answer(run))
             return ML_OK;
         return ml__error_set(err, ML_EAUTH, "credential helper %s: answer is not a JSON object", prog);
     }
-    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "Username");
-    const cJSON *secret = cJSON_GetObjectItemCaseSensitive(root, "Secret");
-    if ((user && !cJSON_IsNull(user) && !cJSON_IsString(user)) ||
-        (secret && !cJSON_IsNull(secret) && !cJSON_IsString(secret))) {
-        cJSON_Delete(root);
+    const ml__json *user = ml__json_get(root, "Username");
+    const ml__json *secret = ml__json_get(root, "Secret");
+    const char *u = ml__json_string(user), *s = ml__json_string(secret);
+    if ((user && !ml__json_is_null(user) && !u) || (secret && !ml__json_is_null(secret) && !s)) {
+        ml__json_free_wiped(root);
         return ml__error_set(err, ML_EAUTH,
                              "credential helper %s: \"Username\" or \"Secret\" is not a string", prog);
     }
-    const char *u = cJSON_IsString(user) && user->valuestring ? user->valuestring : "";
-    const char *s = cJSON_IsString(secret) && secret->valuestring ? secret->valuestring : "";
-    if (!*s) {
+    if (!s || !*s) {
         /* docker treats an empty answer like "not found". */
-        cJSON_Delete(root);
+        ml__json_free_wiped(root);
         return ML_OK;
     }
-    out->username = ml__strdup(u);
+    out->username = ml__strdup(u ? u : "");
     out->secret = ml__strdup(s);
-    out->identity_token = strcmp(u, "<token>") == 0;
-    if (secret->valuestring)
-        memset(secret->valuestring, 0, strlen(secret->valuestring));
-    cJSON_Delete(root);
+    out->identity_token = u && strcmp(u, "<token>") == 0;
+    ml__json_free_wiped(root);
     if (!out->username || !out->secret) {
         ml__cred_clear(out);
         return oom(err);
@@ -468,14 +448,14 @@ static int lookup_auth_json(const ml__cred_sources *src, const char *registry, m
             return oom(err);
     }
     const char *p = named ? named : path;
-    cJSON *root = NULL;
+    ml__json *root = NULL;
     int rc = load_json(p, named == NULL, &root, err);
-    const cJSON *auths = NULL;
+    const ml__json *auths = NULL;
     if (rc == ML_OK && root)
         rc = object_member(root, "auths", p, &auths, err);
     if (rc == ML_OK && auths)
         rc = lookup_auths(auths, p, registry, false, out, found, err);
-    cJSON_Delete(root);
+    ml__json_free_wiped(root);
     free(path);
     return rc;
 }
@@ -496,23 +476,24 @@ static int lookup_docker_config(const ml__cred_sources *src, const char *registr
     }
     if (!path)
         return oom(err);
-    cJSON *root = NULL;
+    ml__json *root = NULL;
     int rc = load_json(path, true, &root, err);
     if (rc != ML_OK || !root) {
         free(path);
         return rc;
     }
-    const cJSON *helpers = NULL, *auths = NULL;
+    const ml__json *helpers = NULL, *auths = NULL;
     const char *helper = NULL;
     rc = object_member(root, "credHelpers", path, &helpers, err);
     if (rc == ML_OK && helpers)
         rc = lookup_helper(helpers, path, registry, &helper, err);
     if (rc == ML_OK && !helper) {
-        const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "credsStore");
-        if (store && !cJSON_IsNull(store) && !cJSON_IsString(store))
+        const ml__json *store = ml__json_get(root, "credsStore");
+        const char *name = ml__json_string(store);
+        if (store && !ml__json_is_null(store) && !name)
             rc = ml__error_set(err, ML_EAUTH, "%s: \"credsStore\" is not a string", path);
-        else if (cJSON_IsString(store) && store->valuestring && store->valuestring[0])
-            helper = store->valuestring;
+        else if (name && name[0])
+            helper = name;
     }
     if (rc == ML_OK && helper) {
         rc = ml__cred_helper_get(helper, ml__cred_server_url(registry), ML__CRED_HELPER_TIMEOUT_MS,
@@ -524,7 +505,7 @@ static int lookup_docker_config(const ml__cred_sources *src, const char *registr
         if (rc == ML_OK && auths)
             rc = lookup_auths(auths, path, registry, true, out, found, err);
     }
-    cJSON_Delete(root);
+    ml__json_free_wiped(root);
     free(path);
     return rc;
 }

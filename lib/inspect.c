@@ -132,60 +132,50 @@ int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index
 
 /* ---- JSON view ---------------------------------------------------------- */
 
-static void json_annotations(ml__buf *b, const ml__annotations *a)
+static void json_annotations(ml__json_writer *w, const ml__annotations *a)
 {
-    if (!a->count)
-        return;
-    ml__buf_puts(b, ",\"annotations\":");
-    ml__json_annotations(b, a);
+    if (a->count)
+        ml__jw_annotations(w, "annotations", a);
 }
 
-static void json_descriptor(ml__buf *b, const ml__descriptor *d)
+static void json_descriptor(ml__json_writer *w, const char *key, const ml__descriptor *d)
 {
-    ml__buf_puts(b, "{\"mediaType\":");
-    ml__buf_json_string(b, d->media_type ? d->media_type : "");
-    ml__buf_puts(b, ",\"digest\":");
-    ml__buf_json_string(b, d->digest ? d->digest : "");
-    ml__buf_printf(b, ",\"size\":%lld", (long long)d->size);
-    if (d->has_platform) {
-        ml__buf_puts(b, ",\"platform\":");
-        ml__json_platform(b, &d->platform);
-    }
-    json_annotations(b, &d->annotations);
-    ml__buf_puts(b, "}");
+    ml__jw_object(w, key);
+    ml__jw_string(w, "mediaType", d->media_type ? d->media_type : "");
+    ml__jw_string(w, "digest", d->digest ? d->digest : "");
+    ml__jw_int(w, "size", d->size);
+    if (d->has_platform)
+        ml__jw_platform(w, "platform", &d->platform);
+    json_annotations(w, &d->annotations);
+    ml__jw_end_object(w);
 }
 
-static void json_descriptors(ml__buf *b, const char *key, const ml__descriptor *d, size_t n)
+static void json_descriptors(ml__json_writer *w, const char *key, const ml__descriptor *d, size_t n)
 {
-    ml__buf_printf(b, ",\"%s\":[", key);
-    for (size_t i = 0; i < n; i++) {
-        ml__buf_puts(b, i ? "," : "");
-        json_descriptor(b, &d[i]);
-    }
-    ml__buf_puts(b, "]");
+    ml__jw_array(w, key);
+    for (size_t i = 0; i < n; i++)
+        json_descriptor(w, NULL, &d[i]);
+    ml__jw_end_array(w);
 }
 
 int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err)
 {
-    ml__buf b = {0};
-    ml__buf_puts(&b, "{\"ref\":");
-    ml__buf_json_string(&b, m->ref);
-    ml__buf_puts(&b, ",\"digest\":");
-    ml__buf_json_string(&b, m->digest);
-    ml__buf_puts(&b, ",\"mediaType\":");
-    ml__buf_json_string(&b, m->media_type);
-    ml__buf_printf(&b, ",\"size\":%zu,\"isList\":%s", m->len, ml_manifest_is_list(m) ? "true" : "false");
+    ml__json_writer w = {0};
+    ml__jw_object(&w, NULL);
+    ml__jw_string(&w, "ref", m->ref);
+    ml__jw_string(&w, "digest", m->digest);
+    ml__jw_string(&w, "mediaType", m->media_type);
+    ml__jw_int(&w, "size", (int64_t)m->len);
+    ml__jw_bool(&w, "isList", ml_manifest_is_list(m));
     if (ml_manifest_is_list(m)) {
-        json_descriptors(&b, "manifests", m->model.manifests, m->model.manifest_count);
+        json_descriptors(&w, "manifests", m->model.manifests, m->model.manifest_count);
     } else {
-        ml__buf_puts(&b, ",\"config\":");
-        json_descriptor(&b, &m->model.config);
-        json_descriptors(&b, "layers", m->model.layers, m->model.layer_count);
+        json_descriptor(&w, "config", &m->model.config);
+        json_descriptors(&w, "layers", m->model.layers, m->model.layer_count);
     }
-    json_annotations(&b, &m->model.annotations);
-    ml__buf_puts(&b, "}");
-    *out = ml__buf_take(&b);
-    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    json_annotations(&w, &m->model.annotations);
+    ml__jw_end_object(&w);
+    return ml__jw_finish(&w, out, err);
 }
 
 /* ---- delete ------------------------------------------------------------- */
@@ -314,26 +304,22 @@ int ml_referrers_fetch(ml_referrers **out, ml_client *client, const ml_manifest 
 
 int ml_referrers_to_json(const ml_referrers *r, char **out, ml_error **err)
 {
-    ml__buf b = {0};
-    ml__buf_puts(&b, "[");
+    ml__json_writer w = {0};
+    ml__jw_array(&w, NULL);
     for (size_t i = 0; i < r->count; i++) {
         const ml__descriptor *d = &r->items[i];
-        ml__buf_puts(&b, i ? ",{\"subject\":" : "{\"subject\":");
-        ml__buf_json_string(&b, r->subjects[i]);
-        ml__buf_puts(&b, ",\"digest\":");
-        ml__buf_json_string(&b, d->digest);
-        ml__buf_puts(&b, ",\"mediaType\":");
-        ml__buf_json_string(&b, d->media_type);
-        ml__buf_puts(&b, ",\"artifactType\":");
+        ml__jw_object(&w, NULL);
+        ml__jw_string(&w, "subject", r->subjects[i]);
+        ml__jw_string(&w, "digest", d->digest);
+        ml__jw_string(&w, "mediaType", d->media_type);
         if (d->artifact_type)
-            ml__buf_json_string(&b, d->artifact_type);
+            ml__jw_string(&w, "artifactType", d->artifact_type);
         else
-            ml__buf_puts(&b, "null");
-        ml__buf_printf(&b, ",\"size\":%lld,\"annotations\":", (long long)d->size);
-        ml__json_annotations(&b, &d->annotations);
-        ml__buf_puts(&b, "}");
+            ml__jw_null(&w, "artifactType");
+        ml__jw_int(&w, "size", d->size);
+        ml__jw_annotations(&w, "annotations", &d->annotations);
+        ml__jw_end_object(&w);
     }
-    ml__buf_puts(&b, "]");
-    *out = ml__buf_take(&b);
-    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__jw_end_array(&w);
+    return ml__jw_finish(&w, out, err);
 }

@@ -1,5 +1,6 @@
 /* Manifest JSON model: Docker schema2 manifest and manifest list, OCI image
- * manifest and index, image config. The only cJSON user. */
+ * manifest and index, image config. JSON itself is read and written by
+ * json.c. */
 #ifndef ML_MANIFEST_H
 #define ML_MANIFEST_H
 
@@ -41,6 +42,9 @@ int ml__annotations_set(ml__annotations *a, const char *key, const char *value);
 const char *ml__annotations_get(const ml__annotations *a, const char *key);
 int ml__annotations_copy(ml__annotations *dst, const ml__annotations *src);
 void ml__annotations_free(ml__annotations *a);
+/* Makes *a an empty set with room for n pairs, to be filled in key order
+ * (keys, values, count) by a reader that sorted them already. */
+int ml__annotations_alloc(ml__annotations *a, size_t n);
 
 /* The `extra` members below hold what other tools wrote into an object
  * beyond the model's keys (the OCI 1.1 descriptor "data", extension keys

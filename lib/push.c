@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "copy.h"
-#include "jsonout.h"
+#include "json.h"
 #include "list.h"
 #include "referrers.h"
 #include "store.h"
@@ -595,57 +595,66 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static void json_opt_string(ml__buf *b, const char *s)
+/* A string, or null when there is none. */
+static void json_opt_string(ml__json_writer *w, const char *key, const char *s)
 {
     if (s)
-        ml__buf_json_string(b, s);
+        ml__jw_string(w, key, s);
     else
-        ml__buf_puts(b, "null");
+        ml__jw_null(w, key);
+}
+
+static void json_tags(ml__json_writer *w, const ml_result *r)
+{
+    ml__jw_array(w, "tags");
+    for (size_t i = 0; i < r->tag_count; i++) {
+        bool would = r->dry_run && !ml__str_eq(r->tags[i].previous, r->digest);
+        ml__jw_object(w, NULL);
+        ml__jw_string(w, "tag", r->tags[i].tag);
+        ml__jw_bool(w, "moved", r->tags[i].moved || would);
+        json_opt_string(w, "previous", r->tags[i].previous);
+        ml__jw_end_object(w);
+    }
+    ml__jw_end_array(w);
+}
+
+static void json_changes(ml__json_writer *w, const ml_result *r)
+{
+    ml__jw_array(w, "changes");
+    for (size_t i = 0; i < r->change_count; i++) {
+        const change *ch = &r->changes[i];
+        ml__jw_object(w, NULL);
+        ml__jw_string(w, "op", ch->op);
+        ml__jw_string(w, "platform", ch->platform);
+        json_opt_string(w, "digest", ch->digest);
+        if (ch->previous)
+            ml__jw_string(w, "previous", ch->previous);
+        ml__jw_end_object(w);
+    }
+    ml__jw_end_array(w);
 }
 
 int ml_result_to_json(const ml_result *r, char **out, ml_error **err)
 {
-    ml__buf b = {0};
-    ml__buf_puts(&b, "{\"target\":");
-    ml__buf_json_string(&b, r->target);
-    ml__buf_puts(&b, ",\"digest\":");
-    ml__buf_json_string(&b, r->digest);
-    ml__buf_printf(&b, ",\"size\":%lld,\"mediaType\":", (long long)r->size);
-    ml__buf_json_string(&b, r->media_type);
-    ml__buf_printf(&b, ",\"upToDate\":%s,\"dryRun\":%s,\"tags\":[", r->up_to_date ? "true" : "false",
-                   r->dry_run ? "true" : "false");
-    for (size_t i = 0; i < r->tag_count; i++) {
-        ml__buf_puts(&b, i ? ",{\"tag\":" : "{\"tag\":");
-        ml__buf_json_string(&b, r->tags[i].tag);
-        bool would = r->dry_run && !ml__str_eq(r->tags[i].previous, r->digest);
-        ml__buf_printf(&b, ",\"moved\":%s,\"previous\":", r->tags[i].moved || would ? "true" : "false");
-        json_opt_string(&b, r->tags[i].previous);
-        ml__buf_puts(&b, "}");
-    }
-    ml__buf_puts(&b, "],\"changes\":[");
-    for (size_t i = 0; i < r->change_count; i++) {
-        const change *ch = &r->changes[i];
-        ml__buf_printf(&b, "%s{\"op\":\"%s\",\"platform\":", i ? "," : "", ch->op);
-        ml__buf_json_string(&b, ch->platform);
-        ml__buf_puts(&b, ",\"digest\":");
-        json_opt_string(&b, ch->digest);
-        if (ch->previous) {
-            ml__buf_puts(&b, ",\"previous\":");
-            ml__buf_json_string(&b, ch->previous);
-        }
-        ml__buf_puts(&b, "}");
-    }
-    ml__buf_printf(&b, "],\"childrenCopied\":%zu,\"blobsMounted\":%zu,\"blobsCopied\":%zu,\"referrersCopied\":%zu,"
-                   "\"purged\":%s,\"warnings\":", r->children_copied, r->blobs_mounted, r->blobs_copied,
-                   r->referrers_copied, r->purged ? "true" : "false");
-    ml__json_strings(&b, &r->warnings);
-    ml__buf_puts(&b, ",\"plan\":");
-    ml__json_strings(&b, &r->plan);
-    if (r->list_json) {
-        ml__buf_puts(&b, ",\"list\":");
-        ml__buf_puts(&b, r->list_json);
-    }
-    ml__buf_puts(&b, "}");
-    *out = ml__buf_take(&b);
-    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__json_writer w = {0};
+    ml__jw_object(&w, NULL);
+    ml__jw_string(&w, "target", r->target);
+    ml__jw_string(&w, "digest", r->digest);
+    ml__jw_int(&w, "size", r->size);
+    ml__jw_string(&w, "mediaType", r->media_type);
+    ml__jw_bool(&w, "upToDate", r->up_to_date);
+    ml__jw_bool(&w, "dryRun", r->dry_run);
+    json_tags(&w, r);
+    json_changes(&w, r);
+    ml__jw_int(&w, "childrenCopied", (int64_t)r->children_copied);
+    ml__jw_int(&w, "blobsMounted", (int64_t)r->blobs_mounted);
+    ml__jw_int(&w, "blobsCopied", (int64_t)r->blobs_copied);
+    ml__jw_int(&w, "referrersCopied", (int64_t)r->referrers_copied);
+    ml__jw_bool(&w, "purged", r->purged);
+    ml__jw_strings(&w, "warnings", &r->warnings);
+    ml__jw_strings(&w, "plan", &r->plan);
+    if (r->list_json)
+        ml__jw_raw(&w, "list", r->list_json);
+    ml__jw_end_object(&w);
+    return ml__jw_finish(&w, out, err);
 }

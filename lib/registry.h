@@ -88,12 +88,13 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
 /* Every tag of a repository (GET /v2/<name>/tags/list). *complete is false
  * when the registry paginates (a Link header): the list is then partial. */
 int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err);
-/* {"name":…,"tags":[…]} into tags; ML_EMANIFEST when malformed. */
+/* {"name":…,"tags":[…]} into tags; ML_EMANIFEST when malformed (the
+ * strict JSON reader refuses it, or a tag is not a string). */
 int ml__tags_parse(const char *body, size_t len, ml__strvec *tags);
 
 /* Parses a registry error body {"errors":[{"code","message"}]}: both out
  * strings may be NULL afterwards, and are made printable (ml__sanitize).
- * Implemented with the JSON model. */
+ * A body the strict JSON reader refuses gives neither. */
 void ml__registry_error_parse(const char *body, size_t len, char **code, char **message);
 
 #endif

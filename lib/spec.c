@@ -814,73 +814,47 @@ int ml_spec_parse_file(ml_spec **out, const char *path, const ml_spec_options *o
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static void json_key(ml__buf *b, bool *first, const char *key)
+static void json_string_field(ml__json_writer *w, const char *key, const char *value)
 {
-    ml__buf_puts(b, *first ? "" : ",");
-    *first = false;
-    ml__buf_json_string(b, key);
-    ml__buf_puts(b, ":");
+    if (value && *value)
+        ml__jw_string(w, key, value);
 }
 
-static void json_string_field(ml__buf *b, bool *first, const char *key, const char *value)
+static void json_annotations_field(ml__json_writer *w, const ml__annotations *a)
 {
-    if (!value || !*value)
-        return;
-    json_key(b, first, key);
-    ml__buf_json_string(b, value);
+    if (a->count)
+        ml__jw_annotations(w, "annotations", a);
 }
 
-static void json_strings_field(ml__buf *b, bool *first, const char *key, const ml__strvec *v)
+static void json_entry(ml__json_writer *w, const ml__spec_entry *e)
 {
-    if (v->count == 0)
-        return;
-    json_key(b, first, key);
-    ml__json_strings(b, v);
+    ml__jw_object(w, NULL);
+    json_string_field(w, "image", e->ref_name);
+    if (e->has_platform)
+        ml__jw_platform(w, "platform", &e->platform);
+    json_annotations_field(w, &e->annotations);
+    ml__jw_end_object(w);
 }
 
-static void json_annotations_field(ml__buf *b, bool *first, const ml__annotations *a)
+static void json_list(ml__json_writer *w, const ml__spec_list *l)
 {
-    if (a->count == 0)
-        return;
-    json_key(b, first, "annotations");
-    ml__json_annotations(b, a);
-}
-
-
-static void json_entry(ml__buf *b, const ml__spec_entry *e)
-{
-    bool first = true;
-    ml__buf_puts(b, "{");
-    json_string_field(b, &first, "image", e->ref_name);
-    if (e->has_platform) {
-        json_key(b, &first, "platform");
-        ml__json_platform(b, &e->platform);
-    }
-    json_annotations_field(b, &first, &e->annotations);
-    ml__buf_puts(b, "}");
-}
-
-static void json_list(ml__buf *b, const ml__spec_list *l)
-{
-    bool first = true;
-    ml__buf_puts(b, "{");
-    json_string_field(b, &first, "image", l->target_name);
-    json_strings_field(b, &first, "tags", &l->tags);
-    json_annotations_field(b, &first, &l->annotations);
-    json_string_field(b, &first, "artifactType", l->artifact_type);
+    ml__jw_object(w, NULL);
+    json_string_field(w, "image", l->target_name);
+    if (l->tags.count)
+        ml__jw_strings(w, "tags", &l->tags);
+    json_annotations_field(w, &l->annotations);
+    json_string_field(w, "artifactType", l->artifact_type);
     if (l->has_subject) {
         char *subject = ml__ref_format(&l->subject);
-        b->oom |= !subject;
-        json_string_field(b, &first, "subject", subject);
+        w->buf.oom |= !subject;
+        json_string_field(w, "subject", subject);
         free(subject);
     }
-    json_key(b, &first, "manifests");
-    ml__buf_puts(b, "[");
-    for (size_t i = 0; i < l->entry_count; i++) {
-        ml__buf_puts(b, i ? "," : "");
-        json_entry(b, &l->entries[i]);
-    }
-    ml__buf_puts(b, "]}");
+    ml__jw_array(w, "manifests");
+    for (size_t i = 0; i < l->entry_count; i++)
+        json_entry(w, &l->entries[i]);
+    ml__jw_end_array(w);
+    ml__jw_end_object(w);
 }
 
 int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err)
@@ -888,13 +862,12 @@ int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err)
     if (!spec || !out)
         return ml__error_set(err, ML_EINVAL, "ml_spec_to_json: %s is NULL",
                              !spec ? "spec" : "out");
-    ml__buf b = {0};
-    ml__buf_puts(&b, "{\"lists\":[");
-    for (size_t i = 0; i < spec->list_count; i++) {
-        ml__buf_puts(&b, i ? "," : "");
-        json_list(&b, &spec->lists[i]);
-    }
-    ml__buf_puts(&b, "]}");
-    *out = ml__buf_take(&b);
-    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__json_writer w = {0};
+    ml__jw_object(&w, NULL);
+    ml__jw_array(&w, "lists");
+    for (size_t i = 0; i < spec->list_count; i++)
+        json_list(&w, &spec->lists[i]);
+    ml__jw_end_array(&w);
+    ml__jw_end_object(&w);
+    return ml__jw_finish(&w, out, err);
 }

@@ -78,26 +78,6 @@ char *ml__buf_take(ml__buf *b)
     return out;
 }
 
-void ml__buf_json_string(ml__buf *b, const char *s)
-{
-    ml__buf_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': ml__buf_puts(b, "\\\""); break;
-        case '\\': ml__buf_puts(b, "\\\\"); break;
-        case '\n': ml__buf_puts(b, "\\n"); break;
-        case '\t': ml__buf_puts(b, "\\t"); break;
-        case '\r': ml__buf_puts(b, "\\r"); break;
-        default:
-            if (*p < 0x20)
-                ml__buf_printf(b, "\\u%04x", *p);
-            else
-                ml__buf_append(b, p, 1);
-        }
-    }
-    ml__buf_puts(b, "\"");
-}
-
 void ml__buf_free(ml__buf *b)
 {
     free(b->data);

@@ -24,9 +24,6 @@ void ml__buf_printf(ml__buf *b, const char *fmt, ...) ML__PRINTF(2, 3);
 void ml__buf_vprintf(ml__buf *b, const char *fmt, va_list ap);
 /* Hands the data to the caller (NULL after oom) and resets the buffer. */
 char *ml__buf_take(ml__buf *b);
-/* Appends s as a JSON string literal, quotes included (control characters
- * escaped as \uXXXX). */
-void ml__buf_json_string(ml__buf *b, const char *s);
 void ml__buf_free(ml__buf *b);
 
 /* Vector of owned strings. */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonout.h"
+#include "json.h"
 #include "manifest.h"
 #include "store.h"
 
@@ -247,15 +247,14 @@ int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **er
 
 int ml_report_to_json(const ml_report *r, char **out, ml_error **err)
 {
-    ml__buf b = {0};
-    ml__buf_puts(&b, "{\"ref\":");
-    ml__buf_json_string(&b, r->ref);
-    ml__buf_puts(&b, ",\"digest\":");
-    ml__buf_json_string(&b, r->digest);
-    ml__buf_printf(&b, ",\"ok\":%s,\"children\":%zu,\"blobs\":%zu,\"problems\":", r->problems.count ? "false" : "true",
-                   r->children, r->blobs);
-    ml__json_strings(&b, &r->problems);
-    ml__buf_puts(&b, "}");
-    *out = ml__buf_take(&b);
-    return *out ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__json_writer w = {0};
+    ml__jw_object(&w, NULL);
+    ml__jw_string(&w, "ref", r->ref);
+    ml__jw_string(&w, "digest", r->digest);
+    ml__jw_bool(&w, "ok", r->problems.count == 0);
+    ml__jw_int(&w, "children", (int64_t)r->children);
+    ml__jw_int(&w, "blobs", (int64_t)r->blobs);
+    ml__jw_strings(&w, "problems", &r->problems);
+    ml__jw_end_object(&w);
+    return ml__jw_finish(&w, out, err);
 }

@@ -9,6 +9,7 @@
 
 #include "fuzz.h"
 #include "http.h"
+#include "json.h"
 #include "manifest.h"
 
 #define D "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
@@ -72,9 +73,9 @@ static void parse_with(const char *before, const char *middle, const char *after
 
 static void fuzz_manifest_fields(const char *s)
 {
-    ml__buf b = {0};
-    ml__buf_json_string(&b, s);
-    char *q = ml__buf_take(&b);
+    ml__json_writer w = {0};
+    ml__jw_string(&w, NULL, s);
+    char *q = ml__jw_take(&w, NULL);
     if (!q)
         return;
     /* the document's type, then an entry's type and artifactType */

@@ -342,7 +342,7 @@ static void test_token_errors(void)
     token_fails("{", "invalid JSON");
     token_fails("", "empty body");
     token_fails("not json SECRET", "invalid JSON");
-    token_fails("{\"token\":\"SECRET1\"} {", "data after the object");
+    token_fails("{\"token\":\"SECRET1\"} {", "data after the document");
     token_fails("{\"token\":\"SECRET1\"}x", "invalid JSON");
     token_fails("[\"SECRET\"]", "not a JSON object");
     token_fails("\"SECRET\"", "not a JSON object");
@@ -354,6 +354,11 @@ static void test_token_errors(void)
     token_fails("{\"token\":\"SECRET \"}", "characters not allowed");
     token_fails("{\"token\":\"SECRET\",\"expires_in\":\"300\"}", "\"expires_in\" is not a number");
     token_fails("{\"token\":\"SECRET\",\"refresh_token\":1}", "\"refresh_token\" is not a string");
+    /* the strict reader: which of two tokens counts is ambiguous, and
+     * \u0000 would cut one short */
+    token_fails("{\"token\":\"SECRET1\",\"token\":\"SECRET2\"}", "duplicate key \"token\"");
+    token_fails("{\"token\":\"SECRET\\u0000x\"}", "\\u0000 in a string");
+    token_fails("{\"token\":\"SECRET\",\"expires_in\":0300}", "invalid JSON number");
 
     ml__token t;
     CHECK_INT(ml__token_parse(NULL, 0, &t, NULL), ML_EAUTH);

@@ -305,6 +305,11 @@ static void test_malformed_files(void)
         {"{\"credHelpers\": {\"bad.example\": 5}}", "credHelpers entry \"bad.example\": not a string"},
         {"{\"credHelpers\": \"mltest\"}", "\"credHelpers\" is not an object"},
         {"{\"credsStore\": 5}", "\"credsStore\" is not a string"},
+        /* the strict reader: Go's docker takes the last of two entries,
+         * cJSON the first; \u0000 would cut a password short */
+        {"{\"auths\": {\"bad.example\": {\"auth\": \"YTpi\"}, \"bad.example\": {}}}",
+         "auths: duplicate key \"bad.example\""},
+        {"{\"auths\": {\"bad.example\": {\"identitytoken\": \"pw\\u0000x\"}}}", "\\u0000 in a string"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         write_file("home/.docker/config.json", cases[i].json);

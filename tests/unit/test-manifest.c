@@ -1364,6 +1364,13 @@ static void test_config_platform(void)
     bad = "{\"architecture\":\"amd64\",\"os\":\"linux\"";
     CHECK_INT(ml__config_platform(bad, strlen(bad), &p, &err), ML_EMANIFEST);
     CHECK(test_contains(ml_error_message(err), "image config: invalid JSON at byte"));
+    /* configs meet the same strict reader as manifests */
+    bad = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Labels\":{\"a\":\"1\",\"a\":\"2\"}}}";
+    CHECK_INT(ml__config_platform(bad, strlen(bad), &p, &err), ML_EMANIFEST);
+    CHECK(test_contains(ml_error_message(err), "image config: config.Labels: duplicate key \"a\""));
+    bad = "{\"architecture\":\"amd64\",\"os\":\"linux\\u0000x\"}";
+    CHECK_INT(ml__config_platform(bad, strlen(bad), &p, &err), ML_EMANIFEST);
+    CHECK(test_contains(ml_error_message(err), "\\u0000 in a string"));
     bad = "[\"linux\"]";
     CHECK_INT(ml__config_platform(bad, strlen(bad), &p, &err), ML_EMANIFEST);
     CHECK(test_contains(ml_error_message(err), "not a JSON object"));
