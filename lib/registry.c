@@ -7,36 +7,8 @@
 
 #include "digest.h"
 #include "manifest.h"
-#include "layout.h"
 #include "registry.h"
 #include "transport.h"
-
-void ml__item_clear(ml__item *it)
-{
-    ml_error_free(it->err);
-    free(it->digest);
-    free(it->media_type);
-    free(it->body);
-    free(it->next);
-    it->err = NULL;
-    it->digest = it->media_type = it->body = it->next = NULL;
-    it->len = 0;
-    it->size = 0;
-    it->rc = ML_OK;
-}
-
-int ml__item_take_error(ml__item *it, ml_error **err)
-{
-    int rc = it->rc;
-    if (err) {
-        ml_error_free(*err);
-        *err = it->err;
-    } else {
-        ml_error_free(it->err);
-    }
-    it->err = NULL;
-    return rc;
-}
 
 /* ---- requests and answers ----------------------------------------------- */
 
@@ -683,22 +655,6 @@ done:
     return rc;
 }
 
-/* An anonymous file under $TMPDIR (tmpfile() ignores it, and /tmp may be
- * memory): gone when closed. */
-static FILE *temp_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char *path = ml__asprintf("%s/mlist-blob-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = path ? mkstemp(path) : -1;
-    if (fd >= 0)
-        unlink(path);
-    free(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
-    if (!f && fd >= 0)
-        close(fd);
-    return f;
-}
-
 int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE *out,
                        size_t *len, ml_error **err)
 {
@@ -727,20 +683,6 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
     return rc;
 }
 
-/* The bytes to upload: a blob of a layout as it is, else a spooled download. */
-static int blob_source(ml_client *c, const ml__blob_need *need, upload_source *src, ml_error **err)
-{
-    if (need->from->layout) {
-        int64_t size = 0;
-        int rc = ml__layout_open_blob(need->from, need->digest, &src->file, &size, err);
-        src->len = (size_t)size;
-        return rc;
-    }
-    if (!(src->file = temp_file()))
-        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
-    return ml__reg_fetch_blob(c, need->from, need->digest, need->size, src->file, &src->len, err);
-}
-
 static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
                      const char *location, ml_error **err)
 {
@@ -753,18 +695,13 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
     if (!what)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
-        rc = blob_source(c, need, &src, err);
+        rc = ml__store_blob_open(c, need->from, need->digest, need->size, &src.file, &src.len, err);
     if (rc == ML_OK)
         rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
     if (src.file)
         fclose(src.file);
     free(what);
     return rc;
-}
-
-static bool same_registry(const ml_ref *a, const ml_ref *b)
-{
-    return !a->layout && !b->layout && strcmp(a->registry, b->registry) == 0;
 }
 
 /* Mounts of same-registry blobs, all at once: 201 = mounted; 202 = the
@@ -779,7 +716,7 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
     if (rc == ML_OK && (!reqs || !acc))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        if (!same_registry(needs[i].from, target))
+        if (!ml__store_can_mount(c, needs[i].from, target))
             continue;
         char *url = ml__asprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", base, target->repository,
                                  needs[i].digest, needs[i].from->repository);
@@ -828,7 +765,7 @@ static int probe_foreign(ml_client *c, const ml_ref *target, ml__blob_need *need
     size_t m = 0;
     int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (!same_registry(needs[i].from, target)) {
+        if (!ml__store_can_mount(c, needs[i].from, target)) {
             items[m] = (ml__item){.repo = target, .reference = needs[i].digest};
             index[m++] = i;
         }
