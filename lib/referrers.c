@@ -130,33 +130,27 @@ static int more_pages(ml_client *c, ml__subject *s, ml__item *firsts, const size
 /* Asks the stores' referrers API; *fallback[i] tells who lacks it. */
 static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml__strvec *warnings, ml_error **err)
 {
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < n; i++) {
+    ml__batch b;
+    if (ml__batch_init(&b, n) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
         fallback[i] = !ml__store_can(c, s[i].repo, ML__STORE_REFERRERS_API);
-        if (!fallback[i]) {
-            items[m] = (ml__item){.repo = s[i].repo, .reference = s[i].digest};
-            index[m++] = i;
-        }
+        if (!fallback[i])
+            ml__batch_add(&b, i, s[i].repo, s[i].digest);
     }
-    if (rc == ML_OK && ml__store_get_referrers(c, items, m) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++) {
-        ml__subject *sub = &s[index[k]];
+    int rc = ml__store_get_referrers(c, b.items, b.count) == ML_OK ? ML_OK
+                                                                   : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < b.count; k++) {
+        ml__subject *sub = &s[b.index[k]];
         /* Without the API the route is unknown: 404 (or 405). */
-        if (items[k].rc == ML_ENOTFOUND || items[k].rc == ML_EUNSUPPORTED)
-            fallback[index[k]] = true;
-        else if ((rc = take_index(sub, &items[k], err)) == ML_OK)
+        if (b.items[k].rc == ML_ENOTFOUND || b.items[k].rc == ML_EUNSUPPORTED)
+            fallback[b.index[k]] = true;
+        else if ((rc = take_index(sub, &b.items[k], err)) == ML_OK)
             sub->api = true;
     }
     if (rc == ML_OK)
-        rc = more_pages(c, s, items, index, m, warnings, err);
-    for (size_t k = 0; items && k < m; k++)
-        ml__item_clear(&items[k]);
-    free(items);
-    free(index);
+        rc = more_pages(c, s, b.items, b.index, b.count, warnings, err);
+    ml__batch_clear(&b);
     return rc;
 }
 
@@ -201,32 +195,30 @@ static int scan_repos(ml_client *c, ml__subject *s, size_t n, ml_error **err)
 
 static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *fallback, ml_error **err)
 {
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    ml__batch b;
     char **tags = calloc(n ? n : 1, sizeof(*tags));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    int rc = items && tags && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = tags && ml__batch_init(&b, n) == ML_OK ? ML_OK : ML_ENOMEM;
+    if (rc != ML_OK) {
+        free(tags);
+        return ml__error_set(err, rc, "out of memory");
+    }
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (!fallback[i])
             continue;
-        if (!(tags[m] = schema_tag(s[i].digest)))
+        if (!(tags[b.count] = schema_tag(s[i].digest)))
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-        items[m] = (ml__item){.repo = s[i].repo, .reference = tags[m]};
-        index[m++] = i;
+        ml__batch_add(&b, i, s[i].repo, tags[b.count]);
     }
-    if (rc == ML_OK && ml__store_get_manifests(c, items, m) != ML_OK)
+    if (rc == ML_OK && ml__store_get_manifests(c, b.items, b.count) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++)
-        rc = take_index(&s[index[k]], &items[k], err);
+    for (size_t k = 0; rc == ML_OK && k < b.count; k++)
+        rc = take_index(&s[b.index[k]], &b.items[k], err);
     if (rc == ML_OK)
         rc = scan_repos(c, s, n, err);
-    for (size_t k = 0; items && k < m; k++) {
-        ml__item_clear(&items[k]);
+    for (size_t k = 0; k < b.count; k++)
         free(tags[k]);
-    }
-    free(items);
     free(tags);
-    free(index);
+    ml__batch_clear(&b);
     return rc;
 }
 

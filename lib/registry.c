@@ -258,30 +258,24 @@ int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n)
         return rc;
     /* Registries need not send Docker-Content-Digest (or a length) on HEAD:
      * read those, in one batch. */
-    ml__item *gets = calloc(n ? n : 1, sizeof(*gets));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    rc = gets && index ? ML_OK : ML_ENOMEM;
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (items[i].rc == ML_OK && (!items[i].digest || items[i].size < 0)) {
-            gets[m] = (ml__item){.repo = items[i].repo, .reference = items[i].reference};
-            index[m++] = i;
-        }
-    if (rc == ML_OK && m)
-        rc = ml__reg_get_manifests(c, gets, m);
-    for (size_t k = 0; rc == ML_OK && k < m; k++) {
-        ml__item *it = &items[index[k]];
+    ml__batch gets;
+    if (ml__batch_init(&gets, n) != ML_OK)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].rc == ML_OK && (!items[i].digest || items[i].size < 0))
+            ml__batch_add(&gets, i, items[i].repo, items[i].reference);
+    if (gets.count)
+        rc = ml__reg_get_manifests(c, gets.items, gets.count);
+    for (size_t k = 0; rc == ML_OK && k < gets.count; k++) {
+        ml__item *it = &items[gets.index[k]];
         ml__item_clear(it);
-        free(gets[k].body);
-        gets[k].body = NULL;
-        gets[k].len = 0;
-        *it = gets[k];
-        gets[k] = (ml__item){0};
+        free(gets.items[k].body);
+        gets.items[k].body = NULL;
+        gets.items[k].len = 0;
+        *it = gets.items[k];
+        gets.items[k] = (ml__item){0};
     }
-    for (size_t k = 0; gets && k < m; k++)
-        ml__item_clear(&gets[k]);
-    free(gets);
-    free(index);
+    ml__batch_clear(&gets);
     return rc;
 }
 
@@ -760,23 +754,17 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
 static int probe_foreign(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, bool *present,
                          ml_error **err)
 {
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (!ml__store_can_mount(c, needs[i].from, target)) {
-            items[m] = (ml__item){.repo = target, .reference = needs[i].digest};
-            index[m++] = i;
-        }
-    if (rc == ML_OK && ml__reg_head_blobs(c, items, m) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++)
-        present[index[k]] = items[k].rc == ML_OK;
-    for (size_t k = 0; items && k < m; k++)
-        ml__item_clear(&items[k]);
-    free(items);
-    free(index);
+    ml__batch heads;
+    if (ml__batch_init(&heads, n) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!ml__store_can_mount(c, needs[i].from, target))
+            ml__batch_add(&heads, i, target, needs[i].digest);
+    int rc = ml__reg_head_blobs(c, heads.items, heads.count) == ML_OK ? ML_OK
+                                                                       : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < heads.count; k++)
+        present[heads.index[k]] = heads.items[k].rc == ML_OK;
+    ml__batch_clear(&heads);
     return rc;
 }
 

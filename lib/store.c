@@ -36,6 +36,31 @@ int ml__item_take_error(ml__item *it, ml_error **err)
     return rc;
 }
 
+int ml__batch_init(ml__batch *b, size_t n)
+{
+    *b = (ml__batch){calloc(n ? n : 1, sizeof(*b->items)), calloc(n ? n : 1, sizeof(*b->index)), 0};
+    if (b->items && b->index)
+        return ML_OK;
+    ml__batch_clear(b);
+    return ML_ENOMEM;
+}
+
+ml__item *ml__batch_add(ml__batch *b, size_t i, const ml_ref *repo, const char *reference)
+{
+    b->index[b->count] = i;
+    b->items[b->count] = (ml__item){.repo = repo, .reference = reference};
+    return &b->items[b->count++];
+}
+
+void ml__batch_clear(ml__batch *b)
+{
+    for (size_t k = 0; b->items && k < b->count; k++)
+        ml__item_clear(&b->items[k]);
+    free(b->items);
+    free(b->index);
+    *b = (ml__batch){0};
+}
+
 #define COPY_CHUNK (64u * 1024)
 
 static int copy_file(FILE *from, FILE *to, size_t *len, ml_error **err)
@@ -291,31 +316,30 @@ static int run_mixed(batch_op op, ml_client *c, ml__item *items, size_t n, size_
 {
     if (n == 0)
         return ML_OK;
+    ml__batch part = {0};
     const ml__store_ops **ops = malloc(n * sizeof(*ops));
-    size_t *index = malloc(n * sizeof(*index));
-    ml__item *part = malloc(n * sizeof(*part));
-    int rc = ops && index && part ? ML_OK : ML_ENOMEM;
+    int rc = ops ? ml__batch_init(&part, n) : ML_ENOMEM;
     size_t done = 0;
     for (size_t i = 0; rc == ML_OK && i < n; i++)
         ops[i] = ops_of(c, items[i].repo);
     while (rc == ML_OK && done < n) {
         const ml__store_ops *kind = NULL;
-        size_t m = 0;
+        part.count = 0;
         for (size_t i = 0; i < n; i++)
             if (ops[i] && (!kind || ops[i] == kind)) {
                 kind = ops[i];
                 ops[i] = NULL;
-                part[m] = items[i];
-                index[m++] = i;
+                part.index[part.count] = i;
+                part.items[part.count++] = items[i];
             }
-        rc = run_op(kind, op, c, part, m, max);
-        for (size_t k = 0; k < m; k++)
-            items[index[k]] = part[k];
-        done += m;
+        rc = run_op(kind, op, c, part.items, part.count, max);
+        for (size_t k = 0; k < part.count; k++)
+            items[part.index[k]] = part.items[k];
+        done += part.count;
     }
+    part.count = 0; /* the items went back */
+    ml__batch_clear(&part);
     free(ops);
-    free(index);
-    free(part);
     return rc;
 }
 

@@ -49,6 +49,21 @@ void ml__item_clear(ml__item *it);
 /* Moves the item's error (with its code) into *err. */
 int ml__item_take_error(ml__item *it, ml_error **err);
 
+/* Some of n candidates (entries, descriptors, subjects) as one batch:
+ * items[k] is for candidate index[k]. */
+typedef struct ml__batch {
+    ml__item *items;
+    size_t *index;
+    size_t count;
+} ml__batch;
+
+/* Room for n items: ML_OK or ML_ENOMEM. */
+int ml__batch_init(ml__batch *b, size_t n);
+/* Appends an item for candidate i; returns it. */
+ml__item *ml__batch_add(ml__batch *b, size_t i, const ml_ref *repo, const char *reference);
+/* Clears the items and frees the batch. */
+void ml__batch_clear(ml__batch *b);
+
 /* A blob the target repository needs: mounted from `from` (when both
  * stores can, ML__STORE_MOUNT), or copied unless the target has it. */
 typedef struct ml__blob_need {
