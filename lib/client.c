@@ -180,6 +180,9 @@ void ml_client_free(ml_client *c)
     for (size_t i = 0; i < c->host_count; i++)
         host_clear(&c->hosts[i]);
     free(c->hosts);
+    for (size_t i = 0; i < c->mount_count; i++)
+        free(c->mounts[i].registry);
+    free(c->mounts);
     free(c->username);
     free(c->password);
     free(c->auth_file);

@@ -30,6 +30,13 @@ typedef struct ml__host {
     ml__scopes wanted;    /* every scope this run has needed so far */
 } ml__host;
 
+/* A registry name routed to another store (store.h). */
+typedef struct ml__mount {
+    char *registry;
+    const struct ml__store_ops *ops;
+    void *backend;
+} ml__mount;
+
 struct ml_client {
     ml__http *http;
     uint32_t flags;       /* ML_CLIENT_* */
@@ -53,6 +60,9 @@ struct ml_client {
     ml__host *hosts;
     size_t host_count;
     size_t host_cap;
+    ml__mount *mounts;
+    size_t mount_count;
+    size_t mount_cap;
 };
 
 void ml__client_log(const ml_client *c, int level, const char *fmt, ...) ML__PRINTF(3, 4);

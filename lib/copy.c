@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "copy.h"
 
 int ml__copy_init(ml__copy *cp, size_t count)
@@ -132,7 +133,7 @@ static int put_manifests(ml_client *c, const ml_ref *to, ml__copy *cp, size_t *c
 int ml__copy_write(ml_client *c, const ml_ref *to, ml__copy *cp, size_t *copied, ml_error **err)
 {
     ml__client_step(c, "blobs", cp->need_count);
-    int rc = ml__store_of(to)->ensure_blobs(c, to, cp->needs, cp->need_count, err);
+    int rc = ml__store_ensure_blobs(c, to, cp->needs, cp->need_count, err);
     if (rc == ML_OK) {
         ml__client_step(c, "children", cp->count);
         rc = put_manifests(c, to, cp, copied, err);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client.h"
 #include "list.h"
 #include "store.h"
 
@@ -230,9 +231,9 @@ static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_r
         rc = ml_list_push(l, c, o, res, err);
     }
     bool force = (o->flags & ML_PUSH_FORCE) != 0;
-    /* A layout's write was a compare-and-swap (unless forced): nothing can
-     * have raced it. */
-    bool cas = e->target.layout && !force;
+    /* A compare-and-swap write (unless forced): nothing can have raced
+     * it. */
+    bool cas = ml__store_can(c, &e->target, ML__STORE_CAS) && !force;
     if (rc == ML_ECONFLICT && !force)
         *retry = true;
     else if (rc == ML_OK && !(o->flags & ML_PUSH_DRY_RUN) && !ml_result_up_to_date(*res) && !cas &&

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "jsonout.h"
 #include "manifest.h"
 #include "referrers.h"
@@ -196,7 +197,7 @@ int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted
         rc = ml__error_set(err, ML_ENOTLIST, "%s is a single image (%s), not a list; delete it with force to remove it anyway",
                            ref, it.media_type ? it.media_type : "unknown type");
     if (rc == ML_OK) {
-        rc = ml__store_of(&r)->delete_manifest(client, &r, it.digest, err);
+        rc = ml__store_delete_manifest(client, &r, it.digest, err);
         /* It existed a moment ago: a 404 now means it is gone, e.g. when the
          * answer to our DELETE was lost and libcurl sent it again. */
         if (rc == ML_ENOTFOUND) {

@@ -22,8 +22,7 @@
 
 #include <stdio.h>
 
-#include "manifest.h"
-#include "registry.h"
+#include "store.h"
 
 #define ML__LAYOUT_REF_NAME "org.opencontainers.image.ref.name"
 
@@ -62,10 +61,7 @@ int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, m
  * size, artifactType (the manifest's, else its config's media type) and
  * the manifest's annotations. Digests refs holds are skipped, as are
  * entries that cannot be read or parsed. A missing layout is ML_ENOTFOUND. */
-typedef struct ml__layout_subject {
-    const char *digest;
-    ml__manifest *refs;
-} ml__layout_subject;
+typedef ml__store_subject ml__layout_subject;
 int ml__layout_referrers_scan(const ml_ref *repo, ml__layout_subject *subjects, size_t n, ml_error **err);
 
 /* Opens a blob for reading; *size is its length. */

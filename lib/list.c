@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "client.h"
 #include "list.h"
 #include "store.h"
 
@@ -497,7 +498,7 @@ static int set_media_type(ml_list *l, const char *media_type, ml_error **err)
     return ML_OK;
 }
 
-static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
+static int choose_kind(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err)
 {
     const ml__entry *oci_entry = NULL;
     for (size_t i = 0; i < l->count && !oci_entry; i++)
@@ -507,12 +508,12 @@ static int choose_kind(ml_list *l, const ml_push_options *o, ml_error **err)
     bool annotated = has_annotations(l, o) || l->artifact_type || l->has_subject;
     /* Layout readers (skopeo, containers/image) see only OCI types in
      * index.json. */
-    bool layout = l->target.layout;
-    if (o->type == ML_TYPE_DOCKER && layout &&
+    bool oci_only = ml__store_can(c, &l->target, ML__STORE_OCI_ONLY);
+    if (o->type == ML_TYPE_DOCKER && oci_only &&
         ml__strvec_push(&l->warnings, "a Docker manifest list in an OCI layout: skopeo and other layout "
                                       "readers skip Docker lists in index.json") != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci || layout))) {
+    if (o->type == ML_TYPE_OCI || (o->type == ML_TYPE_AUTO && (any_oci || annotated || l->prefer_oci || oci_only))) {
         l->model.kind = ML__KIND_OCI_INDEX;
         return set_media_type(l, ML__MT_OCI_INDEX, err);
     }
@@ -645,7 +646,7 @@ int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error
             rc = check_duplicates(l, err);
     }
     if (rc == ML_OK)
-        rc = choose_kind(l, o, err);
+        rc = choose_kind(l, c, o, err);
     if (rc == ML_OK)
         rc = assemble(l, o, err);
     if (rc != ML_OK)

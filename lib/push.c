@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "copy.h"
 #include "json.h"
 #include "list.h"
@@ -318,7 +319,7 @@ static int read_children(ml_client *c, const ml_list *l, const bool *missing, ch
     return rc == ML_OK || rc == ML_ENOMEM ? rc : ml__error_prefix(err, rc, "copy %s", l->entries[cc->entry[failed]].image);
 }
 
-static int plan_children(const ml_list *l, const child_copy *cc, ml_result *res)
+static int plan_children(ml_client *c, const ml_list *l, const child_copy *cc, ml_result *res)
 {
     char *target = ml__ref_repo_name(&l->target);
     int rc = target ? ML_OK : ML_ENOMEM;
@@ -326,7 +327,7 @@ static int plan_children(const ml_list *l, const child_copy *cc, ml_result *res)
         rc = ml__strvec_pushf(&res->plan, "copy manifest %s into %s", l->entries[cc->entry[k]].image, target);
     for (size_t i = 0; rc == ML_OK && i < cc->copy.need_count; i++) {
         const ml__blob_need *b = &cc->copy.needs[i];
-        bool mount = !b->from->layout && !l->target.layout && strcmp(b->from->registry, l->target.registry) == 0;
+        bool mount = ml__store_can_mount(c, b->from, &l->target);
         char *from = ml__ref_repo_name(b->from);
         rc = from ? ml__strvec_pushf(&res->plan, "%s blob %s (%lld bytes) from %s", mount ? "mount" : "copy",
                                      b->digest, (long long)b->size, from)
@@ -347,7 +348,7 @@ static int push_children(ml_client *c, const ml_list *l, ml_result *res, ml_erro
     if (rc == ML_OK)
         rc = read_children(c, l, missing, &cc, err);
     if (rc == ML_OK && res->dry_run)
-        rc = plan_children(l, &cc, res) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+        rc = plan_children(c, l, &cc, res) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (rc == ML_OK)
         rc = ml__copy_write(c, &l->target, &cc.copy, &res->children_copied, err);
     for (size_t i = 0; rc == ML_OK && !res->dry_run && i < cc.copy.need_count; i++) {
@@ -457,7 +458,7 @@ static int still_tagged(ml_client *c, const ml_list *l, const char *old, bool *u
     ml__strvec tags = {0};
     ml__strset ours = {0};
     bool complete = false, added;
-    int rc = ml__store_of(&l->target)->list_tags(c, &l->target, &tags, &complete, err);
+    int rc = ml__store_list_tags(c, &l->target, &tags, &complete, err);
     size_t n = 0;
     ml__item *items = rc == ML_OK ? calloc(tags.count ? tags.count : 1, sizeof(*items)) : NULL;
     if (rc == ML_OK && !items)
@@ -492,7 +493,7 @@ static void purge_previous(ml_client *c, const ml_list *l, ml_result *res)
         ml_error_free(e);
         return;
     }
-    if (ml__store_of(&l->target)->delete_manifest(c, &l->target, old, &e) == ML_OK)
+    if (ml__store_delete_manifest(c, &l->target, old, &e) == ML_OK)
         res->purged = true;
     else
         ml__strvec_pushf(&res->warnings, "could not delete the replaced list %s: %s", old, ml_error_message(e));
@@ -546,8 +547,8 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
      * the race, they cannot close it. */
     bool copied = res->children_copied || res->blobs_mounted || res->blobs_copied || res->referrers_copied;
     bool force = (o->flags & ML_PUSH_FORCE) != 0;
-    /* A layout checks the tag at the write itself, under its lock. */
-    bool cas = l->target.layout;
+    /* A compare-and-swap store checks the tag at the write itself. */
+    bool cas = ml__store_can(c, &l->target, ML__STORE_CAS);
     if (!force && !cas && (copied || l->has_base) && (rc = check_unchanged(c, l, res, err)) != ML_OK)
         return rc;
     bool confirmed = false;

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "copy.h"
-#include "layout.h"
 #include "referrers.h"
 
 /* Signatures of signatures, attestations of SBOMs: followed this deep. */
@@ -103,7 +102,7 @@ static int more_pages(ml_client *c, ml__subject *s, ml__item *firsts, const size
         }
         if (rc != ML_OK || n == 0)
             break;
-        if (ml__reg_get_referrers(c, pages, n) != ML_OK)
+        if (ml__store_get_referrers(c, pages, n) != ML_OK)
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
         for (size_t p = 0; p < n; p++) {
             ml__item *first = &firsts[from[p]];
@@ -128,53 +127,47 @@ static int more_pages(ml_client *c, ml__subject *s, ml__item *firsts, const size
     return rc;
 }
 
-/* Asks the registries' referrers API; *fallback[i] tells who lacks it. */
+/* Asks the stores' referrers API; *fallback[i] tells who lacks it. */
 static int list_api(ml_client *c, ml__subject *s, size_t n, bool *fallback, ml__strvec *warnings, ml_error **err)
 {
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        fallback[i] = s[i].repo->layout;
-        if (!fallback[i]) {
-            items[m] = (ml__item){.repo = s[i].repo, .reference = s[i].digest};
-            index[m++] = i;
-        }
+    ml__batch b;
+    if (ml__batch_init(&b, n) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        fallback[i] = !ml__store_can(c, s[i].repo, ML__STORE_REFERRERS_API);
+        if (!fallback[i])
+            ml__batch_add(&b, i, s[i].repo, s[i].digest);
     }
-    if (rc == ML_OK && ml__reg_get_referrers(c, items, m) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++) {
-        ml__subject *sub = &s[index[k]];
+    int rc = ml__store_get_referrers(c, b.items, b.count) == ML_OK ? ML_OK
+                                                                   : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < b.count; k++) {
+        ml__subject *sub = &s[b.index[k]];
         /* Without the API the route is unknown: 404 (or 405). */
-        if (items[k].rc == ML_ENOTFOUND || items[k].rc == ML_EUNSUPPORTED)
-            fallback[index[k]] = true;
-        else if ((rc = take_index(sub, &items[k], err)) == ML_OK)
+        if (b.items[k].rc == ML_ENOTFOUND || b.items[k].rc == ML_EUNSUPPORTED)
+            fallback[b.index[k]] = true;
+        else if ((rc = take_index(sub, &b.items[k], err)) == ML_OK)
             sub->api = true;
     }
     if (rc == ML_OK)
-        rc = more_pages(c, s, items, index, m, warnings, err);
-    for (size_t k = 0; items && k < m; k++)
-        ml__item_clear(&items[k]);
-    free(items);
-    free(index);
+        rc = more_pages(c, s, b.items, b.index, b.count, warnings, err);
+    ml__batch_clear(&b);
     return rc;
 }
 
-/* One pass over each layout's index.json for all of its subjects: reading
- * every manifest per subject would be quadratic. */
-static int scan_layout(ml__subject *s, size_t n, size_t first, bool *done, ml__layout_subject *batch,
-                       ml_error **err)
+/* One pass over each repository for all of its subjects (a layout's
+ * index.json): reading every manifest per subject would be quadratic. */
+static int scan_repo(ml_client *c, ml__subject *s, size_t n, size_t first, bool *done, ml__store_subject *batch,
+                     ml_error **err)
 {
     size_t m = 0;
     for (size_t i = first; i < n; i++)
-        if (!done[i] && s[i].repo->layout && ml__ref_same_repo(s[i].repo, s[first].repo)) {
-            batch[m++] = (ml__layout_subject){s[i].digest, &s[i].refs};
+        if (!done[i] && ml__ref_same_repo(s[i].repo, s[first].repo)) {
+            batch[m++] = (ml__store_subject){s[i].digest, &s[i].refs};
             done[i] = true;
         }
     ml_error *e = NULL;
-    int rc = ml__layout_referrers_scan(s[first].repo, batch, m, &e);
-    if (rc == ML_ENOTFOUND) /* no layout yet: nothing refers to anything */
+    int rc = ml__store_scan_referrers(c, s[first].repo, batch, m, &e);
+    if (rc == ML_ENOTFOUND) /* no layout yet, or no scan: nothing found */
         rc = ML_OK;
     if (rc != ML_OK && err) {
         ml_error_free(*err);
@@ -187,14 +180,14 @@ static int scan_layout(ml__subject *s, size_t n, size_t first, bool *done, ml__l
 
 /* oras and notation list a layout's referrers in index.json by digest,
  * with no tag-schema index. */
-static int scan_layouts(ml__subject *s, size_t n, ml_error **err)
+static int scan_repos(ml_client *c, ml__subject *s, size_t n, ml_error **err)
 {
     bool *done = calloc(n ? n : 1, sizeof(*done));
-    ml__layout_subject *batch = calloc(n ? n : 1, sizeof(*batch));
+    ml__store_subject *batch = calloc(n ? n : 1, sizeof(*batch));
     int rc = done && batch ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (!done[i] && s[i].repo->layout)
-            rc = scan_layout(s, n, i, done, batch, err);
+        if (!done[i])
+            rc = scan_repo(c, s, n, i, done, batch, err);
     free(done);
     free(batch);
     return rc;
@@ -202,32 +195,30 @@ static int scan_layouts(ml__subject *s, size_t n, ml_error **err)
 
 static int list_tag_schema(ml_client *c, ml__subject *s, size_t n, const bool *fallback, ml_error **err)
 {
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
+    ml__batch b;
     char **tags = calloc(n ? n : 1, sizeof(*tags));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    int rc = items && tags && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = tags && ml__batch_init(&b, n) == ML_OK ? ML_OK : ML_ENOMEM;
+    if (rc != ML_OK) {
+        free(tags);
+        return ml__error_set(err, rc, "out of memory");
+    }
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         if (!fallback[i])
             continue;
-        if (!(tags[m] = schema_tag(s[i].digest)))
+        if (!(tags[b.count] = schema_tag(s[i].digest)))
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-        items[m] = (ml__item){.repo = s[i].repo, .reference = tags[m]};
-        index[m++] = i;
+        ml__batch_add(&b, i, s[i].repo, tags[b.count]);
     }
-    if (rc == ML_OK && ml__store_get_manifests(c, items, m) != ML_OK)
+    if (rc == ML_OK && ml__store_get_manifests(c, b.items, b.count) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++)
-        rc = take_index(&s[index[k]], &items[k], err);
+    for (size_t k = 0; rc == ML_OK && k < b.count; k++)
+        rc = take_index(&s[b.index[k]], &b.items[k], err);
     if (rc == ML_OK)
-        rc = scan_layouts(s, n, err);
-    for (size_t k = 0; items && k < m; k++) {
-        ml__item_clear(&items[k]);
+        rc = scan_repos(c, s, n, err);
+    for (size_t k = 0; k < b.count; k++)
         free(tags[k]);
-    }
-    free(items);
     free(tags);
-    free(index);
+    ml__batch_clear(&b);
     return rc;
 }
 

@@ -7,36 +7,8 @@
 
 #include "digest.h"
 #include "manifest.h"
-#include "layout.h"
 #include "registry.h"
 #include "transport.h"
-
-void ml__item_clear(ml__item *it)
-{
-    ml_error_free(it->err);
-    free(it->digest);
-    free(it->media_type);
-    free(it->body);
-    free(it->next);
-    it->err = NULL;
-    it->digest = it->media_type = it->body = it->next = NULL;
-    it->len = 0;
-    it->size = 0;
-    it->rc = ML_OK;
-}
-
-int ml__item_take_error(ml__item *it, ml_error **err)
-{
-    int rc = it->rc;
-    if (err) {
-        ml_error_free(*err);
-        *err = it->err;
-    } else {
-        ml_error_free(it->err);
-    }
-    it->err = NULL;
-    return rc;
-}
 
 /* ---- requests and answers ----------------------------------------------- */
 
@@ -286,30 +258,24 @@ int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n)
         return rc;
     /* Registries need not send Docker-Content-Digest (or a length) on HEAD:
      * read those, in one batch. */
-    ml__item *gets = calloc(n ? n : 1, sizeof(*gets));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    rc = gets && index ? ML_OK : ML_ENOMEM;
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (items[i].rc == ML_OK && (!items[i].digest || items[i].size < 0)) {
-            gets[m] = (ml__item){.repo = items[i].repo, .reference = items[i].reference};
-            index[m++] = i;
-        }
-    if (rc == ML_OK && m)
-        rc = ml__reg_get_manifests(c, gets, m);
-    for (size_t k = 0; rc == ML_OK && k < m; k++) {
-        ml__item *it = &items[index[k]];
+    ml__batch gets;
+    if (ml__batch_init(&gets, n) != ML_OK)
+        return ML_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].rc == ML_OK && (!items[i].digest || items[i].size < 0))
+            ml__batch_add(&gets, i, items[i].repo, items[i].reference);
+    if (gets.count)
+        rc = ml__reg_get_manifests(c, gets.items, gets.count);
+    for (size_t k = 0; rc == ML_OK && k < gets.count; k++) {
+        ml__item *it = &items[gets.index[k]];
         ml__item_clear(it);
-        free(gets[k].body);
-        gets[k].body = NULL;
-        gets[k].len = 0;
-        *it = gets[k];
-        gets[k] = (ml__item){0};
+        free(gets.items[k].body);
+        gets.items[k].body = NULL;
+        gets.items[k].len = 0;
+        *it = gets.items[k];
+        gets.items[k] = (ml__item){0};
     }
-    for (size_t k = 0; gets && k < m; k++)
-        ml__item_clear(&gets[k]);
-    free(gets);
-    free(index);
+    ml__batch_clear(&gets);
     return rc;
 }
 
@@ -683,22 +649,6 @@ done:
     return rc;
 }
 
-/* An anonymous file under $TMPDIR (tmpfile() ignores it, and /tmp may be
- * memory): gone when closed. */
-static FILE *temp_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char *path = ml__asprintf("%s/mlist-blob-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = path ? mkstemp(path) : -1;
-    if (fd >= 0)
-        unlink(path);
-    free(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
-    if (!f && fd >= 0)
-        close(fd);
-    return f;
-}
-
 int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE *out,
                        size_t *len, ml_error **err)
 {
@@ -727,20 +677,6 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
     return rc;
 }
 
-/* The bytes to upload: a blob of a layout as it is, else a spooled download. */
-static int blob_source(ml_client *c, const ml__blob_need *need, upload_source *src, ml_error **err)
-{
-    if (need->from->layout) {
-        int64_t size = 0;
-        int rc = ml__layout_open_blob(need->from, need->digest, &src->file, &size, err);
-        src->len = (size_t)size;
-        return rc;
-    }
-    if (!(src->file = temp_file()))
-        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
-    return ml__reg_fetch_blob(c, need->from, need->digest, need->size, src->file, &src->len, err);
-}
-
 static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
                      const char *location, ml_error **err)
 {
@@ -753,18 +689,13 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
     if (!what)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
-        rc = blob_source(c, need, &src, err);
+        rc = ml__store_blob_open(c, need->from, need->digest, need->size, &src.file, &src.len, err);
     if (rc == ML_OK)
         rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
     if (src.file)
         fclose(src.file);
     free(what);
     return rc;
-}
-
-static bool same_registry(const ml_ref *a, const ml_ref *b)
-{
-    return !a->layout && !b->layout && strcmp(a->registry, b->registry) == 0;
 }
 
 /* Mounts of same-registry blobs, all at once: 201 = mounted; 202 = the
@@ -779,7 +710,7 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
     if (rc == ML_OK && (!reqs || !acc))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        if (!same_registry(needs[i].from, target))
+        if (!ml__store_can_mount(c, needs[i].from, target))
             continue;
         char *url = ml__asprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", base, target->repository,
                                  needs[i].digest, needs[i].from->repository);
@@ -823,23 +754,17 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
 static int probe_foreign(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, bool *present,
                          ml_error **err)
 {
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    size_t m = 0;
-    int rc = items && index ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (!same_registry(needs[i].from, target)) {
-            items[m] = (ml__item){.repo = target, .reference = needs[i].digest};
-            index[m++] = i;
-        }
-    if (rc == ML_OK && ml__reg_head_blobs(c, items, m) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < m; k++)
-        present[index[k]] = items[k].rc == ML_OK;
-    for (size_t k = 0; items && k < m; k++)
-        ml__item_clear(&items[k]);
-    free(items);
-    free(index);
+    ml__batch heads;
+    if (ml__batch_init(&heads, n) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!ml__store_can_mount(c, needs[i].from, target))
+            ml__batch_add(&heads, i, target, needs[i].digest);
+    int rc = ml__reg_head_blobs(c, heads.items, heads.count) == ML_OK ? ML_OK
+                                                                       : ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == ML_OK && k < heads.count; k++)
+        present[heads.index[k]] = heads.items[k].rc == ML_OK;
+    ml__batch_clear(&heads);
     return rc;
 }
 

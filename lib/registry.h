@@ -1,6 +1,6 @@
 /* Registry operations (distribution spec v2 API) in concurrent batches:
  * manifests HEAD/GET/PUT/DELETE, blobs HEAD/GET/mount/upload. One of the
- * two stores behind store.h (the other is an OCI layout, layout.h). */
+ * stores behind store.h. */
 #ifndef ML_REGISTRY_H
 #define ML_REGISTRY_H
 
@@ -9,38 +9,7 @@
 #include <stdint.h>
 
 #include "client.h"
-#include "ref.h"
-
-/* Accept list for manifests: every type a list may reference or be. */
-#define ML__MANIFEST_ACCEPT                                                      \
-    "application/vnd.oci.image.index.v1+json, "                                  \
-    "application/vnd.docker.distribution.manifest.list.v2+json, "                \
-    "application/vnd.oci.image.manifest.v1+json, "                               \
-    "application/vnd.docker.distribution.manifest.v2+json"
-
-/* One item of a batch. The caller fills repo and reference; the batch
- * fills the rest. */
-typedef struct ml__item {
-    const ml_ref *repo;    /* registry + repository (tag/digest ignored) */
-    const char *reference; /* tag or digest to act on */
-    int rc;                /* ML_OK or the failure's code (err has the detail) */
-    ml_error *err;
-    char *digest;          /* of the content, verified where a body was read */
-    char *media_type;
-    int64_t size;
-    char *body;            /* GET only */
-    size_t len;
-    char *next;            /* paginated answers: the reference of the next page */
-    /* PUT by tag: the digest the tag must still hold (NULL: absent) when
-     * expect_set. Checked at the write by stores that can (a layout, under
-     * its lock: ML_ECONFLICT otherwise); a registry cannot. */
-    bool expect_set;
-    const char *expect;
-} ml__item;
-
-void ml__item_clear(ml__item *it);
-/* Moves the item's error (with its code) into *err. */
-int ml__item_take_error(ml__item *it, ml_error **err);
+#include "store.h"
 
 /* Batches: return ML_OK or ML_ENOMEM; each item carries its own outcome. */
 int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n);
@@ -64,18 +33,10 @@ int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest
 int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, const char *data,
                         size_t len, ml_error **err);
 
-/* A blob the target repository needs: mounted from `from` (same registry),
- * or copied when the registry refuses the mount or `from` is elsewhere
- * (unless the target has it already). Mounts and probes run concurrently;
- * copies stream through a temporary file, one at a time. */
-typedef struct ml__blob_need {
-    const ml_ref *from;
-    const char *digest;
-    int64_t size;
-    bool mounted;  /* result: cross-repository mount succeeded */
-    bool copied;   /* result: bytes were copied */
-} ml__blob_need;
-
+/* Makes blobs present in `target`: mounted from needs[i].from when both
+ * stores can, or copied when the registry refuses the mount or the blob
+ * is elsewhere (unless the target has it already). Mounts and probes run
+ * concurrently; copies stream through a temporary file, one at a time. */
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
                          ml_error **err);
 

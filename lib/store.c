@@ -1,10 +1,96 @@
-/* The two stores behind one interface, and batches that may mix them. */
+/* The stores behind one interface, and batches that may mix them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "client.h"
 #include "layout.h"
+#include "registry.h"
 #include "store.h"
+
+void ml__item_clear(ml__item *it)
+{
+    ml_error_free(it->err);
+    free(it->digest);
+    free(it->media_type);
+    free(it->body);
+    free(it->next);
+    it->err = NULL;
+    it->digest = it->media_type = it->body = it->next = NULL;
+    it->len = 0;
+    it->size = 0;
+    it->rc = ML_OK;
+}
+
+int ml__item_take_error(ml__item *it, ml_error **err)
+{
+    int rc = it->rc;
+    if (err) {
+        ml_error_free(*err);
+        *err = it->err;
+    } else {
+        ml_error_free(it->err);
+    }
+    it->err = NULL;
+    return rc;
+}
+
+int ml__batch_init(ml__batch *b, size_t n)
+{
+    *b = (ml__batch){calloc(n ? n : 1, sizeof(*b->items)), calloc(n ? n : 1, sizeof(*b->index)), 0};
+    if (b->items && b->index)
+        return ML_OK;
+    ml__batch_clear(b);
+    return ML_ENOMEM;
+}
+
+ml__item *ml__batch_add(ml__batch *b, size_t i, const ml_ref *repo, const char *reference)
+{
+    b->index[b->count] = i;
+    b->items[b->count] = (ml__item){.repo = repo, .reference = reference};
+    return &b->items[b->count++];
+}
+
+void ml__batch_clear(ml__batch *b)
+{
+    for (size_t k = 0; b->items && k < b->count; k++)
+        ml__item_clear(&b->items[k]);
+    free(b->items);
+    free(b->index);
+    *b = (ml__batch){0};
+}
+
+#define COPY_CHUNK (64u * 1024)
+
+static int copy_file(FILE *from, FILE *to, size_t *len, ml_error **err)
+{
+    char buf[COPY_CHUNK];
+    size_t n;
+    *len = 0;
+    while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
+        if (fwrite(buf, 1, n, to) != n)
+            return ml__error_set(err, ML_EIO, "cannot write blob: %s", strerror(errno));
+        *len += n;
+    }
+    return ferror(from) ? ml__error_set(err, ML_EIO, "cannot read blob: %s", strerror(errno)) : ML_OK;
+}
+
+/* An anonymous file under $TMPDIR (tmpfile() ignores it, and /tmp may be
+ * memory): gone when closed. */
+static FILE *temp_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path = ml__asprintf("%s/mlist-blob-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = path ? mkstemp(path) : -1;
+    if (fd >= 0)
+        unlink(path);
+    free(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    return f;
+}
 
 /* ---- the layout store ---------------------------------------------------- */
 
@@ -38,93 +124,178 @@ static int layout_put_manifests(ml_client *c, ml__item *items, size_t n)
     return ml__layout_put_manifests(items, n, c->timeout_ms);
 }
 
-static int layout_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err)
+static int layout_delete_manifest(const ml__store *s, const char *digest, ml_error **err)
 {
-    return ml__layout_delete_manifest(repo, digest, c->timeout_ms, err);
+    return ml__layout_delete_manifest(s->repo, digest, s->client->timeout_ms, err);
 }
 
-static int layout_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err)
+static int layout_list_tags(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err)
 {
-    (void)c;
-    return ml__layout_list_tags(repo, tags, complete, err);
+    return ml__layout_list_tags(s->repo, tags, complete, err);
 }
 
-#define COPY_CHUNK (64u * 1024)
-
-static int copy_file(FILE *from, FILE *to, ml_error **err)
+static int layout_blob_open(const ml__store *s, const char *digest, FILE **in, int64_t *len, ml_error **err)
 {
-    char buf[COPY_CHUNK];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
-        if (fwrite(buf, 1, n, to) != n)
-            return ml__error_set(err, ML_EIO, "cannot write blob: %s", strerror(errno));
-    return ferror(from) ? ml__error_set(err, ML_EIO, "cannot read blob: %s", strerror(errno)) : ML_OK;
+    return ml__layout_open_blob(s->repo, digest, in, len, err);
 }
 
-/* Fills a new blob of the target from another layout or a registry. */
-static int fill_blob(ml_client *c, const ml__blob_need *need, FILE *out, ml_error **err)
+static int layout_blob_into(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len,
+                            ml_error **err)
 {
-    if (!need->from->layout) {
-        size_t len = 0;
-        return ml__reg_fetch_blob(c, need->from, need->digest, need->size, out, &len, err);
-    }
+    (void)size;
     FILE *in = NULL;
-    int64_t size = 0;
-    int rc = ml__layout_open_blob(need->from, need->digest, &in, &size, err);
+    int64_t stored = 0;
+    int rc = ml__layout_open_blob(s->repo, digest, &in, &stored, err);
     if (rc == ML_OK)
-        rc = copy_file(in, out, err);
+        rc = copy_file(in, out, len, err);
     if (in)
         fclose(in);
     return rc;
 }
 
-static int layout_copy_blob(ml_client *c, const ml_ref *target, ml__blob_need *need, ml_error **err)
+static int layout_copy_blob(const ml__store *s, ml__blob_need *need, ml_error **err)
 {
     ml__layout_blob *b = NULL;
-    int rc = ml__layout_blob_begin(target, &b, err);
+    size_t len = 0;
+    int rc = ml__layout_blob_begin(s->repo, &b, err);
     if (rc == ML_OK)
-        rc = fill_blob(c, need, ml__layout_blob_file(b), err);
+        rc = ml__store_blob_into(s->client, need->from, need->digest, need->size, ml__layout_blob_file(b), &len,
+                                 err);
     if (rc == ML_OK)
         rc = ml__layout_blob_commit(b, need->digest, err);
     ml__layout_blob_free(b);
     need->copied = rc == ML_OK;
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "copy blob %s into %s%s", need->digest,
-                                                   ML__LAYOUT_PREFIX, target->repository);
+                                                   ML__LAYOUT_PREFIX, s->repo->repository);
 }
 
-static int layout_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
-                               ml_error **err)
+static int layout_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
 {
     for (size_t i = 0; i < n; i++) {
-        if (ml__layout_has_blob(target, needs[i].digest))
+        if (ml__layout_has_blob(s->repo, needs[i].digest))
             continue;
-        int rc = layout_copy_blob(c, target, &needs[i], err);
+        int rc = layout_copy_blob(s, &needs[i], err);
         if (rc != ML_OK)
             return rc;
     }
     return ML_OK;
 }
 
-static const ml__store layout_store = {
-    layout_head_manifests, layout_get_manifests, layout_head_blobs, layout_get_blobs,
-    layout_put_manifests, layout_delete_manifest, layout_ensure_blobs, layout_list_tags,
-};
-
-static const ml__store registry_store = {
-    ml__reg_head_manifests, ml__reg_get_manifests, ml__reg_head_blobs, ml__reg_get_blobs,
-    ml__reg_put_manifests, ml__reg_delete_manifest, ml__reg_ensure_blobs, ml__reg_list_tags,
-};
-
-const ml__store *ml__store_of(const ml_ref *ref)
+static int layout_scan_referrers(const ml__store *s, ml__store_subject *subjects, size_t n, ml_error **err)
 {
-    return ref->layout ? &layout_store : &registry_store;
+    return ml__layout_referrers_scan(s->repo, subjects, n, err);
+}
+
+static const ml__store_ops layout_ops = {
+    .caps = ML__STORE_CAS | ML__STORE_DELETE | ML__STORE_OCI_ONLY,
+    .head_manifests = layout_head_manifests,
+    .get_manifests = layout_get_manifests,
+    .head_blobs = layout_head_blobs,
+    .get_blobs = layout_get_blobs,
+    .put_manifests = layout_put_manifests,
+    .delete_manifest = layout_delete_manifest,
+    .list_tags = layout_list_tags,
+    .ensure_blobs = layout_ensure_blobs,
+    .blob_into = layout_blob_into,
+    .blob_open = layout_blob_open,
+    .scan_referrers = layout_scan_referrers,
+};
+
+/* ---- the registry store -------------------------------------------------- */
+
+static int registry_delete_manifest(const ml__store *s, const char *digest, ml_error **err)
+{
+    return ml__reg_delete_manifest(s->client, s->repo, digest, err);
+}
+
+static int registry_list_tags(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err)
+{
+    return ml__reg_list_tags(s->client, s->repo, tags, complete, err);
+}
+
+static int registry_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
+{
+    return ml__reg_ensure_blobs(s->client, s->repo, needs, n, err);
+}
+
+static int registry_blob_into(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len,
+                              ml_error **err)
+{
+    return ml__reg_fetch_blob(s->client, s->repo, digest, size, out, len, err);
+}
+
+static const ml__store_ops registry_ops = {
+    .caps = ML__STORE_MOUNT | ML__STORE_REFERRERS_API | ML__STORE_DELETE,
+    .head_manifests = ml__reg_head_manifests,
+    .get_manifests = ml__reg_get_manifests,
+    .head_blobs = ml__reg_head_blobs,
+    .get_blobs = ml__reg_get_blobs,
+    .put_manifests = ml__reg_put_manifests,
+    .get_referrers = ml__reg_get_referrers,
+    .delete_manifest = registry_delete_manifest,
+    .list_tags = registry_list_tags,
+    .ensure_blobs = registry_ensure_blobs,
+    .blob_into = registry_blob_into,
+};
+
+/* ---- choosing a store ---------------------------------------------------- */
+
+static const ml__mount *mount_of(const ml_client *c, const ml_ref *repo)
+{
+    for (size_t i = 0; !repo->layout && i < c->mount_count; i++)
+        if (strcmp(c->mounts[i].registry, repo->registry) == 0)
+            return &c->mounts[i];
+    return NULL;
+}
+
+static const ml__store_ops *ops_of(const ml_client *c, const ml_ref *repo)
+{
+    const ml__mount *m = mount_of(c, repo);
+    return m ? m->ops : repo->layout ? &layout_ops : &registry_ops;
+}
+
+ml__store ml__store_at(ml_client *c, const ml_ref *repo)
+{
+    const ml__mount *m = mount_of(c, repo);
+    const ml__store_ops *ops = ops_of(c, repo);
+    return (ml__store){.ops = ops, .caps = ops->caps, .client = c, .repo = repo, .backend = m ? m->backend : NULL};
+}
+
+bool ml__store_can(ml_client *c, const ml_ref *repo, uint32_t caps)
+{
+    return (ops_of(c, repo)->caps & caps) == caps;
+}
+
+bool ml__store_can_mount(ml_client *c, const ml_ref *from, const ml_ref *to)
+{
+    const ml__store_ops *ops = ops_of(c, to);
+    return (ops->caps & ML__STORE_MOUNT) && ops_of(c, from) == ops && !from->layout && !to->layout &&
+           strcmp(from->registry, to->registry) == 0;
+}
+
+int ml__client_mount_store(ml_client *c, const char *registry, const ml__store_ops *ops, void *backend)
+{
+    if (ml__grow((void **)&c->mounts, &c->mount_cap, c->mount_count + 1, sizeof(*c->mounts)) != ML_OK)
+        return ML_ENOMEM;
+    char *name = ml__strdup(registry);
+    if (!name)
+        return ML_ENOMEM;
+    c->mounts[c->mount_count++] = (ml__mount){name, ops, backend};
+    return ML_OK;
 }
 
 /* ---- mixed batches ------------------------------------------------------- */
 
-typedef enum batch_op { HEAD_MANIFESTS, GET_MANIFESTS, HEAD_BLOBS, GET_BLOBS, PUT_MANIFESTS } batch_op;
+typedef enum batch_op { HEAD_MANIFESTS, GET_MANIFESTS, HEAD_BLOBS, GET_BLOBS, PUT_MANIFESTS, GET_REFERRERS } batch_op;
 
-static int run_op(const ml__store *s, batch_op op, ml_client *c, ml__item *items, size_t n, size_t max)
+static int unsupported(ml__item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        items[i].rc = ml__error_set(&items[i].err, ML_EUNSUPPORTED, "%s: no referrers API", items[i].repo->repository);
+    return ML_OK;
+}
+
+static int run_op(const ml__store_ops *s, batch_op op, ml_client *c, ml__item *items, size_t n, size_t max)
 {
     if (n == 0)
         return ML_OK;
@@ -134,30 +305,41 @@ static int run_op(const ml__store *s, batch_op op, ml_client *c, ml__item *items
     case HEAD_BLOBS: return s->head_blobs(c, items, n);
     case GET_BLOBS: return s->get_blobs(c, items, n, max);
     case PUT_MANIFESTS: return s->put_manifests(c, items, n);
+    case GET_REFERRERS: return s->get_referrers ? s->get_referrers(c, items, n) : unsupported(items, n);
     }
     return ML_EINVAL;
 }
 
-/* Layout items run apart from the registry's concurrent batch; the items
- * move out and back (they own their results). */
+/* Items of each kind of store run as one batch (a registry's is
+ * concurrent); the items move out and back (they own their results). */
 static int run_mixed(batch_op op, ml_client *c, ml__item *items, size_t n, size_t max)
 {
-    size_t layouts = 0;
-    for (size_t i = 0; i < n; i++)
-        layouts += items[i].repo->layout;
-    if (layouts == 0 || layouts == n)
-        return run_op(layouts ? &layout_store : &registry_store, op, c, items, n, max);
-    ml__item *split = malloc(n * sizeof(*split));
-    if (!split)
-        return ML_ENOMEM;
-    for (size_t i = 0, l = 0, r = layouts; i < n; i++)
-        split[items[i].repo->layout ? l++ : r++] = items[i];
-    int rc = run_op(&layout_store, op, c, split, layouts, max);
-    if (rc == ML_OK)
-        rc = run_op(&registry_store, op, c, split + layouts, n - layouts, max);
-    for (size_t i = 0, l = 0, r = layouts; i < n; i++)
-        items[i] = split[items[i].repo->layout ? l++ : r++];
-    free(split);
+    if (n == 0)
+        return ML_OK;
+    ml__batch part = {0};
+    const ml__store_ops **ops = malloc(n * sizeof(*ops));
+    int rc = ops ? ml__batch_init(&part, n) : ML_ENOMEM;
+    size_t done = 0;
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        ops[i] = ops_of(c, items[i].repo);
+    while (rc == ML_OK && done < n) {
+        const ml__store_ops *kind = NULL;
+        part.count = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ops[i] && (!kind || ops[i] == kind)) {
+                kind = ops[i];
+                ops[i] = NULL;
+                part.index[part.count] = i;
+                part.items[part.count++] = items[i];
+            }
+        rc = run_op(kind, op, c, part.items, part.count, max);
+        for (size_t k = 0; k < part.count; k++)
+            items[part.index[k]] = part.items[k];
+        done += part.count;
+    }
+    part.count = 0; /* the items went back */
+    ml__batch_clear(&part);
+    free(ops);
     return rc;
 }
 
@@ -184,6 +366,11 @@ int ml__store_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max)
 int ml__store_put_manifests(ml_client *c, ml__item *items, size_t n)
 {
     return run_mixed(PUT_MANIFESTS, c, items, n, 0);
+}
+
+int ml__store_get_referrers(ml_client *c, ml__item *items, size_t n)
+{
+    return run_mixed(GET_REFERRERS, c, items, n, 0);
 }
 
 /* ---- single manifests ---------------------------------------------------- */
@@ -215,4 +402,56 @@ int ml__store_put_manifest(ml_client *c, const ml_ref *repo, const char *referen
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     free(it.digest);
     return ml__item_take_error(&it, err);
+}
+
+/* ---- one repository ------------------------------------------------------ */
+
+int ml__store_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err)
+{
+    ml__store s = ml__store_at(c, repo);
+    return s.ops->delete_manifest(&s, digest, err);
+}
+
+int ml__store_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err)
+{
+    ml__store s = ml__store_at(c, repo);
+    return s.ops->list_tags(&s, tags, complete, err);
+}
+
+int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, ml_error **err)
+{
+    ml__store s = ml__store_at(c, target);
+    return s.ops->ensure_blobs(&s, needs, n, err);
+}
+
+int ml__store_scan_referrers(ml_client *c, const ml_ref *repo, ml__store_subject *subjects, size_t n,
+                             ml_error **err)
+{
+    ml__store s = ml__store_at(c, repo);
+    return s.ops->scan_referrers ? s.ops->scan_referrers(&s, subjects, n, err) : ML_ENOTFOUND;
+}
+
+int ml__store_blob_into(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE *out,
+                        size_t *len, ml_error **err)
+{
+    ml__store s = ml__store_at(c, from);
+    return s.ops->blob_into(&s, digest, size, out, len, err);
+}
+
+int ml__store_blob_open(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE **in,
+                        size_t *len, ml_error **err)
+{
+    ml__store s = ml__store_at(c, from);
+    if (s.ops->blob_open) {
+        int64_t stored = 0;
+        int rc = s.ops->blob_open(&s, digest, in, &stored, err);
+        *len = (size_t)stored;
+        return rc;
+    }
+    if (!(*in = temp_file()))
+        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
+    int rc = s.ops->blob_into(&s, digest, size, *in, len, err);
+    if (rc == ML_OK)
+        rewind(*in);
+    return rc;
 }

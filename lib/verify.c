@@ -103,21 +103,19 @@ static bool entry_matches_config(const ml_platform *entry, ml_platform *config)
 static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest *list, const ml__manifest *kids,
                            const char *path, ml_report *r)
 {
-    size_t n = list->manifest_count, m = 0;
-    ml__item *items = calloc(n ? n : 1, sizeof(*items));
-    size_t *index = calloc(n ? n : 1, sizeof(*index));
-    int rc = items && index ? ML_OK : ML_ENOMEM;
+    size_t n = list->manifest_count;
+    ml__batch b;
+    int rc = ml__batch_init(&b, n);
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         const ml__descriptor *d = &list->manifests[i];
-        if (kids[i].config.digest && d->has_platform && !ml__descriptor_is_attestation(d)) {
-            items[m] = (ml__item){.repo = repo, .reference = kids[i].config.digest};
-            index[m++] = i;
-        }
+        if (kids[i].config.digest && d->has_platform && !ml__descriptor_is_attestation(d))
+            ml__batch_add(&b, i, repo, kids[i].config.digest);
     }
     if (rc == ML_OK)
-        rc = ml__store_get_blobs(c, items, m, ML__CONFIG_MAX);
-    for (size_t k = 0; rc == ML_OK && k < m; k++) {
-        const ml__descriptor *d = &list->manifests[index[k]];
+        rc = ml__store_get_blobs(c, b.items, b.count, ML__CONFIG_MAX);
+    ml__item *items = b.items;
+    for (size_t k = 0; rc == ML_OK && k < b.count; k++) {
+        const ml__descriptor *d = &list->manifests[b.index[k]];
         ml_platform p = {0};
         if (items[k].rc != ML_OK)
             continue; /* reported with the blobs */
@@ -130,10 +128,7 @@ static int check_platforms(ml_client *c, const ml_ref *repo, const ml__manifest 
         }
         ml__platform_clear(&p);
     }
-    for (size_t k = 0; items && k < m; k++)
-        ml__item_clear(&items[k]);
-    free(items);
-    free(index);
+    ml__batch_clear(&b);
     return rc;
 }
 
@@ -143,35 +138,26 @@ static int check_blobs(ml_client *c, const ml_ref *repo, const ml__manifest *lis
     size_t total = 0;
     for (size_t i = 0; i < list->manifest_count; i++)
         total += kids[i].layer_count + 1;
-    ml__item *items = calloc(total ? total : 1, sizeof(*items));
-    size_t *owner = calloc(total ? total : 1, sizeof(*owner));
-    int rc = items && owner ? ML_OK : ML_ENOMEM;
-    size_t n = 0;
+    ml__batch b;
+    int rc = ml__batch_init(&b, total);
     for (size_t i = 0; rc == ML_OK && i < list->manifest_count; i++) {
-        if (kids[i].config.digest) {
-            owner[n] = i;
-            items[n++] = (ml__item){.repo = repo, .reference = kids[i].config.digest};
-        }
-        for (size_t k = 0; k < kids[i].layer_count; k++) {
-            if (kids[i].layers[k].urls.count)
-                continue; /* foreign layers live elsewhere */
-            owner[n] = i;
-            items[n++] = (ml__item){.repo = repo, .reference = kids[i].layers[k].digest};
-        }
+        if (kids[i].config.digest)
+            ml__batch_add(&b, i, repo, kids[i].config.digest);
+        for (size_t k = 0; k < kids[i].layer_count; k++)
+            if (!kids[i].layers[k].urls.count) /* foreign layers live elsewhere */
+                ml__batch_add(&b, i, repo, kids[i].layers[k].digest);
     }
     if (rc == ML_OK)
-        rc = ml__store_head_blobs(c, items, n);
-    for (size_t k = 0; rc == ML_OK && k < n; k++) {
+        rc = ml__store_head_blobs(c, b.items, b.count);
+    for (size_t k = 0; rc == ML_OK && k < b.count; k++) {
+        const ml__item *it = &b.items[k];
         r->blobs++;
-        if (items[k].rc == ML_ENOTFOUND)
-            rc = problem(r, path, &list->manifests[owner[k]], "blob missing", items[k].reference);
-        else if (items[k].rc != ML_OK)
-            rc = problem(r, path, &list->manifests[owner[k]], "cannot check blob", ml_error_message(items[k].err));
+        if (it->rc == ML_ENOTFOUND)
+            rc = problem(r, path, &list->manifests[b.index[k]], "blob missing", it->reference);
+        else if (it->rc != ML_OK)
+            rc = problem(r, path, &list->manifests[b.index[k]], "cannot check blob", ml_error_message(it->err));
     }
-    for (size_t k = 0; items && k < n; k++)
-        ml__item_clear(&items[k]);
-    free(items);
-    free(owner);
+    ml__batch_clear(&b);
     return rc;
 }
 

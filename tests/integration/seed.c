@@ -13,7 +13,7 @@
 
 #include "digest.h"
 #include "manifest.h"
-#include "store.h"
+#include "registry.h"
 
 typedef struct seed_opts {
     ml_client_options client;
