@@ -64,20 +64,4 @@ int ml__layout_list_tags(const ml_ref *repo, ml__strvec *tags, bool *complete, m
 typedef ml__store_subject ml__layout_subject;
 int ml__layout_referrers_scan(const ml_ref *repo, ml__layout_subject *subjects, size_t n, ml_error **err);
 
-/* Opens a blob for reading; *size is its length. */
-int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int64_t *size, ml_error **err);
-
-/* A blob being written: bytes go to a temporary file in the layout;
- * commit verifies the digest and renames it into blobs/. */
-typedef struct ml__layout_blob ml__layout_blob;
-int ml__layout_blob_begin(const ml_ref *repo, ml__layout_blob **out, ml_error **err);
-FILE *ml__layout_blob_file(ml__layout_blob *b);
-int ml__layout_blob_commit(ml__layout_blob *b, const char *digest, ml_error **err);
-/* Frees; removes the temporary file when it was not committed. */
-void ml__layout_blob_free(ml__layout_blob *b);
-
-/* Whether the layout holds the blob, as a regular file (its content is not
- * verified). False for an invalid digest or a layout that is not there. */
-bool ml__layout_has_blob(const ml_ref *repo, const char *digest);
-
 #endif

@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "layout.h"
+#include "layoutfs.h"
 #include "registry.h"
 #include "store.h"
 

@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "fileio.h"
 #include "layout.h"
+#include "layoutfs.h"
 #include "manifest.h"
 #include "test.h"
 
