@@ -302,3 +302,18 @@ int ml__read_input(const char *path, size_t max, char **out, size_t *len, ml_err
         return io_error(err, path, errno);
     return read_all(f, path, max, out, len, err);
 }
+
+#define COPY_CHUNK (64u * 1024)
+
+int ml__fileio_copy(FILE *from, FILE *to, size_t *len, ml_error **err)
+{
+    char buf[COPY_CHUNK];
+    size_t n;
+    *len = 0;
+    while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
+        if (fwrite(buf, 1, n, to) != n)
+            return ml__error_set(err, ML_EIO, "cannot write blob: %s", strerror(errno));
+        *len += n;
+    }
+    return ferror(from) ? ml__error_set(err, ML_EIO, "cannot read blob: %s", strerror(errno)) : ML_OK;
+}

@@ -70,4 +70,7 @@ int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_erro
  * it is what the caller asked for. */
 int ml__read_input(const char *path, size_t max, char **out, size_t *len, ml_error **err);
 
+/* Copies the rest of `from` into `to`; *len counts the bytes. */
+int ml__fileio_copy(FILE *from, FILE *to, size_t *len, ml_error **err);
+
 #endif

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "digest.h"
 #include "fileio.h"
 #include "layout.h"
@@ -567,3 +568,112 @@ int ml__layout_referrers_scan(const ml_ref *repo, ml__layout_subject *subjects, 
     ml__manifest_clear(&idx);
     return rc;
 }
+
+/* ---- the layout store ---------------------------------------------------- */
+
+static int layout_head_manifests(ml_client *c, ml__item *items, size_t n)
+{
+    (void)c;
+    return ml__layout_head_manifests(items, n);
+}
+
+static int layout_get_manifests(ml_client *c, ml__item *items, size_t n)
+{
+    (void)c;
+    return ml__layout_get_manifests(items, n);
+}
+
+static int layout_head_blobs(ml_client *c, ml__item *items, size_t n)
+{
+    (void)c;
+    return ml__layout_head_blobs(items, n);
+}
+
+static int layout_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max)
+{
+    (void)c;
+    return ml__layout_get_blobs(items, n, max);
+}
+
+/* A layout's lock is waited for as long as a registry request. */
+static int layout_put_manifests(ml_client *c, ml__item *items, size_t n)
+{
+    return ml__layout_put_manifests(items, n, c->timeout_ms);
+}
+
+static int layout_delete_manifest(const ml__store *s, const char *digest, ml_error **err)
+{
+    return ml__layout_delete_manifest(s->repo, digest, s->client->timeout_ms, err);
+}
+
+static int layout_list_tags(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err)
+{
+    return ml__layout_list_tags(s->repo, tags, complete, err);
+}
+
+static int layout_blob_open(const ml__store *s, const char *digest, FILE **in, int64_t *len, ml_error **err)
+{
+    return ml__layout_open_blob(s->repo, digest, in, len, err);
+}
+
+static int layout_blob_into(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len,
+                            ml_error **err)
+{
+    (void)size;
+    FILE *in = NULL;
+    int64_t stored = 0;
+    int rc = ml__layout_open_blob(s->repo, digest, &in, &stored, err);
+    if (rc == ML_OK)
+        rc = ml__fileio_copy(in, out, len, err);
+    if (in)
+        fclose(in);
+    return rc;
+}
+
+static int layout_copy_blob(const ml__store *s, ml__blob_need *need, ml_error **err)
+{
+    ml__layout_blob *b = NULL;
+    size_t len = 0;
+    int rc = ml__layout_blob_begin(s->repo, &b, err);
+    if (rc == ML_OK)
+        rc = ml__store_blob_into(s->client, need->from, need->digest, need->size, ml__layout_blob_file(b), &len,
+                                 err);
+    if (rc == ML_OK)
+        rc = ml__layout_blob_commit(b, need->digest, err);
+    ml__layout_blob_free(b);
+    need->copied = rc == ML_OK;
+    return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "copy blob %s into %s%s", need->digest,
+                                                   ML__LAYOUT_PREFIX, s->repo->repository);
+}
+
+static int layout_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ml__layout_has_blob(s->repo, needs[i].digest))
+            continue;
+        int rc = layout_copy_blob(s, &needs[i], err);
+        if (rc != ML_OK)
+            return rc;
+    }
+    return ML_OK;
+}
+
+static int layout_scan_referrers(const ml__store *s, ml__store_subject *subjects, size_t n, ml_error **err)
+{
+    return ml__layout_referrers_scan(s->repo, subjects, n, err);
+}
+
+const ml__store_ops ml__layout_store_ops = {
+    .caps = ML__STORE_CAS | ML__STORE_DELETE | ML__STORE_OCI_ONLY,
+    .head_manifests = layout_head_manifests,
+    .get_manifests = layout_get_manifests,
+    .head_blobs = layout_head_blobs,
+    .get_blobs = layout_get_blobs,
+    .put_manifests = layout_put_manifests,
+    .delete_manifest = layout_delete_manifest,
+    .list_tags = layout_list_tags,
+    .ensure_blobs = layout_ensure_blobs,
+    .blob_into = layout_blob_into,
+    .blob_open = layout_blob_open,
+    .scan_referrers = layout_scan_referrers,
+};

@@ -809,3 +809,40 @@ int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *need
     free(present);
     return rc;
 }
+
+/* ---- the registry store -------------------------------------------------- */
+
+static int registry_delete_manifest(const ml__store *s, const char *digest, ml_error **err)
+{
+    return ml__reg_delete_manifest(s->client, s->repo, digest, err);
+}
+
+static int registry_list_tags(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err)
+{
+    return ml__reg_list_tags(s->client, s->repo, tags, complete, err);
+}
+
+static int registry_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
+{
+    return ml__reg_ensure_blobs(s->client, s->repo, needs, n, err);
+}
+
+static int registry_blob_into(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len,
+                              ml_error **err)
+{
+    return ml__reg_fetch_blob(s->client, s->repo, digest, size, out, len, err);
+}
+
+const ml__store_ops ml__registry_store_ops = {
+    .caps = ML__STORE_MOUNT | ML__STORE_REFERRERS_API | ML__STORE_DELETE,
+    .head_manifests = ml__reg_head_manifests,
+    .get_manifests = ml__reg_get_manifests,
+    .head_blobs = ml__reg_head_blobs,
+    .get_blobs = ml__reg_get_blobs,
+    .put_manifests = ml__reg_put_manifests,
+    .get_referrers = ml__reg_get_referrers,
+    .delete_manifest = registry_delete_manifest,
+    .list_tags = registry_list_tags,
+    .ensure_blobs = registry_ensure_blobs,
+    .blob_into = registry_blob_into,
+};

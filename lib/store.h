@@ -123,6 +123,11 @@ typedef struct ml__store_ops {
     int (*scan_referrers)(const ml__store *s, ml__store_subject *subjects, size_t n, ml_error **err);
 } ml__store_ops;
 
+/* The built-in backends (registry.c, layout.c); a reference picks one by
+ * its kind unless its registry is routed elsewhere (ml__client_mount_store). */
+extern const ml__store_ops ml__registry_store_ops;
+extern const ml__store_ops ml__layout_store_ops;
+
 /* A store of one repository: a view that borrows everything (the client
  * keeps the registries' state, a layout keeps its own on disk, a memory
  * store is owned by whoever mounted it), so there is nothing to free. */
