@@ -519,7 +519,7 @@ class RetryPolicyTest(_Base):
         return [b - a for a, b in zip(puts, puts[1:])]
 
     def test_backoff_is_exponential_with_jitter(self):
-        """DESIGN §5: retries with backoff and jitter. lib/http.c: base
+        """DESIGN §5: retries with backoff and jitter. lib/net/http.c: base
         200 ms doubling per attempt, 'equal jitter' (a wait in [b/2, b]):
         the first retry comes after 0.1-0.2 s, the fourth after 0.8-1.6 s."""
         target, before = self._setup_target("backoff")

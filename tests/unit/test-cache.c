@@ -1,4 +1,4 @@
-/* The config platform cache (lib/cache.c). */
+/* The config platform cache (lib/store/cache.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

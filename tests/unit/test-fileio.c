@@ -1,4 +1,4 @@
-/* Durable files (lib/fileio.c): temporaries, the lock, regular files. */
+/* Durable files (lib/base/fileio.c): temporaries, the lock, regular files. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>

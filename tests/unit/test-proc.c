@@ -1,4 +1,4 @@
-/* Child processes (lib/proc.c): how they end, bounds, process groups. */
+/* Child processes (lib/base/proc.c): how they end, bounds, process groups. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
