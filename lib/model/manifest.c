@@ -573,19 +573,27 @@ static int parse_manifest_body(const ml__json *root, const char *content_type, m
     return parse_extra(root, known, nknown, &m->extra, err);
 }
 
+/* A document of at most `max` bytes, read strictly. */
+static int read_document(const char *json, size_t len, size_t max, const char *what, ml__json **root,
+                         ml_error **err)
+{
+    *root = NULL;
+    if (!json && len)
+        return ml__error_set(err, ML_EINVAL, "no %s data", what);
+    if (len > max)
+        return ml__error_set(err, ML_ETOOBIG, "%s of %zu bytes is over the limit of %zu bytes (%zu MiB)", what, len,
+                             max, max >> 20);
+    return ml__json_parse(root, json, len, ML_EMANIFEST, err);
+}
+
 int ml__manifest_parse(ml__manifest *out, const char *json, size_t len,
                        const char *content_type, ml_error **err)
 {
     if (!out)
         return ml__error_set(err, ML_EINVAL, "no output for the manifest");
     memset(out, 0, sizeof(*out));
-    if (!json && len)
-        return ml__error_set(err, ML_EINVAL, "no manifest data");
-    if (len > ML__MANIFEST_MAX)
-        return ml__error_set(err, ML_ETOOBIG, "manifest of %zu bytes is over the limit of %u bytes (4 MiB)",
-                             len, ML__MANIFEST_MAX);
     ml__json *root;
-    int rc = ml__json_parse(&root, json, len, ML_EMANIFEST, err);
+    int rc = read_document(json, len, ML__MANIFEST_MAX, "manifest", &root, err);
     if (rc != ML_OK)
         return rc;
     rc = parse_manifest_body(root, content_type, out, err);
@@ -600,13 +608,8 @@ int ml__config_platform(const char *json, size_t len, ml_platform *out, ml_error
     if (!out)
         return ml__error_set(err, ML_EINVAL, "no output for the platform");
     memset(out, 0, sizeof(*out));
-    if (!json && len)
-        return ml__error_set(err, ML_EINVAL, "no image config data");
-    if (len > ML__CONFIG_MAX)
-        return ml__error_set(err, ML_ETOOBIG, "image config of %zu bytes is over the limit of %u bytes",
-                             len, ML__CONFIG_MAX);
     ml__json *root;
-    int rc = ml__json_parse(&root, json, len, ML_EMANIFEST, err);
+    int rc = read_document(json, len, ML__CONFIG_MAX, "image config", &root, err);
     /* Only the platform fields matter; the config may carry anything else.
      * "features" is not an image config field. */
     if (rc == ML_OK)
