@@ -46,6 +46,16 @@ void ml__client_step(ml_client *c, const char *step, size_t total)
         c->progress(step, 0, total, c->progress_payload);
 }
 
+void ml__client_bytes(ml_client *c, uint64_t done, uint64_t total)
+{
+    if (c->progress)
+        c->progress("copy bytes", done, total, c->progress_payload);
+}
+
+uint32_t ml__client_timeout_ms(const ml_client *c) { return c->timeout_ms; }
+uint32_t ml__client_retries(const ml_client *c) { return c->retries; }
+const char *ml__client_cache_dir(const ml_client *c) { return c->cache_dir; }
+
 static void request_finished(void *payload)
 {
     ml_client *c = payload;

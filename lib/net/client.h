@@ -70,5 +70,13 @@ void ml__client_log(const ml_client *c, int level, const char *fmt, ...) ML__PRI
 ml__host *ml__client_host(ml_client *c, const char *name);
 /* Starts a progress step of `total` requests (no-op without a callback). */
 void ml__client_step(ml_client *c, const char *step, size_t total);
+/* Progress in bytes of the blob being copied ("copy bytes"). */
+void ml__client_bytes(ml_client *c, uint64_t done, uint64_t total);
+
+/* Options other layers need: the request timeout (also a layout lock's
+ * longest wait), retries, the config cache directory (NULL: none). */
+uint32_t ml__client_timeout_ms(const ml_client *c);
+uint32_t ml__client_retries(const ml_client *c);
+const char *ml__client_cache_dir(const ml_client *c);
 
 #endif

@@ -426,3 +426,8 @@ int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, co
     ml__access a = {repo, actions, from};
     return ml__transport_send(c, &r, &a, 1, err);
 }
+
+int ml__transport_send_bare(ml_client *c, ml__http_req *r)
+{
+    return ml__http_run(c->http, &r, 1);
+}

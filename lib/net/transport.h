@@ -31,6 +31,11 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
 int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, const char *actions,
                            const ml_ref *from, ml_error **err);
 
+/* Sends one request as it is, with no credentials (an upload session that
+ * lives outside the registry: its credentials are not for that host).
+ * ML_OK or ML_ENOMEM; the outcome is in the request. */
+int ml__transport_send_bare(ml_client *c, ml__http_req *r);
+
 /* A request that got no answer (refused, TLS, timeout): ML_ENET naming
  * `what`, hinting at the CA when the certificate was not trusted. */
 int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err);

@@ -348,7 +348,7 @@ static int platform_found(ml_list *l, ml__entry *e)
 /* A config read by an earlier run (or entry) needs no request. */
 static int platform_cached(ml_list *l, ml_client *c, ml__entry *e)
 {
-    if (!ml__cache_get_platform(c->cache_dir, e->config_digest, &e->desc.platform))
+    if (!ml__cache_get_platform(ml__client_cache_dir(c), e->config_digest, &e->desc.platform))
         return ML_ENOTFOUND;
     return platform_found(l, e);
 }
@@ -367,7 +367,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
     }
     for (size_t i = 0; i < l->count; i++) {
         ml__entry *e = &l->entries[i];
-        if (e->state != ML__ENTRY_CONFIG || (c->cache_dir && platform_cached(l, c, e) == ML_OK))
+        if (e->state != ML__ENTRY_CONFIG || (ml__client_cache_dir(c) && platform_cached(l, c, e) == ML_OK))
             continue;
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
@@ -396,7 +396,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
             break;
         }
         if (!written[it - items]) /* once per config, however many entries share it */
-            ml__cache_put_platform(c->cache_dir, e->config_digest, &e->desc.platform);
+            ml__cache_put_platform(ml__client_cache_dir(c), e->config_digest, &e->desc.platform);
         written[it - items] = true;
         rc = platform_found(l, e);
     }

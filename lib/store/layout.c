@@ -598,12 +598,12 @@ static int layout_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max)
 /* A layout's lock is waited for as long as a registry request. */
 static int layout_put_manifests(ml_client *c, ml__item *items, size_t n)
 {
-    return ml__layout_put_manifests(items, n, c->timeout_ms);
+    return ml__layout_put_manifests(items, n, ml__client_timeout_ms(c));
 }
 
 static int layout_delete_manifest(const ml__store *s, const char *digest, ml_error **err)
 {
-    return ml__layout_delete_manifest(s->repo, digest, s->client->timeout_ms, err);
+    return ml__layout_delete_manifest(s->repo, digest, ml__client_timeout_ms(s->client), err);
 }
 
 static int layout_list_tags(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err)

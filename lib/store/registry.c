@@ -528,7 +528,7 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
     } else {
         r->body = src->data ? src->data : "";
     }
-    int rc = foreign ? ml__http_run(c->http, &r, 1) : ml__transport_send_one(c, r, repo, "pull,push", NULL, err);
+    int rc = foreign ? ml__transport_send_bare(c, r) : ml__transport_send_one(c, r, repo, "pull,push", NULL, err);
     if (rc == ML_ENOMEM && foreign)
         ml__error_set(err, rc, "out of memory");
     if (rc == ML_OK && !ok_status(r->status))
@@ -605,8 +605,7 @@ static int spool_write(void *payload, const char *data, size_t len)
         return -1;
     ml__digester_update(s->digester, data, len);
     s->len += len;
-    if (s->client->progress)
-        s->client->progress("copy bytes", s->len, s->limit, s->client->progress_payload);
+    ml__client_bytes(s->client, s->len, s->limit);
     return fwrite(data, 1, len, s->file) == len ? 0 : -1;
 }
 
@@ -658,7 +657,7 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
      * bytes went to the spool): start it again, as often as --retries. */
     for (uint32_t attempt = 0; rc == ML_OK; attempt++) {
         rc = spool_blob(c, from, digest, &s, err);
-        if (rc != ML_ENET || attempt >= c->retries)
+        if (rc != ML_ENET || attempt >= ml__client_retries(c))
             break;
         ml__client_log(c, ML_LOG_INFO, "copy %s: %s; downloading again", digest,
                        err ? ml_error_message(*err) : "transfer failed");
