@@ -18,6 +18,11 @@
  * Ownership: a returned `const char *` is borrowed and valid until its object
  * is freed or changed; a returned `char *` belongs to the caller and is freed
  * with ml_free. Inputs are copied.
+ *
+ * Getters (ml_*_count, ml_*_<field>) never crash on a NULL object or an
+ * index out of range: they return 0 (counts, flags, numbers), NULL
+ * (strings) or -1 (sizes), and set a `size_t *len` to 0; ml_error_message
+ * returns "". Calls returning a code give ML_EINVAL for a NULL object.
  */
 #ifndef MANIFESTLIST_H
 #define MANIFESTLIST_H

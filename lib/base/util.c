@@ -108,6 +108,8 @@ int ml__strvec_pushf(ml__strvec *v, const char *fmt, ...)
     return ml__strvec_push_take(v, ml__buf_take(&b));
 }
 
+const char *ml__strvec_at(const ml__strvec *v, size_t i) { return v && i < v->count ? v->items[i] : NULL; }
+
 bool ml__strvec_contains(const ml__strvec *v, const char *s)
 {
     for (size_t i = 0; i < v->count; i++)

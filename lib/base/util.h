@@ -37,6 +37,8 @@ int ml__strvec_push(ml__strvec *v, const char *s);            /* copies s */
 int ml__strvec_pushf(ml__strvec *v, const char *fmt, ...) ML__PRINTF(2, 3);
 int ml__strvec_push_take(ml__strvec *v, char *s);             /* takes s */
 bool ml__strvec_contains(const ml__strvec *v, const char *s);
+/* Item i, or NULL when v is NULL or i is out of range (public getters). */
+const char *ml__strvec_at(const ml__strvec *v, size_t i);
 void ml__strvec_free(ml__strvec *v);
 
 /* Set of strings it does not own (they must outlive it): membership in

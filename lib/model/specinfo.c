@@ -47,6 +47,8 @@ static void append_list(ml__buf *b, const char *label, const ml__strvec *v)
 
 int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char **platform, ml_error **err)
 {
+    if (!platform)
+        return ml__error_set(err, ML_EINVAL, "ml_spec_entry_platform: platform is NULL");
     *platform = NULL;
     const ml__spec_entry *e = entry_at(spec, index, entry);
     if (!e)
@@ -156,7 +158,5 @@ size_t ml_spec_warning_count(const ml_spec *spec) { return spec ? spec->warnings
 
 const char *ml_spec_warning(const ml_spec *spec, size_t index)
 {
-    if (!spec || index >= spec->warnings.count)
-        return NULL;
-    return spec->warnings.items[index];
+    return ml__strvec_at(spec ? &spec->warnings : NULL, index);
 }

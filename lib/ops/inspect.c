@@ -87,31 +87,33 @@ int ml_manifest_fetch(ml_manifest **out, ml_client *client, const char *ref, ml_
     return ML_OK;
 }
 
-const char *ml_manifest_ref(const ml_manifest *m) { return m->ref; }
-const char *ml_manifest_digest(const ml_manifest *m) { return m->digest; }
-const char *ml_manifest_media_type(const ml_manifest *m) { return m->media_type; }
-int ml_manifest_is_list(const ml_manifest *m) { return ml__kind_is_list(m->model.kind); }
-size_t ml_manifest_entry_count(const ml_manifest *m) { return m->model.manifest_count; }
+const char *ml_manifest_ref(const ml_manifest *m) { return m ? m->ref : NULL; }
+const char *ml_manifest_digest(const ml_manifest *m) { return m ? m->digest : NULL; }
+const char *ml_manifest_media_type(const ml_manifest *m) { return m ? m->media_type : NULL; }
+int ml_manifest_is_list(const ml_manifest *m) { return m && ml__kind_is_list(m->model.kind); }
+size_t ml_manifest_entry_count(const ml_manifest *m) { return m ? m->model.manifest_count : 0; }
 
 const char *ml_manifest_bytes(const ml_manifest *m, size_t *len)
 {
     if (len)
-        *len = m->len;
-    return m->bytes;
+        *len = m ? m->len : 0;
+    return m ? m->bytes : NULL;
 }
 
 static const ml__descriptor *entry(const ml_manifest *m, size_t i)
 {
-    return i < m->model.manifest_count ? &m->model.manifests[i] : NULL;
+    return m && i < m->model.manifest_count ? &m->model.manifests[i] : NULL;
 }
 
 const char *ml_manifest_entry_digest(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->digest : NULL; }
 const char *ml_manifest_entry_media_type(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->media_type : NULL; }
 int64_t ml_manifest_entry_size(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->size : -1; }
-const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i) { return i < m->model.manifest_count ? m->platforms[i] : NULL; }
+const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i) { return entry(m, i) ? m->platforms[i] : NULL; }
 
 int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index, ml_error **err)
 {
+    if (!m || !platform || !index)
+        return ml__error_set(err, ML_EINVAL, "ml_manifest_select: NULL argument");
     ml_platform want = {0};
     int rc = ml__platform_parse(&want, platform, err);
     if (rc == ML_OK)
@@ -161,6 +163,8 @@ static void json_descriptors(ml__json_writer *w, const char *key, const ml__desc
 
 int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err)
 {
+    if (!m || !out)
+        return ml__error_set(err, ML_EINVAL, "ml_manifest_to_json: NULL argument");
     ml__json_writer w = {0};
     ml__jw_object(&w, NULL);
     ml__jw_string(&w, "ref", m->ref);
@@ -237,18 +241,24 @@ void ml_referrers_free(ml_referrers *r)
     free(r);
 }
 
-size_t ml_referrers_count(const ml_referrers *r) { return r->count; }
-const char *ml_referrers_subject(const ml_referrers *r, size_t i) { return i < r->count ? r->subjects[i] : NULL; }
-const char *ml_referrers_digest(const ml_referrers *r, size_t i) { return i < r->count ? r->items[i].digest : NULL; }
+size_t ml_referrers_count(const ml_referrers *r) { return r ? r->count : 0; }
+
+static const ml__descriptor *referrer(const ml_referrers *r, size_t i)
+{
+    return r && i < r->count ? &r->items[i] : NULL;
+}
+
+const char *ml_referrers_subject(const ml_referrers *r, size_t i) { return referrer(r, i) ? r->subjects[i] : NULL; }
+const char *ml_referrers_digest(const ml_referrers *r, size_t i) { return referrer(r, i) ? r->items[i].digest : NULL; }
 const char *ml_referrers_media_type(const ml_referrers *r, size_t i)
 {
-    return i < r->count ? r->items[i].media_type : NULL;
+    return referrer(r, i) ? r->items[i].media_type : NULL;
 }
 const char *ml_referrers_artifact_type(const ml_referrers *r, size_t i)
 {
-    return i < r->count ? r->items[i].artifact_type : NULL;
+    return referrer(r, i) ? r->items[i].artifact_type : NULL;
 }
-int64_t ml_referrers_size(const ml_referrers *r, size_t i) { return i < r->count ? r->items[i].size : -1; }
+int64_t ml_referrers_size(const ml_referrers *r, size_t i) { return referrer(r, i) ? r->items[i].size : -1; }
 
 /* Every listed referrer, flattened with its subject's digest. */
 static int collect_referrers(ml_referrers *out, const ml__subject *s, size_t n)
@@ -305,6 +315,8 @@ int ml_referrers_fetch(ml_referrers **out, ml_client *client, const ml_manifest 
 
 int ml_referrers_to_json(const ml_referrers *r, char **out, ml_error **err)
 {
+    if (!r || !out)
+        return ml__error_set(err, ML_EINVAL, "ml_referrers_to_json: NULL argument");
     ml__json_writer w = {0};
     ml__jw_array(&w, NULL);
     for (size_t i = 0; i < r->count; i++) {

@@ -49,14 +49,14 @@ void ml_list_free(ml_list *l)
 const char *ml_list_bytes(const ml_list *l, size_t *len)
 {
     if (len)
-        *len = l->len;
-    return l->json;
+        *len = l ? l->len : 0;
+    return l ? l->json : NULL;
 }
 
-const char *ml_list_digest(const ml_list *l) { return l->digest; }
-const char *ml_list_media_type(const ml_list *l) { return l->model.media_type; }
-size_t ml_list_warning_count(const ml_list *l) { return l->warnings.count; }
-const char *ml_list_warning(const ml_list *l, size_t i) { return i < l->warnings.count ? l->warnings.items[i] : NULL; }
+const char *ml_list_digest(const ml_list *l) { return l ? l->digest : NULL; }
+const char *ml_list_media_type(const ml_list *l) { return l ? l->model.media_type : NULL; }
+size_t ml_list_warning_count(const ml_list *l) { return l ? l->warnings.count : 0; }
+const char *ml_list_warning(const ml_list *l, size_t i) { return ml__strvec_at(l ? &l->warnings : NULL, i); }
 
 static ml__entry *add_entry(ml_list *l)
 {

@@ -70,16 +70,16 @@ void ml_result_free(ml_result *r)
     free(r);
 }
 
-const char *ml_result_target(const ml_result *r) { return r->target; }
-const char *ml_result_digest(const ml_result *r) { return r->digest; }
-int64_t ml_result_size(const ml_result *r) { return r->size; }
-int ml_result_up_to_date(const ml_result *r) { return r->up_to_date; }
-size_t ml_result_plan_count(const ml_result *r) { return r->plan.count; }
-const char *ml_result_plan(const ml_result *r, size_t i) { return i < r->plan.count ? r->plan.items[i] : NULL; }
-size_t ml_result_tag_count(const ml_result *r) { return r->tag_count; }
-const char *ml_result_tag(const ml_result *r, size_t i) { return i < r->tag_count ? r->tags[i].tag : NULL; }
-int ml_result_tag_moved(const ml_result *r, size_t i) { return i < r->tag_count && r->tags[i].moved; }
-size_t ml_result_referrers_copied(const ml_result *r) { return r->referrers_copied; }
+const char *ml_result_target(const ml_result *r) { return r ? r->target : NULL; }
+const char *ml_result_digest(const ml_result *r) { return r ? r->digest : NULL; }
+int64_t ml_result_size(const ml_result *r) { return r ? r->size : -1; }
+int ml_result_up_to_date(const ml_result *r) { return r && r->up_to_date; }
+size_t ml_result_plan_count(const ml_result *r) { return r ? r->plan.count : 0; }
+const char *ml_result_plan(const ml_result *r, size_t i) { return ml__strvec_at(r ? &r->plan : NULL, i); }
+size_t ml_result_tag_count(const ml_result *r) { return r ? r->tag_count : 0; }
+const char *ml_result_tag(const ml_result *r, size_t i) { return r && i < r->tag_count ? r->tags[i].tag : NULL; }
+int ml_result_tag_moved(const ml_result *r, size_t i) { return r && i < r->tag_count && r->tags[i].moved; }
+size_t ml_result_referrers_copied(const ml_result *r) { return r ? r->referrers_copied : 0; }
 
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings)
 {
@@ -89,8 +89,8 @@ int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings)
             return ML_ENOMEM;
     return ML_OK;
 }
-size_t ml_result_change_count(const ml_result *r) { return r->change_lines.count; }
-const char *ml_result_change(const ml_result *r, size_t i) { return i < r->change_lines.count ? r->change_lines.items[i] : NULL; }
+size_t ml_result_change_count(const ml_result *r) { return r ? r->change_lines.count : 0; }
+const char *ml_result_change(const ml_result *r, size_t i) { return ml__strvec_at(r ? &r->change_lines : NULL, i); }
 
 static int result_new(ml_result **out, const ml_list *l)
 {
@@ -637,6 +637,8 @@ static void json_changes(ml__json_writer *w, const ml_result *r)
 
 int ml_result_to_json(const ml_result *r, char **out, ml_error **err)
 {
+    if (!r || !out)
+        return ml__error_set(err, ML_EINVAL, "ml_result_to_json: NULL argument");
     ml__json_writer w = {0};
     ml__jw_object(&w, NULL);
     ml__jw_string(&w, "target", r->target);

@@ -24,8 +24,8 @@ void ml_report_free(ml_report *r)
     free(r);
 }
 
-size_t ml_report_problem_count(const ml_report *r) { return r->problems.count; }
-const char *ml_report_problem(const ml_report *r, size_t i) { return i < r->problems.count ? r->problems.items[i] : NULL; }
+size_t ml_report_problem_count(const ml_report *r) { return r ? r->problems.count : 0; }
+const char *ml_report_problem(const ml_report *r, size_t i) { return ml__strvec_at(r ? &r->problems : NULL, i); }
 
 /* Lists inside a list are verified through, this many levels deep. */
 #define NESTING_MAX 4
@@ -233,6 +233,8 @@ int ml_verify(ml_report **out, ml_client *client, const char *ref, ml_error **er
 
 int ml_report_to_json(const ml_report *r, char **out, ml_error **err)
 {
+    if (!r || !out)
+        return ml__error_set(err, ML_EINVAL, "ml_report_to_json: NULL argument");
     ml__json_writer w = {0};
     ml__jw_object(&w, NULL);
     ml__jw_string(&w, "ref", r->ref);
