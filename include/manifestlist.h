@@ -23,6 +23,10 @@
  * index out of range: they return 0 (counts, flags, numbers), NULL
  * (strings) or -1 (sizes), and set a `size_t *len` to 0; ml_error_message
  * returns "". Calls returning a code give ML_EINVAL for a NULL object.
+ *
+ * Options structs (ml_*_options): NULL means defaults. A version of 0 or
+ * newer than the library, or unknown flag bits, is ML_EINVAL before any
+ * I/O; an older version's smaller struct is read only at its own size.
  */
 #ifndef MANIFESTLIST_H
 #define MANIFESTLIST_H

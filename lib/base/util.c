@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,22 @@ int ml__strvec_pushf(ml__strvec *v, const char *fmt, ...)
     ml__buf_vprintf(&b, fmt, ap);
     va_end(ap);
     return ml__strvec_push_take(v, ml__buf_take(&b));
+}
+
+int ml__options_read(const ml__options_kind *kind, const void *opts, void *out, ml_error **err)
+{
+    if (!opts)
+        return ML_OK;
+    uint32_t head[2]; /* version, flags: read before trusting the size */
+    memcpy(head, opts, sizeof(head));
+    if (head[0] == 0 || head[0] > kind->version)
+        return ml__error_set(err, ML_EINVAL, "%s version %" PRIu32 " is not supported (this library knows 1 to %" PRIu32 ")",
+                             kind->name, head[0], kind->version);
+    if (head[1] & ~kind->known_flags)
+        return ml__error_set(err, ML_EINVAL, "%s version %" PRIu32 ": unknown flags 0x%" PRIx32, kind->name, head[0],
+                             head[1] & ~kind->known_flags);
+    memcpy(out, opts, kind->sizes[head[0] - 1]);
+    return ML_OK;
 }
 
 const char *ml__strvec_at(const ml__strvec *v, size_t i) { return v && i < v->count ? v->items[i] : NULL; }

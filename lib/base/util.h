@@ -26,6 +26,21 @@ void ml__buf_vprintf(ml__buf *b, const char *fmt, va_list ap);
 char *ml__buf_take(ml__buf *b);
 void ml__buf_free(ml__buf *b);
 
+/* What the library knows of one public options struct; each starts with
+ * `uint32_t version` and `uint32_t flags`. */
+typedef struct ml__options_kind {
+    const char *name;     /* "ml_push_options" */
+    uint32_t version;     /* the newest version known */
+    const size_t *sizes;  /* the struct's size in each version, [version - 1] */
+    uint32_t known_flags;
+} ml__options_kind;
+
+/* Copies the caller's `opts` over the defaults in *out, only as far as the
+ * caller's version reaches (an older program passes a smaller struct);
+ * NULL keeps the defaults. ML_EINVAL naming the struct for version 0, an
+ * unknown version, or unknown flag bits. */
+int ml__options_read(const ml__options_kind *kind, const void *opts, void *out, ml_error **err);
+
 /* Vector of owned strings. */
 typedef struct ml__strvec {
     char **items;

@@ -738,25 +738,13 @@ int ml_spec_options_init(ml_spec_options *opts, uint32_t version)
     return ML_OK;
 }
 
-static int read_options(const ml_spec_options *opts, uint32_t *flags, ml_error **err)
-{
-    *flags = 0;
-    if (!opts)
-        return ML_OK;
-    if (opts->version == 0 || opts->version > ML_SPEC_OPTIONS_VERSION)
-        return ml__error_set(err, ML_EINVAL, "ml_spec_options version %u is not supported",
-                             (unsigned)opts->version);
-    if (opts->flags & ~(uint32_t)KNOWN_FLAGS)
-        return ml__error_set(err, ML_EINVAL, "unknown ml_spec_options flags 0x%x",
-                             (unsigned)(opts->flags & ~(uint32_t)KNOWN_FLAGS));
-    *flags = opts->flags;
-    return ML_OK;
-}
+static const size_t OPTIONS_SIZES[] = {sizeof(ml_spec_options)};
+static const ml__options_kind OPTIONS = {"ml_spec_options", ML_SPEC_OPTIONS_VERSION, OPTIONS_SIZES, KNOWN_FLAGS};
 
 int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_error **err)
 {
-    uint32_t flags;
-    int rc = read_options(opts, &flags, err);
+    ml_spec_options o = ML_SPEC_OPTIONS_INIT;
+    int rc = ml__options_read(&OPTIONS, opts, &o, err);
     if (rc != ML_OK)
         return rc;
     ml_spec *spec = calloc(1, sizeof(*spec));
@@ -764,7 +752,7 @@ int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts
         free(spec);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    spec->flags = flags;
+    spec->flags = o.flags;
     *out = spec;
     return ML_OK;
 }

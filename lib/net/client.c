@@ -13,16 +13,15 @@
 #define MAX_CONCURRENCY 64
 
 /* A caller built against version 1 has the struct without cache_dir. */
-static size_t options_size(uint32_t version)
-{
-    return version >= 2 ? sizeof(ml_client_options) : offsetof(ml_client_options, cache_dir);
-}
+static const size_t OPTIONS_SIZES[] = {offsetof(ml_client_options, cache_dir), sizeof(ml_client_options)};
+static const ml__options_kind OPTIONS = {"ml_client_options", ML_CLIENT_OPTIONS_VERSION, OPTIONS_SIZES,
+                                         ML_CLIENT_INSECURE | ML_CLIENT_PLAIN_HTTP};
 
 int ml_client_options_init(ml_client_options *opts, uint32_t version)
 {
     if (!opts || version == 0 || version > ML_CLIENT_OPTIONS_VERSION)
         return ML_EINVAL;
-    memset(opts, 0, options_size(version));
+    memset(opts, 0, OPTIONS_SIZES[version - 1]);
     opts->version = version;
     return ML_OK;
 }
@@ -85,12 +84,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         return ml__error_set(err, ML_EINVAL, "ml_client_new: out is NULL");
     *out = NULL;
     ml_client_options o = ML_CLIENT_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version == 0 || opts->version > ML_CLIENT_OPTIONS_VERSION)
-            return ml__error_set(err, ML_EINVAL, "ml_client_new: unknown options version %u",
-                                 (unsigned)opts->version);
-        memcpy(&o, opts, options_size(opts->version));
-    }
+    if (ml__options_read(&OPTIONS, opts, &o, err) != ML_OK)
+        return ML_EINVAL;
     if (o.ca_cert && check_ca_cert(o.ca_cert, err) != ML_OK)
         return ML_EINVAL;
     if (ml__init() != ML_OK)

@@ -257,12 +257,13 @@ int ml_list_edit(ml_client *client, const char *target, const char *const *add, 
         *out = NULL;
     if (!client || !target || (add_count && !add) || (remove_count && !remove))
         return ml__error_set(err, ML_EINVAL, "ml_list_edit: NULL argument");
-    ml_push_options o = ML_PUSH_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
+    ml_push_options o;
+    int rc = ml__push_options_read(opts, &o, err);
+    if (rc != ML_OK)
+        return rc;
     edit e = {0};
     ml_result *res = NULL;
-    int rc = edit_init(&e, target, add, add_count, remove, remove_count, err);
+    rc = edit_init(&e, target, add, add_count, remove, remove_count, err);
     bool retry = rc == ML_OK;
     for (int attempt = 0; retry && attempt < EDIT_ATTEMPTS; attempt++) {
         ml_error_free(err ? *err : NULL);

@@ -18,6 +18,18 @@ int ml_push_options_init(ml_push_options *opts, uint32_t version)
     return ML_OK;
 }
 
+static const size_t PUSH_OPTIONS_SIZES[] = {sizeof(ml_push_options)};
+static const ml__options_kind PUSH_OPTIONS = {
+    "ml_push_options", ML_PUSH_OPTIONS_VERSION, PUSH_OPTIONS_SIZES,
+    ML_PUSH_FORCE | ML_PUSH_CREATE | ML_PUSH_IGNORE_MISSING | ML_PUSH_DRY_RUN | ML_PUSH_PURGE |
+        ML_PUSH_NO_ATTESTATIONS | ML_PUSH_REFERRERS};
+
+int ml__push_options_read(const ml_push_options *opts, ml_push_options *o, ml_error **err)
+{
+    *o = (ml_push_options)ML_PUSH_OPTIONS_INIT;
+    return ml__options_read(&PUSH_OPTIONS, opts, o, err);
+}
+
 static void entry_clear(ml__entry *e)
 {
     ml__ref_clear(&e->source);
@@ -666,9 +678,10 @@ int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t 
     int rc = ml__spec_check_list(spec, &spec->lists[index], err);
     if (rc != ML_OK)
         return rc;
-    ml_push_options o = ML_PUSH_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
+    ml_push_options o;
+    rc = ml__push_options_read(opts, &o, err);
+    if (rc != ML_OK)
+        return rc;
     ml_list *l = ml__list_new(o.flags, spec->flags);
     if (!l)
         return ml__error_set(err, ML_ENOMEM, "out of memory");

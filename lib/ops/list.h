@@ -58,6 +58,8 @@ int ml__list_set_target(ml_list *l, const ml_ref *target, const ml__strvec *extr
 int ml__list_add_known(ml_list *l, const ml_ref *repo, const ml__descriptor *d, size_t order);
 /* An entry to resolve, as a spec names it. */
 int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool upsert);
+/* The caller's push options over the defaults (ml__options_read). */
+int ml__push_options_read(const ml_push_options *opts, ml_push_options *o, ml_error **err);
 /* Resolves, orders, checks and assembles the list. */
 int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err);
 /* Adds warnings not there yet to a result (push.c). */

@@ -569,9 +569,10 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
         *out = NULL;
     if (!l || !c)
         return ml__error_set(err, ML_EINVAL, "ml_list_push: NULL argument");
-    ml_push_options o = ML_PUSH_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
+    ml_push_options o;
+    int rc = ml__push_options_read(opts, &o, err);
+    if (rc != ML_OK)
+        return rc;
     ml_result *res = NULL;
     if (result_new(&res, l) != ML_OK) {
         ml_result_free(res);
@@ -582,7 +583,7 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
         ml_result_free(res);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    int rc = push_steps(l, c, &o, res, err);
+    rc = push_steps(l, c, &o, res, err);
     if (rc != ML_OK)
         ml__error_prefix(err, rc, "push %s", res->target);
     for (size_t i = 0; i < res->warnings.count; i++)

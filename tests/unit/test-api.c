@@ -89,9 +89,110 @@ static void test_null_object_calls_are_einval(void)
     ml_error_free(err);
 }
 
+/* An options struct from a newer (or broken) caller: ML_EINVAL naming the
+ * struct and what is wrong, before anything else happens. */
+static void check_rejected(int rc, ml_error **err, const char *name, const char *what)
+{
+    CHECK_INT(rc, ML_EINVAL);
+    CHECK(test_contains(ml_error_message(*err), name));
+    CHECK(test_contains(ml_error_message(*err), what));
+    ml_error_free(*err);
+    *err = NULL;
+}
+
+static void test_spec_options_are_checked(void)
+{
+    ml_spec *spec = NULL;
+    ml_error *err = NULL;
+    ml_spec_options o = ML_SPEC_OPTIONS_INIT;
+    o.version = 0;
+    check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", "version 0");
+    o.version = 99;
+    check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", "version 99");
+    o = (ml_spec_options){ML_SPEC_OPTIONS_VERSION, 1u << 20};
+    check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", "0x100000");
+    CHECK(spec == NULL);
+    o.flags = ML_SPEC_NO_NORMALIZE;
+    CHECK_INT(ml_spec_new(&spec, &o, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, "example.com/app:1", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "example.com/app:a", "Linux/x86_64", NULL, NULL), ML_OK);
+    char *platform = NULL;
+    CHECK_INT(ml_spec_entry_platform(spec, 0, 0, &platform, NULL), ML_OK);
+    CHECK_STR(platform, "Linux/x86_64"); /* the flag was read */
+    ml_free(platform);
+    ml_spec_free(spec);
+}
+
+static void test_client_options_are_checked(void)
+{
+    ml_client *c = NULL;
+    ml_error *err = NULL;
+    ml_client_options o = ML_CLIENT_OPTIONS_INIT;
+    o.version = 0;
+    check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", "version 0");
+    o.version = 99;
+    check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", "version 99");
+    o.version = ML_CLIENT_OPTIONS_VERSION;
+    o.flags = 1u << 31;
+    check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", "0x80000000");
+    CHECK(c == NULL);
+}
+
+/* A version-1 caller's struct ends before cache_dir: whatever follows it in
+ * the caller's memory is never read. */
+static void test_client_options_v1_read_at_its_size(void)
+{
+    struct {
+        ml_client_options o;
+        char guard[64];
+    } mem;
+    memset(&mem, 0xA5, sizeof(mem));
+    CHECK_INT(ml_client_options_init(&mem.o, 1), ML_OK);
+    CHECK(((const unsigned char *)&mem.o.cache_dir)[0] == 0xA5); /* init wrote v1 only */
+    ml_client *c = NULL;
+    ml_error *err = NULL;
+    CHECK_INT(ml_client_new(&c, &mem.o, &err), ML_OK);
+    CHECK(c != NULL);
+    ml_error_free(err);
+    ml_client_free(c);
+}
+
+static void test_push_options_are_checked(void)
+{
+    ml_client *c = NULL;
+    CHECK_INT(ml_client_new(&c, NULL, NULL), ML_OK);
+    ml_spec *spec = NULL;
+    CHECK_INT(ml_spec_new(&spec, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, "127.0.0.1:1/app:1", NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, 0, "127.0.0.1:1/app:a", "linux/amd64", NULL, NULL), ML_OK);
+    const char *adds[] = {"127.0.0.1:1/app:a"};
+    uint32_t versions[] = {0, 99, ML_PUSH_OPTIONS_VERSION};
+    const char *whats[] = {"version 0", "version 99", "0x200"};
+    for (size_t i = 0; i < 3; i++) {
+        ml_push_options o = ML_PUSH_OPTIONS_INIT;
+        o.version = versions[i];
+        o.flags = ML_PUSH_DRY_RUN | (i == 2 ? 1u << 9 : 0);
+        ml_list *l = NULL;
+        ml_result *res = NULL;
+        ml_error *err = NULL;
+        /* Port 1 refuses connections: a call reaching I/O would fail ML_ENET. */
+        check_rejected(ml_list_build(&l, c, spec, 0, &o, &err), &err, "ml_push_options", whats[i]);
+        CHECK(l == NULL);
+        check_rejected(ml_list_edit(c, "127.0.0.1:1/app:1", adds, 1, NULL, 0, &o, &res, &err), &err,
+                       "ml_push_options", whats[i]);
+        CHECK(res == NULL);
+    }
+    ml_spec_free(spec);
+    ml_client_free(c);
+}
+
 int main(void)
 {
     TEST_RUN(test_getters_accept_null);
     TEST_RUN(test_null_object_calls_are_einval);
+    TEST_RUN(test_spec_options_are_checked);
+    TEST_RUN(test_client_options_are_checked);
+    TEST_RUN(test_client_options_v1_read_at_its_size);
+    TEST_RUN(test_push_options_are_checked);
     TEST_END();
 }
