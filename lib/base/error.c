@@ -6,6 +6,15 @@
 
 #include "error.h"
 
+ml__errno_text ml__strerror(int errnum)
+{
+    ml__errno_text t;
+    /* _POSIX_C_SOURCE gives the XSI strerror_r, which returns an int. */
+    if (strerror_r(errnum, t.text, sizeof(t.text)) != 0)
+        snprintf(t.text, sizeof(t.text), "error %d", errnum);
+    return t;
+}
+
 /* The bottom of the library: formats on its own, so that every other
  * module (util.c included) may report errors. */
 static char *vformat(const char *fmt, va_list ap)

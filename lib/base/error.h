@@ -27,6 +27,13 @@ int ml__error_set(ml_error **err, int code, const char *fmt, ...) ML__PRINTF(3, 
 /* Prepends "context: " to the message of *err; returns the error's code
  * (or `fallback` when err or *err is NULL). */
 int ml__error_prefix(ml_error **err, int fallback, const char *fmt, ...) ML__PRINTF(3, 4);
+/* strerror(errnum), thread-safe (strerror may share one buffer between
+ * threads). The text lives in the returned struct, so it is used within
+ * the same full expression: ml__strerror(errno).text as an argument. */
+typedef struct ml__errno_text {
+    char text[128];
+} ml__errno_text;
+ml__errno_text ml__strerror(int errnum);
 /* Attaches a source location (spec file, 1-based line and column). */
 void ml__error_set_location(ml_error **err, const char *file, int line, int column);
 /* Attaches the registry's HTTP status and error code (may be NULL). */

@@ -24,13 +24,13 @@ static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of me
 
 static int io_error(ml_error **err, const char *what, int errnum)
 {
-    return ml__error_set(err, ML_EIO, "%s: %s", what, strerror(errnum));
+    return ml__error_set(err, ML_EIO, "%s: %s", what, ml__strerror(errnum).text);
 }
 
 /* A temporary file's name means nothing to the user: the directory does. */
 static int temp_error(ml_error **err, const char *verb, const char *dir, int errnum)
 {
-    return ml__error_set(err, ML_EIO, "cannot %s a temporary file in %s: %s", verb, dir, strerror(errnum));
+    return ml__error_set(err, ML_EIO, "cannot %s a temporary file in %s: %s", verb, dir, ml__strerror(errnum).text);
 }
 
 /* ---- unique names -------------------------------------------------------- */
@@ -312,8 +312,8 @@ int ml__fileio_copy(FILE *from, FILE *to, size_t *len, ml_error **err)
     *len = 0;
     while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
         if (fwrite(buf, 1, n, to) != n)
-            return ml__error_set(err, ML_EIO, "cannot write blob: %s", strerror(errno));
+            return ml__error_set(err, ML_EIO, "cannot write blob: %s", ml__strerror(errno).text);
         *len += n;
     }
-    return ferror(from) ? ml__error_set(err, ML_EIO, "cannot read blob: %s", strerror(errno)) : ML_OK;
+    return ferror(from) ? ml__error_set(err, ML_EIO, "cannot read blob: %s", ml__strerror(errno).text) : ML_OK;
 }

@@ -71,7 +71,7 @@ static int pipes_open(pipes *p, ml_error **err)
     *p = (pipes){{-1, -1}, {-1, -1}, {-1, -1}};
     if (make_pipe(p->in) == 0 && make_pipe(p->out) == 0 && make_pipe(p->err) == 0)
         return ML_OK;
-    int rc = ml__error_set(err, ML_EIO, "pipe: %s", strerror(errno));
+    int rc = ml__error_set(err, ML_EIO, "pipe: %s", ml__strerror(errno).text);
     pipes_close(p);
     return rc;
 }
@@ -147,7 +147,7 @@ static int spawn(const ml__proc_spec *spec, pipes *p, pid_t *pid, ml_error **err
         return oom(err);
     if (rc == ENOENT)
         return ml__error_set(err, ML_ENOTFOUND, "%s not found in PATH", spec->argv[0]);
-    return rc ? ml__error_set(err, ML_EIO, "cannot run: %s", strerror(rc)) : ML_OK;
+    return rc ? ml__error_set(err, ML_EIO, "cannot run: %s", ml__strerror(rc).text) : ML_OK;
 }
 
 /* ---- watching ------------------------------------------------------------ */
@@ -220,7 +220,7 @@ static bool poll_streams(watch *w, int64_t left, ml_error **err, int *rc)
         }
     int ready = poll(pfd, (nfds_t)n, w->exited ? 0 : (int)(left < POLL_MAX_MS ? left : POLL_MAX_MS));
     if (ready < 0 && errno != EINTR)
-        *rc = ml__error_set(err, ML_EIO, "poll: %s", strerror(errno));
+        *rc = ml__error_set(err, ML_EIO, "poll: %s", ml__strerror(errno).text);
     if (ready == 0 && !w->exited)
         w->exited = has_exited(w->pid);
     else if (ready == 0)

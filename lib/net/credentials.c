@@ -118,7 +118,7 @@ static int load_json(const char *path, bool optional, ml__json **root, ml_error 
     if (stat(path, &st) != 0) {
         if (optional && (errno == ENOENT || errno == ENOTDIR))
             return ML_OK;
-        return ml__error_set(err, ML_EIO, "%s: %s", path, strerror(errno));
+        return ml__error_set(err, ML_EIO, "%s: %s", path, ml__strerror(errno).text);
     }
     char *data = NULL;
     size_t len = 0;

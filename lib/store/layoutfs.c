@@ -26,7 +26,7 @@ static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of me
 
 int ml__layoutfs_io_error(ml_error **err, const char *what, int errnum)
 {
-    return ml__error_set(err, ML_EIO, "%s: %s", what, strerror(errnum));
+    return ml__error_set(err, ML_EIO, "%s: %s", what, ml__strerror(errnum).text);
 }
 
 static char *path_in(const char *dir, const char *name) { return ml__asprintf("%s/%s", dir, name); }
@@ -180,7 +180,7 @@ static int state_error(const char *dir, dir_state st, int errnum, ml_error **err
 {
     switch (st) {
     case DIR_LAYOUT: return ML_OK;
-    case DIR_MISSING: return ml__error_set(err, ML_ENOTFOUND, "%s: %s", dir, strerror(errnum));
+    case DIR_MISSING: return ml__error_set(err, ML_ENOTFOUND, "%s: %s", dir, ml__strerror(errnum).text);
     case DIR_EMPTY:
         return ml__error_set(err, ML_ENOTFOUND, "%s is not an OCI image layout: no oci-layout file", dir);
     case DIR_OTHER:
@@ -275,7 +275,7 @@ static int make_parents(const char *dir, ml_error **err)
 static int create_error(const char *dir, int errnum, ml_error **err)
 {
     return ml__error_set(err, ML_EIO, "cannot create layout %.*s: %s", (int)stripped_len(dir), dir,
-                         strerror(errnum));
+                         ml__strerror(errnum).text);
 }
 
 /* An error met inside the sibling, with its name replaced by the layout's

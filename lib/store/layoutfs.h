@@ -10,7 +10,7 @@
 #include "manifest.h"
 #include "ref.h"
 
-/* ML_EIO "what: strerror(errnum)". */
+/* ML_EIO "what: <strerror of errnum>". */
 int ml__layoutfs_io_error(ml_error **err, const char *what, int errnum);
 /* The directory of a layout reference (ML_EINVAL for any other). */
 int ml__layoutfs_dir(const ml_ref *repo, const char **dir, ml_error **err);

@@ -286,7 +286,7 @@ int ml__store_blob_open(ml_client *c, const ml_ref *from, const char *digest, in
         return rc;
     }
     if (!(*in = temp_file()))
-        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", strerror(errno));
+        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", ml__strerror(errno).text);
     int rc = s.ops->blob_into(&s, digest, size, *in, len, err);
     if (rc == ML_OK)
         rewind(*in);

@@ -5,7 +5,9 @@
 - no include cycle among modules (a module is a .c and its .h);
 - no source file over 900 lines;
 - the library speaks its own vocabulary: no string literal names a
-  command-line flag (advice reaches programs as ML_HINT_* data)."""
+  command-line flag (advice reaches programs as ML_HINT_* data);
+- no libc call that is not thread-safe where the header promises threads
+  (strerror: ml__strerror formats errno with strerror_r)."""
 import pathlib
 import re
 import sys
@@ -15,6 +17,7 @@ MAX_LINES = 900
 LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 FLAG = re.compile(r"(?:^|[\s(\"'])--[a-z][a-z-]+")
+UNSAFE_CALL = re.compile(r"\b(strerror)\s*\(")
 INCLUDE = re.compile(r'^#include "([a-z0-9_]+)\.h"', re.M)
 
 root = pathlib.Path(sys.argv[1])
@@ -72,6 +75,8 @@ for p in files:
         for lit in LITERAL.findall(line):
             if FLAG.search(lit[1:-1]):
                 problems.append(f"{p.relative_to(root)}:{lineno}: names a CLI flag: {lit}")
+        for call in UNSAFE_CALL.findall(LITERAL.sub('""', line)):
+            problems.append(f"{p.relative_to(root)}:{lineno}: {call}() is not thread-safe")
 for cycle in sorted(find_cycles(graph)):
     problems.append(f"include cycle: {cycle}")
 

@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "test.h"
@@ -61,8 +63,24 @@ static void test_strerror_known_and_unknown(void)
     CHECK_STR(ml_strerror(-9999), "unknown error");
 }
 
+/* The errno text comes from strerror_r into the caller's struct: the same
+ * text strerror gives, and an unknown number still yields its number. */
+static void test_strerror_is_formatted_per_call(void)
+{
+    ml_error *err = NULL;
+    ml__error_set(&err, ML_EIO, "open x: %s", ml__strerror(ENOENT).text);
+    char want[160];
+    snprintf(want, sizeof(want), "open x: %s", ml__strerror(ENOENT).text);
+    CHECK_STR(ml_error_message(err), want);
+    CHECK(strlen(ml__strerror(ENOENT).text) > 0);
+    CHECK(strcmp(ml__strerror(ENOENT).text, ml__strerror(EACCES).text) != 0);
+    CHECK(test_contains(ml__strerror(99999).text, "99999"));
+    ml_error_free(err);
+}
+
 int main(void)
 {
+    TEST_RUN(test_strerror_is_formatted_per_call);
     TEST_RUN(test_set_and_prefix);
     TEST_RUN(test_null_err_is_allowed);
     TEST_RUN(test_replaces_previous);
