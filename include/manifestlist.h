@@ -399,6 +399,25 @@ ML_API const char *ml_manifest_entry_media_type(const ml_manifest *m, size_t i);
 ML_API int64_t ml_manifest_entry_size(const ml_manifest *m, size_t i);
 /* "os/arch[/variant]", or NULL when the entry has no platform. */
 ML_API const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i);
+/* The entry's platform fields as the list states them; NULL (count 0) when
+ * absent or when the entry has no platform. */
+ML_API const char *ml_manifest_entry_os(const ml_manifest *m, size_t i);
+ML_API const char *ml_manifest_entry_architecture(const ml_manifest *m, size_t i);
+ML_API const char *ml_manifest_entry_variant(const ml_manifest *m, size_t i);
+ML_API const char *ml_manifest_entry_os_version(const ml_manifest *m, size_t i);
+ML_API size_t ml_manifest_entry_os_feature_count(const ml_manifest *m, size_t i);
+ML_API const char *ml_manifest_entry_os_feature(const ml_manifest *m, size_t i, size_t feature);
+/* The entry's artifactType, or NULL. */
+ML_API const char *ml_manifest_entry_artifact_type(const ml_manifest *m, size_t i);
+/* The entry descriptor's annotations, sorted by key. */
+ML_API size_t ml_manifest_entry_annotation_count(const ml_manifest *m, size_t i);
+ML_API const char *ml_manifest_entry_annotation_key(const ml_manifest *m, size_t i, size_t a);
+ML_API const char *ml_manifest_entry_annotation_value(const ml_manifest *m, size_t i, size_t a);
+/* The platform of a single image, read from its config through `client`
+ * (one blob read): "os/arch[/variant]" as the config states it, freed with
+ * ml_free. ML_EINVAL for a list; ML_EMANIFEST when the config names no
+ * os or architecture. */
+ML_API int ml_manifest_platform(const ml_manifest *m, ml_client *client, char **platform, ml_error **err);
 /* Index of the entry a runtime on `platform` ("os/arch[/variant]") would
  * pick, or ML_ENOTFOUND. */
 ML_API int ml_manifest_select(const ml_manifest *m, const char *platform,

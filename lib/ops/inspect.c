@@ -6,6 +6,7 @@
 #include "jsonout.h"
 #include "manifest.h"
 #include "referrers.h"
+#include "store.h"
 
 struct ml_manifest {
     char *ref;
@@ -109,6 +110,88 @@ const char *ml_manifest_entry_digest(const ml_manifest *m, size_t i) { return en
 const char *ml_manifest_entry_media_type(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->media_type : NULL; }
 int64_t ml_manifest_entry_size(const ml_manifest *m, size_t i) { return entry(m, i) ? entry(m, i)->size : -1; }
 const char *ml_manifest_entry_platform(const ml_manifest *m, size_t i) { return entry(m, i) ? m->platforms[i] : NULL; }
+const char *ml_manifest_entry_artifact_type(const ml_manifest *m, size_t i)
+{
+    return entry(m, i) ? entry(m, i)->artifact_type : NULL;
+}
+
+static const ml_platform *entry_platform(const ml_manifest *m, size_t i)
+{
+    const ml__descriptor *d = entry(m, i);
+    return d && d->has_platform ? &d->platform : NULL;
+}
+
+const char *ml_manifest_entry_os(const ml_manifest *m, size_t i)
+{
+    return entry_platform(m, i) ? entry_platform(m, i)->os : NULL;
+}
+const char *ml_manifest_entry_architecture(const ml_manifest *m, size_t i)
+{
+    return entry_platform(m, i) ? entry_platform(m, i)->architecture : NULL;
+}
+const char *ml_manifest_entry_variant(const ml_manifest *m, size_t i)
+{
+    return entry_platform(m, i) ? entry_platform(m, i)->variant : NULL;
+}
+const char *ml_manifest_entry_os_version(const ml_manifest *m, size_t i)
+{
+    return entry_platform(m, i) ? entry_platform(m, i)->os_version : NULL;
+}
+size_t ml_manifest_entry_os_feature_count(const ml_manifest *m, size_t i)
+{
+    return entry_platform(m, i) ? entry_platform(m, i)->os_features.count : 0;
+}
+const char *ml_manifest_entry_os_feature(const ml_manifest *m, size_t i, size_t feature)
+{
+    return ml__strvec_at(entry_platform(m, i) ? &entry_platform(m, i)->os_features : NULL, feature);
+}
+
+size_t ml_manifest_entry_annotation_count(const ml_manifest *m, size_t i)
+{
+    return entry(m, i) ? entry(m, i)->annotations.count : 0;
+}
+const char *ml_manifest_entry_annotation_key(const ml_manifest *m, size_t i, size_t a)
+{
+    return a < ml_manifest_entry_annotation_count(m, i) ? entry(m, i)->annotations.keys[a] : NULL;
+}
+const char *ml_manifest_entry_annotation_value(const ml_manifest *m, size_t i, size_t a)
+{
+    return a < ml_manifest_entry_annotation_count(m, i) ? entry(m, i)->annotations.values[a] : NULL;
+}
+
+/* Reads the image's config from the manifest's repository. */
+static int config_platform(const ml_manifest *m, ml_client *client, ml_platform *p, ml_error **err)
+{
+    ml_ref r = {0};
+    int rc = ml__ref_parse(&r, m->ref, err);
+    ml__item it = {.repo = &r, .reference = m->model.config.digest};
+    if (rc == ML_OK)
+        rc = ml__store_get_blobs(client, &it, 1, ML__CONFIG_MAX) == ML_OK ? ml__item_take_error(&it, err) : ML_ENOMEM;
+    if (rc == ML_OK)
+        rc = ml__config_platform(it.body, it.len, p, err);
+    if (rc != ML_OK && rc != ML_ENOMEM)
+        ml__error_prefix(err, rc, "%s: config %s", m->ref, m->model.config.digest);
+    ml__item_clear(&it);
+    ml__ref_clear(&r);
+    return rc;
+}
+
+int ml_manifest_platform(const ml_manifest *m, ml_client *client, char **platform, ml_error **err)
+{
+    if (platform)
+        *platform = NULL;
+    if (!m || !client || !platform)
+        return ml__error_set(err, ML_EINVAL, "ml_manifest_platform: NULL argument");
+    if (!m->model.config.digest)
+        return ml__error_set(err, ML_EINVAL, "%s is a %s, not an image: its entries have the platforms", m->ref,
+                             m->media_type);
+    ml_platform p = {0};
+    int rc = config_platform(m, client, &p, err);
+    if (rc == ML_OK && !(*platform = ml__platform_format(&p)))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__platform_clear(&p);
+    return rc;
+}
 
 int ml_manifest_select(const ml_manifest *m, const char *platform, size_t *index, ml_error **err)
 {

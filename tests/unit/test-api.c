@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "manifestlist.h"
+#include "memstore.h"
 #include "test.h"
+
+#define REG "mem.test"
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* Every getter of every object: NULL object gives 0, NULL or -1. */
 static void test_getters_accept_null(void)
@@ -59,6 +64,16 @@ static void test_getters_accept_null(void)
     CHECK_STR(ml_manifest_entry_media_type(NULL, 0), NULL);
     CHECK_INT(ml_manifest_entry_size(NULL, 0), -1);
     CHECK_STR(ml_manifest_entry_platform(NULL, 0), NULL);
+    CHECK_STR(ml_manifest_entry_os(NULL, 0), NULL);
+    CHECK_STR(ml_manifest_entry_architecture(NULL, 0), NULL);
+    CHECK_STR(ml_manifest_entry_variant(NULL, 0), NULL);
+    CHECK_STR(ml_manifest_entry_os_version(NULL, 0), NULL);
+    CHECK_INT(ml_manifest_entry_os_feature_count(NULL, 0), 0);
+    CHECK_STR(ml_manifest_entry_os_feature(NULL, 0, 0), NULL);
+    CHECK_STR(ml_manifest_entry_artifact_type(NULL, 0), NULL);
+    CHECK_INT(ml_manifest_entry_annotation_count(NULL, 0), 0);
+    CHECK_STR(ml_manifest_entry_annotation_key(NULL, 0, 0), NULL);
+    CHECK_STR(ml_manifest_entry_annotation_value(NULL, 0, 0), NULL);
 
     CHECK_INT(ml_referrers_count(NULL), 0);
     CHECK_STR(ml_referrers_subject(NULL, 0), NULL);
@@ -83,6 +98,7 @@ static void test_null_object_calls_are_einval(void)
     CHECK_INT(ml_report_to_json(NULL, &out, NULL), ML_EINVAL);
     CHECK_INT(ml_referrers_to_json(NULL, &out, NULL), ML_EINVAL);
     CHECK_INT(ml_manifest_select(NULL, "linux/amd64", &index, NULL), ML_EINVAL);
+    CHECK_INT(ml_manifest_platform(NULL, NULL, &out, NULL), ML_EINVAL);
     CHECK_INT(ml_manifest_to_json(NULL, &out, &err), ML_EINVAL);
     CHECK(test_contains(ml_error_message(err), "ml_manifest_to_json"));
     CHECK(out == NULL);
@@ -186,6 +202,117 @@ static void test_push_options_are_checked(void)
     ml_client_free(c);
 }
 
+/* An index whose entries carry every platform field, annotations and an
+ * artifactType, read back field by field. */
+static const char INDEX[] =
+    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:" HEX64 "\",\"size\":100,"
+    "\"platform\":{\"architecture\":\"amd64\",\"os\":\"windows\",\"os.version\":\"10.0.17763.5576\","
+    "\"os.features\":[\"win32k\",\"hyperv\"]},\"annotations\":{\"org.example.b\":\"2\",\"org.example.a\":\"1\"}},"
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:" HEX64 "\",\"size\":200,"
+    "\"artifactType\":\"application/vnd.example.sbom+json\","
+    "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}},"
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:" HEX64 "\",\"size\":300}]}";
+
+static void test_entry_accessors(void)
+{
+    ml__memstore *store = NULL;
+    ml_client *c = NULL;
+    ml_manifest *m = NULL;
+    CHECK_INT(ml__memstore_new(&store), ML_OK);
+    CHECK_INT(ml_client_new(&c, NULL, NULL), ML_OK);
+    CHECK_INT(ml__memstore_mount(store, c, REG), ML_OK);
+    CHECK_INT(ml__memstore_put_manifest(store, "app", "1", "application/vnd.oci.image.index.v1+json", INDEX, NULL),
+              ML_OK);
+    CHECK_INT(ml_manifest_fetch(&m, c, REG "/app:1", NULL), ML_OK);
+    CHECK_INT(ml_manifest_entry_count(m), 3);
+
+    CHECK_STR(ml_manifest_entry_os(m, 0), "windows");
+    CHECK_STR(ml_manifest_entry_architecture(m, 0), "amd64");
+    CHECK_STR(ml_manifest_entry_variant(m, 0), NULL);
+    CHECK_STR(ml_manifest_entry_os_version(m, 0), "10.0.17763.5576");
+    CHECK_INT(ml_manifest_entry_os_feature_count(m, 0), 2);
+    CHECK_STR(ml_manifest_entry_os_feature(m, 0, 0), "win32k");
+    CHECK_STR(ml_manifest_entry_os_feature(m, 0, 1), "hyperv");
+    CHECK_STR(ml_manifest_entry_os_feature(m, 0, 2), NULL);
+    CHECK_STR(ml_manifest_entry_artifact_type(m, 0), NULL);
+    CHECK_INT(ml_manifest_entry_annotation_count(m, 0), 2);
+    CHECK_STR(ml_manifest_entry_annotation_key(m, 0, 0), "org.example.a"); /* by key */
+    CHECK_STR(ml_manifest_entry_annotation_value(m, 0, 0), "1");
+    CHECK_STR(ml_manifest_entry_annotation_key(m, 0, 1), "org.example.b");
+    CHECK_STR(ml_manifest_entry_annotation_value(m, 0, 1), "2");
+    CHECK_STR(ml_manifest_entry_annotation_key(m, 0, 2), NULL);
+
+    CHECK_STR(ml_manifest_entry_platform(m, 1), "linux/arm64/v8");
+    CHECK_STR(ml_manifest_entry_variant(m, 1), "v8");
+    CHECK_STR(ml_manifest_entry_os_version(m, 1), NULL);
+    CHECK_INT(ml_manifest_entry_os_feature_count(m, 1), 0);
+    CHECK_STR(ml_manifest_entry_artifact_type(m, 1), "application/vnd.example.sbom+json");
+    CHECK_INT(ml_manifest_entry_annotation_count(m, 1), 0);
+
+    /* No platform at all, and an index out of range. */
+    CHECK_STR(ml_manifest_entry_os(m, 2), NULL);
+    CHECK_STR(ml_manifest_entry_architecture(m, 2), NULL);
+    CHECK_INT(ml_manifest_entry_os_feature_count(m, 2), 0);
+    CHECK_STR(ml_manifest_entry_os(m, 3), NULL);
+    CHECK_INT(ml_manifest_entry_annotation_count(m, 3), 0);
+    CHECK_STR(ml_manifest_entry_annotation_value(m, 3, 0), NULL);
+
+    char *platform = NULL;
+    ml_error *err = NULL;
+    CHECK_INT(ml_manifest_platform(m, c, &platform, &err), ML_EINVAL); /* a list */
+    CHECK(test_contains(ml_error_message(err), "not an image"));
+    CHECK(platform == NULL);
+    ml_error_free(err);
+    ml_manifest_free(m);
+    ml_client_free(c);
+    ml__memstore_free(store);
+}
+
+/* An image in repository src tagged `tag`, with `config` as its config. */
+static void put_image(ml__memstore *store, const char *tag, const char *config)
+{
+    char digest[ML__DIGEST_MAX], body[512];
+    CHECK_INT(ml__memstore_put_blob(store, "src", config, strlen(config), digest), ML_OK);
+    snprintf(body, sizeof(body),
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{"
+             "\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+             "\"layers\":[]}", digest, strlen(config));
+    CHECK_INT(ml__memstore_put_manifest(store, "src", tag, "application/vnd.oci.image.manifest.v1+json", body, NULL),
+              ML_OK);
+}
+
+static void test_single_image_platform_from_config(void)
+{
+    ml__memstore *store = NULL;
+    ml_client *c = NULL;
+    CHECK_INT(ml__memstore_new(&store), ML_OK);
+    CHECK_INT(ml_client_new(&c, NULL, NULL), ML_OK);
+    CHECK_INT(ml__memstore_mount(store, c, REG), ML_OK);
+    put_image(store, "arm", "{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v7\"}");
+    put_image(store, "noos", "{\"architecture\":\"arm\"}");
+
+    ml_manifest *m = NULL;
+    char *platform = NULL;
+    CHECK_INT(ml_manifest_fetch(&m, c, REG "/src:arm", NULL), ML_OK);
+    CHECK_INT(ml_manifest_entry_count(m), 0);
+    CHECK_INT(ml_manifest_platform(m, c, &platform, NULL), ML_OK);
+    CHECK_STR(platform, "linux/arm/v7");
+    ml_free(platform);
+    ml_manifest_free(m);
+
+    ml_error *err = NULL;
+    m = NULL;
+    CHECK_INT(ml_manifest_fetch(&m, c, REG "/src:noos", NULL), ML_OK);
+    CHECK_INT(ml_manifest_platform(m, c, &platform, &err), ML_EMANIFEST);
+    CHECK(test_contains(ml_error_message(err), "config sha256:"));
+    CHECK(platform == NULL);
+    ml_error_free(err);
+    ml_manifest_free(m);
+    ml_client_free(c);
+    ml__memstore_free(store);
+}
+
 int main(void)
 {
     TEST_RUN(test_getters_accept_null);
@@ -194,5 +321,7 @@ int main(void)
     TEST_RUN(test_client_options_are_checked);
     TEST_RUN(test_client_options_v1_read_at_its_size);
     TEST_RUN(test_push_options_are_checked);
+    TEST_RUN(test_entry_accessors);
+    TEST_RUN(test_single_image_platform_from_config);
     TEST_END();
 }
