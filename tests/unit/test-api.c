@@ -5,8 +5,7 @@
 
 #include "digest.h"
 #include "manifestlist.h"
-#include "memstore.h"
-#include "test.h"
+#include "memclient.h"
 
 #define REG "mem.test"
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -116,18 +115,23 @@ static void check_rejected(int rc, ml_error **err, const char *name, const char 
     *err = NULL;
 }
 
+/* Three bad structs per kind: version 0, a version from the future, and
+ * the current version with a flag bit no version has. */
+#define BAD_OPTIONS 3
+static const char *const BAD_WHAT[BAD_OPTIONS] = {"version 0", "version 99", "0x100000"};
+static uint32_t bad_version(size_t i, uint32_t current) { return i == 0 ? 0 : i == 1 ? 99 : current; }
+static uint32_t bad_flags(size_t i) { return i == 2 ? 1u << 20 : 0; }
+
 static void test_spec_options_are_checked(void)
 {
     ml_spec *spec = NULL;
     ml_error *err = NULL;
     ml_spec_options o = ML_SPEC_OPTIONS_INIT;
-    o.version = 0;
-    check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", "version 0");
-    o.version = 99;
-    check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", "version 99");
-    o = (ml_spec_options){ML_SPEC_OPTIONS_VERSION, 1u << 20};
-    check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", "0x100000");
-    CHECK(spec == NULL);
+    for (size_t i = 0; i < BAD_OPTIONS; i++) {
+        o = (ml_spec_options){bad_version(i, ML_SPEC_OPTIONS_VERSION), bad_flags(i)};
+        check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", BAD_WHAT[i]);
+        CHECK(spec == NULL);
+    }
     o.flags = ML_SPEC_NO_NORMALIZE;
     CHECK_INT(ml_spec_new(&spec, &o, NULL), ML_OK);
     CHECK_INT(ml_spec_add_list(spec, "example.com/app:1", NULL, NULL), ML_OK);
@@ -143,15 +147,13 @@ static void test_client_options_are_checked(void)
 {
     ml_client *c = NULL;
     ml_error *err = NULL;
-    ml_client_options o = ML_CLIENT_OPTIONS_INIT;
-    o.version = 0;
-    check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", "version 0");
-    o.version = 99;
-    check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", "version 99");
-    o.version = ML_CLIENT_OPTIONS_VERSION;
-    o.flags = 1u << 31;
-    check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", "0x80000000");
-    CHECK(c == NULL);
+    for (size_t i = 0; i < BAD_OPTIONS; i++) {
+        ml_client_options o = ML_CLIENT_OPTIONS_INIT;
+        o.version = bad_version(i, ML_CLIENT_OPTIONS_VERSION);
+        o.flags = bad_flags(i);
+        check_rejected(ml_client_new(&c, &o, &err), &err, "ml_client_options", BAD_WHAT[i]);
+        CHECK(c == NULL);
+    }
 }
 
 /* A version-1 caller's struct ends before cache_dir: whatever follows it in
@@ -182,20 +184,18 @@ static void test_push_options_are_checked(void)
     CHECK_INT(ml_spec_add_list(spec, "127.0.0.1:1/app:1", NULL, NULL), ML_OK);
     CHECK_INT(ml_spec_add_entry(spec, 0, "127.0.0.1:1/app:a", "linux/amd64", NULL, NULL), ML_OK);
     const char *adds[] = {"127.0.0.1:1/app:a"};
-    uint32_t versions[] = {0, 99, ML_PUSH_OPTIONS_VERSION};
-    const char *whats[] = {"version 0", "version 99", "0x200"};
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < BAD_OPTIONS; i++) {
         ml_push_options o = ML_PUSH_OPTIONS_INIT;
-        o.version = versions[i];
-        o.flags = ML_PUSH_DRY_RUN | (i == 2 ? 1u << 9 : 0);
+        o.version = bad_version(i, ML_PUSH_OPTIONS_VERSION);
+        o.flags = ML_PUSH_DRY_RUN | bad_flags(i);
         ml_list *l = NULL;
         ml_result *res = NULL;
         ml_error *err = NULL;
         /* Port 1 refuses connections: a call reaching I/O would fail ML_ENET. */
-        check_rejected(ml_list_build(&l, c, spec, 0, &o, &err), &err, "ml_push_options", whats[i]);
+        check_rejected(ml_list_build(&l, c, spec, 0, &o, &err), &err, "ml_push_options", BAD_WHAT[i]);
         CHECK(l == NULL);
         check_rejected(ml_list_edit(c, "127.0.0.1:1/app:1", adds, 1, NULL, 0, &o, &res, &err), &err,
-                       "ml_push_options", whats[i]);
+                       "ml_push_options", BAD_WHAT[i]);
         CHECK(res == NULL);
     }
     ml_spec_free(spec);
@@ -218,10 +218,8 @@ static void test_entry_accessors(void)
 {
     ml__memstore *store = NULL;
     ml_client *c = NULL;
+    test_mem_client(&store, &c, REG);
     ml_manifest *m = NULL;
-    CHECK_INT(ml__memstore_new(&store), ML_OK);
-    CHECK_INT(ml_client_new(&c, NULL, NULL), ML_OK);
-    CHECK_INT(ml__memstore_mount(store, c, REG), ML_OK);
     CHECK_INT(ml__memstore_put_manifest(store, "app", "1", "application/vnd.oci.image.index.v1+json", INDEX, NULL),
               ML_OK);
     CHECK_INT(ml_manifest_fetch(&m, c, REG "/app:1", NULL), ML_OK);
@@ -265,8 +263,7 @@ static void test_entry_accessors(void)
     CHECK(platform == NULL);
     ml_error_free(err);
     ml_manifest_free(m);
-    ml_client_free(c);
-    ml__memstore_free(store);
+    test_mem_client_free(store, c);
 }
 
 /* An image in repository src tagged `tag`, with `config` as its config. */
@@ -286,9 +283,7 @@ static void test_single_image_platform_from_config(void)
 {
     ml__memstore *store = NULL;
     ml_client *c = NULL;
-    CHECK_INT(ml__memstore_new(&store), ML_OK);
-    CHECK_INT(ml_client_new(&c, NULL, NULL), ML_OK);
-    CHECK_INT(ml__memstore_mount(store, c, REG), ML_OK);
+    test_mem_client(&store, &c, REG);
     put_image(store, "arm", "{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v7\"}");
     put_image(store, "noos", "{\"architecture\":\"arm\"}");
 
@@ -309,8 +304,7 @@ static void test_single_image_platform_from_config(void)
     CHECK(platform == NULL);
     ml_error_free(err);
     ml_manifest_free(m);
-    ml_client_free(c);
-    ml__memstore_free(store);
+    test_mem_client_free(store, c);
 }
 
 int main(void)

@@ -6,8 +6,7 @@
 
 #include "digest.h"
 #include "manifest.h"
-#include "memstore.h"
-#include "test.h"
+#include "memclient.h"
 
 #define REG "mem.test"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -47,9 +46,7 @@ typedef struct fixture {
 static fixture setup(void)
 {
     fixture f = {0};
-    CHECK_INT(ml__memstore_new(&f.m), ML_OK);
-    CHECK_INT(ml_client_new(&f.c, NULL, NULL), ML_OK);
-    CHECK_INT(ml__memstore_mount(f.m, f.c, REG), ML_OK);
+    test_mem_client(&f.m, &f.c, REG);
     f.amd64 = seed_image(f.m, "amd64");
     f.arm64 = seed_image(f.m, "arm64");
     return f;
@@ -57,8 +54,7 @@ static fixture setup(void)
 
 static void teardown(fixture *f)
 {
-    ml_client_free(f->c);
-    ml__memstore_free(f->m);
+    test_mem_client_free(f->m, f->c);
 }
 
 /* A list at app:1 (and app:latest) of the images of the given tags. */
