@@ -116,8 +116,8 @@ int ml__options_read(const ml__options_kind *kind, const void *opts, void *out, 
     uint32_t head[2]; /* version, flags: read before trusting the size */
     memcpy(head, opts, sizeof(head));
     if (head[0] == 0 || head[0] > kind->version)
-        return ml__error_set(err, ML_EINVAL, "%s version %" PRIu32 " is not supported (this library knows 1 to %" PRIu32 ")",
-                             kind->name, head[0], kind->version);
+        return ml__error_set(err, ML_EINVAL, "%s version %" PRIu32 " is not supported (this library knows 1 to %" PRIu32
+                             ")", kind->name, head[0], kind->version);
     if (head[1] & ~kind->known_flags)
         return ml__error_set(err, ML_EINVAL, "%s version %" PRIu32 ": unknown flags 0x%" PRIx32, kind->name, head[0],
                              head[1] & ~kind->known_flags);

@@ -669,7 +669,9 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
         s.digester = NULL;
         s.len = 0;
         rewind(out);
-        rc = ftruncate(fileno(out), 0) == 0 ? ML_OK : ml__error_set(err, ML_EIO, "temporary file: %s", ml__strerror(errno).text);
+        rc = ftruncate(fileno(out), 0) == 0
+                 ? ML_OK
+                 : ml__error_set(err, ML_EIO, "temporary file: %s", ml__strerror(errno).text);
     }
     ml__digester_free(s.digester);
     *len = s.len;
