@@ -173,6 +173,12 @@ def run_bound(fault, variant):
     return t
 
 
+# "mlist: METHOD URL: why; retrying in N ms" (--debug), or a blob download
+# started again ("copy DIGEST: why; downloading again").
+RETRY_LOG_RE = re.compile(r"^mlist: (?:(\S+ \S+): .*; retrying in \d+ ms|copy (\S+): .*; downloading again)$",
+                          re.M)
+
+
 def attempt_bursts(log, action, gap=0.09):
     """{(method, path): [[t, ...], ...]}: the proxy log entries with this
     action, per request, split where more than `gap` seconds passed. mlist
@@ -296,7 +302,8 @@ class FaultMatrixTest(_Base):
             if variant == "transient":
                 kw["times"] = fault.times
             rule = px.add(phase.method, path, fault.action, **kw)
-            args = ["--timeout", TIMEOUT, "--retries", RETRIES]
+            # --debug: mlist logs each retry it schedules (counted in _check)
+            args = ["--debug", "--timeout", TIMEOUT, "--retries", RETRIES]
             if phase.name != "ping":
                 args.append("--plain-http")
             if phase.mode == "delete":
@@ -371,16 +378,18 @@ class FaultMatrixTest(_Base):
         else:
             self.assertRegex(err, TRANSPORT_RE[fault.name], "transport error not named: " + ctx)
         if variant == "persistent" and fault.name != "wrong-digest":
-            # --retries respected: the failing request had RETRIES+1 tries.
-            # A try is a burst of attempts: libcurl silently resends a
-            # request that failed on a reused keep-alive connection on the
-            # next pooled one, at once (up to the pool size, 2 x
-            # concurrency); mlist's own retries come after a backoff.
+            # --retries respected: mlist retried the failing request RETRIES
+            # times (its own log, one line per retry it schedules). The
+            # proxy's log cannot tell those apart reliably: libcurl silently
+            # resends a request that failed on a reused keep-alive connection
+            # on the next pooled one (up to the pool size, 2 x concurrency),
+            # usually at once but tens of milliseconds later on a loaded
+            # machine, close to mlist's shortest backoff.
             tries = attempt_bursts(f["log"], fault.action)
-            worst = max(len(b) for b in tries.values())
             shape = {k[1][-40:]: [len(b) for b in v] for k, v in tries.items()}
-            self.assertEqual(worst, RETRIES + 1,
-                             "tries of the failing request (bursts of attempts) %s: %s" % (shape, ctx))
+            retries = collections.Counter(RETRY_LOG_RE.findall(err))
+            self.assertEqual(max(retries.values(), default=0), RETRIES,
+                             "retries mlist scheduled %s (proxy bursts %s): %s" % (dict(retries), shape, ctx))
             self.assertLessEqual(max(sum(len(b) for b in v) for v in tries.values()),
                                  (RETRIES + 1) * (1 + 2 * 8), "attempts %s: %s" % (shape, ctx))
         if fault.kw.get("retry_after"):
