@@ -34,7 +34,7 @@ time; this module serialises the calls on a Client with a lock, so a Client
 may be shared between Python threads (calls run one after the other; use one
 Client per thread for parallel work). A Spec nobody adds to any more is
 read-only and may be shared; do not close() it while another thread pushes
-it. ctypes releases the GIL during every library call; the log and
+it. ctypes releases the GIL during every library call; the log, progress and
 credential callbacks run on the thread that made the call and take the GIL
 again.
 
@@ -146,6 +146,8 @@ class _ReferrersH(_Opaque): pass     # ml_referrers
 _LOG_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
 # typedef int (*ml_credential_fn)(const char *registry, ml_credential *, void *);
 _CRED_FN = ctypes.CFUNCTYPE(c_int, c_char_p, P(_CredentialH), c_void_p)
+# typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *);
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, c_char_p, ctypes.c_uint64, ctypes.c_uint64, c_void_p)
 
 
 class _SpecOptions(ctypes.Structure):
@@ -174,7 +176,7 @@ class _ClientOptions(ctypes.Structure):
         ("log_payload", c_void_p),
         ("credentials", _CRED_FN),
         ("credentials_payload", c_void_p),
-        ("progress", c_void_p),  # ml_progress_fn, not used by the binding
+        ("progress", _PROGRESS_FN),
         ("progress_payload", c_void_p),
         ("cache_dir", c_char_p),  # version 2
     ]
@@ -958,12 +960,14 @@ class _Callbacks:
     no reference to the Client (no cycle: the Client's __del__ stays
     prompt)."""
 
-    def __init__(self, log, credentials):
+    def __init__(self, log, credentials, progress):
         self.log = log
         self.credentials = credentials
+        self.progress = progress
         self.exc = None
         self.log_fn = _LOG_FN(self._log) if log is not None else None
         self.cred_fn = _CRED_FN(self._cred) if credentials is not None else None
+        self.progress_fn = _PROGRESS_FN(self._progress) if progress is not None else None
 
     def _log(self, level, message, payload):
         try:
@@ -976,8 +980,18 @@ class _Callbacks:
             else:
                 log(level, msg)
         except BaseException as e:  # never unwind through C
-            if self.exc is None:
-                self.exc = e
+            self._keep(e)
+
+    def _progress(self, step, done, total, payload):
+        try:
+            self.progress(step.decode("utf-8", "replace") if step else "", done, total)
+        except BaseException as e:
+            self._keep(e)
+
+    def _keep(self, e):
+        """The first exception a callback raised, for after the call."""
+        if self.exc is None:
+            self.exc = e
 
     def _cred(self, registry, cred, payload):
         try:
@@ -998,8 +1012,7 @@ class _Callbacks:
             return _lib().ml_credential_set(cred, _enc(user, "username"),
                                             _enc(secret, "secret"), 1 if ident else 0)
         except BaseException as e:
-            if self.exc is None:
-                self.exc = e
+            self._keep(e)
             return ML_EAUTH
 
     def take(self):
@@ -1048,6 +1061,11 @@ class Client(_Handle):
                   ML_EAUTH; the exception is the __cause__.
     log           callable(level, message) with LOG_DEBUG/INFO/WARN, or a
                   logging.Logger
+    progress      callable(step, done, total): "resolve", "configs",
+                  "blobs", "children" count requests, "copy bytes" the
+                  bytes of the blob being copied. An exception in it is
+                  kept until the call ends: re-raised as a warning when the
+                  call succeeded, as the __cause__ when it failed.
     user_agent    None: "libmanifestlist/VERSION"
     cache_dir     where platforms read from image configs are kept by
                   config digest, so later builds read no config (None: no
@@ -1060,7 +1078,7 @@ class Client(_Handle):
     def __init__(self, concurrency=None, retries=None, timeout_ms=None, ca_cert=None,
                  username=None, password=None, insecure=False, plain_http=False,
                  docker_config_dir=None, auth_file=None, credentials=None, log=None,
-                 user_agent=None, cache_dir=None):
+                 user_agent=None, cache_dir=None, progress=None):
         self._h = None
         self._lock = threading.Lock()
         self._owner = None  # thread inside a library call on this client
@@ -1068,6 +1086,8 @@ class Client(_Handle):
             raise TypeError("credentials must be callable")
         if log is not None and not callable(log) and not hasattr(log, "log"):
             raise TypeError("log must be callable or a logging.Logger")
+        if progress is not None and not callable(progress):
+            raise TypeError("progress must be callable")
         lib = _lib()
         if credentials is not None and "ml_credential_set" in lib.ml_missing:
             raise ManifestListError(
@@ -1076,7 +1096,7 @@ class Client(_Handle):
                 "password or auth_file instead" % lib._name)
         # Alive as long as the client: the library calls them until
         # ml_client_free.
-        self._cb = _Callbacks(log, credentials)
+        self._cb = _Callbacks(log, credentials, progress)
         # A version-1 library knows no cache_dir; without one, version 1 does.
         version = CLIENT_OPTIONS_VERSION if cache_dir is not None else 1
         o = _init_options(lib, lib.ml_client_options_init, _ClientOptions, version)
@@ -1101,6 +1121,8 @@ class Client(_Handle):
             o.log = self._cb.log_fn
         if self._cb.cred_fn is not None:
             o.credentials = self._cb.cred_fn
+        if self._cb.progress_fn is not None:
+            o.progress = self._cb.progress_fn
         h = P(_ClientH)()
         err = P(_Error)()
         rc = lib.ml_client_new(ctypes.byref(h), ctypes.byref(o), ctypes.byref(err))
@@ -1115,8 +1137,8 @@ class Client(_Handle):
         header's rule); a callback calling back into its own client would
         re-enter the ml_client, so that is refused instead of deadlocking."""
         if self._owner == threading.get_ident():
-            raise RuntimeError("a Client cannot be used from its own log or "
-                               "credentials callback")
+            raise RuntimeError("a Client cannot be used from its own log, progress "
+                               "or credentials callback")
         with self._lock:
             h = self._handle()
             self._owner = threading.get_ident()
