@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests of the Python binding (manifestlist.py) against the real library and
+"""Tests of the Python binding (the manifestlist package) against the real library and
 the integration suite's registry fixture (tests/integration/fixture.py: a
 Debian docker-registry on 127.0.0.1, seeded with ml-seed).
 

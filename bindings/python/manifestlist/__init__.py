@@ -23,7 +23,8 @@ References may be registry references or OCI image layout directories,
 "oci:PATH[:TAG]" or "oci:PATH@DIGEST", wherever a reference goes (push
 targets, spec sources, inspect, referrers, verify, delete, edit).
 
-Library lookup: $MANIFESTLIST_LIB (a path) first, then
+Library lookup: $MANIFESTLIST_LIB (a path) first, then the library
+`meson install` installed with this package, then
 ctypes.util.find_library("manifestlist"), then "libmanifestlist.so.0". The
 library is loaded on first use; its ml_version() must have the major
 version this module was written for (EXPECTED_MAJOR).
@@ -334,12 +335,22 @@ _lib_handle = None
 _lib_lock = threading.Lock()
 
 
+def _installed_library():
+    """The library `meson install` put beside this package: it writes
+    _libpath.py then (a pip install has none)."""
+    try:
+        from ._libpath import LIBRARY
+    except ImportError:
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY)
+
+
 def _candidates():
     env = os.environ.get("MANIFESTLIST_LIB")
     if env:
         return [env]  # explicit: no silent fallback to another copy
     found = ctypes.util.find_library("manifestlist")
-    return [c for c in (found, "libmanifestlist.so.0") if c]
+    return [c for c in (_installed_library(), found, "libmanifestlist.so.0") if c]
 
 
 def _load():
