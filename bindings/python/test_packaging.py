@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Tests of the Python binding as an installed package: pip-installed into a
-venv (offline), installed by `meson install`, and type-checked by mypy.
+venv (offline), installed by `meson install`, and type-checked by mypy
+(--strict; skipped, so counted as failed, without python3-mypy).
 
     MANIFESTLIST_LIB=$PWD/build/lib/libmanifestlist.so.0 ML_SEED=$PWD/build/tests/ml-seed \\
     ML_BUILD_ROOT=$PWD/build MESON=meson \\
@@ -125,6 +126,69 @@ class MesonInstallTest(unittest.TestCase):
         self.assertEqual(got["lists"], [["registry.example.com/app:1", [],
                                          [["registry.example.com/app:1-amd64", "linux/amd64"]]]])
 
+
+TYPED_USE = """\
+import manifestlist as ml
+
+def publish(target: str, images: dict[str, str]) -> str:
+    spec = ml.Spec.new()
+    i: int = spec.add_list(target, tags=["latest"], annotations={"k": "v"})
+    for image, platform in images.items():
+        spec.add_entry(i, image, platform, os_features=["win32k"])
+    steps: list[tuple[str, int, int]] = []
+    with ml.Client(plain_http=True, progress=lambda s, d, t: steps.append((s, d, t)),
+                   credentials=lambda registry: ("user", "secret")) as c:
+        res: ml.Result = c.push(spec, type="oci")
+        with c.inspect(res.target) as m:
+            entry: ml.ManifestEntry = m.select("linux/amd64")
+        refs: list[ml.Referrer] = c.referrers(res.target)
+        problems: list[str] = c.verify(res.target)
+        deleted: str = c.delete(res.target)
+    return res.digest + entry.digest + str(len(refs) + len(problems)) + deleted
+"""
+
+MISTYPED_USE = """\
+import manifestlist as ml
+
+spec = ml.Spec.new()
+spec.add_entry("0", "registry.example.com/app:1-amd64")
+size: str = ml.Client().push(spec).size
+"""
+
+
+class MypyTest(unittest.TestCase):
+
+    def mypy(self, *args):
+        """-> (exit status, output) of mypy --strict over args."""
+        if subprocess.run([SYSTEM_PYTHON, "-c", "import mypy"],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            self.skipTest("mypy is not installed for %s (Debian: python3-mypy)" % SYSTEM_PYTHON)
+        tmp = tempfile.mkdtemp(prefix="ml-mypy-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        argv = [SYSTEM_PYTHON, "-m", "mypy", "--strict", "--cache-dir", os.path.join(tmp, "cache")]
+        for i, a in enumerate(args):
+            if a.startswith("import "):  # source text
+                path = os.path.join(tmp, "use%d.py" % i)
+                with open(path, "w") as f:
+                    f.write(a)
+                a = path
+            argv.append(a)
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, cwd=HERE, env=clean_env(MYPYPATH=HERE),
+                           timeout=240)
+        return p.returncode, p.stdout
+
+    def test_the_binding_is_fully_typed(self):
+        rc, out = self.mypy("-p", "manifestlist")
+        self.assertEqual(rc, 0, out)
+
+    def test_code_using_it_is_checked(self):
+        rc, out = self.mypy(TYPED_USE)
+        self.assertEqual(rc, 0, out)
+        rc, out = self.mypy(MISTYPED_USE)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('Argument 1 to "add_entry" of "Spec" has incompatible type "str"', out)
+        self.assertIn('(expression has type "int", variable has type "str")', out)
 
 if __name__ == "__main__":
     import run as runner  # noqa: E402  (tests/integration is on sys.path)
