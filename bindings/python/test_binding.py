@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests of the Python binding (manifestlist.py) against the real library and
+"""Tests of the Python binding (the manifestlist package) against the real library and
 the integration suite's registry fixture (tests/integration/fixture.py: a
 Debian docker-registry on 127.0.0.1, seeded with ml-seed).
 
@@ -876,6 +876,33 @@ class CallbackTest(BindingCase):
         self.assertFalse(m.is_list)
         self.assertTrue(any("log boom" in str(x.message) for x in w), [str(x.message) for x in w])
 
+    def test_progress_callback_receives_steps(self):
+        self.seed_set([AMD, ARM])
+        calls = []
+        c = self.client(progress=lambda step, done, total: calls.append((step, done, total)))
+        c.push(self.spec_obj([AMD, ARM]))
+        steps = [s for s, _, _ in calls]
+        self.assertTrue(all(isinstance(s, str) for s in steps), calls)
+        # two entries resolved: announced (0 of 2), then each request counted
+        resolve = [(d, t) for s, d, t in calls if s == "resolve"]
+        self.assertEqual(resolve[0], (0, 2), calls)
+        self.assertEqual(resolve[-1], (2, 2), calls)
+        self.assertTrue(all(0 <= d <= t for _, d, t in calls), calls)
+
+    def test_progress_callback_exception_does_not_break_the_call(self):
+        self.seed_set([AMD])
+
+        def bad(step, done, total):
+            raise RuntimeError("progress boom")
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            res = self.client(progress=bad).push(self.spec_obj([AMD]))
+        self.assertTrue(res.digest.startswith("sha256:"))
+        self.assertTrue(any("progress boom" in str(x.message) for x in w), [str(x.message) for x in w])
+
+    def test_progress_must_be_callable(self):
+        self.assertRaises(TypeError, ml.Client, progress="not callable")
+
     def test_callback_cannot_reenter_its_client(self):
         self.seed_set([AMD])
         holder = {}
@@ -886,7 +913,7 @@ class CallbackTest(BindingCase):
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
             self.assertFalse(c.inspect(self.ref(tag_for(AMD))).is_list)
-        self.assertTrue(any("own log or credentials callback" in str(x.message) for x in w),
+        self.assertTrue(any("own log, progress or credentials callback" in str(x.message) for x in w),
                         [str(x.message) for x in w])
         holder.clear()
 

@@ -23,7 +23,8 @@ References may be registry references or OCI image layout directories,
 "oci:PATH[:TAG]" or "oci:PATH@DIGEST", wherever a reference goes (push
 targets, spec sources, inspect, referrers, verify, delete, edit).
 
-Library lookup: $MANIFESTLIST_LIB (a path) first, then
+Library lookup: $MANIFESTLIST_LIB (a path) first, then the library
+`meson install` installed with this package, then
 ctypes.util.find_library("manifestlist"), then "libmanifestlist.so.0". The
 library is loaded on first use; its ml_version() must have the major
 version this module was written for (EXPECTED_MAJOR).
@@ -34,7 +35,7 @@ time; this module serialises the calls on a Client with a lock, so a Client
 may be shared between Python threads (calls run one after the other; use one
 Client per thread for parallel work). A Spec nobody adds to any more is
 read-only and may be shared; do not close() it while another thread pushes
-it. ctypes releases the GIL during every library call; the log and
+it. ctypes releases the GIL during every library call; the log, progress and
 credential callbacks run on the thread that made the call and take the GIL
 again.
 
@@ -44,23 +45,39 @@ are released by close() / the context managers, and by __del__ as a safety
 net.
 """
 
-import collections
+from __future__ import annotations
+
 import contextlib
 import ctypes
 import ctypes.util
+import importlib
 import json
+import logging
 import os
 import threading
 import warnings
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple,
+                    NoReturn, Optional, Tuple, TypeVar, Union)
 
 __all__ = [
     "ManifestListError", "Client", "Spec", "SpecList", "SpecEntry",
     "Result", "Tag", "Manifest", "ManifestEntry", "Referrer", "VerifyReport",
     "normalize_ref", "normalize_platform", "library_version", "strerror",
     "CODE_NAMES", "LOG_DEBUG", "LOG_INFO", "LOG_WARN",
+    "StrPath", "LogCallback", "Credentials", "CredentialsCallback", "ProgressCallback",
 ]
 
 __version__ = "0.1.0"
+
+# What the public functions take (and give to callbacks).
+StrPath = Union[str, bytes, "os.PathLike[str]"]
+Strings = Union[str, bytes, Iterable[Union[str, bytes]]]
+Annotations = Mapping[str, str]
+LogCallback = Callable[[int, str], object]
+# -> None (anonymous), (username, secret) or (username, secret, identity_token)
+Credentials = Union[None, Tuple[str, str], Tuple[str, str, bool]]
+CredentialsCallback = Callable[[str], Credentials]
+ProgressCallback = Callable[[str, int, int], object]
 
 # The header this module mirrors.
 EXPECTED_MAJOR = 0
@@ -128,7 +145,7 @@ P = ctypes.POINTER
 
 
 class _Opaque(ctypes.Structure):
-    _fields_ = []
+    _fields_: List[Tuple[str, Any]] = []
 
 
 class _Error(_Opaque): pass          # ml_error
@@ -146,6 +163,8 @@ class _ReferrersH(_Opaque): pass     # ml_referrers
 _LOG_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
 # typedef int (*ml_credential_fn)(const char *registry, ml_credential *, void *);
 _CRED_FN = ctypes.CFUNCTYPE(c_int, c_char_p, P(_CredentialH), c_void_p)
+# typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *);
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, c_char_p, ctypes.c_uint64, ctypes.c_uint64, c_void_p)
 
 
 class _SpecOptions(ctypes.Structure):
@@ -174,7 +193,7 @@ class _ClientOptions(ctypes.Structure):
         ("log_payload", c_void_p),
         ("credentials", _CRED_FN),
         ("credentials_payload", c_void_p),
-        ("progress", c_void_p),  # ml_progress_fn, not used by the binding
+        ("progress", _PROGRESS_FN),
         ("progress_payload", c_void_p),
         ("cache_dir", c_char_p),  # version 2
     ]
@@ -332,19 +351,29 @@ _lib_handle = None
 _lib_lock = threading.Lock()
 
 
-def _candidates():
+def _installed_library() -> Optional[str]:
+    """The library `meson install` put beside this package: it writes
+    _libpath.py then (a pip install has none)."""
+    try:  # by name: type checkers do not look for a module made at install
+        libpath = importlib.import_module(__name__ + "._libpath")
+    except ImportError:
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), str(libpath.LIBRARY))
+
+
+def _candidates() -> List[str]:
     env = os.environ.get("MANIFESTLIST_LIB")
     if env:
         return [env]  # explicit: no silent fallback to another copy
     found = ctypes.util.find_library("manifestlist")
-    return [c for c in (found, "libmanifestlist.so.0") if c]
+    return [c for c in (_installed_library(), found, "libmanifestlist.so.0") if c]
 
 
-def _load():
+def _load() -> Any:
     errors = []
     for name in _candidates():
         try:
-            lib = ctypes.CDLL(name)
+            lib: Any = ctypes.CDLL(name)
             break
         except OSError as e:
             errors.append("%s: %s" % (name, e))
@@ -377,7 +406,7 @@ def _load():
     return lib
 
 
-def _lib():
+def _lib() -> Any:
     global _lib_handle
     lib = _lib_handle
     if lib is None:
@@ -388,29 +417,34 @@ def _lib():
     return lib
 
 
-def library_version():
+def library_version() -> str:
     """The loaded library's ml_version(), e.g. "0.1.0"."""
-    return _lib().ml_version().decode()
+    return str(_lib().ml_version().decode())
 
 
-def library_path():
+def library_path() -> str:
     """The name/path the library was loaded from."""
-    return _lib()._name
+    return str(_lib()._name)
 
 
-def strerror(code):
+def strerror(code: int) -> str:
     """ml_strerror(code): static description of a result code."""
-    return _lib().ml_strerror(int(code)).decode("utf-8", "replace")
+    return str(_lib().ml_strerror(int(code)).decode("utf-8", "replace"))
 
 
 # ---- helpers ---------------------------------------------------------------------
 
-def _s(b):
+def _s(b: Optional[bytes]) -> Optional[str]:
     """Borrowed const char * (already bytes via c_char_p) -> str or None."""
     return None if b is None else b.decode("utf-8", "replace")
 
 
-def _enc(s, what="argument"):
+def _str(b: Optional[bytes]) -> str:
+    """A `const char *` the library does not leave NULL -> str."""
+    return _s(b) or ""
+
+
+def _enc(s: Optional[StrPath], what: str = "argument") -> Optional[bytes]:
     """str/bytes/PathLike -> bytes for a `const char *` parameter (None stays)."""
     if s is None:
         return None
@@ -427,7 +461,7 @@ def _enc(s, what="argument"):
     return b
 
 
-def _take_string(lib, ptr):
+def _take_string(lib: Any, ptr: ctypes.c_void_p) -> Optional[str]:
     """Owned `char *` (c_void_p) -> str; always ml_free'd."""
     if not ptr.value:
         return None
@@ -438,7 +472,7 @@ def _take_string(lib, ptr):
         ptr.value = None
 
 
-def _c_array(items, what):
+def _c_array(items: Optional[Strings], what: str) -> Tuple[Any, int]:
     """A `const char *const *` array (ctypes keeps the bytes alive) and its
     length; (None, 0) for no items."""
     if items is None:
@@ -469,8 +503,10 @@ class ManifestListError(Exception):
                    (tags moved before the failure...), or None
     """
 
-    def __init__(self, code, message=None, http_status=0, registry_code=None,
-                 file=None, line=0, column=0, result=None, hints=0):
+    def __init__(self, code: int, message: Optional[str] = None, http_status: int = 0,
+                 registry_code: Optional[str] = None, file: Optional[str] = None,
+                 line: int = 0, column: int = 0, result: Optional[Result] = None,
+                 hints: int = 0) -> None:
         self.code = code
         self.code_name = CODE_NAMES.get(code, "ML_E(%d)" % code)
         if message is None:
@@ -488,26 +524,26 @@ class ManifestListError(Exception):
         self.hints = frozenset(name for bit, name in _HINTS.items() if hints & bit)
         super().__init__(message)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%s (%s)" % (self.message, self.code_name)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "ManifestListError(%s, %r)" % (self.code_name, self.message)
 
 
-def _null(ptr):
+def _null(ptr: Any) -> None:
     """Sets a ctypes pointer object to NULL in place (after its object was
     freed), so a later `if ptr: free(ptr)` cannot free it twice."""
     ctypes.memset(ctypes.addressof(ptr), 0, ctypes.sizeof(ptr))
 
 
-def _free_error(lib, err):
+def _free_error(lib: Any, err: Any) -> None:
     if err:
         lib.ml_error_free(err)
         _null(err)
 
 
-def _error_from(lib, rc, err):
+def _error_from(lib: Any, rc: int, err: Any) -> ManifestListError:
     """Builds the exception from an ml_error (may be NULL); frees it and
     NULLs the pointer."""
     if not err:
@@ -527,7 +563,7 @@ def _error_from(lib, rc, err):
         _free_error(lib, err)
 
 
-def _check(lib, rc, err):
+def _check(lib: Any, rc: int, err: Any) -> None:
     """Raises for rc != ML_OK; frees err either way."""
     if rc == ML_OK:
         _free_error(lib, err)
@@ -535,7 +571,7 @@ def _check(lib, rc, err):
     raise _error_from(lib, rc, err)
 
 
-def _init_options(lib, fn, struct, version):
+def _init_options(lib: Any, fn: Any, struct: Any, version: int) -> Any:
     o = struct()
     rc = fn(ctypes.byref(o), version)
     if rc != ML_OK:
@@ -546,7 +582,7 @@ def _init_options(lib, fn, struct, version):
 
 # ---- references and platforms ---------------------------------------------------------
 
-def _normalize(fname, value):
+def _normalize(fname: str, value: StrPath) -> str:
     lib = _lib()
     out = c_void_p()
     err = P(_Error)()
@@ -555,16 +591,16 @@ def _normalize(fname, value):
         _check(lib, rc, err)
     finally:
         s = _take_string(lib, out)
-    return s
+    return s or ""
 
 
-def normalize_ref(ref):
+def normalize_ref(ref: str) -> str:
     """"alpine" -> "docker.io/library/alpine" (tag and/or digest kept).
     Raises ManifestListError (ML_EREF) for an invalid reference."""
     return _normalize("ml_ref_normalize", ref)
 
 
-def normalize_platform(platform):
+def normalize_platform(platform: str) -> str:
     """"Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7".
     Raises ManifestListError (ML_EPLATFORM) for an invalid platform."""
     return _normalize("ml_platform_normalize", platform)
@@ -572,33 +608,42 @@ def normalize_platform(platform):
 
 # ---- specs ---------------------------------------------------------------------------------
 
-SpecEntry = collections.namedtuple("SpecEntry", "image platform")
-SpecEntry.__doc__ = ("One entry: normalised image reference, and the platform for "
-                     "display (\"os/arch[/variant]\" plus \" os.version=V\"... where "
-                     "set), or None when it comes from the image config.")
-SpecList = collections.namedtuple("SpecList", "target tags entries")
-SpecList.__doc__ = ("One list (YAML document): normalised target, extra tags, "
-                    "entries [SpecEntry].")
+class SpecEntry(NamedTuple):
+    """One entry: normalised image reference, and the platform for display
+    ("os/arch[/variant]" plus " os.version=V"... where set), or None when it
+    comes from the image config."""
+    image: str
+    platform: Optional[str]
+
+
+class SpecList(NamedTuple):
+    """One list (YAML document): normalised target, extra tags, entries."""
+    target: str
+    tags: List[str]
+    entries: List[SpecEntry]
+
+
+_H = TypeVar("_H", bound="_Handle")
 
 
 class _Handle:
     """Owns one library handle (self._h), freed by the function named in
     _FREE: on close(), at the end of a with block, or when collected."""
-    _FREE = None
+    _FREE = ""
+    _h: Any
 
-    def close(self):
+    def close(self) -> None:
         h, self._h = getattr(self, "_h", None), None
         if h:
             getattr(_lib(), self._FREE)(h)
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
@@ -615,8 +660,10 @@ class Spec(_Handle):
     Attributes: lists [SpecList], warnings [str]; they stay readable after
     close(). A spec nobody adds to any more may be shared between threads.
     Free the C object with close() or `with`; __del__ does it otherwise."""
+    _lists: Optional[List[SpecList]]  # None: read again when next used
+    _warnings: Optional[List[str]]
 
-    def __init__(self, _handle):
+    def __init__(self, _handle: Any) -> None:
         if not isinstance(_handle, P(_SpecH)) or not _handle:
             raise TypeError("use Spec.parse(), Spec.parse_file() or Spec.new()")
         self._h = _handle
@@ -626,31 +673,28 @@ class Spec(_Handle):
             self.close()
             raise
 
-    def _read(self):
+    def _read(self) -> Tuple[List[SpecList], List[str]]:
         lib, h = _lib(), self._handle()
-        self._lists = self._read_lists()
-        self._warnings = [_s(lib.ml_spec_warning(h, i))
-                          for i in range(lib.ml_spec_warning_count(h))]
+        lists = self._read_lists()
+        found = [_str(lib.ml_spec_warning(h, i)) for i in range(lib.ml_spec_warning_count(h))]
+        self._lists, self._warnings = lists, found
+        return lists, found
 
     @property
-    def lists(self):
-        if self._lists is None:
-            self._read()
-        return self._lists
+    def lists(self) -> List[SpecList]:
+        return self._lists if self._lists is not None else self._read()[0]
 
     @property
-    def warnings(self):
-        if self._warnings is None:
-            self._read()
-        return self._warnings
+    def warnings(self) -> List[str]:
+        return self._warnings if self._warnings is not None else self._read()[1]
 
-    def close(self):
+    def close(self) -> None:
         if getattr(self, "_h", None) and getattr(self, "_lists", 0) is None:
             self._read()  # what was added last stays readable
         super().close()
 
     @staticmethod
-    def _options(no_normalize, allow_duplicates):
+    def _options(no_normalize: bool, allow_duplicates: bool) -> Any:
         lib = _lib()
         o = _init_options(lib, lib.ml_spec_options_init, _SpecOptions, SPEC_OPTIONS_VERSION)
         o.flags = ((_SPEC_NO_NORMALIZE if no_normalize else 0)
@@ -658,7 +702,8 @@ class Spec(_Handle):
         return o
 
     @classmethod
-    def parse_file(cls, path, no_normalize=False, allow_duplicates=False):
+    def parse_file(cls, path: StrPath, no_normalize: bool = False,
+                   allow_duplicates: bool = False) -> Spec:
         """Parses the spec file at `path`. no_normalize keeps platform values
         verbatim; allow_duplicates lets two entries share a platform.
         Raises ManifestListError (ML_ESPEC with .file/.line/.column, ML_EIO)."""
@@ -672,7 +717,8 @@ class Spec(_Handle):
         return cls(h)
 
     @classmethod
-    def parse(cls, text, name="<string>", no_normalize=False, allow_duplicates=False):
+    def parse(cls, text: Union[str, bytes], name: StrPath = "<string>",
+              no_normalize: bool = False, allow_duplicates: bool = False) -> Spec:
         """Parses YAML from a str or bytes; `name` is the file name errors
         carry."""
         lib = _lib()
@@ -686,7 +732,7 @@ class Spec(_Handle):
         return cls(h)
 
     @classmethod
-    def new(cls, no_normalize=False, allow_duplicates=False):
+    def new(cls, no_normalize: bool = False, allow_duplicates: bool = False) -> Spec:
         """An empty spec (ml_spec_new) to fill with add_list() and
         add_entry(). Options as for parsing. Needs a library with the spec
         builder (ML_EUNSUPPORTED otherwise)."""
@@ -703,7 +749,7 @@ class Spec(_Handle):
         _check_handle(lib, rc, err, h, lib.ml_spec_free)
         return cls(h)
 
-    def _call(self, fname, *args):
+    def _call(self, fname: str, *args: Any) -> None:
         """One builder call: raises ManifestListError; .lists and .warnings
         are read again when next used."""
         lib = _lib()
@@ -712,7 +758,8 @@ class Spec(_Handle):
         self._lists = self._warnings = None
         _check(lib, rc, err)
 
-    def add_list(self, target, tags=(), annotations=None):
+    def add_list(self, target: str, tags: Strings = (),
+                 annotations: Optional[Annotations] = None) -> int:
         """Appends a list pushed to `target` (a tag; no tag means latest),
         with extra `tags` and index `annotations` (a dict, OCI only) -> its
         index. Tags repeating the target's own or each other are ignored.
@@ -727,8 +774,9 @@ class Spec(_Handle):
                        _enc(value, "annotation value"))
         return index.value
 
-    def add_entry(self, index, image, platform=None, os_version=None, os_features=(),
-                  annotations=None):
+    def add_entry(self, index: int, image: str, platform: Optional[str] = None,
+                  os_version: Optional[str] = None, os_features: Strings = (),
+                  annotations: Optional[Annotations] = None) -> int:
         """Appends an entry to list `index` -> its index in the list.
         platform: "os/arch[/variant]", or None to read it from the image
         config when pushed; os_version and os_features (a list) complete a
@@ -748,17 +796,17 @@ class Spec(_Handle):
                        _enc(value, "annotation value"))
         return entry.value
 
-    def check(self):
+    def check(self) -> None:
         """The checks over whole lists (ml_spec_check): every list has an
         entry (ML_ESPEC), no two entries of a list share a platform
         (ML_EDUPLICATE, unless allow_duplicates). push() runs them too."""
         self._call("ml_spec_check")
 
-    def _read_lists(self):
+    def _read_lists(self) -> List[SpecList]:
         lib, h = _lib(), self._h
         lists = []
         for i in range(lib.ml_spec_list_count(h)):
-            tags = [_s(lib.ml_spec_tag(h, i, t)) for t in range(lib.ml_spec_tag_count(h, i))]
+            tags = [_str(lib.ml_spec_tag(h, i, t)) for t in range(lib.ml_spec_tag_count(h, i))]
             entries = []
             for e in range(lib.ml_spec_entry_count(h, i)):
                 plat = c_void_p()
@@ -768,16 +816,16 @@ class Spec(_Handle):
                     _check(lib, rc, err)
                 finally:
                     platform = _take_string(lib, plat)
-                entries.append(SpecEntry(_s(lib.ml_spec_entry_image(h, i, e)), platform))
-            lists.append(SpecList(_s(lib.ml_spec_target(h, i)), tags, entries))
+                entries.append(SpecEntry(_str(lib.ml_spec_entry_image(h, i, e)), platform))
+            lists.append(SpecList(_str(lib.ml_spec_target(h, i)), tags, entries))
         return lists
 
-    def _handle(self):
+    def _handle(self) -> Any:
         if not self._h:
             raise ValueError("Spec is closed")
         return self._h
 
-    def to_json(self):
+    def to_json(self) -> str:
         """The whole normalised spec as JSON text ({"lists":[...]}), every
         platform field separately."""
         lib = _lib()
@@ -788,20 +836,21 @@ class Spec(_Handle):
             _check(lib, rc, err)
         finally:
             s = _take_string(lib, out)
-        return s
+        return s or ""
 
     @property
-    def json(self):
+    def json(self) -> Dict[str, Any]:
         """to_json() parsed into a dict."""
-        return json.loads(self.to_json())
+        doc: Dict[str, Any] = json.loads(self.to_json())
+        return doc
 
     _FREE = "ml_spec_free"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Spec %s>" % ", ".join(l.target for l in self.lists)
 
 
-def _check_handle(lib, rc, err, handle, free):
+def _check_handle(lib: Any, rc: int, err: Any, handle: Any, free: Any) -> None:
     """Constructor call: on failure also free a handle a library might have
     left (defensive: it leaves NULL), then raise."""
     if rc != ML_OK:
@@ -816,7 +865,12 @@ def _check_handle(lib, rc, err, handle, free):
 
 # ---- results -------------------------------------------------------------------------------
 
-Tag = collections.namedtuple("Tag", "tag moved")
+class Tag(NamedTuple):
+    """A tag the push or edit set, and whether it moved from another
+    digest."""
+    tag: str
+    moved: bool
+
 
 
 class Result:
@@ -830,17 +884,17 @@ class Result:
     assembled list, for push(); None for edit()), referrers_copied (referrer
     manifests copied into the target with referrers=True; 0 otherwise)."""
 
-    def __init__(self, lib, h, list_h=None):
-        self.target = _s(lib.ml_result_target(h))
-        self.digest = _s(lib.ml_result_digest(h))
-        self.size = lib.ml_result_size(h)
+    def __init__(self, lib: Any, h: Any, list_h: Any = None) -> None:
+        self.target = _str(lib.ml_result_target(h))
+        self.digest = _str(lib.ml_result_digest(h))
+        self.size: int = lib.ml_result_size(h)
         self.up_to_date = bool(lib.ml_result_up_to_date(h))
-        self.tags = [Tag(_s(lib.ml_result_tag(h, i)), bool(lib.ml_result_tag_moved(h, i)))
+        self.tags = [Tag(_str(lib.ml_result_tag(h, i)), bool(lib.ml_result_tag_moved(h, i)))
                      for i in range(lib.ml_result_tag_count(h))]
-        self.changes = [_s(lib.ml_result_change(h, i))
+        self.changes = [_str(lib.ml_result_change(h, i))
                         for i in range(lib.ml_result_change_count(h))]
-        self.plan = [_s(lib.ml_result_plan(h, i)) for i in range(lib.ml_result_plan_count(h))]
-        self.referrers_copied = lib.ml_result_referrers_copied(h)
+        self.plan = [_str(lib.ml_result_plan(h, i)) for i in range(lib.ml_result_plan_count(h))]
+        self.referrers_copied: int = lib.ml_result_referrers_copied(h)
         out = c_void_p()
         err = P(_Error)()
         rc = lib.ml_result_to_json(h, ctypes.byref(out), ctypes.byref(err))
@@ -848,31 +902,35 @@ class Result:
             _check(lib, rc, err)
         finally:
             text = _take_string(lib, out)
-        self.json = json.loads(text) if text else {}
+        self.json: Dict[str, Any] = json.loads(text) if text else {}
         self.dry_run = bool(self.json.get("dryRun", False))
-        self.warnings = list(self.json.get("warnings") or [])
-        self.list_bytes = None
-        self.media_type = self.json.get("mediaType")
+        self.warnings: List[str] = list(self.json.get("warnings") or [])
+        self.list_bytes: Optional[bytes] = None
+        self.media_type: Optional[str] = self.json.get("mediaType")
         if list_h:
             n = c_size_t()
             p = lib.ml_list_bytes(list_h, ctypes.byref(n))
             self.list_bytes = ctypes.string_at(p, n.value) if p else None
             self.media_type = _s(lib.ml_list_media_type(list_h))
             for i in range(lib.ml_list_warning_count(list_h)):
-                w = _s(lib.ml_list_warning(list_h, i))
+                w = _str(lib.ml_list_warning(list_h, i))
                 if w not in self.warnings:
                     self.warnings.append(w)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Result %s %s%s>" % (self.target, self.digest,
                                      " up-to-date" if self.up_to_date else "")
 
 
 # ---- manifests -----------------------------------------------------------------------------
 
-ManifestEntry = collections.namedtuple("ManifestEntry", "platform digest media_type size")
-ManifestEntry.__doc__ = ("A list entry: platform \"os/arch[/variant]\" (None when the "
-                         "entry has none), digest, media type, size.")
+class ManifestEntry(NamedTuple):
+    """A list entry: platform "os/arch[/variant]" (None when the entry has
+    none), digest, media type, size."""
+    platform: Optional[str]
+    digest: str
+    media_type: str
+    size: int
 
 
 class Manifest(_Handle):
@@ -882,19 +940,19 @@ class Manifest(_Handle):
     [ManifestEntry] (lists only), json (dict from ml_manifest_to_json).
     select(platform) needs the C object: close() (or `with`) frees it."""
 
-    def __init__(self, lib, h):
+    def __init__(self, lib: Any, h: Any) -> None:
         self._h = h
         try:
-            self.ref = _s(lib.ml_manifest_ref(h))
-            self.digest = _s(lib.ml_manifest_digest(h))
-            self.media_type = _s(lib.ml_manifest_media_type(h))
+            self.ref = _str(lib.ml_manifest_ref(h))
+            self.digest = _str(lib.ml_manifest_digest(h))
+            self.media_type = _str(lib.ml_manifest_media_type(h))
             n = c_size_t()
             p = lib.ml_manifest_bytes(h, ctypes.byref(n))
             self.raw = ctypes.string_at(p, n.value) if p else b""
             self.is_list = bool(lib.ml_manifest_is_list(h))
             self.entries = [ManifestEntry(_s(lib.ml_manifest_entry_platform(h, i)),
-                                          _s(lib.ml_manifest_entry_digest(h, i)),
-                                          _s(lib.ml_manifest_entry_media_type(h, i)),
+                                          _str(lib.ml_manifest_entry_digest(h, i)),
+                                          _str(lib.ml_manifest_entry_media_type(h, i)),
                                           lib.ml_manifest_entry_size(h, i))
                             for i in range(lib.ml_manifest_entry_count(h))]
             out = c_void_p()
@@ -904,12 +962,12 @@ class Manifest(_Handle):
                 _check(lib, rc, err)
             finally:
                 text = _take_string(lib, out)
-            self.json = json.loads(text) if text else {}
+            self.json: Dict[str, Any] = json.loads(text) if text else {}
         except BaseException:
             self.close()
             raise
 
-    def select_index(self, platform):
+    def select_index(self, platform: str) -> int:
         """Index of the entry a runtime on `platform` would pick; raises
         ManifestListError ML_ENOTFOUND (or ML_EPLATFORM)."""
         if not self._h:
@@ -922,32 +980,37 @@ class Manifest(_Handle):
         _check(lib, rc, err)
         return idx.value
 
-    def select(self, platform):
+    def select(self, platform: str) -> ManifestEntry:
         """The ManifestEntry a runtime on `platform` ("os/arch[/variant]")
         would pick."""
         return self.entries[self.select_index(platform)]
 
     _FREE = "ml_manifest_free"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Manifest %s %s %s>" % (self.ref, self.digest, self.media_type)
 
 
-Referrer = collections.namedtuple(
-    "Referrer", "subject digest media_type artifact_type size annotations")
-Referrer.__doc__ = ("A manifest attached to a subject (signature, SBOM, attestation): "
-                    "subject (digest of the manifest it refers to: the inspected one "
-                    "or one of its entries), digest, media_type, artifact_type (None "
-                    "when it has none), size, annotations (dict, {} when none).")
+class Referrer(NamedTuple):
+    """A manifest attached to a subject (signature, SBOM, attestation):
+    subject (digest of the manifest it refers to: the inspected one or one
+    of its entries), digest, media_type, artifact_type (None when it has
+    none), size, annotations ({} when none)."""
+    subject: str
+    digest: str
+    media_type: str
+    artifact_type: Optional[str]
+    size: int
+    annotations: Dict[str, str]
 
 
-class VerifyReport(list):
+class VerifyReport(List[str]):
     """The problems found by Client.verify (a list of str; empty = ok), with
     .json (dict: ref, digest, ok, children, blobs, problems)."""
-    json = None
+    json: Dict[str, Any] = {}
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self
 
 
@@ -958,14 +1021,17 @@ class _Callbacks:
     no reference to the Client (no cycle: the Client's __del__ stays
     prompt)."""
 
-    def __init__(self, log, credentials):
+    def __init__(self, log: Any, credentials: Optional[CredentialsCallback],
+                 progress: Optional[ProgressCallback]) -> None:
         self.log = log
         self.credentials = credentials
-        self.exc = None
+        self.progress = progress
+        self.exc: Optional[BaseException] = None
         self.log_fn = _LOG_FN(self._log) if log is not None else None
         self.cred_fn = _CRED_FN(self._cred) if credentials is not None else None
+        self.progress_fn = _PROGRESS_FN(self._progress) if progress is not None else None
 
-    def _log(self, level, message, payload):
+    def _log(self, level: int, message: Optional[bytes], payload: Any) -> None:
         try:
             msg = message.decode("utf-8", "replace") if message else ""
             log = self.log
@@ -976,12 +1042,24 @@ class _Callbacks:
             else:
                 log(level, msg)
         except BaseException as e:  # never unwind through C
-            if self.exc is None:
-                self.exc = e
+            self._keep(e)
 
-    def _cred(self, registry, cred, payload):
+    def _progress(self, step: Optional[bytes], done: int, total: int, payload: Any) -> None:
         try:
-            got = self.credentials(registry.decode("utf-8", "replace"))
+            assert self.progress is not None
+            self.progress(step.decode("utf-8", "replace") if step else "", done, total)
+        except BaseException as e:
+            self._keep(e)
+
+    def _keep(self, e: BaseException) -> None:
+        """The first exception a callback raised, for after the call."""
+        if self.exc is None:
+            self.exc = e
+
+    def _cred(self, registry: bytes, cred: Any, payload: Any) -> int:
+        try:
+            assert self.credentials is not None
+            got: Any = self.credentials(registry.decode("utf-8", "replace"))
             if got is None:
                 return ML_OK  # anonymous
             if isinstance(got, (str, bytes)):
@@ -995,21 +1073,22 @@ class _Callbacks:
                                  "(username, secret) or (username, secret, identity_token)")
             if secret is None:
                 raise ValueError("credentials callback returned no secret")
-            return _lib().ml_credential_set(cred, _enc(user, "username"),
-                                            _enc(secret, "secret"), 1 if ident else 0)
+            return int(_lib().ml_credential_set(cred, _enc(user, "username"),
+                                            _enc(secret, "secret"), 1 if ident else 0))
         except BaseException as e:
-            if self.exc is None:
-                self.exc = e
+            self._keep(e)
             return ML_EAUTH
 
-    def take(self):
+    def take(self) -> Optional[BaseException]:
         e, self.exc = self.exc, None
         return e
 
 
-def _push_options(lib, create=False, force=False, dry_run=False, type=None,
-                  annotations=None, ignore_missing=False, purge=False,
-                  no_attestations=False, referrers=False):
+def _push_options(lib: Any, create: bool = False, force: bool = False, dry_run: bool = False,
+                  type: Optional[str] = None,
+                  annotations: Union[None, Annotations, Strings] = None,
+                  ignore_missing: bool = False, purge: bool = False,
+                  no_attestations: bool = False, referrers: bool = False) -> Tuple[Any, Any]:
     """-> (ml_push_options, objects to keep alive during the call)."""
     o = _init_options(lib, lib.ml_push_options_init, _PushOptions, PUSH_OPTIONS_VERSION)
     o.flags = ((_PUSH_CREATE if create else 0) | (_PUSH_FORCE if force else 0)
@@ -1021,7 +1100,7 @@ def _push_options(lib, create=False, force=False, dry_run=False, type=None,
     if type not in types:
         raise ValueError("type must be None, 'docker' or 'oci', not %r" % (type,))
     o.type = types[type]
-    if isinstance(annotations, dict):
+    if isinstance(annotations, Mapping):
         annotations = ["%s=%s" % kv for kv in annotations.items()]
     arr, n = _c_array(annotations, "annotation")
     o.annotations = arr
@@ -1048,6 +1127,11 @@ class Client(_Handle):
                   ML_EAUTH; the exception is the __cause__.
     log           callable(level, message) with LOG_DEBUG/INFO/WARN, or a
                   logging.Logger
+    progress      callable(step, done, total): "resolve", "configs",
+                  "blobs", "children" count requests, "copy bytes" the
+                  bytes of the blob being copied. An exception in it is
+                  kept until the call ends: re-raised as a warning when the
+                  call succeeded, as the __cause__ when it failed.
     user_agent    None: "libmanifestlist/VERSION"
     cache_dir     where platforms read from image configs are kept by
                   config digest, so later builds read no config (None: no
@@ -1057,17 +1141,25 @@ class Client(_Handle):
     class serialises calls with a lock. Callbacks run on the calling
     thread. Use `with Client(...) as c:` or close()."""
 
-    def __init__(self, concurrency=None, retries=None, timeout_ms=None, ca_cert=None,
-                 username=None, password=None, insecure=False, plain_http=False,
-                 docker_config_dir=None, auth_file=None, credentials=None, log=None,
-                 user_agent=None, cache_dir=None):
+    def __init__(self, concurrency: Optional[int] = None, retries: Optional[int] = None,
+                 timeout_ms: Optional[int] = None, ca_cert: Optional[StrPath] = None,
+                 username: Optional[str] = None, password: Optional[str] = None,
+                 insecure: bool = False, plain_http: bool = False,
+                 docker_config_dir: Optional[StrPath] = None,
+                 auth_file: Optional[StrPath] = None,
+                 credentials: Optional[CredentialsCallback] = None,
+                 log: Union[None, LogCallback, logging.Logger] = None,
+                 user_agent: Optional[str] = None, cache_dir: Optional[StrPath] = None,
+                 progress: Optional[ProgressCallback] = None) -> None:
         self._h = None
         self._lock = threading.Lock()
-        self._owner = None  # thread inside a library call on this client
+        self._owner: Optional[int] = None  # thread inside a library call on this client
         if credentials is not None and not callable(credentials):
             raise TypeError("credentials must be callable")
         if log is not None and not callable(log) and not hasattr(log, "log"):
             raise TypeError("log must be callable or a logging.Logger")
+        if progress is not None and not callable(progress):
+            raise TypeError("progress must be callable")
         lib = _lib()
         if credentials is not None and "ml_credential_set" in lib.ml_missing:
             raise ManifestListError(
@@ -1076,7 +1168,7 @@ class Client(_Handle):
                 "password or auth_file instead" % lib._name)
         # Alive as long as the client: the library calls them until
         # ml_client_free.
-        self._cb = _Callbacks(log, credentials)
+        self._cb = _Callbacks(log, credentials, progress)
         # A version-1 library knows no cache_dir; without one, version 1 does.
         version = CLIENT_OPTIONS_VERSION if cache_dir is not None else 1
         o = _init_options(lib, lib.ml_client_options_init, _ClientOptions, version)
@@ -1101,6 +1193,8 @@ class Client(_Handle):
             o.log = self._cb.log_fn
         if self._cb.cred_fn is not None:
             o.credentials = self._cb.cred_fn
+        if self._cb.progress_fn is not None:
+            o.progress = self._cb.progress_fn
         h = P(_ClientH)()
         err = P(_Error)()
         rc = lib.ml_client_new(ctypes.byref(h), ctypes.byref(o), ctypes.byref(err))
@@ -1110,13 +1204,13 @@ class Client(_Handle):
     # ---- lifecycle
 
     @contextlib.contextmanager
-    def _using(self):
+    def _using(self) -> Iterator[Any]:
         """Holds the client for one library call: one thread at a time (the
         header's rule); a callback calling back into its own client would
         re-enter the ml_client, so that is refused instead of deadlocking."""
         if self._owner == threading.get_ident():
-            raise RuntimeError("a Client cannot be used from its own log or "
-                               "credentials callback")
+            raise RuntimeError("a Client cannot be used from its own log, progress "
+                               "or credentials callback")
         with self._lock:
             h = self._handle()
             self._owner = threading.get_ident()
@@ -1125,7 +1219,7 @@ class Client(_Handle):
             finally:
                 self._owner = None
 
-    def close(self):
+    def close(self) -> None:
         """Frees the ml_client (idempotent). Waits for a call running in
         another thread; refused from the client's own callback."""
         lock = getattr(self, "_lock", None)
@@ -1139,12 +1233,12 @@ class Client(_Handle):
                 _lib().ml_client_free(h)
         # the callbacks (self._cb) may go now: nothing calls them any more
 
-    def _handle(self):
+    def _handle(self) -> Any:
         if not self._h:
             raise ValueError("Client is closed")
         return self._h
 
-    def _raise(self, lib, rc, err, result=None):
+    def _raise(self, lib: Any, rc: int, err: Any, result: Optional[Result] = None) -> NoReturn:
         """Raises the library error with a callback's exception as cause."""
         e = _error_from(lib, rc, err)
         e.result = result
@@ -1153,7 +1247,7 @@ class Client(_Handle):
             raise cause  # KeyboardInterrupt, SystemExit from a callback
         raise e from cause
 
-    def _finish(self, lib, rc, err, result=None):
+    def _finish(self, lib: Any, rc: int, err: Any, result: Optional[Result] = None) -> None:
         """Raises on failure; on success frees err and reports an exception
         a callback swallowed (the call itself succeeded, so as a warning)."""
         if rc != ML_OK:
@@ -1168,9 +1262,11 @@ class Client(_Handle):
 
     # ---- operations
 
-    def push(self, spec, index=0, create=False, force=False, dry_run=False, type=None,
-             annotations=None, ignore_missing=False, purge=False, no_attestations=False,
-             referrers=False):
+    def push(self, spec: Spec, index: int = 0, create: bool = False, force: bool = False,
+             dry_run: bool = False, type: Optional[str] = None,
+             annotations: Union[None, Annotations, Strings] = None,
+             ignore_missing: bool = False, purge: bool = False,
+             no_attestations: bool = False, referrers: bool = False) -> Result:
         """Builds list `index` of `spec` (ml_list_build: every entry resolved)
         and pushes it (ml_list_push: children made available in the target
         repository, then the list under its tags) -> Result.
@@ -1210,16 +1306,19 @@ class Client(_Handle):
                                           ctypes.byref(res), ctypes.byref(err))
                 result = Result(lib, res, lst if rc == ML_OK else None) if res else None
                 self._finish(lib, rc, err, result)
-                return result
+                return _returned(result, "result")
             finally:
                 _free_error(lib, err)
                 lib.ml_result_free(res)
                 lib.ml_list_free(lst)
                 del keep
 
-    def edit(self, target, add=(), remove=(), create=False, force=False, dry_run=False,
-             type=None, annotations=None, ignore_missing=False, purge=False,
-             no_attestations=False, referrers=False):
+    def edit(self, target: str, add: Strings = (), remove: Strings = (),
+             create: bool = False, force: bool = False, dry_run: bool = False,
+             type: Optional[str] = None,
+             annotations: Union[None, Annotations, Strings] = None,
+             ignore_missing: bool = False, purge: bool = False,
+             no_attestations: bool = False, referrers: bool = False) -> Result:
         """Edits the list at `target` without a spec (ml_list_edit) -> Result.
         add: ["SRC[=OS/ARCH[/VARIANT]]", ...] (platform from the image config
         when omitted; replaces the entry of the same platform); remove:
@@ -1242,13 +1341,13 @@ class Client(_Handle):
                                       ctypes.byref(res), ctypes.byref(err))
                 result = Result(lib, res) if res else None
                 self._finish(lib, rc, err, result)
-                return result
+                return _returned(result, "result")
             finally:
                 _free_error(lib, err)
                 lib.ml_result_free(res)
                 del keep, add_arr, rm_arr
 
-    def inspect(self, ref):
+    def inspect(self, ref: str) -> Manifest:
         """Fetches a manifest (image, list or index) by tag or digest ->
         Manifest. `ref` may name an OCI layout ("oci:PATH[:TAG]",
         "oci:PATH@DIGEST")."""
@@ -1264,7 +1363,7 @@ class Client(_Handle):
             self._finish(lib, rc, err)
         return Manifest(lib, h)
 
-    def referrers(self, ref):
+    def referrers(self, ref: Union[str, Manifest]) -> List[Referrer]:
         """What is attached to a manifest and, for a list, to each of its
         entries (ml_referrers_fetch) -> [Referrer], in the library's order.
         `ref`: a reference (tag or digest; registry or OCI layout) that is
@@ -1289,7 +1388,7 @@ class Client(_Handle):
                 _free_error(lib, err)
                 lib.ml_manifest_free(h)
 
-    def _referrers(self, lib, client, manifest_h):
+    def _referrers(self, lib: Any, client: Any, manifest_h: Any) -> List[Referrer]:
         """ml_referrers_fetch on a held client -> [Referrer]; frees all."""
         rh = P(_ReferrersH)()
         err = P(_Error)()
@@ -1309,9 +1408,9 @@ class Client(_Handle):
             if len(doc) != n:
                 raise ManifestListError(ML_EMANIFEST, "ml_referrers_to_json lists %d "
                                         "referrers, ml_referrers_count %d" % (len(doc), n))
-            return [Referrer(_s(lib.ml_referrers_subject(rh, i)),
-                             _s(lib.ml_referrers_digest(rh, i)),
-                             _s(lib.ml_referrers_media_type(rh, i)),
+            return [Referrer(_str(lib.ml_referrers_subject(rh, i)),
+                             _str(lib.ml_referrers_digest(rh, i)),
+                             _str(lib.ml_referrers_media_type(rh, i)),
                              _s(lib.ml_referrers_artifact_type(rh, i)),
                              lib.ml_referrers_size(rh, i),
                              dict(doc[i].get("annotations") or {}))
@@ -1320,7 +1419,7 @@ class Client(_Handle):
             _free_error(lib, err)
             lib.ml_referrers_free(rh)
 
-    def verify(self, ref):
+    def verify(self, ref: str) -> VerifyReport:
         """Checks the list at `ref` in place (children exist in its
         repository, their configs match the entries' platforms, blobs are
         present) -> VerifyReport (list of problem strings; empty = ok).
@@ -1333,7 +1432,7 @@ class Client(_Handle):
                 rc = lib.ml_verify(ctypes.byref(rep), client, _enc(ref, "ref"),
                                    ctypes.byref(err))
                 self._finish(lib, rc, err)
-                report = VerifyReport(_s(lib.ml_report_problem(rep, i))
+                report = VerifyReport(_str(lib.ml_report_problem(rep, i))
                                       for i in range(lib.ml_report_problem_count(rep)))
                 out = c_void_p()
                 e2 = P(_Error)()
@@ -1348,7 +1447,7 @@ class Client(_Handle):
                 _free_error(lib, err)
                 lib.ml_report_free(rep)
 
-    def delete(self, ref, force=False):
+    def delete(self, ref: str, force: bool = False) -> str:
         """Deletes the list `ref` names (resolved to its digest; referenced
         images untouched) -> the deleted digest. force: also delete a
         single image manifest."""
@@ -1364,10 +1463,20 @@ class Client(_Handle):
             finally:
                 _free_error(lib, err)
                 digest = _take_string(lib, out)
-            return digest
+            return _returned(digest, "digest")
 
 
-def _u32(v, what, minimum=0):
+_T = TypeVar("_T")
+
+
+def _returned(obj: Optional[_T], what: str) -> _T:
+    """What a successful call returns (defensive: never missing)."""
+    if obj is None:
+        raise ManifestListError(ML_ENOMEM, "library returned ML_OK and no " + what)
+    return obj
+
+
+def _u32(v: int, what: str, minimum: int = 0) -> int:
     v = int(v)
     if not minimum <= v < _UINT32_MAX:
         raise ValueError("%s out of range: %d" % (what, v))
