@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(meson ninja-build pkg-config gcc g++ libcurl4-openssl-dev libfyaml-dev
   libcjson-dev libmbedtls-dev docker-registry skopeo apache2-utils openssl
-  python3 python3-jwt python3-cryptography curl valgrind)
+  python3 python3-jwt python3-cryptography python3-venv python3-setuptools python3-wheel
+  python3-mypy curl valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
