@@ -2,7 +2,8 @@
 # Builds and installs the tree under a temporary prefix the loader does not
 # search, then: the installed mlist runs without LD_LIBRARY_PATH (its
 # runpath), and docs/example.c builds with nothing but
-# `pkg-config --cflags --libs manifestlist`, and runs.
+# `pkg-config --cflags --libs manifestlist`, whose flags name no private
+# dependency, and runs.
 set -euo pipefail
 src=$1
 root=$(mktemp -d)
@@ -22,6 +23,11 @@ test -f "$prefix/share/man/man1/mlist.1"
 
 pc=$(dirname "$(find "$prefix" -name manifestlist.pc)")
 export PKG_CONFIG_PATH=$pc
+cflags=$(pkg-config --cflags manifestlist)
+if grep -Eq 'cjson|fyaml|curl' <<<"$cflags"; then
+  echo "private dependency in --cflags: $cflags" >&2
+  exit 1
+fi
 test -f "$prefix/include/manifestlist.h"
 libdir=$(pkg-config --variable=libdir manifestlist)
 cc -std=c11 -o "$root/example" "$src/docs/example.c" $(pkg-config --cflags --libs manifestlist) \
