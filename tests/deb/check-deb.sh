@@ -28,7 +28,7 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir=$root/usr/lib/$multiarch
 for f in "$libdir/libmanifestlist.so.0" "$libdir/libmanifestlist.so" \
     "$libdir/pkgconfig/manifestlist.pc" usr/include/manifestlist.h usr/bin/mlist \
-    usr/share/man/man1/mlist.1.gz usr/lib/python3/dist-packages/manifestlist.py; do
+    usr/share/man/man1/mlist.1.gz usr/lib/python3/dist-packages/manifestlist/__init__.py; do
   [[ $f = /* ]] || f=$root/$f
   [ -e "$f" ] || fail "missing ${f#"$root"}"
 done
@@ -50,7 +50,8 @@ python3 "$src/tests/abi/check-symbols.py" "$libdir/libmanifestlist.so.0" \
 ! readelf -d "$root/usr/bin/mlist" | grep -Eq 'RPATH|RUNPATH' || fail "mlist has a runpath"
 LD_LIBRARY_PATH=$libdir "$root/usr/bin/mlist" --version | grep -q "^mlist $version" ||
   fail "the packaged mlist does not run"
-MANIFESTLIST_LIB=$libdir/libmanifestlist.so.0 PYTHONPATH=$root/usr/lib/python3/dist-packages \
-  python3 -c 'import manifestlist, sys; sys.exit(manifestlist.library_version() != sys.argv[1])' \
+# Without MANIFESTLIST_LIB: the package finds the library it was installed with.
+env -u MANIFESTLIST_LIB -u LD_LIBRARY_PATH PYTHONPATH=$root/usr/lib/python3/dist-packages \
+  /usr/bin/python3 -c 'import manifestlist, sys; sys.exit(manifestlist.library_version() != sys.argv[1])' \
   "$version" || fail "the packaged Python module does not load the packaged library"
 echo "1 passed, 0 failed"
