@@ -134,6 +134,11 @@ ML_API int ml_error_column(const ml_error *err);
 #define ML_HINT_TRUST_CA (1u << 5)         /* trust the registry's CA (ca_cert), or ML_CLIENT_INSECURE */
 #define ML_HINT_CREDENTIALS (1u << 6)      /* give credentials: none were found */
 ML_API uint32_t ml_error_hints(const ml_error *err);
+/* Why authentication failed, for ML_EAUTH errors (0 for any other). */
+#define ML_AUTH_NO_CREDENTIALS 1 /* the registry asked for credentials and none were found */
+#define ML_AUTH_REJECTED 2       /* the registry or its token service refused the credentials */
+#define ML_AUTH_DENIED 3         /* authenticated, but not allowed this repository or action */
+ML_API int ml_error_auth_reason(const ml_error *err);
 ML_API void ml_error_free(ml_error *err);
 
 /* ---- References and platforms ------------------------------------------ */

@@ -965,6 +965,7 @@ class AuthTest(BindingCase):
             c.inspect(self.ref(tag_for(AMD)))
         self.assertEqual(cm.exception.code_name, "ML_EAUTH")
         self.assertEqual(cm.exception.http_status, 401)
+        self.assertEqual(cm.exception.auth_reason, "no_credentials")
         self.assertEqual(calls, [self.reg.host])
 
     def test_credentials_callback_wrong_password(self):
@@ -973,6 +974,7 @@ class AuthTest(BindingCase):
         with self.assertRaises(ml.ManifestListError) as cm:
             c.inspect(self.ref(tag_for(AMD)))
         self.assertEqual(cm.exception.code, ml.ML_EAUTH)
+        self.assertEqual(cm.exception.auth_reason, "rejected")
         self.assertNotIn("Xq9-not-the-password", cm.exception.message, "the secret never reaches a message")
 
     def test_credentials_callback_exception_is_the_cause(self):

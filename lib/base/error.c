@@ -51,7 +51,7 @@ static void replace(char **field, const char *value)
 }
 
 /* Out of memory while reporting: a static error keeps the code reachable. */
-static ml_error oom_error = {ML_ENOMEM, (char *)"out of memory", 0, NULL, NULL, 0, 0, 0};
+static ml_error oom_error = {ML_ENOMEM, (char *)"out of memory", 0, NULL, NULL, 0, 0, 0, 0};
 
 static bool is_static(const ml_error *e) { return e == &oom_error; }
 
@@ -115,6 +115,17 @@ void ml__error_set_http(ml_error **err, int status, const char *registry_code)
     replace(&(*err)->registry_code, registry_code);
 }
 
+int ml__error_copy(ml_error **dst, const ml_error *src)
+{
+    int code = ml__error_set(dst, ml_error_code(src), "%s", ml_error_message(src));
+    ml__error_set_http(dst, ml_error_http_status(src), ml_error_registry_code(src));
+    if (dst && *dst && !is_static(*dst) && src) {
+        (*dst)->hints = src->hints;
+        (*dst)->auth_reason = src->auth_reason;
+    }
+    return code;
+}
+
 int ml__error_hint(ml_error **err, int fallback, uint32_t hints)
 {
     if (!err || !*err)
@@ -132,6 +143,36 @@ const char *ml_error_file(const ml_error *err) { return err ? err->file : NULL; 
 int ml_error_line(const ml_error *err) { return err ? err->line : 0; }
 int ml_error_column(const ml_error *err) { return err ? err->column : 0; }
 uint32_t ml_error_hints(const ml_error *err) { return err ? err->hints : 0; }
+int ml_error_auth_reason(const ml_error *err) { return err ? err->auth_reason : 0; }
+
+static const char *auth_reason_text(int reason)
+{
+    switch (reason) {
+    case ML_AUTH_NO_CREDENTIALS: return "no credentials found";
+    case ML_AUTH_REJECTED: return "the credentials were rejected";
+    case ML_AUTH_DENIED: return "authenticated, but access is denied";
+    default: return NULL;
+    }
+}
+
+int ml__error_auth(ml_error **err, int fallback, int reason)
+{
+    const char *why = auth_reason_text(reason);
+    if (!err || !*err || !why)
+        return err && *err ? (*err)->code : fallback;
+    ml_error *e = *err;
+    if (is_static(e) || e->auth_reason)
+        return e->code;
+    char *msg = format("%s (%s)", e->message, why);
+    if (msg) {
+        free(e->message);
+        e->message = msg;
+    }
+    e->auth_reason = reason;
+    if (reason == ML_AUTH_NO_CREDENTIALS)
+        e->hints |= ML_HINT_CREDENTIALS;
+    return e->code;
+}
 
 void ml_error_free(ml_error *err)
 {

@@ -13,6 +13,7 @@ struct ml_error {
     int line;
     int column;
     uint32_t hints;      /* ML_HINT_* */
+    int auth_reason;     /* ML_AUTH_*, or 0 */
 };
 
 #if defined(__GNUC__)
@@ -34,6 +35,9 @@ typedef struct ml__errno_text {
     char text[128];
 } ml__errno_text;
 ml__errno_text ml__strerror(int errnum);
+/* *dst becomes a copy of src (message, code, HTTP status, hints, auth
+ * reason); returns the code. */
+int ml__error_copy(ml_error **dst, const ml_error *src);
 /* Attaches a source location (spec file, 1-based line and column). */
 void ml__error_set_location(ml_error **err, const char *file, int line, int column);
 /* Attaches the registry's HTTP status and error code (may be NULL). */
@@ -42,5 +46,8 @@ void ml__error_set_http(ml_error **err, int status, const char *registry_code);
  * message never names a CLI flag). Returns the error's code, or
  * `fallback` when there is none. */
 int ml__error_hint(ml_error **err, int fallback, uint32_t hints);
+/* Records why authentication failed (ML_AUTH_*) and says it in the
+ * message; returns the error's code, or `fallback`. */
+int ml__error_auth(ml_error **err, int fallback, int reason);
 
 #endif

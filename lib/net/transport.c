@@ -118,9 +118,9 @@ static int token_failed(const ml__host *h, const ml__http_req *r, ml_error **err
         return ml__error_set(err, ml__http_unsent(r) ? ML_EINVAL : ML_ENET, "token request for %s: %s", h->name,
                              r->error);
     if (r->status == 401 || r->status == 403) {
-        ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld): %s", h->name,
-                      r->status, h->cred.set ? "check the credentials" : "no credentials found");
-        return ml__error_hint(err, ML_EAUTH, h->cred.set ? 0 : ML_HINT_CREDENTIALS);
+        ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld)", h->name,
+                      r->status);
+        return ml__error_auth(err, ML_EAUTH, h->cred.set ? ML_AUTH_REJECTED : ML_AUTH_NO_CREDENTIALS);
     }
     return ml__error_set(err, ML_EAUTH, "token request for %s: HTTP %ld", h->name, r->status);
 }
@@ -430,4 +430,16 @@ int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, co
 int ml__transport_send_bare(ml_client *c, ml__http_req *r)
 {
     return ml__http_run(c->http, &r, 1);
+}
+
+int ml__transport_auth_reason(ml_client *c, const ml_ref *repo, long status)
+{
+    ml__host *h = ml__client_host(c, repo->registry);
+    if (!h || !h->cred.set)
+        return ML_AUTH_NO_CREDENTIALS;
+    if (status == 403)
+        return ML_AUTH_DENIED;
+    /* A token was issued for these credentials: the registry refusing it
+     * is about the repository or action, not the credentials. */
+    return h->challenge.scheme == ML__AUTH_BASIC ? ML_AUTH_REJECTED : ML_AUTH_DENIED;
 }

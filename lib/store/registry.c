@@ -51,6 +51,13 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
     return rc;
 }
 
+/* answer_error, saying why an authentication failed (ML_AUTH_*). */
+static int refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, const char *what, ml_error **err)
+{
+    int rc = answer_error(r, what, err);
+    return rc == ML_EAUTH ? ml__error_auth(err, rc, ml__transport_auth_reason(c, repo, r->status)) : rc;
+}
+
 /* RFC 3986 query: pchar, "/" and "?", percent escapes whole. */
 static bool query_valid(const char *q)
 {
@@ -158,8 +165,8 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
             continue;
         if (sent != ML_OK) {
             /* Authentication could not even start: every item shares why. */
-            items[i].rc = ml__error_set(&items[i].err, sent, "%s", ml_error_message(err));
-            ml__error_set_http(&items[i].err, ml_error_http_status(err), ml_error_registry_code(err));
+            items[i].rc = err ? ml__error_copy(&items[i].err, err)
+                              : ml__error_set(&items[i].err, sent, "%s", ml_strerror(sent));
             continue;
         }
         char *what = what_of(method, items[i].repo, items[i].reference);
@@ -168,6 +175,8 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
             break;
         }
         finish(&items[i], reqs[i], what);
+        if (items[i].rc == ML_EAUTH)
+            ml__error_auth(&items[i].err, ML_EAUTH, ml__transport_auth_reason(c, items[i].repo, reqs[i]->status));
         free(what);
     }
     ml_error_free(err);
@@ -417,7 +426,7 @@ int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *
     if (rc == ML_OK)
         rc = ml__transport_send_one(c, r, repo, "pull", NULL, err);
     if (rc == ML_OK && !ok_status(r->status))
-        rc = answer_error(r, what, err);
+        rc = refused(c, repo, r, what, err);
     if (rc == ML_OK && ml__tags_parse(r->response.data, r->response.len, tags) != ML_OK)
         rc = ml__error_set(err, ML_EMANIFEST, "%s: not a tag list", what);
     if (rc == ML_OK)
@@ -443,7 +452,7 @@ int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest
     if ((rc = ml__transport_send_one(c, r, repo, "delete", NULL, err)) != ML_OK)
         goto done;
     if (!ok_status(r->status)) {
-        rc = answer_error(r, what, err);
+        rc = refused(c, repo, r, what, err);
         if (rc == ML_EUNSUPPORTED)
             ml__error_prefix(err, rc, "the registry does not allow deletes (distribution: set "
                                       "storage.delete.enabled)");
@@ -532,7 +541,7 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
     if (rc == ML_ENOMEM && foreign)
         ml__error_set(err, rc, "out of memory");
     if (rc == ML_OK && !ok_status(r->status))
-        rc = answer_error(r, what, err);
+        rc = refused(c, repo, r, what, err);
     ml__http_req_free(r);
     return rc;
 }
@@ -560,7 +569,7 @@ static int start_upload(ml_client *c, const ml_ref *repo, const char *query, con
         rc = session_location(loc, location, what, err);
     } else if (!*mounted) {
         rc = r->status == 202 ? ml__error_set(err, ML_EHTTP, "%s: upload started without Location", what)
-                              : answer_error(r, what, err);
+                              : refused(c, repo, r, what, err);
     }
     ml__http_req_free(r);
     return rc;
@@ -633,7 +642,7 @@ static int spool_blob(ml_client *c, const ml_ref *from, const char *digest, spoo
     if ((rc = ml__transport_send_one(c, r, from, "pull", NULL, err)) != ML_OK)
         goto done;
     if (!ok_status(r->status)) {
-        rc = answer_error(r, what, err);
+        rc = refused(c, from, r, what, err);
         goto done;
     }
     char got[ML__DIGEST_MAX];
@@ -740,7 +749,7 @@ static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs,
             locations[i] = NULL;
         } else if (!needs[i].mounted) {
             char *what = what_of("mount blob into", target, needs[i].digest);
-            rc = answer_error(reqs[i], what ? what : "mount blob", err);
+            rc = refused(c, target, reqs[i], what ? what : "mount blob", err);
             free(what);
         }
     }

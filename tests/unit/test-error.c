@@ -57,6 +57,27 @@ static void test_hints_accumulate_and_survive_context(void)
     CHECK_INT(ml_error_hints(NULL), 0);
 }
 
+static void test_auth_reason_as_data_and_words(void)
+{
+    ml_error *err = NULL, *copy = NULL;
+    ml__error_set(&err, ML_EAUTH, "GET r/app:1: HTTP 401");
+    CHECK_INT(ml_error_auth_reason(err), 0);
+    CHECK_INT(ml__error_auth(&err, ML_OK, ML_AUTH_NO_CREDENTIALS), ML_EAUTH);
+    CHECK_STR(ml_error_message(err), "GET r/app:1: HTTP 401 (no credentials found)");
+    CHECK_INT(ml_error_auth_reason(err), ML_AUTH_NO_CREDENTIALS);
+    CHECK(ml_error_hints(err) & ML_HINT_CREDENTIALS);
+    /* said once, whatever layer adds it again */
+    ml__error_auth(&err, ML_OK, ML_AUTH_DENIED);
+    CHECK_INT(ml_error_auth_reason(err), ML_AUTH_NO_CREDENTIALS);
+    CHECK_INT(ml__error_copy(&copy, err), ML_EAUTH);
+    CHECK_STR(ml_error_message(copy), ml_error_message(err));
+    CHECK_INT(ml_error_auth_reason(copy), ML_AUTH_NO_CREDENTIALS);
+    CHECK_INT(ml_error_hints(copy), ml_error_hints(err));
+    ml_error_free(copy);
+    ml_error_free(err);
+    CHECK_INT(ml_error_auth_reason(NULL), 0);
+}
+
 static void test_strerror_known_and_unknown(void)
 {
     CHECK_STR(ml_strerror(ML_EEXISTS), "target exists");
@@ -85,6 +106,7 @@ int main(void)
     TEST_RUN(test_null_err_is_allowed);
     TEST_RUN(test_replaces_previous);
     TEST_RUN(test_hints_accumulate_and_survive_context);
+    TEST_RUN(test_auth_reason_as_data_and_words);
     TEST_RUN(test_strerror_known_and_unknown);
     TEST_END();
 }

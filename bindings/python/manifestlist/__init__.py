@@ -121,6 +121,8 @@ LOG_DEBUG, LOG_INFO, LOG_WARN = 0, 1, 2
 # binding's keyword arguments.
 _HINTS = {1 << 0: "force", 1 << 1: "update", 1 << 2: "allow_duplicates", 1 << 3: "type_oci",
           1 << 4: "no_attestations", 1 << 5: "trust_ca", 1 << 6: "credentials"}
+# ML_AUTH_*: why authentication failed.
+_AUTH_REASONS = {1: "no_credentials", 2: "rejected", 3: "denied"}
 
 _SPEC_NO_NORMALIZE = 1 << 0
 _SPEC_ALLOW_DUPLICATES = 1 << 1
@@ -229,6 +231,7 @@ _PROTOS = {
     "ml_error_line": (c_int, [P(_Error)]),
     "ml_error_column": (c_int, [P(_Error)]),
     "ml_error_hints": (c_uint32, [P(_Error)]),
+    "ml_error_auth_reason": (c_int, [P(_Error)]),
     "ml_error_free": (None, [P(_Error)]),
 
     "ml_ref_normalize": (c_int, [c_char_p, P(c_void_p), P(P(_Error))]),
@@ -499,6 +502,7 @@ class ManifestListError(Exception):
     hints          what could be done about it: a frozenset of "force",
                    "update", "allow_duplicates", "type_oci",
                    "no_attestations", "trust_ca", "credentials"
+    auth_reason    ML_EAUTH: "no_credentials", "rejected" or "denied"; else None
     result         push/edit failures: a Result describing what happened
                    (tags moved before the failure...), or None
     """
@@ -506,7 +510,7 @@ class ManifestListError(Exception):
     def __init__(self, code: int, message: Optional[str] = None, http_status: int = 0,
                  registry_code: Optional[str] = None, file: Optional[str] = None,
                  line: int = 0, column: int = 0, result: Optional[Result] = None,
-                 hints: int = 0) -> None:
+                 hints: int = 0, auth_reason: int = 0) -> None:
         self.code = code
         self.code_name = CODE_NAMES.get(code, "ML_E(%d)" % code)
         if message is None:
@@ -522,6 +526,7 @@ class ManifestListError(Exception):
         self.column = column
         self.result = result
         self.hints = frozenset(name for bit, name in _HINTS.items() if hints & bit)
+        self.auth_reason: Optional[str] = _AUTH_REASONS.get(auth_reason)
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -558,7 +563,8 @@ def _error_from(lib: Any, rc: int, err: Any) -> ManifestListError:
             file=_s(lib.ml_error_file(err)),
             line=lib.ml_error_line(err),
             column=lib.ml_error_column(err),
-            hints=lib.ml_error_hints(err))
+            hints=lib.ml_error_hints(err),
+            auth_reason=lib.ml_error_auth_reason(err))
     finally:
         _free_error(lib, err)
 
