@@ -339,7 +339,11 @@ ML_API const char *ml_list_warning(const ml_list *list, size_t index);
 
 /* Makes every child available in the target repository, then pushes the
  * list under its tag(s). With ML_PUSH_DRY_RUN only compares with the
- * registry. *out describes what happened (also on failure when not NULL). */
+ * registry. *out describes what happened (also on failure when not NULL).
+ * The list is pushed as ml_list_build made it: of `opts`, push reads the
+ * push-phase flags (FORCE, CREATE, DRY_RUN, PURGE, REFERRERS); a type,
+ * annotation or IGNORE_MISSING/NO_ATTESTATIONS flag the build did not use
+ * is ML_EINVAL (pass the build's options, or defaults). */
 ML_API int ml_list_push(ml_list *list, ml_client *client,
                         const ml_push_options *opts, ml_result **out,
                         ml_error **err);

@@ -563,6 +563,37 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
     return ML_OK;
 }
 
+/* The list is pushed as it was built: a push option of the build phase
+ * (type, annotations, which entries to leave out) that asks for something
+ * else is a mistake, not a change to apply silently. */
+#define BUILD_FLAGS (ML_PUSH_IGNORE_MISSING | ML_PUSH_NO_ATTESTATIONS)
+
+static bool annotated_as_asked(const ml_list *l, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char *key = eq ? ml__strndup(arg, (size_t)(eq - arg)) : NULL;
+    const char *now = key ? ml__annotations_get(&l->model.annotations, key) : NULL;
+    free(key);
+    return now && strcmp(now, eq + 1) == 0;
+}
+
+static int check_build_options(const ml_list *l, const ml_push_options *o, ml_error **err)
+{
+    uint32_t extra = o->flags & BUILD_FLAGS & ~l->flags;
+    if (extra)
+        return ml__error_set(err, ML_EINVAL, "ml_list_push: flags 0x%x were not used when the list was built",
+                             (unsigned)extra);
+    bool docker = l->model.kind == ML__KIND_DOCKER_LIST;
+    if ((o->type == ML_TYPE_DOCKER && !docker) || (o->type == ML_TYPE_OCI && docker))
+        return ml__error_set(err, ML_EINVAL, "ml_list_push: type %u differs from the list's, built as %s",
+                             (unsigned)o->type, l->model.media_type);
+    for (size_t i = 0; i < o->annotation_count; i++)
+        if (!o->annotations[i] || !annotated_as_asked(l, o->annotations[i]))
+            return ml__error_set(err, ML_EINVAL, "ml_list_push: annotation %zu was not used when the list was built",
+                                 i);
+    return ML_OK;
+}
+
 int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_result **out, ml_error **err)
 {
     if (out)
@@ -571,6 +602,8 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
         return ml__error_set(err, ML_EINVAL, "ml_list_push: NULL argument");
     ml_push_options o;
     int rc = ml__push_options_read(opts, &o, err);
+    if (rc == ML_OK)
+        rc = check_build_options(l, &o, err);
     if (rc != ML_OK)
         return rc;
     ml_result *res = NULL;

@@ -156,6 +156,35 @@ static void test_push_again_is_up_to_date(void)
     teardown(&f);
 }
 
+/* A list is pushed as it was built: push options of the build phase that
+ * ask for something else are refused before anything is written. */
+static void test_push_refuses_options_the_build_did_not_use(void)
+{
+    fixture f = setup();
+    const char *images[] = {REG "/src:amd64"};
+    ml_list *l = build(&f, images, 1); /* an OCI index: its child is OCI */
+    const char *annotation[] = {"org.example.k=v"};
+    ml_push_options docker = ML_PUSH_OPTIONS_INIT, annotated = ML_PUSH_OPTIONS_INIT,
+                    ignore = ML_PUSH_OPTIONS_INIT, same = ML_PUSH_OPTIONS_INIT;
+    docker.type = ML_TYPE_DOCKER;
+    annotated.annotations = annotation;
+    annotated.annotation_count = 1;
+    ignore.flags = ML_PUSH_IGNORE_MISSING;
+    same.type = ML_TYPE_OCI;
+    same.flags = ML_PUSH_DRY_RUN;
+    const ml_push_options *refused[] = {&docker, &annotated, &ignore};
+    for (size_t i = 0; i < 3; i++) {
+        ml_error *err = NULL;
+        CHECK_INT(ml_list_push(l, f.c, refused[i], NULL, &err), ML_EINVAL);
+        CHECK(strstr(ml_error_message(err), "built") != NULL);
+        ml_error_free(err);
+    }
+    CHECK_INT(ml__memstore_writes(f.m), 0);
+    CHECK_INT(ml_list_push(l, f.c, &same, NULL, NULL), ML_OK);
+    ml_list_free(l);
+    teardown(&f);
+}
+
 static void test_dry_run_plans_and_writes_nothing(void)
 {
     fixture f = setup();
@@ -249,6 +278,7 @@ int main(void)
 {
     TEST_RUN(test_push_copies_children_and_moves_tags);
     TEST_RUN(test_push_again_is_up_to_date);
+    TEST_RUN(test_push_refuses_options_the_build_did_not_use);
     TEST_RUN(test_dry_run_plans_and_writes_nothing);
     TEST_RUN(test_concurrent_move_is_a_conflict_unless_forced);
     TEST_RUN(test_edit_adds_and_removes);
