@@ -358,6 +358,14 @@ ML_API int ml_list_push(ml_list *list, ml_client *client,
 ML_API int ml_list_edit(ml_client *client, const char *target, const char *const *add,
                         size_t add_count, const char *const *remove, size_t remove_count,
                         const ml_push_options *opts, ml_result **out, ml_error **err);
+/* The same edit, with the additions described as list `index` of a spec
+ * (parsed or built with ml_spec_new): its target is the list edited, its
+ * extra tags are moved too, its index annotations are set over the list's,
+ * and each entry (image, full platform or none, annotations) replaces the
+ * entry of its platform. `remove` as for ml_list_edit. */
+ML_API int ml_list_edit_spec(ml_client *client, const ml_spec *spec, size_t index,
+                             const char *const *remove, size_t remove_count,
+                             const ml_push_options *opts, ml_result **out, ml_error **err);
 
 /* ---- Results ----------------------------------------------------------- */
 

@@ -15,7 +15,8 @@
 typedef struct edit {
     ml_ref target;
     const char *name;
-    ml__spec_entry *adds;
+    const ml__spec_list *spec; /* a spec's list: extra tags, index annotations; or NULL */
+    ml__spec_entry *adds;      /* the spec's entries (borrowed), or parsed --add strings */
     size_t add_count;
     const char *const *removes;
     size_t remove_count;
@@ -24,12 +25,13 @@ typedef struct edit {
 
 static void edit_clear(edit *e)
 {
-    for (size_t i = 0; i < e->add_count; i++) {
+    for (size_t i = 0; !e->spec && i < e->add_count; i++) {
         ml__ref_clear(&e->adds[i].ref);
         free(e->adds[i].image);
         ml__platform_clear(&e->adds[i].platform);
     }
-    free(e->adds);
+    if (!e->spec)
+        free(e->adds);
     ml__ref_clear(&e->target);
     ml__strvec_free(&e->warnings);
 }
@@ -54,6 +56,19 @@ static int parse_add(ml__spec_entry *se, const char *arg, ml__strvec *warnings, 
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "addition %s", arg);
 }
 
+static int check_removals(const edit *e, ml_error **err)
+{
+    for (size_t i = 0; i < e->remove_count; i++) {
+        ml_platform p = {0};
+        const char *r = e->removes[i];
+        int rc = ml__digest_valid(r) ? ML_OK : ml__platform_parse(&p, r, err);
+        ml__platform_clear(&p);
+        if (rc != ML_OK)
+            return ml__error_prefix(err, rc, "removal %s: expected a platform or a digest", r);
+    }
+    return ML_OK;
+}
+
 static int edit_init(edit *e, const char *target, const char *const *add, size_t add_count,
                      const char *const *remove, size_t remove_count, ml_error **err)
 {
@@ -75,13 +90,23 @@ static int edit_init(edit *e, const char *target, const char *const *add, size_t
             e->add_count++;
             return rc;
         }
-    for (size_t i = 0; i < remove_count; i++) {
-        ml_platform p = {0};
-        if (!ml__digest_valid(remove[i]) && (rc = ml__platform_parse(&p, remove[i], err)) != ML_OK)
-            return ml__error_prefix(err, rc, "removal %s: expected a platform or a digest", remove[i]);
-        ml__platform_clear(&p);
-    }
-    return ML_OK;
+    return check_removals(e, err);
+}
+
+/* Additions described as a spec's list: its target, extra tags, index
+ * annotations and entries (full platforms, annotations), borrowed. */
+static int edit_from_spec(edit *e, const ml__spec_list *sl, const char *const *remove, size_t remove_count,
+                          ml_error **err)
+{
+    if (ml__ref_copy(&e->target, &sl->target) != ML_OK)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    e->name = sl->target_name;
+    e->spec = sl;
+    e->adds = sl->entries;
+    e->add_count = sl->entry_count;
+    e->removes = remove;
+    e->remove_count = remove_count;
+    return check_removals(e, err);
 }
 
 static bool removed(const edit *e, const ml__descriptor *d)
@@ -141,10 +166,14 @@ static int build_edited(ml_client *c, const edit *e, const ml__manifest *cur, co
                         const ml_push_options *o, ml_list **out, ml_error **err)
 {
     ml_list *l = ml__list_new(o->flags, 0);
-    int rc = l && ml__list_set_target(l, &e->target, NULL, e->name) == ML_OK &&
+    int rc = l && ml__list_set_target(l, &e->target, e->spec ? &e->spec->tags : NULL, e->name) == ML_OK &&
                      ml__annotations_copy(&l->index_annotations, &cur->annotations) == ML_OK
                  ? ML_OK
                  : ML_ENOMEM;
+    /* A spec's index annotations are set over those the list has. */
+    for (size_t i = 0; rc == ML_OK && e->spec && i < e->spec->annotations.count; i++)
+        rc = ml__annotations_set(&l->index_annotations, e->spec->annotations.keys[i],
+                                 e->spec->annotations.values[i]);
     /* What other tools added at the top stays; kept entries keep theirs. */
     if (rc == ML_OK && (ml__str_replace(&l->artifact_type, cur->artifact_type) != ML_OK ||
                         ml__annotations_copy(&l->model.extra, &cur->extra) != ML_OK ||
@@ -249,6 +278,33 @@ static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_r
     return rc;
 }
 
+/* Applies an edit (rc: how preparing it went), retrying on top of
+ * concurrent writers; frees it. */
+static int run_edit(ml_client *client, edit *e, int rc, const ml_push_options *opts, ml_result **out,
+                    ml_error **err)
+{
+    ml_push_options o;
+    if (rc == ML_OK)
+        rc = ml__push_options_read(opts, &o, err);
+    ml_result *res = NULL;
+    bool retry = rc == ML_OK;
+    for (int attempt = 0; retry && attempt < EDIT_ATTEMPTS; attempt++) {
+        ml_error_free(err ? *err : NULL);
+        if (err)
+            *err = NULL;
+        rc = edit_once(client, e, &o, &res, &retry, err);
+    }
+    if (retry)
+        rc = ml__error_set(err, ML_ECONFLICT, "%s: other writers kept changing the list; after %d attempts the "
+                                              "edit could not be confirmed in place", e->name, EDIT_ATTEMPTS);
+    edit_clear(e);
+    if (out)
+        *out = res;
+    else
+        ml_result_free(res);
+    return rc;
+}
+
 int ml_list_edit(ml_client *client, const char *target, const char *const *add, size_t add_count,
                  const char *const *remove, size_t remove_count, const ml_push_options *opts, ml_result **out,
                  ml_error **err)
@@ -257,27 +313,21 @@ int ml_list_edit(ml_client *client, const char *target, const char *const *add, 
         *out = NULL;
     if (!client || !target || (add_count && !add) || (remove_count && !remove))
         return ml__error_set(err, ML_EINVAL, "ml_list_edit: NULL argument");
-    ml_push_options o;
-    int rc = ml__push_options_read(opts, &o, err);
-    if (rc != ML_OK)
-        return rc;
     edit e = {0};
-    ml_result *res = NULL;
-    rc = edit_init(&e, target, add, add_count, remove, remove_count, err);
-    bool retry = rc == ML_OK;
-    for (int attempt = 0; retry && attempt < EDIT_ATTEMPTS; attempt++) {
-        ml_error_free(err ? *err : NULL);
-        if (err)
-            *err = NULL;
-        rc = edit_once(client, &e, &o, &res, &retry, err);
-    }
-    if (retry)
-        rc = ml__error_set(err, ML_ECONFLICT, "%s: other writers kept changing the list; after %d attempts the "
-                                              "edit could not be confirmed in place", target, EDIT_ATTEMPTS);
-    edit_clear(&e);
+    int rc = edit_init(&e, target, add, add_count, remove, remove_count, err);
+    return run_edit(client, &e, rc, opts, out, err);
+}
+
+int ml_list_edit_spec(ml_client *client, const ml_spec *spec, size_t index, const char *const *remove,
+                      size_t remove_count, const ml_push_options *opts, ml_result **out, ml_error **err)
+{
     if (out)
-        *out = res;
-    else
-        ml_result_free(res);
-    return rc;
+        *out = NULL;
+    if (!client || !spec || (remove_count && !remove))
+        return ml__error_set(err, ML_EINVAL, "ml_list_edit_spec: NULL argument");
+    if (index >= spec->list_count)
+        return ml__error_set(err, ML_EINVAL, "ml_list_edit_spec: spec has no list %zu", index);
+    edit e = {0};
+    int rc = edit_from_spec(&e, &spec->lists[index], remove, remove_count, err);
+    return run_edit(client, &e, rc, opts, out, err);
 }

@@ -274,6 +274,56 @@ static void test_edit_adds_and_removes(void)
     teardown(&f);
 }
 
+/* An edit described with the spec builder: extra tags move, the full
+ * platform (os.version, os.features) and annotations of an addition are
+ * kept, index annotations are set, and a removal still applies. */
+static void test_edit_with_a_built_spec(void)
+{
+    fixture f = setup();
+    const char *first[] = {REG "/src:arm64"};
+    CHECK_INT(edit(&f, first, 1, NULL, 0), ML_OK);
+    ml_spec *spec = NULL;
+    size_t index = 0, entry = 0;
+    CHECK_INT(ml_spec_new(&spec, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, REG "/app:1", &index, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_tag(spec, index, "stable", NULL), ML_OK);
+    CHECK_INT(ml_spec_list_annotate(spec, index, "org.example.list", "yes", NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, index, REG "/src:amd64", "linux/amd64", &entry, NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_set_os_version(spec, index, entry, "5.15", NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_add_os_feature(spec, index, entry, "sse4", NULL), ML_OK);
+    CHECK_INT(ml_spec_entry_annotate(spec, index, entry, "org.example.entry", "amd", NULL), ML_OK);
+    ml_push_options o = ML_PUSH_OPTIONS_INIT;
+    ml_result *res = NULL;
+    ml_error *err = NULL;
+    CHECK_INT(ml_list_edit_spec(f.c, spec, index, NULL, 0, &o, &res, &err), ML_OK);
+    CHECK_STR(ml__memstore_tag(f.m, "app", "stable"), ml__memstore_tag(f.m, "app", "1"));
+    CHECK_STR(ml_result_digest(res), ml__memstore_tag(f.m, "app", "1"));
+    ml__manifest list = stored_list(&f, "1");
+    CHECK_INT(list.manifest_count, 2);
+    CHECK(lists_child(&list, f.arm64.manifest));
+    CHECK_STR(ml__annotations_get(&list.annotations, "org.example.list"), "yes");
+    for (size_t i = 0; i < list.manifest_count; i++) {
+        const ml__descriptor *d = &list.manifests[i];
+        if (!ml__str_eq(d->digest, f.amd64.manifest))
+            continue;
+        CHECK_STR(d->platform.os_version, "5.15");
+        CHECK_INT(d->platform.os_features.count, 1);
+        CHECK_STR(ml__annotations_get(&d->annotations, "org.example.entry"), "amd");
+    }
+    ml__manifest_clear(&list);
+    ml_result_free(res);
+    const char *gone[] = {"linux/arm64"};
+    CHECK_INT(ml_list_edit_spec(f.c, spec, index, gone, 1, &o, NULL, NULL), ML_OK);
+    list = stored_list(&f, "1");
+    CHECK_INT(list.manifest_count, 1);
+    CHECK(lists_child(&list, f.amd64.manifest));
+    ml__manifest_clear(&list);
+    CHECK_INT(ml_list_edit_spec(f.c, spec, 5, NULL, 0, &o, NULL, NULL), ML_EINVAL);
+    ml_error_free(err);
+    ml_spec_free(spec);
+    teardown(&f);
+}
+
 int main(void)
 {
     TEST_RUN(test_push_copies_children_and_moves_tags);
@@ -282,5 +332,6 @@ int main(void)
     TEST_RUN(test_dry_run_plans_and_writes_nothing);
     TEST_RUN(test_concurrent_move_is_a_conflict_unless_forced);
     TEST_RUN(test_edit_adds_and_removes);
+    TEST_RUN(test_edit_with_a_built_spec);
     TEST_END();
 }
