@@ -421,6 +421,26 @@ class PushTest(BindingCase):
         self.assertEqual(got["windows/amd64"]["annotations"], {"com.example.note": "built"})
         self.assertNotIn("annotations", got[AMD])
 
+    def test_edit_with_a_built_spec(self):
+        """An edit described with the builder: the added Windows entry keeps
+        its os.version and annotation, the extra tag moves, an entry is
+        removed, the other stays."""
+        imgs = self.seed_set([AMD, ARM])
+        win = self.seed("v1-win", "windows/amd64", os_version="10.0.17763.5576")
+        c = self.client()
+        c.edit(self.ref("v1"), add=[self.ref(tag_for(AMD)), self.ref(tag_for(ARM))])
+        spec = ml.Spec.new()
+        i = spec.add_list(self.ref("v1"), tags=["stable"])
+        spec.add_entry(i, self.ref("v1-win"), "windows/amd64", os_version="10.0.17763.5576",
+                       annotations={"com.example.note": "edited"})
+        res = c.edit_spec(spec, i, remove=["linux/arm64"])
+        self.assertEqual([t.tag for t in res.tags], ["v1", "stable"])
+        doc = self.assertListAt("stable", digest=res.digest, size=res.size)
+        self.assertEntries(doc, {AMD: imgs[AMD], "windows/amd64": win})
+        added = [m for m in doc["manifests"] if m["platform"]["os"] == "windows"][0]
+        self.assertEqual(added["platform"]["os.version"], "10.0.17763.5576")
+        self.assertEqual(added["annotations"], {"com.example.note": "edited"})
+
     def test_create_digest_matches_registry(self):
         imgs = self.seed_set([AMD, ARM])
         spec = self.spec_obj([AMD, ARM], tags=["latest"])

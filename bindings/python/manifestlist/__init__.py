@@ -286,6 +286,8 @@ _PROTOS = {
                              P(P(_Error))]),
     "ml_list_edit": (c_int, [P(_ClientH), c_char_p, P(c_char_p), c_size_t, P(c_char_p),
                              c_size_t, P(_PushOptions), P(P(_ResultH)), P(P(_Error))]),
+    "ml_list_edit_spec": (c_int, [P(_ClientH), P(_SpecH), c_size_t, P(c_char_p), c_size_t,
+                                  P(_PushOptions), P(P(_ResultH)), P(P(_Error))]),
 
     "ml_result_free": (None, [P(_ResultH)]),
     "ml_result_target": (c_char_p, [P(_ResultH)]),
@@ -1352,6 +1354,34 @@ class Client(_Handle):
                 _free_error(lib, err)
                 lib.ml_result_free(res)
                 del keep, add_arr, rm_arr
+
+    def edit_spec(self, spec: Spec, index: int = 0, remove: Strings = (),
+                  create: bool = False, force: bool = False, dry_run: bool = False,
+                  type: Optional[str] = None,
+                  annotations: Union[None, Annotations, Strings] = None,
+                  ignore_missing: bool = False, purge: bool = False,
+                  no_attestations: bool = False, referrers: bool = False) -> Result:
+        """Edits the list at the target of list `index` of `spec`
+        (ml_list_edit_spec) -> Result: as edit(), with each of the spec's
+        entries as an addition (full platform, annotations), its extra tags
+        moved too and its index annotations set."""
+        lib = _lib()
+        opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
+                                   ignore_missing, purge, no_attestations, referrers)
+        rm_arr, rm_n = _c_array(remove, "remove")
+        with self._using() as client:
+            res = P(_ResultH)()
+            err = P(_Error)()
+            try:
+                rc = lib.ml_list_edit_spec(client, spec._handle(), index, rm_arr, rm_n,
+                                           ctypes.byref(opts), ctypes.byref(res), ctypes.byref(err))
+                result = Result(lib, res) if res else None
+                self._finish(lib, rc, err, result)
+                return _returned(result, "result")
+            finally:
+                _free_error(lib, err)
+                lib.ml_result_free(res)
+                del keep, rm_arr
 
     def inspect(self, ref: str) -> Manifest:
         """Fetches a manifest (image, list or index) by tag or digest ->
