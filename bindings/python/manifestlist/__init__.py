@@ -1340,20 +1340,26 @@ class Client(_Handle):
                                    ignore_missing, purge, no_attestations, referrers)
         add_arr, add_n = _c_array(add, "add")
         rm_arr, rm_n = _c_array(remove, "remove")
+        try:
+            return self._edit_call(lib, lambda client, res, err: lib.ml_list_edit(
+                client, _enc(target, "target"), add_arr, add_n, rm_arr, rm_n,
+                ctypes.byref(opts), res, err))
+        finally:
+            del keep, add_arr, rm_arr
+
+    def _edit_call(self, lib: Any, call: Callable[[Any, Any, Any], Any]) -> Result:
+        """Runs an edit call(client, &result, &err) and returns its Result."""
         with self._using() as client:
             res = P(_ResultH)()
             err = P(_Error)()
             try:
-                rc = lib.ml_list_edit(client, _enc(target, "target"), add_arr, add_n,
-                                      rm_arr, rm_n, ctypes.byref(opts),
-                                      ctypes.byref(res), ctypes.byref(err))
+                rc = call(client, ctypes.byref(res), ctypes.byref(err))
                 result = Result(lib, res) if res else None
                 self._finish(lib, rc, err, result)
                 return _returned(result, "result")
             finally:
                 _free_error(lib, err)
                 lib.ml_result_free(res)
-                del keep, add_arr, rm_arr
 
     def edit_spec(self, spec: Spec, index: int = 0, remove: Strings = (),
                   create: bool = False, force: bool = False, dry_run: bool = False,
@@ -1369,19 +1375,11 @@ class Client(_Handle):
         opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
                                    ignore_missing, purge, no_attestations, referrers)
         rm_arr, rm_n = _c_array(remove, "remove")
-        with self._using() as client:
-            res = P(_ResultH)()
-            err = P(_Error)()
-            try:
-                rc = lib.ml_list_edit_spec(client, spec._handle(), index, rm_arr, rm_n,
-                                           ctypes.byref(opts), ctypes.byref(res), ctypes.byref(err))
-                result = Result(lib, res) if res else None
-                self._finish(lib, rc, err, result)
-                return _returned(result, "result")
-            finally:
-                _free_error(lib, err)
-                lib.ml_result_free(res)
-                del keep, rm_arr
+        try:
+            return self._edit_call(lib, lambda client, res, err: lib.ml_list_edit_spec(
+                client, spec._handle(), index, rm_arr, rm_n, ctypes.byref(opts), res, err))
+        finally:
+            del keep, rm_arr
 
     def inspect(self, ref: str) -> Manifest:
         """Fetches a manifest (image, list or index) by tag or digest ->
