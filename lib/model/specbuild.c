@@ -97,17 +97,22 @@ int ml__spec_add_tag(ml__spec_list *list, char *tag, ml_error **err)
     int rc = ML_OK;
     if (!ml__tag_valid(tag))
         rc = fail(err, ML_EREF,
-                           "invalid tag \"%.*s\" in tags (allowed: A-Z a-z 0-9 _ . -, at most "
-                           "128, not starting with . or -)", QUOTE_MAX, tag);
+                  "invalid tag \"%.*s\" in tags (allowed: A-Z a-z 0-9 _ . -, at most "
+                  "128, not starting with . or -)", QUOTE_MAX, tag);
     /* The target's own tag and repeats add nothing. */
-    bool added = false;
-    if (rc == ML_OK && strcmp(tag, list->target.tag) != 0 && ml__strset_add(&list->tag_set, tag, &added) != ML_OK)
-        rc = oom(err);
-    if (!added) {
+    if (rc != ML_OK || strcmp(tag, list->target.tag) == 0 || ml__strset_contains(&list->tag_set, tag)) {
         free(tag);
         return rc;
     }
-    return ml__strvec_push_take(&list->tags, tag) == ML_OK ? ML_OK : oom(err);
+    /* The set points into the vector's strings: the tag is kept first. */
+    if (ml__strvec_push_take(&list->tags, tag) != ML_OK)
+        return oom(err);
+    bool added = false;
+    if (ml__strset_add(&list->tag_set, tag, &added) != ML_OK) {
+        free(list->tags.items[--list->tags.count]);
+        return oom(err);
+    }
+    return ML_OK;
 }
 
 int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rewrites,

@@ -351,7 +351,7 @@ static int start_slot(ml__http *h, slot *sl)
     if (r->stream) {
         /* A long copy may take minutes; only a stalled or crawling one is
          * cut off (curl: below LIMIT bytes/s for TIME seconds). */
-        long secs = (long)(h->opts.timeout_ms + 999) / 1000;
+        long secs = (long)(((uint64_t)h->opts.timeout_ms + 999) / 1000);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (STREAM_MIN_BYTES + secs - 1) / secs);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
     } else {

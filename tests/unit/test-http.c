@@ -140,6 +140,30 @@ static void test_clean_request_is_sent(void)
     ml__http_free(h);
 }
 
+/* The longest timeout a caller can give still makes a streamed request
+ * (its low-speed window is the timeout in seconds, 32-bit arithmetic once
+ * wrapped to 0 and divided by it). A closed port answers at once. */
+static void test_longest_timeout_streams(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/", ntohs(a.sin_port));
+    ml__http_opts o = {.concurrency = 1, .retries = 0, .timeout_ms = UINT32_MAX};
+    ml__http *h = NULL;
+    CHECK_INT(ml__http_new(&h, &o, NULL), ML_OK);
+    ml__http_req *r = ml__http_req_new("GET", url);
+    r->stream = true;
+    CHECK_INT(ml__http_run(h, &r, 1), ML_OK);
+    CHECK(ml__http_refused(r));
+    ml__http_req_free(r);
+    ml__http_free(h);
+}
+
 int main(void)
 {
     CHECK_INT(ml__init(), ML_OK);
@@ -147,6 +171,7 @@ int main(void)
     TEST_RUN(test_header_with_cr_lf_nul_is_not_sent);
     TEST_RUN(test_url_with_space_or_control_is_not_sent);
     TEST_RUN(test_clean_request_is_sent);
+    TEST_RUN(test_longest_timeout_streams);
     close(listen_fd);
     TEST_END();
 }
