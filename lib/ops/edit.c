@@ -16,6 +16,7 @@ typedef struct edit {
     ml_ref target;
     const char *name;
     const ml__spec_list *spec; /* a spec's list: extra tags, index annotations; or NULL */
+    uint32_t spec_flags;       /* that spec's ML_SPEC_* */
     ml__spec_entry *adds;      /* the spec's entries (borrowed), or parsed --add strings */
     size_t add_count;
     const char *const *removes;
@@ -95,11 +96,17 @@ static int edit_init(edit *e, const char *target, const char *const *add, size_t
 
 /* Additions described as a spec's list: its target, extra tags, index
  * annotations and entries (full platforms, annotations), borrowed. */
-static int edit_from_spec(edit *e, const ml__spec_list *sl, const char *const *remove, size_t remove_count,
-                          ml_error **err)
+static int edit_from_spec(edit *e, const ml_spec *spec, size_t index, const char *const *remove,
+                          size_t remove_count, ml_error **err)
 {
+    const ml__spec_list *sl = &spec->lists[index];
+    /* Parsing ran these already; a built spec meets them here. */
+    int rc = ml__spec_check_list(spec, sl, err);
+    if (rc != ML_OK)
+        return rc;
     if (ml__ref_copy(&e->target, &sl->target) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    e->spec_flags = spec->flags;
     e->name = sl->target_name;
     e->spec = sl;
     e->adds = sl->entries;
@@ -165,7 +172,7 @@ static int read_current(ml_client *c, const edit *e, ml__manifest *m, char **dig
 static int build_edited(ml_client *c, const edit *e, const ml__manifest *cur, const char *base,
                         const ml_push_options *o, ml_list **out, ml_error **err)
 {
-    ml_list *l = ml__list_new(o->flags, 0);
+    ml_list *l = ml__list_new(o->flags, e->spec_flags);
     int rc = l && ml__list_set_target(l, &e->target, e->spec ? &e->spec->tags : NULL, e->name) == ML_OK &&
                      ml__annotations_copy(&l->index_annotations, &cur->annotations) == ML_OK
                  ? ML_OK
@@ -328,6 +335,6 @@ int ml_list_edit_spec(ml_client *client, const ml_spec *spec, size_t index, cons
     if (index >= spec->list_count)
         return ml__error_set(err, ML_EINVAL, "ml_list_edit_spec: spec has no list %zu", index);
     edit e = {0};
-    int rc = edit_from_spec(&e, &spec->lists[index], remove, remove_count, err);
+    int rc = edit_from_spec(&e, spec, index, remove, remove_count, err);
     return run_edit(client, &e, rc, opts, out, err);
 }

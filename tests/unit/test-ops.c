@@ -324,6 +324,34 @@ static void test_edit_with_a_built_spec(void)
     teardown(&f);
 }
 
+/* An edit by spec follows that spec: its flags (a platform read from the
+ * config is kept as written with ML_SPEC_NO_NORMALIZE) and its whole-list
+ * checks (a list without entries is refused before anything is written). */
+static void test_edit_with_a_spec_follows_its_flags_and_checks(void)
+{
+    fixture f = setup();
+    seed_image(f.m, "x86_64");
+    ml_spec_options so = ML_SPEC_OPTIONS_INIT;
+    so.flags = ML_SPEC_NO_NORMALIZE;
+    ml_spec *spec = NULL;
+    size_t index = 0, empty = 0;
+    CHECK_INT(ml_spec_new(&spec, &so, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, REG "/app:1", &index, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_entry(spec, index, REG "/src:x86_64", NULL, NULL, NULL), ML_OK);
+    CHECK_INT(ml_spec_add_list(spec, REG "/app:2", &empty, NULL), ML_OK);
+    ml_push_options o = ML_PUSH_OPTIONS_INIT;
+    CHECK_INT(ml_list_edit_spec(f.c, spec, empty, NULL, 0, &o, NULL, NULL), ML_ESPEC);
+    CHECK_INT(ml__memstore_writes(f.m), 0);
+    CHECK_INT(ml_list_edit_spec(f.c, spec, index, NULL, 0, &o, NULL, NULL), ML_OK);
+    ml__manifest list = stored_list(&f, "1");
+    CHECK_INT(list.manifest_count, 1);
+    if (list.manifest_count == 1)
+        CHECK_STR(list.manifests[0].platform.architecture, "x86_64");
+    ml__manifest_clear(&list);
+    ml_spec_free(spec);
+    teardown(&f);
+}
+
 int main(void)
 {
     TEST_RUN(test_push_copies_children_and_moves_tags);
@@ -333,5 +361,6 @@ int main(void)
     TEST_RUN(test_concurrent_move_is_a_conflict_unless_forced);
     TEST_RUN(test_edit_adds_and_removes);
     TEST_RUN(test_edit_with_a_built_spec);
+    TEST_RUN(test_edit_with_a_spec_follows_its_flags_and_checks);
     TEST_END();
 }
