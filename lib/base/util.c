@@ -324,6 +324,25 @@ char *ml__sanitize_vprintf(const char *fmt, va_list ap)
     return out;
 }
 
+int ml__error_vset_printable(ml_error **err, int code, const char *fmt, va_list ap)
+{
+    char *message = ml__sanitize_vprintf(fmt, ap);
+    if (!message)
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__error_set(err, code, "%s", message);
+    free(message);
+    return code;
+}
+
+int ml__error_set_printable(ml_error **err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = ml__error_vset_printable(err, code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 bool ml__size_add(size_t a, size_t b, size_t *out)
 {
     if (a > SIZE_MAX - b)

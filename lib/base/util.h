@@ -94,6 +94,11 @@ char *ml__sanitize(const char *s, size_t len, size_t max);
 /* Formats, then sanitises the whole text (no cut): for messages that quote
  * such text. NULL only when out of memory. */
 char *ml__sanitize_vprintf(const char *fmt, va_list ap);
+/* ml__error_set with the message made printable that way: for every
+ * message quoting text from outside. Returns `code` (ML_ENOMEM when the
+ * message could not be made). */
+int ml__error_set_printable(ml_error **err, int code, const char *fmt, ...) ML__PRINTF(3, 4);
+int ml__error_vset_printable(ml_error **err, int code, const char *fmt, va_list ap);
 
 /* Overflow-checked size arithmetic: false on overflow. */
 bool ml__size_add(size_t a, size_t b, size_t *out);

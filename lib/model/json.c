@@ -33,10 +33,11 @@ int ml__json_fail(ml_error **err, int code, const char *path, const char *fmt, .
     va_start(ap, fmt);
     ml__buf_vprintf(&b, fmt, ap);
     va_end(ap);
+    /* Paths and quotes hold keys and values of the document. */
     char *msg = ml__buf_take(&b);
-    ml__error_set(err, code, "%s", msg ? msg : "out of memory");
+    int rc = msg ? ml__error_set_printable(err, code, "%s", msg) : ml__error_set(err, ML_ENOMEM, "out of memory");
     free(msg);
-    return code;
+    return rc;
 }
 
 const char *ml__json_quote(char buf[ML__JSON_QUOTE_LEN], const char *s)

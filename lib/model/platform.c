@@ -53,29 +53,17 @@ static bool all_digits(const char *s)
 
 /* ---- parse, copy, format ------------------------------------------------ */
 
-static int platform_error(ml_error **err, const char *fmt, ...) ML__PRINTF(2, 3);
-
-/* The platform quoted may come from a spec, a registry or the command
- * line: the message is made printable. */
-static int platform_error(ml_error **err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *message = ml__sanitize_vprintf(fmt, ap);
-    va_end(ap);
-    int rc = message ? ml__error_set(err, ML_EPLATFORM, "%s", message) : ml__error_set(err, ML_ENOMEM, "out of memory");
-    free(message);
-    return rc;
-}
+/* The platform quoted in messages may come from a spec, a registry or the
+ * command line: every message is made printable (ml__error_set_printable). */
 
 static const char *const part_names[] = {"os", "architecture", "variant"};
 
 static int check_part(const char *s, const char *part, size_t n, size_t index, ml_error **err)
 {
     if (n == 0)
-        return platform_error(err, "invalid platform \"%s\": empty %s", s, part_names[index]);
+        return ml__error_set_printable(err, ML_EPLATFORM, "invalid platform \"%s\": empty %s", s, part_names[index]);
     if (!value_valid(part, n))
-        return platform_error(err, "invalid platform \"%s\": %s \"%.*s\" has invalid characters "
+        return ml__error_set_printable(err, ML_EPLATFORM, "invalid platform \"%s\": %s \"%.*s\" has invalid characters "
                               "(allowed: A-Z a-z 0-9 . _ -)",
                               s, part_names[index], (int)n, part);
     return ML_OK;
@@ -102,10 +90,10 @@ static int parse_parts(ml_platform *out, const char *s, ml_error **err)
         if (rc != ML_OK)
             return rc;
         if (!slash)
-            return index >= 1 ? ML_OK : platform_error(err, "invalid platform \"%s\": expected os/arch[/variant]", s);
+            return index >= 1 ? ML_OK : ml__error_set_printable(err, ML_EPLATFORM, "invalid platform \"%s\": expected os/arch[/variant]", s);
         part = slash + 1;
     }
-    return platform_error(err, "invalid platform \"%s\": too many parts, expected os/arch[/variant]", s);
+    return ml__error_set_printable(err, ML_EPLATFORM, "invalid platform \"%s\": too many parts, expected os/arch[/variant]", s);
 }
 
 int ml__platform_parse(ml_platform *out, const char *s, ml_error **err)
@@ -305,7 +293,7 @@ static int check_value(const char *field, const char *value, ml_error **err)
 {
     if (!value || value_valid(value, strlen(value)))
         return ML_OK;
-    return platform_error(err, "platform %s \"%s\" has invalid characters (allowed: A-Z a-z 0-9 . _ -)", field,
+    return ml__error_set_printable(err, ML_EPLATFORM, "platform %s \"%s\" has invalid characters (allowed: A-Z a-z 0-9 . _ -)", field,
                           value);
 }
 

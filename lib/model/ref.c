@@ -44,13 +44,14 @@ static int ref_error(ml_error **err, const char *ref, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *detail = ml__sanitize_vprintf(fmt, ap);
+    int rc = ml__error_vset_printable(err, ML_EREF, fmt, ap);
     va_end(ap);
-    char *quoted = ml__sanitize(ref, strlen(ref), QUOTE_MAX);
-    int rc = quoted && detail ? ml__error_set(err, ML_EREF, "invalid reference \"%s\": %s", quoted, detail)
-                              : ml__error_set(err, ML_ENOMEM, "out of memory");
+    char *quoted = rc == ML_EREF ? ml__sanitize(ref, strlen(ref), QUOTE_MAX) : NULL;
+    if (quoted)
+        ml__error_prefix(err, rc, "invalid reference \"%s\"", quoted);
+    else if (rc == ML_EREF)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     free(quoted);
-    free(detail);
     return rc;
 }
 

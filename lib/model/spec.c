@@ -67,6 +67,12 @@ static const key_def platform_keys[] = {
 
 /* ---- errors ---------------------------------------------------------------- */
 
+/* Adds the location to an error another module reported. */
+static int locate(parse_ctx *c, loc at, int rc)
+{
+    return ml__spec_locate(c->spec, at.line, at.col, c->err, rc);
+}
+
 static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...) ML__PRINTF(4, 5);
 
 /* Every spec error reads "FILE:LINE:COL: problem" and carries the location. */
@@ -75,23 +81,12 @@ static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     /* Spec text quoted in it may hold line breaks and terminal escapes. */
-    char *message = ml__sanitize_vprintf(fmt, ap);
+    int rc = ml__error_vset_printable(c->err, code, fmt, ap);
     va_end(ap);
-    if (!message)
-        return ml__error_set(c->err, ML_ENOMEM, "out of memory");
-    ml__error_set(c->err, code, "%s:%d:%d: %s", c->spec->name, at.line, at.col, message);
-    ml__error_set_location(c->err, c->spec->name, at.line, at.col);
-    free(message);
-    return code;
+    return locate(c, at, rc);
 }
 
 static int fail_oom(parse_ctx *c) { return ml__error_set(c->err, ML_ENOMEM, "out of memory"); }
-
-/* Adds the location to an error another module reported. */
-static int locate(parse_ctx *c, loc at, int rc)
-{
-    return ml__spec_locate(c->spec, at.line, at.col, c->err, rc);
-}
 
 /* ---- YAML nodes ------------------------------------------------------------ */
 

@@ -12,23 +12,6 @@
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
-static int fail(ml_error **err, int code, const char *fmt, ...) ML__PRINTF(3, 4);
-
-/* An error quoting the caller's text: line breaks and terminal escapes in
- * it must not reach a terminal. */
-static int fail(ml_error **err, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *message = ml__sanitize_vprintf(fmt, ap);
-    va_end(ap);
-    if (!message)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    ml__error_set(err, code, "%s", message);
-    free(message);
-    return code;
-}
-
 /* ---- shared with the YAML reader ----------------------------------------------- */
 
 int ml__spec_locate(const ml_spec *spec, int line, int column, ml_error **err, int rc)
@@ -74,7 +57,7 @@ int ml__spec_set_target(ml__spec_list *list, const char *image, ml_error **err)
         return oom(err);
     int rc = ml__spec_image_ref(&list->target, image, err);
     if (rc == ML_OK && list->target.digest)
-        return fail(err, ML_EREF,
+        return ml__error_set_printable(err, ML_EREF,
                              "target \"%s\" must be a tag, not a digest (a list is pushed under "
                              "a tag)", image);
     if (rc == ML_OK && !(list->target_name = ml__ref_format(&list->target)))
@@ -96,7 +79,7 @@ int ml__spec_add_tag(ml__spec_list *list, char *tag, ml_error **err)
 {
     int rc = ML_OK;
     if (!ml__tag_valid(tag))
-        rc = fail(err, ML_EREF,
+        rc = ml__error_set_printable(err, ML_EREF,
                   "invalid tag \"%.*s\" in tags (allowed: A-Z a-z 0-9 _ . -, at most "
                   "128, not starting with . or -)", QUOTE_MAX, tag);
     /* The target's own tag and repeats add nothing. */
@@ -127,9 +110,9 @@ int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, con
                                   ml_error **err)
 {
     if (!*key)
-        return fail(err, ML_ESPEC, "empty annotation key %s", where);
+        return ml__error_set_printable(err, ML_ESPEC, "empty annotation key %s", where);
     if (ml__annotations_get(a, key))
-        return fail(err, ML_ESPEC, "duplicate annotation \"%s\" %s", key, where);
+        return ml__error_set_printable(err, ML_ESPEC, "duplicate annotation \"%s\" %s", key, where);
     return ML_OK;
 }
 
@@ -154,7 +137,7 @@ static int report_duplicate(const ml_spec *spec, const ml__spec_list *list,
     char *line = first->line > 0 ? ml__asprintf(", line %d", first->line) : ml__strdup("");
     int rc = ML_ENOMEM;
     if (platform && line)
-        rc = fail(err, ML_EDUPLICATE,
+        rc = ml__error_set_printable(err, ML_EDUPLICATE,
                            "manifests[%zu] (%s) has the same platform %s as manifests[%zu] (%s%s)",
                            (size_t)(second - list->entries), second->image, platform,
                            (size_t)(first - list->entries), first->image, line);
@@ -198,7 +181,7 @@ static int check_duplicates(const ml_spec *spec, const ml__spec_list *list, ml_e
 int ml__spec_check_list(const ml_spec *spec, const ml__spec_list *list, ml_error **err)
 {
     if (list->entry_count == 0)
-        return fail(err, ML_ESPEC, "%s: no manifests (a list needs at least one image)",
+        return ml__error_set_printable(err, ML_ESPEC, "%s: no manifests (a list needs at least one image)",
                              list->target_name);
     if (spec->flags & ML_SPEC_ALLOW_DUPLICATES)
         return ML_OK;
@@ -365,7 +348,7 @@ static int edit_platform(ml_spec *spec, size_t index, size_t entry, const char *
     if (!value)
         return null_argument(err, fn, field);
     if (!e->has_platform)
-        return fail(err, ML_EPLATFORM,
+        return ml__error_set_printable(err, ML_EPLATFORM,
                              "%s: %s needs a platform (os and architecture), not one from the "
                              "image config", e->image, field);
     ml_platform p = {0};

@@ -301,8 +301,8 @@ int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_er
 {
     /* Every URL starts here: its repository goes into the path as is. */
     if (!ml__repository_valid(ref->repository))
-        return ml__error_set(err, ML_EREF, "%s: invalid repository name \"%.100s\"", ref->registry,
-                             ref->repository ? ref->repository : "");
+        return ml__error_set_printable(err, ML_EREF, "%s: invalid repository name \"%.100s\"", ref->registry,
+                                       ref->repository ? ref->repository : "");
     ml__host *h = ml__client_host(c, ref->registry);
     if (!h)
         return ml__error_set(err, ML_ENOMEM, "out of memory");

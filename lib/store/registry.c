@@ -105,9 +105,9 @@ static int build_batch(ml_client *c, ml__item *items, size_t n, const char *meth
         reqs[i] = NULL;
         it->rc = ml__transport_base(c, it->repo, &base, &it->err);
         if (it->rc == ML_OK && !reference_valid(kind, it->reference))
-            it->rc = ml__error_set(&it->err, ML_EREF, "%s/%s: \"%.100s\" is not a %s", it->repo->registry,
-                                   it->repo->repository, it->reference,
-                                   strcmp(kind, "manifests") == 0 ? "tag or digest" : "digest");
+            it->rc = ml__error_set_printable(&it->err, ML_EREF, "%s/%s: \"%.100s\" is not a %s", it->repo->registry,
+                                             it->repo->repository, it->reference,
+                                             strcmp(kind, "manifests") == 0 ? "tag or digest" : "digest");
         if (it->rc != ML_OK)
             continue;
         char *url = api_url(base, it->repo, kind, it->reference);
@@ -223,7 +223,7 @@ static void finish_head(ml__item *it, ml__http_req *r, const char *what)
     it->size = content_length(r);
     it->rc = ML_OK;
     if (dcd && !ml__digest_valid(dcd))
-        it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%s\"", what, dcd);
+        it->rc = ml__error_set_printable(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%.150s\"", what, dcd);
 }
 
 /* Digest of a body read by GET: the requested digest or the announced one
@@ -355,8 +355,8 @@ static void finish_referrers(ml__item *it, ml__http_req *r, const char *what)
     it->next = next_referrers_page(r);
     it->rc = it->body ? ML_OK : ml__error_set(&it->err, ML_ENOMEM, "out of memory");
     if (it->rc == ML_OK && it->next && !reference_valid("referrers", it->next))
-        it->rc = ml__error_set(&it->err, ML_EHTTP, "%s: the next page's link names no digest \"%.100s\"", what,
-                               it->next);
+        it->rc = ml__error_set_printable(&it->err, ML_EHTTP, "%s: the next page's link names no digest \"%.100s\"", what,
+                                         it->next);
 }
 
 int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n)
@@ -379,7 +379,7 @@ static void finish_put(ml__item *it, ml__http_req *r, const char *what)
     if (it->rc != ML_OK || !dcd)
         return;
     if (!ml__digest_valid(dcd))
-        it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%.150s\"", what, dcd);
+        it->rc = ml__error_set_printable(&it->err, ML_EDIGEST, "%s: invalid Docker-Content-Digest \"%.150s\"", what, dcd);
     else if (ml__digest_verify(dcd, it->body, it->len, NULL) != ML_OK)
         it->rc = ml__error_set(&it->err, ML_EDIGEST, "%s: registry stored digest %s, expected %s", what, dcd,
                                expected);
@@ -475,7 +475,7 @@ static int session_location(const char *loc, char **out, const char *what, ml_er
     for (const unsigned char *p = (const unsigned char *)loc; url && *p; p++)
         url = *p > 0x20 && *p < 0x7f;
     if (!url)
-        return ml__error_set(err, ML_EHTTP, "%s: upload Location \"%.100s\" is not a URL", what, loc);
+        return ml__error_set_printable(err, ML_EHTTP, "%s: upload Location \"%.100s\" is not a URL", what, loc);
     return (*out = ml__strdup(loc)) ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
 

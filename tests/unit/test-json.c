@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "manifest.h"
 #include "registry.h"
 #include "test.h"
 
@@ -186,11 +187,37 @@ static void test_tags_and_errors(void)
     CHECK(code == NULL && message == NULL);
 }
 
+/* Keys and values of a hostile document reach messages as printable text:
+ * no escape sequence (ESC, BEL, the C1 CSI U+009B) gets to a terminal. */
+static void test_messages_are_printable(void)
+{
+    static const char *const docs[] = {
+        "{\"a\\u001b]0;pwned\\u0007\":{\"x\":1,\"x\":2}}",
+        "{\"schemaVersion\":2,\"mediaType\":\"\\u009b31m\",\"manifests\":[]}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        ml_error *err = NULL;
+        ml__manifest m;
+        ml__json *root = NULL;
+        int rc = i == 0 ? ml__json_parse(&root, docs[i], strlen(docs[i]), ML_EMANIFEST, &err)
+                        : ml__manifest_parse(&m, docs[i], strlen(docs[i]), NULL, &err);
+        CHECK_INT(rc, ML_EMANIFEST);
+        const unsigned char *msg = (const unsigned char *)ml_error_message(err);
+        bool printable = true;
+        for (const unsigned char *p = msg; *p; p++)
+            printable &= *p >= 0x20 && *p != 0x7f && !(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+        CHECK(printable);
+        CHECK(strchr((const char *)msg, '?') != NULL);
+        ml_error_free(err);
+    }
+}
+
 int main(void)
 {
     TEST_RUN(test_reader_refuses);
     TEST_RUN(test_reader_values);
     TEST_RUN(test_writer);
     TEST_RUN(test_tags_and_errors);
+    TEST_RUN(test_messages_are_printable);
     TEST_END();
 }
