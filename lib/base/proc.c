@@ -203,7 +203,7 @@ static void read_stream(watch *w, int i)
         ml__buf_append(w->bufs[i], chunk, (size_t)got);
     else if (got == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
         close_fd(&w->fds[i]);
-    memset(chunk, 0, sizeof(chunk)); /* may hold a secret */
+    ml__wipe(chunk, got > 0 ? (size_t)got : 0); /* may hold a secret */
 }
 
 /* One poll of the open streams; false once there is nothing more to wait
@@ -314,8 +314,7 @@ int ml__proc_run(const ml__proc_spec *spec, ml__proc_result *res, ml_error **err
 
 void ml__proc_result_clear(ml__proc_result *res)
 {
-    if (res->out.data)
-        memset(res->out.data, 0, res->out.len);
+    ml__wipe(res->out.data, res->out.len);
     ml__buf_free(&res->out);
     ml__buf_free(&res->err);
 }

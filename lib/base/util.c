@@ -203,6 +203,13 @@ void ml__strset_free(ml__strset *set)
     *set = (ml__strset){0};
 }
 
+void ml__wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = 0;
+}
+
 char *ml__strdup(const char *s) { return s ? ml__strndup(s, strlen(s)) : NULL; }
 
 char *ml__strndup(const char *s, size_t n)

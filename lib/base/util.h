@@ -70,6 +70,11 @@ int ml__strset_add(ml__strset *set, const char *s, bool *added);
 bool ml__strset_contains(const ml__strset *set, const char *s);
 void ml__strset_free(ml__strset *set);
 
+/* Zeroes n bytes (at p, which may be NULL) that held a secret, with volatile
+ * stores: a plain memset before free, or of a dying local, is a dead store
+ * the compiler drops. */
+void ml__wipe(void *p, size_t n);
+
 char *ml__strdup(const char *s);          /* NULL in, NULL out */
 char *ml__strndup(const char *s, size_t n);
 char *ml__asprintf(const char *fmt, ...) ML__PRINTF(1, 2);

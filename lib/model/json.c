@@ -339,7 +339,7 @@ static void wipe(cJSON *node)
 {
     for (; node; node = node->next) {
         if (node->valuestring)
-            memset(node->valuestring, 0, strlen(node->valuestring));
+            ml__wipe(node->valuestring, strlen(node->valuestring));
         wipe(node->child);
     }
 }

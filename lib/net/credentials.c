@@ -34,10 +34,7 @@ void ml__cred_clear(ml__cred *c)
         return;
     free(c->username);
     if (c->secret) {
-        /* Volatile stores so the wipe is not optimised away. */
-        volatile char *p = c->secret;
-        while (*p)
-            *p++ = '\0';
+        ml__wipe(c->secret, strlen(c->secret));
         free(c->secret);
     }
     *c = (ml__cred){0};
@@ -45,11 +42,7 @@ void ml__cred_clear(ml__cred *c)
 
 static void wipe_free(char *s, size_t len)
 {
-    if (!s)
-        return;
-    volatile char *p = s;
-    for (size_t i = 0; i < len; i++)
-        p[i] = '\0';
+    ml__wipe(s, len);
     free(s);
 }
 

@@ -69,7 +69,7 @@ static char *basic_value(const ml__cred *cred)
     char *b64 = pair ? ml__base64_encode(pair, strlen(pair)) : NULL;
     char *value = b64 ? ml__asprintf("Basic %s", b64) : NULL;
     if (pair)
-        memset(pair, 0, strlen(pair));
+        ml__wipe(pair, strlen(pair));
     free(pair);
     free(b64);
     return value;

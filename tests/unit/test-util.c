@@ -133,6 +133,15 @@ static void test_ascii_case(void)
     CHECK(ml__has_iprefix("anything", ""));
 }
 
+static void test_wipe(void)
+{
+    char secret[] = "hunter2";
+    ml__wipe(secret, sizeof(secret) - 1);
+    for (size_t i = 0; i < sizeof(secret); i++)
+        CHECK_INT(secret[i], 0);
+    ml__wipe(NULL, 0);
+}
+
 int main(void)
 {
     TEST_RUN(test_buf_grows_and_formats);
@@ -141,6 +150,7 @@ int main(void)
     TEST_RUN(test_strset);
     TEST_RUN(test_sanitize);
     TEST_RUN(test_sanitize_vprintf);
+    TEST_RUN(test_wipe);
     TEST_RUN(test_checked_arithmetic);
     TEST_RUN(test_read_file_limits);
     TEST_RUN(test_ascii_case);
