@@ -339,7 +339,7 @@ int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_er
 static int scopes_of(const ml__access *a, ml__scopes *s)
 {
     int rc = ml__scopes_add(s, a->repo->repository, a->actions);
-    if (rc == ML_OK && a->from && !a->from->layout && strcmp(a->from->registry, a->repo->registry) == 0)
+    if (rc == ML_OK && a->from)
         rc = ml__scopes_add(s, a->from->repository, "pull");
     return rc;
 }

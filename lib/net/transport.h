@@ -10,7 +10,8 @@
 
 /* What a request needs to be allowed: actions ("pull", "pull,push",
  * "delete") on its repository, and pull on the repository a blob is
- * mounted from (NULL: none). */
+ * mounted from (NULL: none; else a repository of the same registry, as
+ * ml__store_can_mount decides). */
 typedef struct ml__access {
     const ml_ref *repo;
     const char *actions;

@@ -51,11 +51,16 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
     return rc;
 }
 
-/* answer_error, saying why an authentication failed (ML_AUTH_*). */
+/* An authentication failure (rc ML_EAUTH) says why (ML_AUTH_*); returns rc. */
+static int auth_explained(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err)
+{
+    return rc == ML_EAUTH ? ml__error_auth(err, rc, ml__transport_auth_reason(c, repo, status)) : rc;
+}
+
+/* answer_error, saying why an authentication failed. */
 static int refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, const char *what, ml_error **err)
 {
-    int rc = answer_error(r, what, err);
-    return rc == ML_EAUTH ? ml__error_auth(err, rc, ml__transport_auth_reason(c, repo, r->status)) : rc;
+    return auth_explained(c, repo, r->status, answer_error(r, what, err), err);
 }
 
 /* RFC 3986 query: pchar, "/" and "?", percent escapes whole. */
@@ -175,8 +180,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
             break;
         }
         finish(&items[i], reqs[i], what);
-        if (items[i].rc == ML_EAUTH)
-            ml__error_auth(&items[i].err, ML_EAUTH, ml__transport_auth_reason(c, items[i].repo, reqs[i]->status));
+        items[i].rc = auth_explained(c, items[i].repo, reqs[i]->status, items[i].rc, &items[i].err);
         free(what);
     }
     ml_error_free(err);
@@ -546,12 +550,12 @@ static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, con
     return rc;
 }
 
-/* POST an upload (optionally a mount). *mounted is set on 201, else the
- * session's Location is returned for the copy. */
-static int start_upload(ml_client *c, const ml_ref *repo, const char *query, const ml_ref *from,
-                        bool *mounted, char **location, const char *what, ml_error **err)
+/* POST an upload (mounts go in batches: mount_batch). *mounted is set on
+ * 201, else the session's Location is returned for the copy. */
+static int start_upload(ml_client *c, const ml_ref *repo, bool *mounted, char **location, const char *what,
+                        ml_error **err)
 {
-    char *path = ml__asprintf("/v2/%s/blobs/uploads/%s", repo->repository, query);
+    char *path = ml__asprintf("/v2/%s/blobs/uploads/", repo->repository);
     ml__http_req *r = NULL;
     int rc = path ? one_request(c, repo, "POST", path, &r, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
     free(path);
@@ -559,7 +563,7 @@ static int start_upload(ml_client *c, const ml_ref *repo, const char *query, con
         return rc;
     r->body = "";
     r->body_len = 0;
-    if ((rc = ml__transport_send_one(c, r, repo, "pull,push", from, err)) != ML_OK) {
+    if ((rc = ml__transport_send_one(c, r, repo, "pull,push", NULL, err)) != ML_OK) {
         ml__http_req_free(r);
         return rc;
     }
@@ -587,7 +591,7 @@ int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, co
     bool mounted = false;
     if (!what)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
-    rc = start_upload(c, repo, "", NULL, &mounted, &location, what, err);
+    rc = start_upload(c, repo, &mounted, &location, what, err);
     if (rc == ML_OK && location) {
         upload_source src = {.data = data, .len = len};
         rc = finish_upload(c, repo, base, location, digest, &src, what, err);
@@ -787,7 +791,7 @@ static int copy_one(ml_client *c, const ml_ref *target, ml__blob_need *need, cha
     if (!location) {
         char *what = what_of("upload blob to", target, need->digest);
         bool mounted = false;
-        rc = what ? start_upload(c, target, "", NULL, &mounted, &own, what, err)
+        rc = what ? start_upload(c, target, &mounted, &own, what, err)
                   : ml__error_set(err, ML_ENOMEM, "out of memory");
         free(what);
         location = own;

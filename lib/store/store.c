@@ -95,7 +95,7 @@ ml__store ml__store_at(ml_client *c, const ml_ref *repo)
 {
     const ml__mount *m = mount_of(c, repo);
     const ml__store_ops *ops = ops_of(c, repo);
-    return (ml__store){.ops = ops, .caps = ops->caps, .client = c, .repo = repo, .backend = m ? m->backend : NULL};
+    return (ml__store){.ops = ops, .client = c, .repo = repo, .backend = m ? m->backend : NULL};
 }
 
 bool ml__store_can(ml_client *c, const ml_ref *repo, uint32_t caps)
@@ -106,8 +106,7 @@ bool ml__store_can(ml_client *c, const ml_ref *repo, uint32_t caps)
 bool ml__store_can_mount(ml_client *c, const ml_ref *from, const ml_ref *to)
 {
     const ml__store_ops *ops = ops_of(c, to);
-    return (ops->caps & ML__STORE_MOUNT) && ops_of(c, from) == ops && !from->layout && !to->layout &&
-           strcmp(from->registry, to->registry) == 0;
+    return (ops->caps & ML__STORE_MOUNT) && ops_of(c, from) == ops && strcmp(from->registry, to->registry) == 0;
 }
 
 int ml__client_mount_store(ml_client *c, const char *registry, const ml__store_ops *ops, void *backend)

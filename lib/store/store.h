@@ -112,8 +112,9 @@ typedef struct ml__store_ops {
     int (*list_tags)(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err);
     /* Makes every blob present in s, from wherever needs[i].from is. */
     int (*ensure_blobs)(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err);
-    /* Writes a blob's bytes (size: expected, or -1) into out, verified;
-     * *len is the count written. */
+    /* Writes a blob's bytes (size: expected, or -1) into out; *len is the
+     * count written. A registry verifies them on the way; a layout gives
+     * them as stored: the writing store verifies what it keeps. */
     int (*blob_into)(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len, ml_error **err);
     /* Optional: a stream of the blob as it is stored (else one is spooled
      * through blob_into). */
@@ -133,7 +134,6 @@ extern const ml__store_ops ml__layout_store_ops;
  * store is owned by whoever mounted it), so there is nothing to free. */
 struct ml__store {
     const ml__store_ops *ops;
-    uint32_t caps;
     ml_client *client;
     const ml_ref *repo;  /* registry + repository */
     void *backend;       /* a mounted store's state, else NULL */
