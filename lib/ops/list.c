@@ -102,13 +102,11 @@ int ml__list_set_target(ml_list *l, const ml_ref *target, const ml__strvec *extr
     if (ml__ref_copy(&l->target, target) != ML_OK || ml__strvec_push(&l->tags, target->tag) != ML_OK ||
         ml__str_replace(&l->name, name) != ML_OK)
         return ML_ENOMEM;
-    ml__strset seen = {0};
-    bool added = false;
-    int rc = ml__strset_add(&seen, target->tag, &added);
+    /* A spec's extra tags are unique and leave out the target's own
+     * (ml__spec_add_tag). */
+    int rc = ML_OK;
     for (size_t i = 0; rc == ML_OK && extra_tags && i < extra_tags->count; i++)
-        if ((rc = ml__strset_add(&seen, extra_tags->items[i], &added)) == ML_OK && added)
-            rc = ml__strvec_push(&l->tags, extra_tags->items[i]);
-    ml__strset_free(&seen);
+        rc = ml__strvec_push(&l->tags, extra_tags->items[i]);
     return rc;
 }
 
