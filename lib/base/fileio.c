@@ -280,19 +280,22 @@ static int read_all(FILE *f, const char *path, size_t max, char **out, size_t *l
     return *out ? ML_OK : oom(err);
 }
 
-int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err)
+int ml__fopen_regular(const char *path, FILE **out, ml_error **err)
 {
     int fd;
     int rc = ml__open_regular(path, &fd, err);
-    if (rc != ML_OK)
-        return rc;
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
+    if (rc == ML_OK && !(*out = fdopen(fd, "rb"))) {
         rc = io_error(err, path, errno);
         close(fd);
-        return rc;
     }
-    return read_all(f, path, max, out, len, err);
+    return rc;
+}
+
+int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err)
+{
+    FILE *f = NULL;
+    int rc = ml__fopen_regular(path, &f, err);
+    return rc == ML_OK ? read_all(f, path, max, out, len, err) : rc;
 }
 
 int ml__read_input(const char *path, size_t max, char **out, size_t *len, ml_error **err)

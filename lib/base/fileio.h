@@ -62,6 +62,8 @@ int ml__require_regular(const char *path, mode_t mode, ml_error **err);
  * for a FIFO's writer; it is cleared once the file is known regular.
  * ML_EIO naming the path; *fd is -1 then. */
 int ml__open_regular(const char *path, int *fd, ml_error **err);
+/* The same, as a stream for reading. */
+int ml__fopen_regular(const char *path, FILE **out, ml_error **err);
 /* Reads a whole regular file, refusing files larger than `max` bytes
  * (ML_ETOOBIG). */
 int ml__read_file(const char *path, size_t max, char **out, size_t *len, ml_error **err);

@@ -616,11 +616,8 @@ int ml__layout_open_blob(const ml_ref *repo, const char *digest, FILE **out, int
         rc = ml__layoutfs_check(dir, err);
     if (rc == ML_OK)
         rc = ml__layoutfs_blob_stat(dir, digest, &path, size, err);
-    int fd = -1;
-    if (rc == ML_OK && (rc = ml__open_regular(path, &fd, err)) == ML_OK && !(*out = fdopen(fd, "rb"))) {
-        rc = ml__layoutfs_io_error(err, path, errno);
-        close(fd);
-    }
+    if (rc == ML_OK)
+        rc = ml__fopen_regular(path, out, err);
     free(path);
     return rc;
 }
