@@ -494,6 +494,10 @@ void ml__jw_end_array(ml__json_writer *w) { jw_close(w, "]"); }
 
 void ml__jw_string(ml__json_writer *w, const char *key, const char *value)
 {
+    if (!value) {
+        ml__jw_null(w, key);
+        return;
+    }
     value_start(w, key);
     write_string(&w->buf, value);
 }

@@ -84,6 +84,7 @@ void ml__jw_object(ml__json_writer *w, const char *key);
 void ml__jw_array(ml__json_writer *w, const char *key);
 void ml__jw_end_object(ml__json_writer *w);
 void ml__jw_end_array(ml__json_writer *w);
+/* A NULL value is written as null. */
 void ml__jw_string(ml__json_writer *w, const char *key, const char *value);
 void ml__jw_int(ml__json_writer *w, const char *key, int64_t value);
 void ml__jw_bool(ml__json_writer *w, const char *key, bool value);

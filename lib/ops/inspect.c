@@ -408,10 +408,7 @@ int ml_referrers_to_json(const ml_referrers *r, char **out, ml_error **err)
         ml__jw_string(&w, "subject", r->subjects[i]);
         ml__jw_string(&w, "digest", d->digest);
         ml__jw_string(&w, "mediaType", d->media_type);
-        if (d->artifact_type)
-            ml__jw_string(&w, "artifactType", d->artifact_type);
-        else
-            ml__jw_null(&w, "artifactType");
+        ml__jw_string(&w, "artifactType", d->artifact_type);
         ml__jw_int(&w, "size", d->size);
         ml__jw_annotations(&w, "annotations", &d->annotations);
         ml__jw_end_object(&w);

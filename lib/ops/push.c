@@ -631,14 +631,6 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
 /* ---- JSON --------------------------------------------------------------- */
 
 /* A string, or null when there is none. */
-static void json_opt_string(ml__json_writer *w, const char *key, const char *s)
-{
-    if (s)
-        ml__jw_string(w, key, s);
-    else
-        ml__jw_null(w, key);
-}
-
 static void json_tags(ml__json_writer *w, const ml_result *r)
 {
     ml__jw_array(w, "tags");
@@ -647,7 +639,7 @@ static void json_tags(ml__json_writer *w, const ml_result *r)
         ml__jw_object(w, NULL);
         ml__jw_string(w, "tag", r->tags[i].tag);
         ml__jw_bool(w, "moved", r->tags[i].moved || would);
-        json_opt_string(w, "previous", r->tags[i].previous);
+        ml__jw_string(w, "previous", r->tags[i].previous);
         ml__jw_end_object(w);
     }
     ml__jw_end_array(w);
@@ -661,7 +653,7 @@ static void json_changes(ml__json_writer *w, const ml_result *r)
         ml__jw_object(w, NULL);
         ml__jw_string(w, "op", ch->op);
         ml__jw_string(w, "platform", ch->platform);
-        json_opt_string(w, "digest", ch->digest);
+        ml__jw_string(w, "digest", ch->digest);
         if (ch->previous)
             ml__jw_string(w, "previous", ch->previous);
         ml__jw_end_object(w);
