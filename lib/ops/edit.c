@@ -264,7 +264,7 @@ static int edit_once(ml_client *c, const edit *e, const ml_push_options *o, ml_r
     if (rc == ML_OK) {
         ml_result_free(*res);
         *res = NULL;
-        rc = ml_list_push(l, c, o, res, err);
+        rc = ml__list_push(l, c, o, res, err);
     }
     bool force = (o->flags & ML_PUSH_FORCE) != 0;
     /* A compare-and-swap write (unless forced): nothing can have raced

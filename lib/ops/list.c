@@ -544,7 +544,7 @@ static int choose_kind(ml_list *l, ml_client *c, const ml_push_options *o, ml_er
     return set_media_type(l, ML__MT_DOCKER_LIST, err);
 }
 
-static int add_annotation_arg(ml__annotations *a, const char *kv, ml_error **err)
+int ml__annotation_arg_add(ml__annotations *a, const char *kv, ml_error **err)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv)
@@ -567,7 +567,7 @@ static int assemble(ml_list *l, const ml_push_options *o, ml_error **err)
         ml__str_replace(&l->model.artifact_type, l->artifact_type) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < o->annotation_count; i++) {
-        int rc = add_annotation_arg(&l->model.annotations, o->annotations[i], err);
+        int rc = ml__annotation_arg_add(&l->model.annotations, o->annotations[i], err);
         if (rc != ML_OK)
             return rc;
     }

@@ -62,6 +62,10 @@ int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool
 int ml__push_options_read(const ml_push_options *opts, ml_push_options *o, ml_error **err);
 /* Resolves, orders, checks and assembles the list. */
 int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error **err);
+/* One "KEY=VALUE" annotation argument into a (ML_EINVAL when malformed). */
+int ml__annotation_arg_add(ml__annotations *a, const char *kv, ml_error **err);
+/* ml_list_push with options already read (o), for a list built with them. */
+int ml__list_push(ml_list *l, ml_client *c, const ml_push_options *o, ml_result **out, ml_error **err);
 /* Adds warnings not there yet to a result (push.c). */
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings);
 

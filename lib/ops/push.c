@@ -570,11 +570,11 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
 
 static bool annotated_as_asked(const ml_list *l, const char *arg)
 {
-    const char *eq = strchr(arg, '=');
-    char *key = eq ? ml__strndup(arg, (size_t)(eq - arg)) : NULL;
-    const char *now = key ? ml__annotations_get(&l->model.annotations, key) : NULL;
-    free(key);
-    return now && strcmp(now, eq + 1) == 0;
+    ml__annotations asked = {0};
+    bool same = ml__annotation_arg_add(&asked, arg, NULL) == ML_OK &&
+                ml__str_eq(ml__annotations_get(&l->model.annotations, asked.keys[0]), asked.values[0]);
+    ml__annotations_free(&asked);
+    return same;
 }
 
 static int check_build_options(const ml_list *l, const ml_push_options *o, ml_error **err)
@@ -604,19 +604,22 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
     int rc = ml__push_options_read(opts, &o, err);
     if (rc == ML_OK)
         rc = check_build_options(l, &o, err);
-    if (rc != ML_OK)
-        return rc;
+    return rc == ML_OK ? ml__list_push(l, c, &o, out, err) : rc;
+}
+
+int ml__list_push(ml_list *l, ml_client *c, const ml_push_options *o, ml_result **out, ml_error **err)
+{
     ml_result *res = NULL;
     if (result_new(&res, l) != ML_OK) {
         ml_result_free(res);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    res->dry_run = (o.flags & ML_PUSH_DRY_RUN) != 0;
+    res->dry_run = (o->flags & ML_PUSH_DRY_RUN) != 0;
     if (res->dry_run && !(res->list_json = ml__strndup(l->json, l->len))) {
         ml_result_free(res);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
-    rc = push_steps(l, c, &o, res, err);
+    int rc = push_steps(l, c, o, res, err);
     if (rc != ML_OK)
         ml__error_prefix(err, rc, "push %s", res->target);
     for (size_t i = 0; i < res->warnings.count; i++)
@@ -630,7 +633,6 @@ int ml_list_push(ml_list *l, ml_client *c, const ml_push_options *opts, ml_resul
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* A string, or null when there is none. */
 static void json_tags(ml__json_writer *w, const ml_result *r)
 {
     ml__jw_array(w, "tags");
