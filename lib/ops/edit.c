@@ -21,6 +21,7 @@ typedef struct edit {
     size_t add_count;
     const char *const *removes;
     size_t remove_count;
+    ml_platform *remove_platforms; /* parsed and normalised once; zeroed for a digest */
     ml__strvec warnings; /* platform rewrites in the additions */
 } edit;
 
@@ -33,6 +34,9 @@ static void edit_clear(edit *e)
     }
     if (!e->spec)
         free(e->adds);
+    for (size_t i = 0; e->remove_platforms && i < e->remove_count; i++)
+        ml__platform_clear(&e->remove_platforms[i]);
+    free(e->remove_platforms);
     ml__ref_clear(&e->target);
     ml__strvec_free(&e->warnings);
 }
@@ -57,19 +61,23 @@ static int parse_add(ml__spec_entry *se, const char *arg, ml__strvec *warnings, 
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "addition %s", arg);
 }
 
-static int check_removals(const edit *e, ml_error **err)
+/* Each removal is a digest or a platform, parsed and normalised here once. */
+static int parse_removals(edit *e, ml_error **err)
 {
+    if (!(e->remove_platforms = calloc(e->remove_count ? e->remove_count : 1, sizeof(*e->remove_platforms))))
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < e->remove_count; i++) {
-        ml_platform p = {0};
         const char *r = e->removes[i];
-        int rc = ml__digest_valid(r) ? ML_OK : ml__platform_parse(&p, r, err);
-        ml__platform_clear(&p);
+        if (ml__digest_valid(r))
+            continue;
+        int rc = ml__platform_parse(&e->remove_platforms[i], r, err);
         if (rc != ML_OK)
             return ml__error_prefix(err, rc, "removal %s: expected a platform or a digest", r);
+        if (ml__platform_normalize(&e->remove_platforms[i], NULL) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
     return ML_OK;
 }
-
 static int edit_init(edit *e, const char *target, const char *const *add, size_t add_count,
                      const char *const *remove, size_t remove_count, ml_error **err)
 {
@@ -91,7 +99,7 @@ static int edit_init(edit *e, const char *target, const char *const *add, size_t
             e->add_count++;
             return rc;
         }
-    return check_removals(e, err);
+    return parse_removals(e, err);
 }
 
 /* Additions described as a spec's list: its target, extra tags, index
@@ -113,23 +121,14 @@ static int edit_from_spec(edit *e, const ml_spec *spec, size_t index, const char
     e->add_count = sl->entry_count;
     e->removes = remove;
     e->remove_count = remove_count;
-    return check_removals(e, err);
+    return parse_removals(e, err);
 }
 
 static bool removed(const edit *e, const ml__descriptor *d)
 {
     for (size_t i = 0; i < e->remove_count; i++) {
-        const char *r = e->removes[i];
-        if (ml__digest_valid(r)) {
-            if (ml__str_eq(r, d->digest))
-                return true;
-            continue;
-        }
-        ml_platform p = {0};
-        bool same = ml__platform_parse(&p, r, NULL) == ML_OK && ml__platform_normalize(&p, NULL) == ML_OK &&
-                    d->has_platform && ml__platform_equal(&p, &d->platform);
-        ml__platform_clear(&p);
-        if (same)
+        const ml_platform *p = &e->remove_platforms[i];
+        if (p->os ? d->has_platform && ml__platform_equal(p, &d->platform) : ml__str_eq(e->removes[i], d->digest))
             return true;
     }
     return false;
@@ -240,8 +239,6 @@ static bool edit_survived(ml_client *c, const edit *e, const ml_list *l)
     return ok;
 }
 
-/* No caller sees the edit's list: its warnings go with the result, and
- * to the log as a spec build's would. */
 /* No caller sees the edit's list: its warnings go with the result (best
  * effort: the push is done), and to the log once, from the last attempt. */
 static void hand_over(ml_client *c, ml_result *res, const ml__strvec *warnings, bool last)
