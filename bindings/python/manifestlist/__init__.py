@@ -170,10 +170,12 @@ _PROGRESS_FN = ctypes.CFUNCTYPE(None, c_char_p, ctypes.c_uint64, ctypes.c_uint64
 
 
 class _SpecOptions(ctypes.Structure):
-    """struct ml_spec_options (ML_SPEC_OPTIONS_VERSION 1)."""
+    """struct ml_spec_options; filled as version 1 (no variables)."""
     _fields_ = [
         ("version", c_uint32),
         ("flags", c_uint32),
+        ("variables", ctypes.c_void_p),
+        ("variable_count", ctypes.c_size_t),
     ]
 
 
