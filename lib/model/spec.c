@@ -755,16 +755,17 @@ static int parse_stream(parse_ctx *c, yaml *y)
 
 /* ---- public API -------------------------------------------------------------- */
 
+static const size_t OPTIONS_SIZES[] = {offsetof(ml_spec_options, variables), sizeof(ml_spec_options)};
+
+/* A caller's struct may be of an older, smaller version (FFI mirrors). */
 int ml_spec_options_init(ml_spec_options *opts, uint32_t version)
 {
     if (!opts || version == 0 || version > ML_SPEC_OPTIONS_VERSION)
         return ML_EINVAL;
-    *opts = (ml_spec_options)ML_SPEC_OPTIONS_INIT;
+    memset(opts, 0, OPTIONS_SIZES[version - 1]);
     opts->version = version;
     return ML_OK;
 }
-
-static const size_t OPTIONS_SIZES[] = {offsetof(ml_spec_options, variables), sizeof(ml_spec_options)};
 static const ml__options_kind OPTIONS = {"ml_spec_options", ML_SPEC_OPTIONS_VERSION, OPTIONS_SIZES, KNOWN_FLAGS};
 
 int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_spec_options *read,

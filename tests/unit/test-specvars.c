@@ -1,5 +1,6 @@
 /* Variables in specs (${NAME}, ${NAME:-default}, $$) and the check over
  * several specs pushed together. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "spec.h"
@@ -127,8 +128,17 @@ static void test_variables_are_checked(void)
     CHECK_INT(ml_spec_parse_buffer(&spec, "x", 1, "v.yaml", &o, &err), ML_EINVAL);
     CHECK(test_contains(ml_error_message(err), "variables[1] is not NAME=VALUE"));
     ml_error_free(err);
-    /* Version 1 callers know no variables: the fields are not read. */
-    o.version = 1;
+    /* Version 1 callers know no variables: the fields are neither written
+     * by the initialiser nor read. */
+    memset(&o, 0xaa, sizeof(o));
+    CHECK_INT(ml_spec_options_init(&o, 1), ML_OK);
+    CHECK_INT(o.flags, 0);
+    const unsigned char *bytes = (const unsigned char *)&o;
+    for (size_t i = offsetof(ml_spec_options, variables); i < sizeof(o); i++)
+        CHECK_INT(bytes[i], 0xaa);
+    o.flags = ML_SPEC_VARIABLES;
+    o.variables = bad;
+    o.variable_count = 2;
     const char *yaml = "image: a:${T:-1}\nmanifests: [{image: a:1-amd64}]\n";
     CHECK_INT(ml_spec_parse_buffer(&spec, yaml, strlen(yaml), "v.yaml", &o, NULL), ML_OK);
     CHECK_STR(ml_spec_target(spec, 0), "docker.io/library/a:1");
