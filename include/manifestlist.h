@@ -208,9 +208,9 @@ ML_API int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err
 ML_API int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err);
 /* Several specs meant to be pushed together (one per file): ML_ESPEC when
  * two lists, in the same spec or in different ones, would push the same
- * tag (a target or an extra tag); the message and location name the
- * second list, the message the first one too ("b.yaml:1:1: tag
- * example.com/app:1 also pushed by a.yaml:4:1"). */
+ * tag (a target or an extra tag); the location is the second list's, the
+ * message names both ("b.yaml:1:1: tag example.com/app:1 is also pushed
+ * by a.yaml:4:1 (example.com/app:1)"). */
 ML_API int ml_spec_check_targets(const ml_spec *const *specs, size_t count, ml_error **err);
 
 /* Building a spec without YAML. A built spec goes through the same

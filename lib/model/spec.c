@@ -766,6 +766,7 @@ int ml_spec_options_init(ml_spec_options *opts, uint32_t version)
     opts->version = version;
     return ML_OK;
 }
+
 static const ml__options_kind OPTIONS = {"ml_spec_options", ML_SPEC_OPTIONS_VERSION, OPTIONS_SIZES, KNOWN_FLAGS};
 
 int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_spec_options *read,

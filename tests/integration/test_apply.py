@@ -86,6 +86,20 @@ class ApplyTest(MlistTestCase):
                          self.reg.manifest_digest(self.repo, "one"))
         self.assertOk(self.mlist("apply", "--check", specs))
 
+    def test_apply_reports_moved_tags(self):
+        self.seed_set([AMD])
+        specs = self.spec_dir({"a.yaml": self.spec_text([AMD], target="t")})
+        self.assertOk(self.mlist("apply", specs))
+        specs = self.spec_dir({"a.yaml": self.spec_text([AMD], target="t", tags=["extra"])})
+        r = self.mlist("apply", "--check", specs)
+        self.assertExit(r, 4)
+        self.assertEqual(self.summary(r)[0], {"t": "would be updated (tags moved: extra)"})
+        self.assertFalse(self.reg.tag_exists(self.repo, "extra"))
+        r = self.mlist("apply", specs)
+        self.assertOk(r)
+        self.assertEqual(self.summary(r)[0], {"t": "updated (tags moved: extra)"})
+        self.assertEqual(self.reg.manifest_digest(self.repo, "extra"), self.reg.manifest_digest(self.repo, "t"))
+
     def test_apply_json_summary(self):
         imgs = self.seed_set([AMD, ARM])
         specs = self.spec_dir(self.family())
