@@ -27,6 +27,8 @@ static const char usage[] =
     "  delete REF                  delete a list; referenced images stay\n"
     "  verify REF                  check every child, platform and blob of a list\n"
     "  validate SPEC               check a spec offline and print the plan\n"
+    "  apply [--check] PATH...     make the registry match the specs in PATH (files,\n"
+    "                              directories); --check compares, writes nothing\n"
     "\n"
     "Options of create, update and push:\n"
     "  --type docker|oci           list type (default: oci if an entry is OCI or\n"
@@ -45,6 +47,8 @@ static const char usage[] =
     "Options of inspect: --raw (exact bytes), --json, --platform OS/ARCH[/VARIANT],\n"
     "                    --referrers (what is attached to the list and each entry)\n"
     "Options of delete:  --force (also delete a single image)\n"
+    "Specs read ${NAME} and ${NAME:-default} from the environment and\n"
+    "--var NAME=VALUE (repeatable, wins); $$ is a '$'.\n"
     "\n"
     "A reference is a registry image (registry/repo:tag or @digest) or an OCI image\n"
     "layout directory: oci:PATH[:TAG] or oci:PATH@DIGEST.\n"
@@ -70,7 +74,7 @@ static const char usage[] =
     "\n"
     "Exit codes: 0 done (also \"up to date\"), 1 failed (network, registry, auth,\n"
     "missing image), 2 bad input (usage, spec, reference, platform), 3 refused\n"
-    "(exists, not a list, changed concurrently).\n";
+    "(exists, not a list, changed concurrently), 4 apply --check: would change.\n";
 
 typedef enum { KIND_FLAG, KIND_STRING, KIND_NUMBER, KIND_LIST } opt_kind;
 
@@ -119,6 +123,8 @@ static const opt_def defs[] = {
     {"--tags", KIND_STRING, F(tags)},
     {"--raw", KIND_FLAG, F(raw)},
     {"--platform", KIND_STRING, F(platform)},
+    {"--check", KIND_FLAG, F(check)},
+    {"--var", KIND_LIST, F(vars)},
 };
 
 static int list_push(cli_list *l, char *s)
@@ -209,6 +215,9 @@ static int check_combinations(cli_opts *o)
         return cli_usage_error("--password and --password-stdin exclude each other");
     if (o->type && strcmp(o->type, "docker") != 0 && strcmp(o->type, "oci") != 0)
         return cli_usage_error("--type must be 'docker' or 'oci', not '%s'", o->type);
+    for (size_t i = 0; i < o->vars.count; i++)
+        if (o->vars.items[i][0] == '=' || !strchr(o->vars.items[i], '='))
+            return cli_usage_error("--var: expected NAME=VALUE, got '%s'", o->vars.items[i]);
     if (o->password_stdin)
         return read_password_stdin(o);
     return -1;
@@ -255,5 +264,6 @@ void cli_opts_free(cli_opts *o)
     free(o->annotations.items);
     free(o->add.items);
     free(o->remove.items);
+    free(o->vars.items);
     free(o->password_buf);
 }

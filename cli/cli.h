@@ -27,6 +27,9 @@ typedef struct cli_opts {
     const char *list_file, *type;
     bool ignore_missing, dry_run, purge, no_normalize, allow_duplicates, no_attestations, force, referrers;
     cli_list annotations, add, remove;
+    /* apply; --var also for every command that reads specs */
+    bool check;
+    cli_list vars;
     /* push from-args */
     const char *platforms, *template_ref, *target, *tags;
     /* inspect */
@@ -52,6 +55,25 @@ void cli_note(const cli_opts *o, const char *fmt, ...) __attribute__((format(pri
 int cli_fail(int code, ml_error *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Parses a spec file with the options' flags and variables (the
+ * environment, then --var); prints its warnings. 0 or an exit code. */
+int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec);
+
+/* What became of one list run by cli_push_lists; borrowed for the call. */
+typedef struct cli_list_outcome {
+    size_t spec;            /* which of the specs */
+    size_t index;           /* which list of it */
+    const ml_list *list;    /* NULL when it could not be built */
+    const ml_result *res;   /* NULL when the registry was not reached */
+    int rc;                 /* ML_OK or the failure, described by err */
+    const ml_error *err;
+} cli_list_outcome;
+typedef void cli_list_done(const cli_list_outcome *outcome, void *payload);
+/* Builds and pushes every list of specs[0..count) as update does (a dry
+ * run with --dry-run), then hands each outcome to `done`, in order. 0, or
+ * an exit code when they could not be run at all. */
+int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_done *done, void *payload);
+
 int cmd_push_spec(cli_opts *o, bool create);
 int cmd_update(cli_opts *o);
 int cmd_push(cli_opts *o);
@@ -59,5 +81,6 @@ int cmd_validate(cli_opts *o);
 int cmd_inspect(cli_opts *o);
 int cmd_delete(cli_opts *o);
 int cmd_verify(cli_opts *o);
+int cmd_apply(cli_opts *o);
 
 #endif

@@ -24,13 +24,37 @@ static int print_spec_warnings(const cli_opts *o, const ml_spec *spec)
     return 0;
 }
 
-static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
+extern char **environ;
+
+/* The environment, then --var: where a name repeats the library takes the
+ * later one. NULL when out of memory. */
+static const char **spec_variables(const cli_opts *o, size_t *count)
+{
+    size_t env = 0;
+    while (environ[env])
+        env++;
+    const char **vars = malloc((env + o->vars.count + 1) * sizeof(*vars));
+    *count = 0;
+    for (size_t i = 0; vars && i < env; i++)
+        if (strchr(environ[i], '='))
+            vars[(*count)++] = environ[i];
+    for (size_t i = 0; vars && i < o->vars.count; i++)
+        vars[(*count)++] = o->vars.items[i];
+    return vars;
+}
+
+int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
 {
     ml_spec_options so;
     ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
-    so.flags = spec_flags(o);
+    so.flags = spec_flags(o) | ML_SPEC_VARIABLES;
+    const char **vars = spec_variables(o, &so.variable_count);
+    if (!vars)
+        return cli_usage_error("out of memory");
+    so.variables = vars;
     ml_error *err = NULL;
     int rc = ml_spec_parse_file(spec, path, &so, &err);
+    free(vars);
     if (rc == ML_OK && o->type && strcmp(o->type, "docker") == 0)
         rc = ml_spec_check_type(*spec, ML_TYPE_DOCKER, &err);
     if (rc == ML_EIO || rc == ML_ETOOBIG) {
@@ -198,6 +222,33 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
         putchar('\n');
     for (size_t i = 0; i < lists; i++)
         ml_client_free(jobs[i].client);
+    free(jobs);
+    return rc;
+}
+
+int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_done *done, void *payload)
+{
+    size_t n = 0, k = 0;
+    for (size_t s = 0; s < count; s++)
+        n += ml_spec_list_count(specs[s]);
+    list_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+    if (!jobs)
+        return cli_usage_error("out of memory");
+    for (size_t s = 0; s < count; s++)
+        for (size_t i = 0; i < ml_spec_list_count(specs[s]); i++)
+            jobs[k++] = (list_job){.o = o, .spec = specs[s], .index = i};
+    int rc = run_jobs(o, jobs, n);
+    for (size_t i = 0, s = 0; i < n; i++) {
+        list_job *j = &jobs[i];
+        while (specs[s] != j->spec)
+            s++;
+        if (rc == 0)
+            done(&(cli_list_outcome){s, j->index, j->list, j->res, j->rc, j->err}, payload);
+        ml_result_free(j->res);
+        ml_list_free(j->list);
+        ml_error_free(j->err);
+        ml_client_free(j->client);
+    }
     free(jobs);
     return rc;
 }

@@ -294,6 +294,8 @@ static int run_command(cli_opts *o)
         return cmd_delete(o);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(o);
+    if (strcmp(cmd, "apply") == 0)
+        return cmd_apply(o);
     return cli_usage_error("unknown command '%s'", cmd);
 }
 

@@ -155,13 +155,22 @@ ML_API int ml_platform_normalize(const char *platform, char **out, ml_error **er
 
 #define ML_SPEC_NO_NORMALIZE (1u << 0)   /* keep platform values verbatim */
 #define ML_SPEC_ALLOW_DUPLICATES (1u << 1) /* two entries may share a platform */
+/* Expand ${NAME}, ${NAME:-default} and $$ in every value (not in keys),
+ * from `variables` (version 2). Off, a spec's text is taken as it is. */
+#define ML_SPEC_VARIABLES (1u << 2)
 
-#define ML_SPEC_OPTIONS_VERSION 1
+#define ML_SPEC_OPTIONS_VERSION 2
 typedef struct ml_spec_options {
     uint32_t version; /* ML_SPEC_OPTIONS_VERSION */
     uint32_t flags;   /* ML_SPEC_* */
+    /* Version 2: "NAME=VALUE" strings for ML_SPEC_VARIABLES; where a NAME
+     * is given twice the later one wins (pass the environment, then the
+     * user's overrides). The library never reads the environment itself.
+     * An entry without '=' is ML_EINVAL. Read during parsing only. */
+    const char *const *variables;
+    size_t variable_count;
 } ml_spec_options;
-#define ML_SPEC_OPTIONS_INIT {ML_SPEC_OPTIONS_VERSION, 0}
+#define ML_SPEC_OPTIONS_INIT {ML_SPEC_OPTIONS_VERSION, 0, NULL, 0}
 ML_API int ml_spec_options_init(ml_spec_options *opts, uint32_t version);
 
 /* Parses a YAML spec (manifest-tool format or the original proposal's).
@@ -197,6 +206,12 @@ ML_API int ml_spec_check_type(const ml_spec *spec, uint32_t type, ml_error **err
 /* The whole normalised spec as JSON ({"lists":[{"image":…,"tags":[…],
  * "manifests":[{"image":…,"platform":{…}}]}]}). */
 ML_API int ml_spec_to_json(const ml_spec *spec, char **out, ml_error **err);
+/* Several specs meant to be pushed together (one per file): ML_ESPEC when
+ * two lists, in the same spec or in different ones, would push the same
+ * tag (a target or an extra tag); the location is the second list's, the
+ * message names both ("b.yaml:1:1: tag example.com/app:1 is also pushed
+ * by a.yaml:4:1 (example.com/app:1)"). */
+ML_API int ml_spec_check_targets(const ml_spec *const *specs, size_t count, ml_error **err);
 
 /* Building a spec without YAML. A built spec goes through the same
  * normalisation and checks, with the same codes, as a parsed one: images
@@ -383,6 +398,9 @@ ML_API const char *ml_result_plan(const ml_result *result, size_t index);
 ML_API size_t ml_result_tag_count(const ml_result *result);
 ML_API const char *ml_result_tag(const ml_result *result, size_t index);
 ML_API int ml_result_tag_moved(const ml_result *result, size_t index);
+/* The digest the tag held before the push (or the dry run), NULL when it
+ * did not exist: a NULL for the target's own tag means the list is new. */
+ML_API const char *ml_result_tag_previous(const ml_result *result, size_t index);
 /* Referrer manifests (signatures, SBOMs, attestations) copied into the
  * target with ML_PUSH_REFERRERS. */
 ML_API size_t ml_result_referrers_copied(const ml_result *result);

@@ -2,20 +2,20 @@
 # Installed as share/bash-completion/completions/mlist; works with or
 # without the bash-completion package (which adds nicer file completion).
 
-_mlist_commands='create update push inspect delete verify validate'
+_mlist_commands='create update push inspect delete verify validate apply'
 
 _mlist_global_opts='--username --password --password-stdin --docker-cfg --authfile
     --ca-cert --cache-dir --no-cache --insecure --plain-http --concurrency --retries --timeout --json
     -q --quiet --debug --version -h --help'
 
-# Options of create, update and push.
+# Options of create, update, push and apply.
 _mlist_push_opts='--type --ignore-missing --dry-run --purge --no-normalize
-    --allow-duplicates --no-attestations --annotation --referrers --force'
+    --allow-duplicates --no-attestations --annotation --referrers --force --var'
 
 # Options that take a value (as the next word or after '=').
 _mlist_value_opts='--username --password --docker-cfg --authfile --ca-cert --cache-dir
     --concurrency --retries --timeout --list --type --annotation --add --remove
-    --platforms --template --target --tags --platform'
+    --platforms --template --target --tags --platform --var'
 
 _mlist_platforms='linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6 linux/386
     linux/ppc64le linux/s390x linux/riscv64 linux/mips64le windows/amd64
@@ -139,7 +139,8 @@ _mlist()
             ;;
         inspect) opts+=' --raw --platform --referrers' ;;
         delete) opts+=' --force' ;;
-        validate) opts+=' --no-normalize --allow-duplicates' ;;
+        validate) opts+=' --no-normalize --allow-duplicates --var' ;;
+        apply) opts+=" --check $_mlist_push_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0
@@ -157,6 +158,8 @@ _mlist()
         ;;
     create | validate)
         ((npos == 0)) && _mlist_files "$cur" file ;;
+    apply)
+        _mlist_files "$cur" file ;; # spec files or directories, any number
     update)
         # update SPEC, or update TARGET --add/--remove (a reference).
         ((npos == 0)) && _mlist_files "$cur" file ;;

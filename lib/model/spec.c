@@ -2,6 +2,7 @@
  * libfyaml user. Aliases are followed without expanding the document, so an
  * alias bomb costs no more than the spec's own (fixed-depth) shape. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 
 /* A spec is a few KiB; the limit only stops a wrong file being slurped. */
 #define SPEC_FILE_MAX (16u * 1024 * 1024)
-#define KNOWN_FLAGS (ML_SPEC_NO_NORMALIZE | ML_SPEC_ALLOW_DUPLICATES)
+#define KNOWN_FLAGS (ML_SPEC_NO_NORMALIZE | ML_SPEC_ALLOW_DUPLICATES | ML_SPEC_VARIABLES)
 /* Keys and values quoted in messages are cut to this many bytes. */
 #define QUOTE_MAX 64
 /* node_loc follows first children this deep (aliases can form cycles). */
@@ -28,6 +29,7 @@ typedef struct loc {
 typedef struct parse_ctx {
     ml_spec *spec;
     ml_error **err;
+    const ml__spec_vars *vars; /* NULL: values are taken as written */
 } parse_ctx;
 
 /* The value a known key holds after read_mapping. */
@@ -170,6 +172,35 @@ static int scalar_copy(parse_ctx *c, struct fy_node *n, loc at, const char *what
     return *out ? ML_OK : fail_oom(c);
 }
 
+/* Where a variable error starts: exact in a one-line plain scalar, whose
+ * text is its source; the scalar's start otherwise (quotes, escapes and
+ * folding shift columns). */
+static loc variable_loc(struct fy_node *n, loc at, size_t offset)
+{
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *start = t ? fy_token_start_mark(t) : NULL, *end = t ? fy_token_end_mark(t) : NULL;
+    if (fy_node_get_style(n) == FYNS_PLAIN && start && end && start->line == end->line)
+        at.col += (int)offset;
+    return at;
+}
+
+/* A value's text, variables expanded; keys are never expanded (a spec's
+ * shape does not depend on its inputs). */
+static int value_copy(parse_ctx *c, struct fy_node *n, loc at, const char *what, char **out)
+{
+    int rc = scalar_copy(c, n, at, what, out);
+    if (rc != ML_OK || !c->vars)
+        return rc;
+    char *raw = *out;
+    size_t offset;
+    rc = ml__spec_expand(c->vars, raw, strlen(raw), out, &offset, c->err);
+    free(raw);
+    if (rc == ML_OK)
+        return ML_OK;
+    *out = NULL;
+    return locate(c, variable_loc(n, at, offset), rc);
+}
+
 /* ---- mappings with a fixed set of keys ----------------------------------- */
 
 static const key_def *find_key(const key_def *keys, const char *name, size_t len)
@@ -262,7 +293,7 @@ static int get_string(parse_ctx *c, const field *f, const char *where, char **ou
         return ML_OK;
     if (fy_node_get_type(f->value) != FYNT_SCALAR)
         return wrong_type(c, f, where, "a string");
-    return scalar_copy(c, f->value, f->value_at, f->key, out);
+    return value_copy(c, f->value, f->value_at, f->key, out);
 }
 
 static int require_string(parse_ctx *c, const field *f, const char *name, const char *where,
@@ -298,7 +329,7 @@ static int each_string(parse_ctx *c, const field *f, const char *where, string_i
             return fail(c, at, ML_ESPEC, "\"%s\" %s must hold strings, not %s", f->key, where,
                         is_null(n) ? "null" : type_name(n));
         char *value;
-        int rc = scalar_copy(c, n, at, f->key, &value);
+        int rc = value_copy(c, n, at, f->key, &value);
         if (rc == ML_OK)
             rc = item(c, value, at, arg);
         if (rc != ML_OK)
@@ -340,7 +371,7 @@ static int annotation_value(parse_ctx *c, struct fy_node *value, loc at, const c
         *out = ml__strdup("");
         return *out ? ML_OK : fail_oom(c);
     }
-    return scalar_copy(c, value, at, "annotation", out);
+    return value_copy(c, value, at, "annotation", out);
 }
 
 static int add_annotation(parse_ctx *c, struct fy_node_pair *pair, const char *where,
@@ -724,24 +755,31 @@ static int parse_stream(parse_ctx *c, yaml *y)
 
 /* ---- public API -------------------------------------------------------------- */
 
+static const size_t OPTIONS_SIZES[] = {offsetof(ml_spec_options, variables), sizeof(ml_spec_options)};
+
+/* A caller's struct may be of an older, smaller version (FFI mirrors). */
 int ml_spec_options_init(ml_spec_options *opts, uint32_t version)
 {
     if (!opts || version == 0 || version > ML_SPEC_OPTIONS_VERSION)
         return ML_EINVAL;
-    *opts = (ml_spec_options)ML_SPEC_OPTIONS_INIT;
+    memset(opts, 0, OPTIONS_SIZES[version - 1]);
     opts->version = version;
     return ML_OK;
 }
 
-static const size_t OPTIONS_SIZES[] = {sizeof(ml_spec_options)};
 static const ml__options_kind OPTIONS = {"ml_spec_options", ML_SPEC_OPTIONS_VERSION, OPTIONS_SIZES, KNOWN_FLAGS};
 
-int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_error **err)
+int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_spec_options *read,
+                    ml_error **err)
 {
     ml_spec_options o = ML_SPEC_OPTIONS_INIT;
     int rc = ml__options_read(&OPTIONS, opts, &o, err);
+    if (rc == ML_OK && (o.flags & ML_SPEC_VARIABLES))
+        rc = ml__spec_vars_check(o.variables, o.variable_count, err);
     if (rc != ML_OK)
         return rc;
+    if (read)
+        *read = o;
     ml_spec *spec = calloc(1, sizeof(*spec));
     if (!spec || !(spec->name = ml__strdup(name))) {
         free(spec);
@@ -760,10 +798,12 @@ int ml_spec_parse_buffer(ml_spec **out, const char *data, size_t len, const char
                              !out ? "out" : "data");
     *out = NULL;
     ml_spec *spec = NULL;
-    int rc = ml__spec_create(&spec, name ? name : "<spec>", opts, err);
+    ml_spec_options o;
+    int rc = ml__spec_create(&spec, name ? name : "<spec>", opts, &o, err);
     if (rc != ML_OK)
         return rc;
-    parse_ctx c = {spec, err};
+    ml__spec_vars vars = {o.variables, o.variable_count};
+    parse_ctx c = {spec, err, (o.flags & ML_SPEC_VARIABLES) ? &vars : NULL};
     yaml y = {0};
     rc = check_utf8(&c, data, len);
     if (rc == ML_OK)

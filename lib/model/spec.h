@@ -53,8 +53,10 @@ struct ml_spec {
  * same codes, as a parsed one. Their errors carry no location: the YAML
  * reader adds "FILE:LINE:COL" (ml__spec_locate). */
 
-/* An empty spec; `opts` as for parsing (NULL = defaults). */
-int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_error **err);
+/* An empty spec; `opts` as for parsing (NULL = defaults), read into *read
+ * when not NULL. */
+int ml__spec_create(ml_spec **out, const char *name, const ml_spec_options *opts, ml_spec_options *read,
+                    ml_error **err);
 void ml__spec_list_clear(ml__spec_list *l);
 void ml__spec_entry_clear(ml__spec_entry *e);
 /* Appends a zeroed list or entry. */
@@ -85,5 +87,19 @@ int ml__spec_check_list(const ml_spec *spec, const ml__spec_list *list, ml_error
  * a value that has a line (parsed specs); otherwise returns rc as it is. */
 int ml__spec_locate(const ml_spec *spec, int line, int column, ml_error **err, int rc);
 
+/* ---- specvars.c: ${NAME}, ${NAME:-default} and $$ in values ------------- */
+
+typedef struct ml__spec_vars {
+    const char *const *items; /* "NAME=VALUE", a later NAME wins */
+    size_t count;
+} ml__spec_vars;
+
+/* ML_EINVAL unless every item is "NAME=VALUE". */
+int ml__spec_vars_check(const char *const *items, size_t count, ml_error **err);
+/* Expands text[0..len) into *out (the caller frees it). ML_ESPEC for an
+ * undefined variable, an unterminated, malformed or nested ${, with
+ * *offset the byte offset of its '$' in text; no location added. */
+int ml__spec_expand(const ml__spec_vars *vars, const char *text, size_t len, char **out, size_t *offset,
+                    ml_error **err);
 
 #endif

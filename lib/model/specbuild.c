@@ -195,7 +195,7 @@ int ml_spec_new(ml_spec **out, const ml_spec_options *opts, ml_error **err)
     if (!out)
         return ml__error_set(err, ML_EINVAL, "ml_spec_new: out is NULL");
     *out = NULL;
-    return ml__spec_create(out, "<built>", opts, err);
+    return ml__spec_create(out, "<built>", opts, NULL, err);
 }
 
 static ml__spec_list *list_at(ml_spec *spec, size_t index, const char *fn, ml_error **err)

@@ -1,6 +1,7 @@
 /* Specs once read or built: their lifetime, and read access for callers
  * (the CLI's plan, bindings). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "spec.h"
 
@@ -159,4 +160,84 @@ size_t ml_spec_warning_count(const ml_spec *spec) { return spec ? spec->warnings
 const char *ml_spec_warning(const ml_spec *spec, size_t index)
 {
     return ml__strvec_at(spec ? &spec->warnings : NULL, index);
+}
+
+/* ---- several specs pushed together ---------------------------------------- */
+
+/* A tag some list pushes, as "registry/repo:tag". */
+typedef struct tag_owner {
+    char *name;
+    const ml_spec *spec;
+    const ml__spec_list *list;
+} tag_owner;
+
+typedef struct tag_owners {
+    tag_owner *items;
+    size_t count, cap;
+} tag_owners;
+
+static int add_owner(tag_owners *o, char *name, const ml_spec *spec, const ml__spec_list *l)
+{
+    if (!name || ml__grow((void **)&o->items, &o->cap, o->count + 1, sizeof(*o->items)) != ML_OK) {
+        free(name);
+        return ML_ENOMEM;
+    }
+    o->items[o->count++] = (tag_owner){name, spec, l};
+    return ML_OK;
+}
+
+/* The target's own tag, then its extra tags in the target's repository
+ * (the target always has a tag, which holds no ':'). */
+static int add_list_tags(tag_owners *o, const ml_spec *spec, const ml__spec_list *l)
+{
+    int rc = add_owner(o, ml__strdup(l->target_name), spec, l);
+    int repo_len = (int)(strrchr(l->target_name, ':') - l->target_name);
+    for (size_t t = 0; rc == ML_OK && t < l->tags.count; t++)
+        rc = add_owner(o, ml__asprintf("%.*s:%s", repo_len, l->target_name, l->tags.items[t]), spec, l);
+    return rc;
+}
+
+static int duplicate_tag(const tag_owners *o, const tag_owner *second, ml_error **err)
+{
+    const tag_owner *first = o->items;
+    while (strcmp(first->name, second->name) != 0)
+        first++;
+    const ml__spec_list *l = first->list;
+    int rc = ml__error_set_printable(err, ML_ESPEC, "tag %s is also pushed by %s:%d:%d (%s)", second->name,
+                                     first->spec->name, l->line, l->column, l->target_name);
+    return ml__spec_locate(second->spec, second->list->line, second->list->column, err, rc);
+}
+
+static int check_owners(const tag_owners *o, ml_error **err)
+{
+    ml__strset seen = {0};
+    int rc = ML_OK;
+    for (size_t i = 0; rc == ML_OK && i < o->count; i++) {
+        bool added = false;
+        rc = ml__strset_add(&seen, o->items[i].name, &added) != ML_OK ? ml__error_set(err, ML_ENOMEM, "out of memory")
+             : added ? ML_OK : duplicate_tag(o, &o->items[i], err);
+    }
+    ml__strset_free(&seen);
+    return rc;
+}
+
+int ml_spec_check_targets(const ml_spec *const *specs, size_t count, ml_error **err)
+{
+    if (count && !specs)
+        return ml__error_set(err, ML_EINVAL, "ml_spec_check_targets: specs is NULL");
+    tag_owners owners = {0};
+    int rc = ML_OK;
+    for (size_t s = 0; rc == ML_OK && s < count; s++) {
+        if (!specs[s])
+            rc = ml__error_set(err, ML_EINVAL, "ml_spec_check_targets: specs[%zu] is NULL", s);
+        for (size_t i = 0; rc == ML_OK && i < specs[s]->list_count; i++)
+            if (add_list_tags(&owners, specs[s], &specs[s]->lists[i]) != ML_OK)
+                rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    if (rc == ML_OK)
+        rc = check_owners(&owners, err);
+    for (size_t i = 0; i < owners.count; i++)
+        free(owners.items[i].name);
+    free(owners.items);
+    return rc;
 }

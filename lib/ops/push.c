@@ -79,6 +79,7 @@ const char *ml_result_plan(const ml_result *r, size_t i) { return ml__strvec_at(
 size_t ml_result_tag_count(const ml_result *r) { return r ? r->tag_count : 0; }
 const char *ml_result_tag(const ml_result *r, size_t i) { return r && i < r->tag_count ? r->tags[i].tag : NULL; }
 int ml_result_tag_moved(const ml_result *r, size_t i) { return r && i < r->tag_count && r->tags[i].moved; }
+const char *ml_result_tag_previous(const ml_result *r, size_t i) { return r && i < r->tag_count ? r->tags[i].previous : NULL; }
 size_t ml_result_referrers_copied(const ml_result *r) { return r ? r->referrers_copied : 0; }
 
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings)

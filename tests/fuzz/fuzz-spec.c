@@ -31,10 +31,14 @@ static void check_error(int rc, const ml_error *err)
         require(ml_error_line(err) >= 1 && ml_error_column(err) >= 1);
 }
 
+static const char *const VARS[] = {"TAG=1", "EMPTY=", "REG=example.com", "TAG=2"};
+
 static void run(const uint8_t *data, size_t size, uint32_t flags)
 {
     ml_spec_options opts = ML_SPEC_OPTIONS_INIT;
     opts.flags = flags;
+    opts.variables = VARS;
+    opts.variable_count = sizeof(VARS) / sizeof(VARS[0]);
     ml_spec *spec = NULL;
     ml_error *err = NULL;
     int rc = ml_spec_parse_buffer(&spec, (const char *)data, size, "fuzz.yaml", &opts, &err);
@@ -49,6 +53,6 @@ static void run(const uint8_t *data, size_t size, uint32_t flags)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     run(data, size, 0);
-    run(data, size, ML_SPEC_NO_NORMALIZE | ML_SPEC_ALLOW_DUPLICATES);
+    run(data, size, ML_SPEC_NO_NORMALIZE | ML_SPEC_ALLOW_DUPLICATES | ML_SPEC_VARIABLES);
     return 0;
 }

@@ -128,7 +128,7 @@ static void test_spec_options_are_checked(void)
     ml_error *err = NULL;
     ml_spec_options o = ML_SPEC_OPTIONS_INIT;
     for (size_t i = 0; i < BAD_OPTIONS; i++) {
-        o = (ml_spec_options){bad_version(i, ML_SPEC_OPTIONS_VERSION), bad_flags(i)};
+        o = (ml_spec_options){bad_version(i, ML_SPEC_OPTIONS_VERSION), bad_flags(i), NULL, 0};
         check_rejected(ml_spec_new(&spec, &o, &err), &err, "ml_spec_options", BAD_WHAT[i]);
         CHECK(spec == NULL);
     }

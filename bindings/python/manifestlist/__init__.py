@@ -82,7 +82,7 @@ ProgressCallback = Callable[[str, int, int], object]
 # The header this module mirrors.
 EXPECTED_MAJOR = 0
 EXPECTED_MINOR = 1
-SPEC_OPTIONS_VERSION = 1
+SPEC_OPTIONS_VERSION = 2
 CLIENT_OPTIONS_VERSION = 2
 PUSH_OPTIONS_VERSION = 1
 
@@ -170,10 +170,12 @@ _PROGRESS_FN = ctypes.CFUNCTYPE(None, c_char_p, ctypes.c_uint64, ctypes.c_uint64
 
 
 class _SpecOptions(ctypes.Structure):
-    """struct ml_spec_options (ML_SPEC_OPTIONS_VERSION 1)."""
+    """struct ml_spec_options (ML_SPEC_OPTIONS_VERSION 2; variables are not offered)."""
     _fields_ = [
         ("version", c_uint32),
         ("flags", c_uint32),
+        ("variables", ctypes.c_void_p),
+        ("variable_count", ctypes.c_size_t),
     ]
 
 
