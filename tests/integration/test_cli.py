@@ -70,12 +70,6 @@ class OptionTableTest(MlistTestCase):
                                   r.stderr)
         self.assertEqual(self.reg.access_log(), [])
 
-    def test_delete_dry_run_and_update_tags_were_silently_wrong(self):
-        """The two cases of the issue: both options are now used, not
-        refused (their behaviour is tested below)."""
-        self.assertNotIn("--dry-run", ALL - ACCEPTS["delete"])
-        self.assertIn("--tags", ACCEPTS["update"])
-
     def help_options(self, command):
         """{mode label: options} from `mlist help COMMAND`."""
         r = self.mlist("help", command)
@@ -198,10 +192,12 @@ class DocsTest(MlistTestCase):
     def test_zsh_completion_options_by_command(self):
         text = self.read("completions", "_mlist")
         arrays = {}
-        for name, body in re.findall(r"^\s*(\w+)_opts=\(\n(.*?)\n\s*\)", text, re.M | re.S):
+        for name, body in re.findall(r"^\s*(\w+)_opts=\(\n(.*?)^\s*\)$", text, re.M | re.S):
             opts = set(re.findall(r"^\s*'(?:\([^)]*\))?\*?(--?[a-z][-a-z]*)", body, re.M))
             for short, long in re.findall(r"\{(-[-a-z]+),(--[-a-z]+)\}", body):
                 opts |= {short, long}
+            for ref in re.findall(r"^\s*\$(\w+)_opts$", body, re.M):
+                opts |= arrays[ref]
             arrays[name] = opts
         names = {"create": "create", "update": "update", "update --add/--remove": "edit",
                  "push from-spec": "from_spec", "push from-args": "from_args", "apply": "apply",
