@@ -673,7 +673,8 @@ static int read_deletion(const cli_opts *o, ml_client *client, ml_manifest **m, 
     int rc = ml_manifest_fetch(m, client, ref, &err);
     if (rc != ML_OK)
         return cli_fail_ref(rc, err, ref);
-    if (o->dry_run && !ml_manifest_is_list(*m) && !o->force) {
+    /* ml_delete refuses it too; checked here before the tags are read. */
+    if (!ml_manifest_is_list(*m) && !o->force) {
         rc = cli_error(3, "ML_ENOTLIST", ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
         cli_note(o, "mlist: delete --force deletes a single image too");
         return rc;

@@ -85,8 +85,9 @@ static void put_line(FILE *f, const char *prefix, const char *text)
     free(out);
 }
 
-static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
-static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+/* The formatted text, or NULL out of memory. */
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *vformat(const char *fmt, va_list ap)
 {
     char *text = NULL;
     size_t len = 0;
@@ -95,6 +96,13 @@ static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
         vfprintf(m, fmt, ap);
         fclose(m);
     }
+    return text;
+}
+
+static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+    char *text = vformat(fmt, ap);
     put_line(f, prefix, text ? text : "");
     free(text);
 }
@@ -299,16 +307,10 @@ int cli_fail_input(int code, ml_error *err) { return fail(code, err, NULL, NULL,
 
 int cli_error(int exit_code, const char *code, const char *ref, const char *fmt, ...)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m) {
-        va_list ap;
-        va_start(ap, fmt);
-        vfprintf(m, fmt, ap);
-        va_end(ap);
-        fclose(m);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
     report_error(code, exit_code, text ? text : "", NULL, ref, NULL);
     free(text);
     return exit_code;
@@ -319,13 +321,7 @@ int cli_error(int exit_code, const char *code, const char *ref, const char *fmt,
 static int vusage_error(const char *label, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static int vusage_error(const char *label, const char *fmt, va_list ap)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (m) {
-        vfprintf(m, fmt, ap);
-        fclose(m);
-    }
+    char *text = vformat(fmt, ap);
     char prefix[96];
     snprintf(prefix, sizeof(prefix), "mlist%s%s: ", label ? " " : "", label ? label : "");
     cli_clear_progress();
