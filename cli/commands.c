@@ -24,10 +24,12 @@ static int print_spec_warnings(const cli_opts *o, const ml_spec *spec)
     return 0;
 }
 
+/* Failures the command line finds itself, returned beside ML_* codes
+ * (which are 0 or negative). */
+enum { STDIN_UNREADABLE = 1, TAGS_SHARED, BAD_PLATFORM };
+
 /* SPEC '-': the spec on standard input, named "<stdin>" in errors. An ML_*
  * code, or STDIN_UNREADABLE. */
-enum { STDIN_UNREADABLE = 1 };
-
 static int parse_spec_stdin(ml_spec **spec, const ml_spec_options *so, ml_error **err)
 {
     char *data = NULL;
@@ -45,9 +47,23 @@ static int parse_spec_stdin(ml_spec **spec, const ml_spec_options *so, ml_error 
     return rc;
 }
 
-/* --tags: more tags for every list of the spec, as a spec's `tags:`. */
+/* Whether lists a and b of the spec push to one repository: their targets
+ * (normalised, so always with a tag) agree up to the tag. */
+static bool same_repository(const ml_spec *spec, size_t a, size_t b)
+{
+    const char *ta = ml_spec_target(spec, a), *tb = ml_spec_target(spec, b);
+    size_t len = (size_t)(strrchr(ta, ':') - ta);
+    return strncmp(ta, tb, len + 1) == 0 && strrchr(tb, ':') == tb + len;
+}
+
+/* --tags: more tags for every list of the spec, as a spec's `tags:`. Two
+ * lists of one repository cannot both take a tag: TAGS_SHARED. */
 static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
 {
+    for (size_t a = 0; o->tags.count && a < ml_spec_list_count(spec); a++)
+        for (size_t b = a + 1; b < ml_spec_list_count(spec); b++)
+            if (same_repository(spec, a, b))
+                return TAGS_SHARED;
     int rc = ML_OK;
     for (size_t i = 0; i < o->tags.count && rc == ML_OK; i++) {
         char *tags = strdup(o->tags.items[i]);
@@ -72,6 +88,8 @@ static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
         return cli_error(2, "ML_EIO", NULL, "cannot read the spec from standard input");
     if (rc == ML_OK)
         rc = add_tags(o, *spec, &err);
+    if (rc == TAGS_SHARED)
+        return cli_usage_error("--tags: two lists of the spec are in one repository, and a tag can name only one");
     if (rc == ML_OK && o->type && strcmp(o->type, "docker") == 0)
         rc = ml_spec_check_type(*spec, ML_TYPE_DOCKER, &err);
     if (rc == ML_EIO || rc == ML_ETOOBIG)
@@ -377,7 +395,6 @@ static bool split_platform(char *p, char *parts[3])
 
 /* One platform of --platforms (`len` bytes at `item`): an entry of the
  * template's image for it. BAD_PLATFORM when it is no OS/ARCH[/VARIANT]. */
-enum { BAD_PLATFORM = 1 };
 static int add_platform(const cli_opts *o, ml_spec *spec, const char *item, size_t len, ml_error **err)
 {
     char *platform = strndup(item, len), *copy = strndup(item, len), *parts[3];

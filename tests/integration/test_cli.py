@@ -280,6 +280,24 @@ class TagsAndPlatformsTest(MlistTestCase):
         for tag in ("v1", "c1", "extra1", "extra2", "extra3"):
             self.assertEqual(self.reg.manifest_digest(self.repo, tag), digest, tag)
 
+    def test_tags_refused_for_two_lists_of_one_repository(self):
+        """One tag cannot name two lists: the last push would win silently."""
+        self.seed_set([AMD])
+        path = self.write_spec(self.spec_text([AMD], target="v1") + "---\n" +
+                               self.spec_text([AMD], target="v2"))
+        self.reg.reset_access_log()
+        r = self.mlist("update", path, "--tags", "latest")
+        self.assertExit(r, 2)
+        self.assertIn("--tags: two lists of the spec are in one repository", r.stderr)
+        self.assertEqual(self.reg.access_log(), [])
+        other = self.spec_text([AMD], target="%s-other:v1" % self.repo)
+        path = self.write_spec(self.spec_text([AMD], target="v1") + "---\n" + other)
+        self.assertOk(self.mlist("update", path, "--tags", "latest"))
+        self.assertEqual(self.reg.manifest_digest(self.repo, "latest"),
+                         self.reg.manifest_digest(self.repo, "v1"))
+        self.assertEqual(self.reg.manifest_digest(self.repo + "-other", "latest"),
+                         self.reg.manifest_digest(self.repo + "-other", "v1"))
+
     def test_repeated_platforms_and_tags_accumulate(self):
         imgs = self.seed_set([AMD, ARM])
         r = self.mlist("push", "from-args", "--platforms", AMD, "--platforms", ARM,
