@@ -66,9 +66,10 @@ int cli_fail_ref(int code, ml_error *err, const char *ref);
 int cli_fail_into(int code, ml_error *err, const char *ref, char **json);
 /* The same, exit 2: a local spec file that cannot be read is bad input. */
 int cli_fail_input(int code, ml_error *err);
-/* A failure found by the command line itself (`code` as in the JSON). */
-int cli_error(int exit_code, const char *code, const char *ref, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* A failure found by the command line itself (`code` as in the JSON);
+ * `json` as for cli_fail_into. Returns exit_code. */
+int cli_error(char **json, int exit_code, const char *code, const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Usage errors (exit 2): "mlist: ..." or "mlist LABEL: ...". */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_command_error(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -85,7 +85,7 @@ static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
     ml_error *err = NULL;
     int rc = strcmp(path, "-") == 0 ? parse_spec_stdin(spec, &so, &err) : ml_spec_parse_file(spec, path, &so, &err);
     if (rc == STDIN_UNREADABLE)
-        return cli_error(2, "ML_EIO", NULL, "cannot read the spec from standard input");
+        return cli_error(NULL, 2, "ML_EIO", NULL, "cannot read the spec from standard input");
     if (rc == ML_OK)
         rc = add_tags(o, *spec, &err);
     if (rc == TAGS_SHARED)
@@ -147,6 +147,15 @@ static void report_human(const cli_opts *o, const ml_list *list, const ml_result
     printf("Digest: %s %lld\n", ml_result_digest(res), (long long)ml_result_size(res));
 }
 
+/* A JSON object, with the member "error": ERROR added when there is one. */
+static void print_json_with_error(const char *json, const char *error)
+{
+    if (error)
+        printf("%.*s,\"error\":%s}", (int)(strlen(json) - 1), json, error);
+    else
+        fputs(json, stdout);
+}
+
 /* --json: one object per list, the result with an "error" member when the
  * list failed ({"target","error"} when it failed before it had a result);
  * several (a multi-document spec) form one array that the caller opens and
@@ -158,10 +167,8 @@ static void print_list_json(const char *target, const ml_result *res, const char
     if (res && ml_result_to_json(res, &json, &err) != ML_OK)
         ml_error_free(err); /* out of memory: the target and error still go out */
     fputs((*printed)++ ? ",\n" : "", stdout);
-    if (json && error) {
-        printf("%.*s,\"error\":%s}", (int)(strlen(json) - 1), json, error);
-    } else if (json) {
-        fputs(json, stdout);
+    if (json) {
+        print_json_with_error(json, error);
     } else {
         fputs("{\"target\":", stdout);
         cli_json_string(stdout, target);
@@ -566,7 +573,7 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     size_t i = 0;
     ml_error *err = NULL;
     if (!ml_manifest_is_list(m))
-        return cli_error(3, "ML_ENOTLIST", ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
+        return cli_error(NULL, 3, "ML_ENOTLIST", ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
     int rc = ml_manifest_select(m, o->platform, &i, &err);
     if (rc != ML_OK)
         return cli_fail_ref(rc, err, ml_manifest_ref(m));
@@ -692,7 +699,7 @@ static int read_deletion(const cli_opts *o, ml_client *client, ml_manifest **m, 
         return cli_fail_ref(rc, err, ref);
     /* ml_delete refuses it too; checked here before the tags are read. */
     if (!ml_manifest_is_list(*m) && !o->force) {
-        rc = cli_error(3, "ML_ENOTLIST", ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
+        rc = cli_error(NULL, 3, "ML_ENOTLIST", ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
         cli_note(o, "mlist: delete --force deletes a single image too");
         return rc;
     }
@@ -738,6 +745,33 @@ int cmd_delete(cli_opts *o)
 
 /* ---- verify ------------------------------------------------------------- */
 
+/* Problems found are a failure (exit 1): the stderr line, and with --json
+ * an "error" member in the report, as in a failed push's result. */
+static int print_report(const cli_opts *o, const ml_report *rep)
+{
+    const char *ref = o->args.items[0];
+    size_t problems = ml_report_problem_count(rep);
+    char *json = NULL, *error = NULL;
+    ml_error *err = NULL;
+    int rc = o->json ? ml_report_to_json(rep, &json, &err) : ML_OK;
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    for (size_t i = 0; !o->json && i < problems; i++)
+        cli_print_line("problem: %s", ml_report_problem(rep, i));
+    if (!o->json && problems == 0)
+        cli_print_line("%s: ok", ref);
+    int exit_code = problems ? cli_error(o->json ? &error : NULL, 1, "problems", ref, "%s: %zu problem%s found",
+                                              ref, problems, problems == 1 ? "" : "s")
+                             : 0;
+    if (json) {
+        print_json_with_error(json, error);
+        putchar('\n');
+    }
+    ml_free(json);
+    free(error);
+    return exit_code;
+}
+
 int cmd_verify(cli_opts *o)
 {
     if (o->args.count != 1)
@@ -748,21 +782,8 @@ int cmd_verify(cli_opts *o)
     ml_error *err = NULL;
     if (rc == 0 && (rc = ml_verify(&rep, client, o->args.items[0], &err)) != ML_OK)
         rc = cli_fail_ref(rc, err, o->args.items[0]);
-    if (rc == 0 && o->json) {
-        char *json = NULL;
-        if ((rc = ml_report_to_json(rep, &json, &err)) == ML_OK)
-            puts(json);
-        else
-            rc = cli_fail(rc, err);
-        ml_free(json);
-    } else if (rc == 0) {
-        for (size_t i = 0; i < ml_report_problem_count(rep); i++)
-            cli_print_line("problem: %s", ml_report_problem(rep, i));
-        if (ml_report_problem_count(rep) == 0)
-            cli_print_line("%s: ok", o->args.items[0]);
-    }
-    if (rc == 0 && ml_report_problem_count(rep) > 0)
-        rc = 1;
+    if (rc == 0)
+        rc = print_report(o, rep);
     ml_report_free(rep);
     ml_client_free(client);
     return rc;

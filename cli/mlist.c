@@ -305,13 +305,13 @@ int cli_fail(int code, ml_error *err) { return fail(code, err, NULL, NULL, exit_
 
 int cli_fail_input(int code, ml_error *err) { return fail(code, err, NULL, NULL, EXIT_INPUT); }
 
-int cli_error(int exit_code, const char *code, const char *ref, const char *fmt, ...)
+int cli_error(char **json, int exit_code, const char *code, const char *ref, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *text = vformat(fmt, ap);
     va_end(ap);
-    report_error(code, exit_code, text ? text : "", NULL, ref, NULL);
+    report_error(code, exit_code, text ? text : "", NULL, ref, json);
     free(text);
     return exit_code;
 }

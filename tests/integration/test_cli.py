@@ -357,6 +357,21 @@ class ErrorsTest(MlistTestCase):
         self.assertEqual(err["ref"], self.ref("nope"))
         self.assertIn("nope", r.stderr)
 
+    def test_json_verify_problems_are_an_error(self):
+        _, imgs = self.seeded_list([AMD, ARM])
+        self.assertEqual(self.reg.delete_manifest(self.repo, imgs[ARM].digest), 202)
+        r = self.mlist("--json", "verify", self.ref("v1"))
+        self.assertExit(r, 1)
+        doc = self.parse_json(r)
+        self.assertFalse(doc["ok"])
+        self.assertEqual(len(doc["problems"]), 1)
+        self.assertEqual((doc["error"]["code"], doc["error"]["exit"]), ("problems", 1))
+        self.assertEqual(doc["error"]["ref"], self.ref("v1"))
+        self.assertIn("1 problem found", r.stderr)
+        r = self.mlist("--json", "verify", self.ref("v1-amd64"))
+        self.assertExit(r, 3)
+        self.assertEqual(self.parse_json(r)["error"]["code"], "ML_ENOTLIST")
+
     def test_json_spec_error_location(self):
         path = self.write_spec("image: {HOST}/{REPO}:v1\nmanifests:\n  - image: [\n")
         r = self.mlist("validate", path, "--json")
