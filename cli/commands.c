@@ -83,7 +83,10 @@ static int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
     ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
     so.flags = spec_flags(o);
     ml_error *err = NULL;
-    int rc = strcmp(path, "-") == 0 ? parse_spec_stdin(spec, &so, &err) : ml_spec_parse_file(spec, path, &so, &err);
+    bool from_stdin = strcmp(path, "-") == 0;
+    if (from_stdin && o->password_stdin)
+        return cli_usage_error("SPEC '-' and --password-stdin cannot both read standard input");
+    int rc = from_stdin ? parse_spec_stdin(spec, &so, &err) : ml_spec_parse_file(spec, path, &so, &err);
     if (rc == STDIN_UNREADABLE)
         return cli_error(NULL, 2, "ML_EIO", NULL, "cannot read the spec from standard input");
     if (rc == ML_OK)
