@@ -131,8 +131,9 @@ static const char usage_tail[] =
 
 /* ---- help ----------------------------------------------------------------- */
 
-static void print_options(unsigned bit)
+static size_t print_options(unsigned bit)
 {
+    size_t printed = 0;
     for (size_t i = 0; i < DEF_COUNT; i++) {
         const opt_def *d = &defs[i];
         if (!(d->modes & bit) || !d->about)
@@ -140,7 +141,9 @@ static void print_options(unsigned bit)
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", d->name, d->value ? " " : "", d->value ? d->value : "");
         printf("  %-28s%s%s\n", left, strlen(left) > 28 ? "\n                              " : "", d->about);
+        printed++;
     }
+    return printed;
 }
 
 static void print_global_help(void)
@@ -166,7 +169,8 @@ static void print_command_help(const char *command)
         if (strcmp(modes[i].command, command) != 0)
             continue;
         printf("%sUsage: mlist %s\n  %s\n\nOptions:\n", first ? "" : "\n", modes[i].synopsis, modes[i].about);
-        print_options(modes[i].bit);
+        if (print_options(modes[i].bit) == 0)
+            puts("  (none)");
         first = false;
     }
     fputs("\nGlobal options (anywhere): see 'mlist --help'.\n", stdout);
