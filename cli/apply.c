@@ -65,9 +65,7 @@ static char *join(const char *dir, const char *name)
 
 static int not_readable(const char *path)
 {
-    cli_clear_progress();
-    fprintf(stderr, "mlist: error: %s: cannot read: %s\n", path, strerror(errno));
-    return EXIT_INPUT;
+    return cli_error(NULL, EXIT_INPUT, "ML_EIO", path, "%s: cannot read: %s", path, strerror(errno));
 }
 
 /* Every *.yaml and *.yml below dir; hidden entries (.git) are skipped. */
@@ -190,7 +188,7 @@ static void print_human(summary *s, const cli_list_outcome *r, status st, const 
         cli_print_line("  would %s", ml_result_plan(r->res, i));
 }
 
-static void print_json(summary *s, const cli_list_outcome *r, status st, const char *target)
+static void print_json(summary *s, cli_list_outcome *r, status st, const char *target)
 {
     fputs(s->printed++ ? ",\n" : "[", stdout);
     fputs("{\"target\":", stdout);
@@ -200,8 +198,12 @@ static void print_json(summary *s, const cli_list_outcome *r, status st, const c
     fputs(",\"status\":", stdout);
     cli_json_string(stdout, JSON_NAMES[s->compare][st]);
     if (st == S_FAILED) {
-        fputs(",\"error\":", stdout);
-        cli_json_string(stdout, r->err ? ml_error_message(r->err) : ml_strerror(r->rc));
+        /* The same object a failing command prints (the stderr line too). */
+        char *error = NULL;
+        cli_fail_into(r->rc, r->err, target, &error);
+        r->err = NULL;
+        printf(",\"error\":%s", error ? error : "null");
+        free(error);
     }
     char *json = NULL;
     if (r->res && ml_result_to_json(r->res, &json, NULL) == ML_OK)
@@ -210,7 +212,7 @@ static void print_json(summary *s, const cli_list_outcome *r, status st, const c
     fputc('}', stdout);
 }
 
-static void report_list(const cli_list_outcome *r, void *payload)
+static void report_list(cli_list_outcome *r, void *payload)
 {
     summary *s = payload;
     for (size_t i = 0; r->list && !s->o->quiet && i < ml_list_warning_count(r->list); i++)

@@ -26,12 +26,14 @@ typedef struct cli_opts {
     /* create/update/push */
     const char *list_file, *type;
     bool ignore_missing, dry_run, purge, no_normalize, allow_duplicates, no_attestations, force, referrers;
-    cli_list annotations, add, remove;
-    /* apply; --var also for every command that reads specs */
+    bool trust_platforms;
+    cli_list annotations, add, remove, vars;
+    cli_list tags; /* repeatable, each comma-separated */
+    /* apply */
     bool check;
-    cli_list vars;
     /* push from-args */
-    const char *platforms, *template_ref, *target, *tags;
+    cli_list platforms; /* repeatable, each comma-separated */
+    const char *template_ref, *target;
     /* inspect */
     bool raw;
     const char *platform;
@@ -52,8 +54,25 @@ void cli_print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_json_string(FILE *f, const char *s);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --json: every failure also prints one JSON object on stdout,
+ * {"error": {"code", "exit", "message", ...}}. */
+void cli_set_json(bool on);
+/* Reports a library failure on stderr (and with --json on stdout); frees
+ * err; returns the exit code. `ref` names what failed when the error does
+ * not. cli_fail_into stores the error object in *json instead of printing
+ * it, for a caller that embeds it into its own document. */
 int cli_fail(int code, ml_error *err);
+int cli_fail_ref(int code, ml_error *err, const char *ref);
+int cli_fail_into(int code, ml_error *err, const char *ref, char **json);
+/* The same, exit 2: a local spec file that cannot be read is bad input. */
+int cli_fail_input(int code, ml_error *err);
+/* A failure found by the command line itself (`code` as in the JSON);
+ * `json` as for cli_fail_into. Returns exit_code. */
+int cli_error(char **json, int exit_code, const char *code, const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Usage errors (exit 2): "mlist: ..." or "mlist LABEL: ...". */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_command_error(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parses a spec file with the options' flags and variables (the
  * environment, then --var); prints its warnings. 0 or an exit code. */
@@ -66,9 +85,9 @@ typedef struct cli_list_outcome {
     const ml_list *list;    /* NULL when it could not be built */
     const ml_result *res;   /* NULL when the registry was not reached */
     int rc;                 /* ML_OK or the failure, described by err */
-    const ml_error *err;
+    ml_error *err;          /* the callback may take it (and set it NULL) */
 } cli_list_outcome;
-typedef void cli_list_done(const cli_list_outcome *outcome, void *payload);
+typedef void cli_list_done(cli_list_outcome *outcome, void *payload);
 /* Builds and pushes every list of specs[0..count) as update does (a dry
  * run with --dry-run), then hands each outcome to `done`, in order. 0, or
  * an exit code when they could not be run at all. */

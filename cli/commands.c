@@ -43,8 +43,64 @@ static const char **spec_variables(const cli_opts *o, size_t *count)
     return vars;
 }
 
+/* Failures the command line finds itself, returned beside ML_* codes
+ * (which are 0 or negative). */
+enum { STDIN_UNREADABLE = 1, TAGS_SHARED, BAD_PLATFORM };
+
+/* SPEC '-': the spec on standard input, named "<stdin>" in errors. An ML_*
+ * code, or STDIN_UNREADABLE. */
+static int parse_spec_stdin(ml_spec **spec, const ml_spec_options *so, ml_error **err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&data, &len);
+    char buf[8192];
+    size_t n;
+    while (m && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+        fwrite(buf, 1, n, m);
+    bool failed = !m || ferror(stdin);
+    if (m)
+        fclose(m);
+    int rc = failed ? STDIN_UNREADABLE : ml_spec_parse_buffer(spec, data, len, "<stdin>", so, err);
+    free(data);
+    return rc;
+}
+
+/* Whether lists a and b of the spec push to one repository: their targets
+ * (normalised, so always with a tag) agree up to the tag. */
+static bool same_repository(const ml_spec *spec, size_t a, size_t b)
+{
+    const char *ta = ml_spec_target(spec, a), *tb = ml_spec_target(spec, b);
+    size_t len = (size_t)(strrchr(ta, ':') - ta);
+    return strncmp(ta, tb, len + 1) == 0 && strrchr(tb, ':') == tb + len;
+}
+
+/* --tags: more tags for every list of the spec, as a spec's `tags:`. Two
+ * lists of one repository cannot both take a tag: TAGS_SHARED. */
+static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
+{
+    for (size_t a = 0; o->tags.count && a < ml_spec_list_count(spec); a++)
+        for (size_t b = a + 1; b < ml_spec_list_count(spec); b++)
+            if (same_repository(spec, a, b))
+                return TAGS_SHARED;
+    int rc = ML_OK;
+    for (size_t i = 0; i < o->tags.count && rc == ML_OK; i++) {
+        char *tags = strdup(o->tags.items[i]);
+        rc = tags ? ML_OK : ML_ENOMEM;
+        for (char *save = NULL, *t = tags ? strtok_r(tags, ", ", &save) : NULL; t && rc == ML_OK;
+             t = strtok_r(NULL, ", ", &save))
+            for (size_t l = 0; l < ml_spec_list_count(spec) && rc == ML_OK; l++)
+                rc = ml_spec_add_tag(spec, l, t, err);
+        free(tags);
+    }
+    return rc;
+}
+
 int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
 {
+    bool from_stdin = strcmp(path, "-") == 0;
+    if (from_stdin && o->password_stdin)
+        return cli_usage_error("SPEC '-' and --password-stdin cannot both read standard input");
     ml_spec_options so;
     ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
     so.flags = spec_flags(o) | ML_SPEC_VARIABLES;
@@ -53,14 +109,18 @@ int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
         return cli_usage_error("out of memory");
     so.variables = vars;
     ml_error *err = NULL;
-    int rc = ml_spec_parse_file(spec, path, &so, &err);
+    int rc = from_stdin ? parse_spec_stdin(spec, &so, &err) : ml_spec_parse_file(spec, path, &so, &err);
     free(vars);
+    if (rc == STDIN_UNREADABLE)
+        return cli_error(NULL, 2, "ML_EIO", NULL, "cannot read the spec from standard input");
+    if (rc == ML_OK)
+        rc = add_tags(o, *spec, &err);
+    if (rc == TAGS_SHARED)
+        return cli_usage_error("--tags: two lists of the spec are in one repository, and a tag can name only one");
     if (rc == ML_OK && o->type && strcmp(o->type, "docker") == 0)
         rc = ml_spec_check_type(*spec, ML_TYPE_DOCKER, &err);
-    if (rc == ML_EIO || rc == ML_ETOOBIG) {
-        cli_fail(rc, err);
-        return 2; /* an unreadable spec is bad input, like an invalid one */
-    }
+    if (rc == ML_EIO || rc == ML_ETOOBIG)
+        return cli_fail_input(rc, err); /* an unreadable spec is bad input, like an invalid one */
     if (rc != ML_OK)
         return cli_fail(rc, err);
     return print_spec_warnings(o, *spec);
@@ -114,18 +174,34 @@ static void report_human(const cli_opts *o, const ml_list *list, const ml_result
     printf("Digest: %s %lld\n", ml_result_digest(res), (long long)ml_result_size(res));
 }
 
-/* One result object; several (a multi-document spec) form one array that
- * the caller opens and closes. */
-static int print_result_json(const ml_result *res, size_t *printed)
+/* A JSON object, with the member "error": ERROR added when there is one. */
+static void print_json_with_error(const char *json, const char *error)
+{
+    if (error)
+        printf("%.*s,\"error\":%s}", (int)(strlen(json) - 1), json, error);
+    else
+        fputs(json, stdout);
+}
+
+/* --json: one object per list, the result with an "error" member when the
+ * list failed ({"target","error"} when it failed before it had a result);
+ * several (a multi-document spec) form one array that the caller opens and
+ * closes. So stdout is one JSON document whatever failed. */
+static void print_list_json(const char *target, const ml_result *res, const char *error, size_t *printed)
 {
     char *json = NULL;
     ml_error *err = NULL;
-    int rc = ml_result_to_json(res, &json, &err);
-    if (rc != ML_OK)
-        return cli_fail(rc, err);
-    printf("%s%s", (*printed)++ ? ",\n" : "", json);
+    if (res && ml_result_to_json(res, &json, &err) != ML_OK)
+        ml_error_free(err); /* out of memory: the target and error still go out */
+    fputs((*printed)++ ? ",\n" : "", stdout);
+    if (json) {
+        print_json_with_error(json, error);
+    } else {
+        fputs("{\"target\":", stdout);
+        cli_json_string(stdout, target);
+        printf(",\"error\":%s}", error ? error : "null");
+    }
     ml_free(json);
-    return 0;
 }
 
 static void report_failure(const cli_opts *o, const ml_result *res);
@@ -160,16 +236,19 @@ static int report_job(list_job *j, size_t *printed)
     cli_clear_progress();
     for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
         cli_warn("%s", ml_list_warning(j->list, i));
-    if (j->res && o->json)
-        print_result_json(j->res, printed);
-    else if (j->res && j->rc == ML_OK)
+    if (j->res && j->rc == ML_OK && !o->json)
         report_human(o, j->list, j->res);
     if (j->rc != ML_OK)
         report_failure(o, j->res);
+    const char *target = ml_spec_target(j->spec, j->index);
+    char *error = NULL;
+    int rc = j->rc == ML_OK ? 0 : cli_fail_into(j->rc, j->err, target, o->json ? &error : NULL);
+    j->err = NULL;
+    if (o->json)
+        print_list_json(target, j->res, error, printed);
+    free(error);
     ml_result_free(j->res);
     ml_list_free(j->list);
-    int rc = j->rc == ML_OK ? 0 : cli_fail(j->rc, j->err);
-    j->err = NULL;
     return rc;
 }
 
@@ -242,11 +321,12 @@ int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_do
         list_job *j = &jobs[i];
         while (specs[s] != j->spec)
             s++;
+        cli_list_outcome outcome = {s, j->index, j->list, j->res, j->rc, j->err};
         if (rc == 0)
-            done(&(cli_list_outcome){s, j->index, j->list, j->res, j->rc, j->err}, payload);
+            done(&outcome, payload);
         ml_result_free(j->res);
         ml_list_free(j->list);
-        ml_error_free(j->err);
+        ml_error_free(outcome.err);
         ml_client_free(j->client);
     }
     free(jobs);
@@ -296,16 +376,21 @@ static int edit_list(cli_opts *o)
     ml_error *err = NULL;
     int rc = ml_list_edit(client, o->args.items[0], (const char *const *)o->add.items, o->add.count,
                           (const char *const *)o->remove.items, o->remove.count, &po, &res, &err);
-    size_t printed = 0;
-    if (res && o->json && print_result_json(res, &printed) == 0)
-        putchar('\n');
     if (rc == ML_OK && res && !o->json)
         report_human(o, NULL, res);
     if (rc != ML_OK)
         report_failure(o, res);
+    char *error = NULL;
+    exit_code = rc == ML_OK ? 0 : cli_fail_into(rc, err, o->args.items[0], o->json ? &error : NULL);
+    if (o->json) {
+        size_t printed = 0;
+        print_list_json(o->args.items[0], res, error, &printed);
+        putchar('\n');
+    }
+    free(error);
     ml_result_free(res);
     ml_client_free(client);
-    return rc == ML_OK ? 0 : cli_fail(rc, err);
+    return exit_code;
 }
 
 int cmd_update(cli_opts *o)
@@ -350,46 +435,57 @@ static char *expand_template(const char *tmpl, const char *os, const char *arch,
     return out;
 }
 
-/* The image of a platform: the template with its parts filled in. NULL
- * when the platform is not OS/ARCH[/VARIANT] (*bad), or out of memory. */
-static char *platform_image(const char *tmpl, const char *platform, bool *bad)
+/* OS/ARCH or OS/ARCH/VARIANT, no part empty; split in place. */
+static bool split_platform(char *p, char *parts[3])
 {
-    char *copy = strdup(platform);
-    char *parts[3] = {NULL, NULL, NULL};
-    int n = 0;
-    for (char *save = NULL, *tok = copy ? strtok_r(copy, "/", &save) : NULL; tok && n < 3;
-         tok = strtok_r(NULL, "/", &save))
-        parts[n++] = tok;
-    *bad = copy && n < 2;
-    char *image = copy && !*bad ? expand_template(tmpl, parts[0], parts[1], parts[2]) : NULL;
-    free(copy);
-    return image;
+    size_t n = 0;
+    parts[1] = parts[2] = NULL;
+    for (;;) {
+        if (n == 3)
+            return false;
+        parts[n++] = p;
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (!*p)
+            return false;
+        if (!slash)
+            return n >= 2;
+        p = slash + 1;
+    }
 }
 
-/* One entry per platform of --platforms (empty items skipped). The library
- * checks the platform values. */
-static int add_platforms(const cli_opts *o, ml_spec *spec, bool *bad, ml_error **err)
+/* One platform of --platforms (`len` bytes at `item`): an entry of the
+ * template's image for it. BAD_PLATFORM when it is no OS/ARCH[/VARIANT]. */
+static int add_platform(const cli_opts *o, ml_spec *spec, const char *item, size_t len, ml_error **err)
 {
-    char *platforms = strdup(o->platforms);
-    int rc = platforms ? ML_OK : ML_ENOMEM;
-    for (char *save = NULL, *p = platforms ? strtok_r(platforms, ",", &save) : NULL; p && rc == ML_OK;
-         p = strtok_r(NULL, ",", &save)) {
-        char *image = platform_image(o->template_ref, p, bad);
-        rc = *bad ? ML_EPLATFORM : !image ? ML_ENOMEM : ml_spec_add_entry(spec, 0, image, p, NULL, err);
-        free(image);
-    }
-    free(platforms);
+    char *platform = strndup(item, len), *copy = strndup(item, len), *parts[3];
+    int rc = !platform || !copy ? ML_ENOMEM : split_platform(copy, parts) ? ML_OK : BAD_PLATFORM;
+    char *image = rc == ML_OK ? expand_template(o->template_ref, parts[0], parts[1], parts[2]) : NULL;
+    if (rc == ML_OK)
+        rc = image ? ml_spec_add_entry(spec, 0, image, platform, NULL, err) : ML_ENOMEM;
+    free(image);
+    free(copy);
+    free(platform);
     return rc;
 }
 
-static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
+/* Every --platforms (repeatable), each a comma-separated list; a space
+ * after a comma is tolerated, an empty item is not. The library checks the
+ * platform values. */
+static int add_platforms(const cli_opts *o, ml_spec *spec, const char **bad, ml_error **err)
 {
-    char *tags = strdup(o->tags);
-    int rc = tags ? ML_OK : ML_ENOMEM;
-    for (char *save = NULL, *t = tags ? strtok_r(tags, ",", &save) : NULL; t && rc == ML_OK;
-         t = strtok_r(NULL, ",", &save))
-        rc = ml_spec_add_tag(spec, 0, t, err);
-    free(tags);
+    int rc = ML_OK;
+    for (size_t i = 0; i < o->platforms.count && rc == ML_OK; i++) {
+        for (const char *item = o->platforms.items[i];; item += strspn(item, " ")) {
+            size_t len = strcspn(item, ",");
+            rc = add_platform(o, spec, item, len, err);
+            if (rc != ML_OK || !item[len])
+                break;
+            item += len + 1;
+        }
+        *bad = rc == BAD_PLATFORM ? o->platforms.items[i] : NULL;
+    }
     return rc;
 }
 
@@ -397,18 +493,18 @@ static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
  * calls, so both paths share every check. */
 static int push_from_args(cli_opts *o)
 {
-    if (!o->platforms || !o->template_ref || !o->target)
-        return cli_usage_error("push from-args needs --platforms, --template and --target");
+    if (!o->platforms.count || !o->template_ref || !o->target)
+        return cli_command_error("push from-args", "needs --platforms, --template and --target");
     ml_spec_options so;
     ml_spec_options_init(&so, ML_SPEC_OPTIONS_VERSION);
     so.flags = spec_flags(o);
     ml_spec *spec = NULL;
     ml_error *err = NULL;
-    bool bad = false;
+    const char *bad = NULL;
     int rc = ml_spec_new(&spec, &so, &err);
     if (rc == ML_OK)
         rc = ml_spec_add_list(spec, o->target, NULL, &err);
-    if (rc == ML_OK && o->tags)
+    if (rc == ML_OK)
         rc = add_tags(o, spec, &err);
     if (rc == ML_OK)
         rc = add_platforms(o, spec, &bad, &err);
@@ -418,8 +514,8 @@ static int push_from_args(cli_opts *o)
     if (rc == ML_OK) {
         print_spec_warnings(o, spec);
         exit_code = push_spec(o, spec, false);
-    } else if (bad) {
-        exit_code = cli_usage_error("--platforms: expected OS/ARCH[/VARIANT],... got '%s'", o->platforms);
+    } else if (rc == BAD_PLATFORM) {
+        exit_code = cli_command_error("push from-args", "--platforms: expected OS/ARCH[/VARIANT], got '%s'", bad);
     } else {
         exit_code = cli_fail(rc, err);
     }
@@ -531,13 +627,11 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
 {
     size_t i = 0;
     ml_error *err = NULL;
-    if (!ml_manifest_is_list(m)) {
-        fprintf(stderr, "mlist: error: %s is a single image, not a list\n", ml_manifest_ref(m));
-        return 3;
-    }
+    if (!ml_manifest_is_list(m))
+        return cli_error(NULL, 3, "ML_ENOTLIST", ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
     int rc = ml_manifest_select(m, o->platform, &i, &err);
     if (rc != ML_OK)
-        return cli_fail(rc, err);
+        return cli_fail_ref(rc, err, ml_manifest_ref(m));
     if (o->json) {
         fputs("{\"platform\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_platform(m, i));
@@ -599,9 +693,9 @@ int cmd_inspect(cli_opts *o)
     ml_referrers *refs = NULL;
     ml_error *err = NULL;
     if (rc == 0 && (rc = ml_manifest_fetch(&m, client, o->args.items[0], &err)) != ML_OK)
-        rc = cli_fail(rc, err);
+        rc = cli_fail_ref(rc, err, o->args.items[0]);
     if (rc == 0 && o->referrers && (rc = ml_referrers_fetch(&refs, client, m, &err)) != ML_OK)
-        rc = cli_fail(rc, err);
+        rc = cli_fail_ref(rc, err, o->args.items[0]);
     if (rc == 0 && o->platform) {
         rc = inspect_platform(o, m);
     } else if (rc == 0 && o->raw) {
@@ -623,35 +717,115 @@ int cmd_inspect(cli_opts *o)
 
 /* ---- delete ------------------------------------------------------------- */
 
+/* A registry deletes by digest: every tag pointing at it goes too. */
+static void print_deletion(const cli_opts *o, const char *digest, const ml_manifest *m, int complete)
+{
+    size_t tags = ml_manifest_tag_count(m);
+    if (o->json) {
+        fputs(o->dry_run ? "{\"dryRun\":true,\"wouldDelete\":" : "{\"deleted\":", stdout);
+        cli_json_string(stdout, digest);
+        fputs(",\"ref\":", stdout);
+        cli_json_string(stdout, o->args.items[0]);
+        fputs(",\"tags\":[", stdout);
+        for (size_t i = 0; i < tags; i++) {
+            fputs(i ? "," : "", stdout);
+            cli_json_string(stdout, ml_manifest_tag(m, i));
+        }
+        printf("],\"tagsComplete\":%s}\n", complete ? "true" : "false");
+        return;
+    }
+    printf("%s: %s\n", o->dry_run ? "Would delete" : "Deleted", digest);
+    for (size_t i = 0; i < tags; i++)
+        cli_print_line("  tag %s", ml_manifest_tag(m, i));
+    if (!complete)
+        printf("  (and maybe more tags: the tag listing was incomplete)\n");
+    cli_note(o, "mlist: a registry deletes by digest: every tag pointing at %s %s with it%s", digest,
+             o->dry_run ? "would go" : "went", o->dry_run ? " (dry run, nothing deleted)" : "");
+}
+
+/* The manifest and its tags, read before deleting it. A dry run needs
+ * both; a real delete goes on without the tags when they cannot be read. */
+static int read_deletion(const cli_opts *o, ml_client *client, ml_manifest **m, int *complete)
+{
+    const char *ref = o->args.items[0];
+    ml_error *err = NULL;
+    int rc = ml_manifest_fetch(m, client, ref, &err);
+    if (rc != ML_OK)
+        return cli_fail_ref(rc, err, ref);
+    /* ml_delete refuses it too; checked here before the tags are read. */
+    if (!ml_manifest_is_list(*m) && !o->force) {
+        rc = cli_error(NULL, 3, "ML_ENOTLIST", ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
+        cli_note(o, "mlist: delete --force deletes a single image too");
+        return rc;
+    }
+    rc = ml_manifest_fetch_tags(*m, client, complete, &err);
+    if (rc != ML_OK && o->dry_run)
+        return cli_fail_ref(rc, err, ref);
+    if (rc != ML_OK && !o->quiet)
+        cli_warn("%s", ml_error_message(err));
+    ml_error_free(err);
+    return 0;
+}
+
 int cmd_delete(cli_opts *o)
 {
     if (o->args.count != 1)
         return cli_usage_error("delete needs one reference");
+    const char *ref = o->args.items[0];
     ml_client *client = NULL;
+    ml_manifest *m = NULL;
+    int complete = 0;
     int rc = cli_client(o, &client);
+    if (rc == 0)
+        rc = read_deletion(o, client, &m, &complete);
     char *digest = NULL;
     ml_error *err = NULL;
-    if (rc == 0 && (rc = ml_delete(client, o->args.items[0], o->force ? ML_DELETE_FORCE : 0, &digest, &err)) != ML_OK) {
+    if (rc == 0 && !o->dry_run &&
+        (rc = ml_delete(client, ref, o->force ? ML_DELETE_FORCE : 0, &digest, &err)) != ML_OK) {
         bool single = rc == ML_ENOTLIST;
-        rc = cli_fail(rc, err);
+        rc = cli_fail_ref(rc, err, ref);
         if (single)
             cli_note(o, "mlist: delete --force deletes a single image too");
     }
-    if (rc == 0 && o->json) {
-        fputs("{\"deleted\":", stdout);
-        cli_json_string(stdout, digest);
-        fputs(",\"ref\":", stdout);
-        cli_json_string(stdout, o->args.items[0]);
-        puts("}");
-    }
+    /* The tag may have moved since it was read: then its tags are not known. */
+    if (rc == 0 && digest && strcmp(digest, ml_manifest_digest(m)) != 0)
+        print_deletion(o, digest, NULL, 0);
     else if (rc == 0)
-        printf("Deleted: %s\n", digest);
+        print_deletion(o, ml_manifest_digest(m), m, complete);
     ml_free(digest);
+    ml_manifest_free(m);
     ml_client_free(client);
     return rc;
 }
 
 /* ---- verify ------------------------------------------------------------- */
+
+/* Problems found are a failure (exit 1): the stderr line, and with --json
+ * an "error" member in the report, as in a failed push's result. */
+static int print_report(const cli_opts *o, const ml_report *rep)
+{
+    const char *ref = o->args.items[0];
+    size_t problems = ml_report_problem_count(rep);
+    char *json = NULL, *error = NULL;
+    ml_error *err = NULL;
+    int rc = o->json ? ml_report_to_json(rep, &json, &err) : ML_OK;
+    if (rc != ML_OK)
+        return cli_fail(rc, err);
+    for (size_t i = 0; !o->json && i < problems; i++)
+        cli_print_line("problem: %s", ml_report_problem(rep, i));
+    if (!o->json && problems == 0)
+        cli_print_line("%s: ok", ref);
+    int exit_code = problems ? cli_error(o->json ? &error : NULL, 1, "problems", ref, "%s: %zu problem%s found",
+                                              ref, problems, problems == 1 ? "" : "s")
+                             : 0;
+    if (json) {
+        print_json_with_error(json, error);
+        putchar('\n');
+    }
+    ml_free(json);
+    free(error);
+    return exit_code;
+}
 
 int cmd_verify(cli_opts *o)
 {
@@ -662,22 +836,9 @@ int cmd_verify(cli_opts *o)
     ml_report *rep = NULL;
     ml_error *err = NULL;
     if (rc == 0 && (rc = ml_verify(&rep, client, o->args.items[0], &err)) != ML_OK)
-        rc = cli_fail(rc, err);
-    if (rc == 0 && o->json) {
-        char *json = NULL;
-        if ((rc = ml_report_to_json(rep, &json, &err)) == ML_OK)
-            puts(json);
-        else
-            rc = cli_fail(rc, err);
-        ml_free(json);
-    } else if (rc == 0) {
-        for (size_t i = 0; i < ml_report_problem_count(rep); i++)
-            cli_print_line("problem: %s", ml_report_problem(rep, i));
-        if (ml_report_problem_count(rep) == 0)
-            cli_print_line("%s: ok", o->args.items[0]);
-    }
-    if (rc == 0 && ml_report_problem_count(rep) > 0)
-        rc = 1;
+        rc = cli_fail_ref(rc, err, o->args.items[0]);
+    if (rc == 0)
+        rc = print_report(o, rep);
     ml_report_free(rep);
     ml_client_free(client);
     return rc;

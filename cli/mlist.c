@@ -85,8 +85,9 @@ static void put_line(FILE *f, const char *prefix, const char *text)
     free(out);
 }
 
-static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
-static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+/* The formatted text, or NULL out of memory. */
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *vformat(const char *fmt, va_list ap)
 {
     char *text = NULL;
     size_t len = 0;
@@ -95,6 +96,13 @@ static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
         vfprintf(m, fmt, ap);
         fclose(m);
     }
+    return text;
+}
+
+static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vput_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+    char *text = vformat(fmt, ap);
     put_line(f, prefix, text ? text : "");
     free(text);
 }
@@ -180,9 +188,98 @@ static void put_advice(FILE *f, uint32_t hints)
         fputs(" (use --username and --password, docker login, or --authfile)", f);
 }
 
-int cli_fail(int code, ml_error *err)
+/* ---- errors, also as JSON ------------------------------------------------ */
+
+static bool json_errors;
+
+void cli_set_json(bool on) { json_errors = on; }
+
+static const char *code_name(int code)
+{
+    switch (code) {
+    case ML_ENOMEM: return "ML_ENOMEM";
+    case ML_EINVAL: return "ML_EINVAL";
+    case ML_ESPEC: return "ML_ESPEC";
+    case ML_EREF: return "ML_EREF";
+    case ML_EPLATFORM: return "ML_EPLATFORM";
+    case ML_EMANIFEST: return "ML_EMANIFEST";
+    case ML_EDIGEST: return "ML_EDIGEST";
+    case ML_EHTTP: return "ML_EHTTP";
+    case ML_ENET: return "ML_ENET";
+    case ML_EAUTH: return "ML_EAUTH";
+    case ML_ENOTFOUND: return "ML_ENOTFOUND";
+    case ML_EEXISTS: return "ML_EEXISTS";
+    case ML_ENOTLIST: return "ML_ENOTLIST";
+    case ML_ECONFLICT: return "ML_ECONFLICT";
+    case ML_EUNSUPPORTED: return "ML_EUNSUPPORTED";
+    case ML_ETOOBIG: return "ML_ETOOBIG";
+    case ML_EIO: return "ML_EIO";
+    case ML_ETYPE: return "ML_ETYPE";
+    case ML_EDUPLICATE: return "ML_EDUPLICATE";
+    default: return "error";
+    }
+}
+
+/* {"code","exit","message"} and, where known, "httpStatus", "registryCode",
+ * "file", "line", "column", "ref". */
+static char *error_object(const char *code, int exit_code, const char *message, const ml_error *err, const char *ref)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fputs("{\"code\":", f);
+    cli_json_string(f, code);
+    fprintf(f, ",\"exit\":%d,\"message\":", exit_code);
+    cli_json_string(f, message);
+    if (ml_error_http_status(err))
+        fprintf(f, ",\"httpStatus\":%d", ml_error_http_status(err));
+    if (ml_error_registry_code(err)) {
+        fputs(",\"registryCode\":", f);
+        cli_json_string(f, ml_error_registry_code(err));
+    }
+    if (ml_error_file(err)) {
+        fputs(",\"file\":", f);
+        cli_json_string(f, ml_error_file(err));
+    }
+    if (ml_error_line(err))
+        fprintf(f, ",\"line\":%d,\"column\":%d", ml_error_line(err), ml_error_column(err));
+    ref = ml_error_ref(err) ? ml_error_ref(err) : ref;
+    if (ref) {
+        fputs(",\"ref\":", f);
+        cli_json_string(f, ref);
+    }
+    fputc('}', f);
+    fclose(f);
+    return text;
+}
+
+static void print_error_document(const char *object)
+{
+    if (object)
+        printf("{\"error\":%s}\n", object);
+    fflush(stdout);
+}
+
+/* The stderr line, and with --json the error object: printed, or stored
+ * in *json for a caller that embeds it. */
+static void report_error(const char *code, int exit_code, const char *message, const ml_error *err,
+                         const char *ref, char **json)
 {
     cli_clear_progress();
+    put_line(stderr, "mlist: error: ", message);
+    if (json)
+        *json = error_object(code, exit_code, message, err, ref);
+    else if (json_errors) {
+        char *object = error_object(code, exit_code, message, err, ref);
+        print_error_document(object);
+        free(object);
+    }
+}
+
+static int fail(int code, ml_error *err, const char *ref, char **json, int exit_code)
+{
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -191,20 +288,73 @@ int cli_fail(int code, ml_error *err)
         put_advice(f, ml_error_hints(err));
         fclose(f);
     }
-    put_line(stderr, "mlist: error: ", text ? text : ml_strerror(code));
+    report_error(code_name(code), exit_code, text ? text : ml_strerror(code), err, ref, json);
     free(text);
     ml_error_free(err);
-    return exit_code_for(code);
+    return exit_code;
+}
+
+int cli_fail_into(int code, ml_error *err, const char *ref, char **json)
+{
+    return fail(code, err, ref, json, exit_code_for(code));
+}
+
+int cli_fail_ref(int code, ml_error *err, const char *ref) { return fail(code, err, ref, NULL, exit_code_for(code)); }
+
+int cli_fail(int code, ml_error *err) { return fail(code, err, NULL, NULL, exit_code_for(code)); }
+
+int cli_fail_input(int code, ml_error *err) { return fail(code, err, NULL, NULL, EXIT_INPUT); }
+
+int cli_error(char **json, int exit_code, const char *code, const char *ref, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    report_error(code, exit_code, text ? text : "", NULL, ref, json);
+    free(text);
+    return exit_code;
+}
+
+/* A usage error: "mlist[ LABEL]: message", the hint where to read more,
+ * and with --json the error object. */
+static int vusage_error(const char *label, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static int vusage_error(const char *label, const char *fmt, va_list ap)
+{
+    char *text = vformat(fmt, ap);
+    char prefix[96];
+    snprintf(prefix, sizeof(prefix), "mlist%s%s: ", label ? " " : "", label ? label : "");
+    cli_clear_progress();
+    put_line(stderr, prefix, text ? text : "");
+    if (label)
+        fprintf(stderr, "Run 'mlist help %.*s' for usage.\n", (int)strcspn(label, " "), label);
+    else
+        fputs("Run 'mlist --help' for usage.\n", stderr);
+    if (json_errors) {
+        char *object = error_object("usage", EXIT_INPUT, text ? text : "", NULL, NULL);
+        print_error_document(object);
+        free(object);
+    }
+    free(text);
+    return EXIT_INPUT;
 }
 
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vnote("mlist: ", fmt, ap);
+    int rc = vusage_error(NULL, fmt, ap);
     va_end(ap);
-    fputs("Run 'mlist --help' for usage.\n", stderr);
-    return EXIT_INPUT;
+    return rc;
+}
+
+int cli_command_error(const char *label, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vusage_error(label, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static void log_to_stderr(int level, const char *message, void *payload)

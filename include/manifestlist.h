@@ -139,6 +139,9 @@ ML_API uint32_t ml_error_hints(const ml_error *err);
 #define ML_AUTH_REJECTED 2       /* the registry or its token service refused the credentials */
 #define ML_AUTH_DENIED 3         /* authenticated, but not allowed this repository or action */
 ML_API int ml_error_auth_reason(const ml_error *err);
+/* The image reference the error is about (a missing image of a spec), as
+ * normalised, or NULL. */
+ML_API const char *ml_error_ref(const ml_error *err);
 ML_API void ml_error_free(ml_error *err);
 
 /* ---- References and platforms ------------------------------------------ */
@@ -460,6 +463,15 @@ ML_API int ml_manifest_select(const ml_manifest *m, const char *platform,
 /* Structured JSON view: ref, digest, mediaType, size, manifests/layers. */
 ML_API int ml_manifest_to_json(const ml_manifest *m, char **out, ml_error **err);
 
+/* The tags of m's repository that point at m's digest (a tag listing, then
+ * one HEAD per tag), kept in m and read with ml_manifest_tag_count and
+ * ml_manifest_tag. Deleting a manifest removes them all, as registries
+ * delete by digest. *complete (may be NULL) is 0 when the listing was cut
+ * short or a tag could not be read: more tags may point at it. */
+ML_API int ml_manifest_fetch_tags(ml_manifest *m, ml_client *client, int *complete, ml_error **err);
+ML_API size_t ml_manifest_tag_count(const ml_manifest *m);
+ML_API const char *ml_manifest_tag(const ml_manifest *m, size_t i);
+
 /* What is attached to the manifest `m` and, for a list, to each of its
  * entries: signatures, SBOMs, attestations (manifests whose subject they
  * are). Read through the OCI 1.1 referrers API, or the "sha256-<hex>" tag
@@ -490,8 +502,8 @@ ML_API const char *ml_report_problem(const ml_report *report, size_t index);
 ML_API int ml_report_to_json(const ml_report *report, char **out, ml_error **err);
 
 #define ML_DELETE_FORCE (1u << 0) /* also delete a single image manifest */
-/* Deletes the list (resolved to its digest) that `ref` names. Referenced
- * images are never touched. *deleted_digest (may be NULL) gets the digest. */
+/* Deletes the list (resolved to its digest) that `ref` names, and with it
+ * every tag pointing at that digest. Referenced images are never touched. *deleted_digest (may be NULL) gets the digest. */
 ML_API int ml_delete(ml_client *client, const char *ref, uint32_t flags,
                      char **deleted_digest, ml_error **err);
 

@@ -2,15 +2,27 @@
 # Installed as share/bash-completion/completions/mlist; works with or
 # without the bash-completion package (which adds nicer file completion).
 
-_mlist_commands='create update push inspect delete verify validate apply'
+_mlist_commands='create update push apply inspect delete verify validate help'
 
 _mlist_global_opts='--username --password --password-stdin --docker-cfg --authfile
     --ca-cert --cache-dir --no-cache --insecure --plain-http --concurrency --retries --timeout --json
     -q --quiet --debug --version -h --help'
 
-# Options of create, update, push and apply.
-_mlist_push_opts='--type --ignore-missing --dry-run --purge --no-normalize
-    --allow-duplicates --no-attestations --annotation --referrers --force --var'
+# The options of each command (mode), as `mlist help COMMAND` lists them;
+# any other is refused.
+_mlist_push_opts='--type --ignore-missing --dry-run --purge --no-attestations
+    --annotation --referrers --force --trust-platforms'
+_mlist_spec_opts='--no-normalize --allow-duplicates'
+_mlist_opts_create='$_mlist_push_opts $_mlist_spec_opts --list --tags --var'
+_mlist_opts_update='$_mlist_push_opts $_mlist_spec_opts --list --tags --var'
+_mlist_opts_edit='$_mlist_push_opts --add --remove'
+_mlist_opts_from_spec='$_mlist_push_opts $_mlist_spec_opts --tags --var'
+_mlist_opts_from_args='$_mlist_push_opts $_mlist_spec_opts --platforms --template --target --tags'
+_mlist_opts_apply='$_mlist_push_opts $_mlist_spec_opts --var --check'
+_mlist_opts_validate='$_mlist_spec_opts --type --var'
+_mlist_opts_inspect='--raw --platform --referrers'
+_mlist_opts_delete='--dry-run --force'
+_mlist_opts_verify=''
 
 # Options that take a value (as the next word or after '=').
 _mlist_value_opts='--username --password --docker-cfg --authfile --ca-cert --cache-dir
@@ -111,12 +123,13 @@ _mlist()
 
     # Find the command and the positional arguments before the cursor;
     # options may stand anywhere.
-    local command='' mode='' only_args='' i w npos=0
+    local command='' mode='' only_args='' edit='' i w npos=0
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         if [[ -z $only_args && $w == -- ]]; then
             only_args=1
         elif [[ -z $only_args && $w == -?* ]]; then
+            [[ $w == --add* || $w == --remove* ]] && edit=1
             _mlist_takes_value "$w" && ((i++))
         elif [[ -z $only_args && $w == = ]]; then
             ((i++)) # the value of "--opt=value", split by bash
@@ -129,26 +142,31 @@ _mlist()
     done
 
     if [[ -z $only_args && $cur == -* ]]; then
-        local opts=$_mlist_global_opts
+        local own=''
         case $command in
-        create) opts+=" --list $_mlist_push_opts" ;;
-        update) opts+=" --list --add --remove $_mlist_push_opts" ;;
+        create | apply | validate | inspect | delete | verify)
+            own=_mlist_opts_$command ;;
+        update)
+            # update SPEC, or update TARGET --add/--remove: both until one shows
+            if [[ -n $edit ]]; then own=_mlist_opts_edit; else own='_mlist_opts_update _mlist_opts_edit'; fi ;;
         push)
-            opts+=" $_mlist_push_opts"
-            [[ $mode == from-args ]] && opts+=' --platforms --template --target --tags'
-            ;;
-        inspect) opts+=' --raw --platform --referrers' ;;
-        delete) opts+=' --force' ;;
-        validate) opts+=' --no-normalize --allow-duplicates --var' ;;
-        apply) opts+=" --check $_mlist_push_opts" ;;
+            case $mode in
+            from-spec) own=_mlist_opts_from_spec ;;
+            from-args) own=_mlist_opts_from_args ;;
+            *) own='_mlist_opts_from_spec _mlist_opts_from_args' ;;
+            esac ;;
         esac
+        local opts=$_mlist_global_opts v
+        for v in $own; do
+            eval "opts+=\" ${!v}\""
+        done
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0
     fi
 
     case $command in
-    '')
-        COMPREPLY=($(compgen -W "$_mlist_commands" -- "$cur")) ;;
+    '' | help)
+        ((npos == 0)) && COMPREPLY=($(compgen -W "$_mlist_commands" -- "$cur")) ;;
     push)
         if [[ -z $mode ]]; then
             COMPREPLY=($(compgen -W 'from-spec from-args' -- "$cur"))
@@ -156,10 +174,8 @@ _mlist()
             _mlist_files "$cur" file
         fi
         ;;
-    create | validate)
+    create | validate | apply)
         ((npos == 0)) && _mlist_files "$cur" file ;;
-    apply)
-        _mlist_files "$cur" file ;; # spec files or directories, any number
     update)
         # update SPEC, or update TARGET --add/--remove (a reference).
         ((npos == 0)) && _mlist_files "$cur" file ;;

@@ -51,7 +51,7 @@ static void replace(char **field, const char *value)
 }
 
 /* Out of memory while reporting: a static error keeps the code reachable. */
-static ml_error oom_error = {ML_ENOMEM, (char *)"out of memory", 0, NULL, NULL, 0, 0, 0, 0};
+static ml_error oom_error = {ML_ENOMEM, (char *)"out of memory", 0, NULL, NULL, 0, 0, 0, 0, NULL};
 
 static bool is_static(const ml_error *e) { return e == &oom_error; }
 
@@ -107,6 +107,21 @@ void ml__error_set_location(ml_error **err, const char *file, int line, int colu
     (*err)->column = column;
 }
 
+int ml__error_locate(ml_error **err, int rc, const char *file, int line, int column)
+{
+    if (rc == ML_OK || rc == ML_ENOMEM || line <= 0 || !file)
+        return rc;
+    ml__error_prefix(err, rc, "%s:%d:%d", file, line, column);
+    ml__error_set_location(err, file, line, column);
+    return rc;
+}
+
+void ml__error_set_ref(ml_error **err, const char *ref)
+{
+    if (err && *err && !is_static(*err))
+        replace(&(*err)->ref, ref);
+}
+
 void ml__error_set_http(ml_error **err, int status, const char *registry_code)
 {
     if (!err || !*err || is_static(*err))
@@ -123,6 +138,7 @@ int ml__error_copy(ml_error **dst, const ml_error *src)
         (*dst)->hints = src->hints;
         (*dst)->auth_reason = src->auth_reason;
     }
+    ml__error_set_ref(dst, ml_error_ref(src));
     return code;
 }
 
@@ -144,6 +160,7 @@ int ml_error_line(const ml_error *err) { return err ? err->line : 0; }
 int ml_error_column(const ml_error *err) { return err ? err->column : 0; }
 uint32_t ml_error_hints(const ml_error *err) { return err ? err->hints : 0; }
 int ml_error_auth_reason(const ml_error *err) { return err ? err->auth_reason : 0; }
+const char *ml_error_ref(const ml_error *err) { return err ? err->ref : NULL; }
 
 static const char *auth_reason_text(int reason)
 {
@@ -181,5 +198,6 @@ void ml_error_free(ml_error *err)
     free(err->message);
     free(err->registry_code);
     free(err->file);
+    free(err->ref);
     free(err);
 }

@@ -14,6 +14,7 @@ struct ml_error {
     int column;
     uint32_t hints;      /* ML_HINT_* */
     int auth_reason;     /* ML_AUTH_*, or 0 */
+    char *ref;           /* the image the error is about, or NULL */
 };
 
 #if defined(__GNUC__)
@@ -36,10 +37,15 @@ typedef struct ml__errno_text {
 } ml__errno_text;
 ml__errno_text ml__strerror(int errnum);
 /* *dst becomes a copy of src (message, code, HTTP status, hints, auth
- * reason); returns the code. */
+ * reason, reference); returns the code. */
 int ml__error_copy(ml_error **dst, const ml_error *src);
 /* Attaches a source location (spec file, 1-based line and column). */
 void ml__error_set_location(ml_error **err, const char *file, int line, int column);
+/* Prefixes "FILE:LINE:COL" to the message and records the location; a
+ * line of 0 (no location known) leaves the error as it is. Returns rc. */
+int ml__error_locate(ml_error **err, int rc, const char *file, int line, int column);
+/* Names the image reference the error is about. */
+void ml__error_set_ref(ml_error **err, const char *ref);
 /* Attaches the registry's HTTP status and error code (may be NULL). */
 void ml__error_set_http(ml_error **err, int status, const char *registry_code);
 /* Adds ML_HINT_* bits: what the caller could do about it, as data (a

@@ -16,11 +16,7 @@ static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of me
 
 int ml__spec_locate(const ml_spec *spec, int line, int column, ml_error **err, int rc)
 {
-    if (rc == ML_OK || rc == ML_ENOMEM || line <= 0)
-        return rc;
-    ml__error_prefix(err, rc, "%s:%d:%d", spec->name, line, column);
-    ml__error_set_location(err, spec->name, line, column);
-    return rc;
+    return ml__error_locate(err, rc, spec->name, line, column);
 }
 
 int ml__spec_list_append(ml_spec *spec, ml__spec_list **out, ml_error **err)

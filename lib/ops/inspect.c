@@ -16,6 +16,7 @@ struct ml_manifest {
     size_t len;
     ml__manifest model;
     char **platforms; /* formatted, one per entry (NULL without platform) */
+    ml__strvec tags;  /* ml_manifest_fetch_tags */
 };
 
 void ml_manifest_free(ml_manifest *m)
@@ -25,6 +26,7 @@ void ml_manifest_free(ml_manifest *m)
     for (size_t i = 0; m->platforms && i < m->model.manifest_count; i++)
         free(m->platforms[i]);
     free(m->platforms);
+    ml__strvec_free(&m->tags);
     ml__manifest_clear(&m->model);
     free(m->ref);
     free(m->digest);
@@ -302,6 +304,37 @@ int ml_delete(ml_client *client, const char *ref, uint32_t flags, char **deleted
     ml__ref_clear(&r);
     return rc;
 }
+
+/* ---- tags ------------------------------------------------------------------ */
+
+int ml_manifest_fetch_tags(ml_manifest *m, ml_client *client, int *complete, ml_error **err)
+{
+    if (complete)
+        *complete = 0;
+    if (!m || !client)
+        return ml__error_set(err, ML_EINVAL, "ml_manifest_fetch_tags: NULL argument");
+    ml_ref r = {0};
+    ml__strvec tags = {0};
+    bool all = false;
+    int rc = ml__ref_parse(&r, m->ref, err);
+    if (rc == ML_OK)
+        rc = ml__store_tags_at(client, &r, m->digest, &tags, &all, err);
+    if (rc == ML_OK) {
+        ml__strvec_free(&m->tags);
+        m->tags = tags;
+        tags = (ml__strvec){0};
+        if (complete)
+            *complete = all;
+    } else if (rc != ML_ENOMEM) {
+        ml__error_prefix(err, rc, "tags of %s", m->ref);
+    }
+    ml__strvec_free(&tags);
+    ml__ref_clear(&r);
+    return rc;
+}
+
+size_t ml_manifest_tag_count(const ml_manifest *m) { return m ? m->tags.count : 0; }
+const char *ml_manifest_tag(const ml_manifest *m, size_t i) { return m ? ml__strvec_at(&m->tags, i) : NULL; }
 
 /* ---- referrers ----------------------------------------------------------- */
 

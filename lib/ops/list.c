@@ -51,6 +51,7 @@ void ml_list_free(ml_list *l)
     free(l->json);
     ml__strvec_free(&l->warnings);
     free(l->name);
+    free(l->spec_name);
     ml__annotations_free(&l->index_annotations);
     free(l->artifact_type);
     ml__ref_clear(&l->subject);
@@ -135,6 +136,8 @@ int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool
         return ML_ENOMEM;
     e->order = order << 16;
     e->upsert = upsert;
+    e->line = se->line;
+    e->column = se->column;
     e->platform_wanted = se->has_platform;
     e->state = se->has_platform ? ML__ENTRY_HEAD : ML__ENTRY_GET;
     if (se->has_platform) {
@@ -170,7 +173,12 @@ static int entry_failed(ml_list *l, ml__entry *e, ml__item *it, ml_error **err)
         return ml__strvec_pushf(&l->warnings, "%s: not found, left out (missing images are ignored)", e->image);
     }
     int rc = ml__item_take_error(it, err);
-    return ml__error_prefix(err, rc, "image %s", e->image);
+    ml__error_prefix(err, rc, "image %s", e->image);
+    /* The spec line that names the image, and the image itself. */
+    char *ref = ml__ref_format(&e->source);
+    ml__error_set_ref(err, ref);
+    free(ref);
+    return ml__error_locate(err, rc, l->spec_name, e->line, e->column);
 }
 
 static int set_found(ml__entry *e, const ml__item *it)
@@ -681,8 +689,10 @@ int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t 
     if (rc != ML_OK)
         return rc;
     ml_list *l = ml__list_new(o.flags, spec->flags);
-    if (!l)
+    if (!l || ml__str_replace(&l->spec_name, spec->name) != ML_OK) {
+        ml_list_free(l);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
     rc = list_init(l, &spec->lists[index], err);
     if (rc == ML_OK)
         rc = ml__list_finish(l, client, &o, err);

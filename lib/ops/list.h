@@ -24,6 +24,7 @@ typedef struct ml__entry {
     bool platform_wanted;   /* the spec gave a platform (filter for lists) */
     bool attestation;       /* buildx attestation manifest */
     size_t order;           /* spec position, for a stable order after flattening */
+    int line, column;       /* of the spec entry, for errors; 0 when built */
     bool upsert;            /* an edit's addition: replaces entries of its platform */
     ml__descriptor desc;    /* mediaType, digest, size, platform, annotations */
 } ml__entry;
@@ -42,6 +43,7 @@ struct ml_list {
     uint32_t flags;         /* ML_PUSH_* used to build */
     uint32_t spec_flags;    /* ML_SPEC_* */
     char *name;             /* the target as the user wrote it, for messages */
+    char *spec_name;        /* the spec's file name, for errors; NULL when built */
     ml__annotations index_annotations;
     char *artifact_type;    /* index artifactType, or NULL */
     bool has_subject;

@@ -456,30 +456,13 @@ static int read_back(ml_client *c, const ml_list *l, const ml_result *res, ml_er
  * old list goes only when no tag outside this push still uses it. */
 static int still_tagged(ml_client *c, const ml_list *l, const char *old, bool *used, ml_error **err)
 {
-    ml__strvec tags = {0};
-    ml__strset ours = {0};
-    bool complete = false, added;
-    int rc = ml__store_list_tags(c, &l->target, &tags, &complete, err);
-    size_t n = 0;
-    ml__item *items = rc == ML_OK ? calloc(tags.count ? tags.count : 1, sizeof(*items)) : NULL;
-    if (rc == ML_OK && !items)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < l->tags.count; i++)
-        if (ml__strset_add(&ours, l->tags.items[i], &added) != ML_OK)
-            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < tags.count; i++)
-        if (!ml__strset_contains(&ours, tags.items[i]))
-            items[n++] = (ml__item){.repo = &l->target, .reference = tags.items[i]};
-    ml__strset_free(&ours);
-    if (rc == ML_OK && ml__store_head_manifests(c, items, n) != ML_OK)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__strvec at = {0};
+    bool complete = false;
+    int rc = ml__store_tags_at(c, &l->target, old, &at, &complete, err);
     *used = !complete;
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        *used |= items[i].rc != ML_ENOTFOUND && !(items[i].rc == ML_OK && !ml__str_eq(items[i].digest, old));
-    for (size_t i = 0; items && i < n; i++)
-        ml__item_clear(&items[i]);
-    free(items);
-    ml__strvec_free(&tags);
+    for (size_t i = 0; rc == ML_OK && i < at.count; i++)
+        *used |= !ml__strvec_contains(&l->tags, at.items[i]);
+    ml__strvec_free(&at);
     return rc;
 }
 

@@ -254,6 +254,34 @@ int ml__store_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool
     return s.ops->list_tags(&s, tags, complete, err);
 }
 
+int ml__store_tags_at(ml_client *c, const ml_ref *repo, const char *digest, ml__strvec *out, bool *complete,
+                      ml_error **err)
+{
+    ml__strvec tags = {0};
+    *complete = false;
+    int rc = ml__store_list_tags(c, repo, &tags, complete, err);
+    ml__item *items = rc == ML_OK ? calloc(tags.count ? tags.count : 1, sizeof(*items)) : NULL;
+    if (rc == ML_OK && !items)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < tags.count; i++)
+        items[i] = (ml__item){.repo = repo, .reference = tags.items[i]};
+    if (rc == ML_OK && ml__store_head_manifests(c, items, tags.count) != ML_OK)
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ML_OK && i < tags.count; i++) {
+        /* A tag deleted meanwhile points nowhere; any other failure leaves
+         * it unknown. */
+        if (items[i].rc != ML_OK && items[i].rc != ML_ENOTFOUND)
+            *complete = false;
+        if (items[i].rc == ML_OK && ml__str_eq(items[i].digest, digest) && ml__strvec_push(out, tags.items[i]) != ML_OK)
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; items && i < tags.count; i++)
+        ml__item_clear(&items[i]);
+    free(items);
+    ml__strvec_free(&tags);
+    return rc;
+}
+
 int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, ml_error **err)
 {
     ml__store s = ml__store_at(c, target);

@@ -168,6 +168,11 @@ int ml__store_put_manifest(ml_client *c, const ml_ref *repo, const char *referen
 /* Per repository, through its store. */
 int ml__store_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err);
 int ml__store_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *complete, ml_error **err);
+/* The tags of `repo` that point at `digest` (a listing, then one HEAD per
+ * tag), in listing order. *complete is false when the listing was cut short
+ * or a tag could not be read: more tags may point at it. */
+int ml__store_tags_at(ml_client *c, const ml_ref *repo, const char *digest, ml__strvec *out, bool *complete,
+                      ml_error **err);
 int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, ml_error **err);
 /* ML_ENOTFOUND (nothing set) for a store that cannot scan. */
 int ml__store_scan_referrers(ml_client *c, const ml_ref *repo, ml__store_subject *subjects, size_t n,

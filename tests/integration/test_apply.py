@@ -133,6 +133,13 @@ class ApplyTest(MlistTestCase):
         self.assertEqual(totals, "2 lists: 1 created, 0 updated, 0 up to date, 1 failed")
         self.assertEntries(self.assertListAt("good"), imgs)
         self.assertExit(self.mlist("apply", "--check", specs), 1)
+        # --json: the failed list carries the same error object a failing command prints
+        r = self.mlist("apply", "--json", specs)
+        self.assertExit(r, 1)
+        bad = [row for row in json.loads(r.stdout) if row["status"] == "failed"]
+        self.assertEqual(len(bad), 1)
+        self.assertEqual(bad[0]["error"]["exit"], 1)
+        self.assertIn(tag_for(ARM), bad[0]["error"]["message"])
 
     def test_apply_bad_file_stops_everything(self):
         self.seed_set([AMD, ARM])

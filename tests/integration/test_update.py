@@ -288,7 +288,7 @@ class PushTest(MlistTestCase):
             r = self.mlist("push", "from-args", "--platforms", bad,
                            "--template", self.ref("v2-ARCH"), "--target", self.ref("v2"))
             self.assertExit(r, 2)
-            self.assertIn('invalid platform "%s"' % bad, r.stderr)
+            self.assertIn("--platforms: expected OS/ARCH[/VARIANT], got '%s'" % bad, r.stderr)
         self.assertEqual(self.reg.access_log(), [])
 
 

@@ -21,6 +21,27 @@ static void test_set_and_prefix(void)
     ml_error_free(err);
 }
 
+static void test_locate_and_ref_survive_copy(void)
+{
+    ml_error *err = NULL, *copy = NULL;
+    ml__error_set(&err, ML_ENOTFOUND, "image r/a:1: not found");
+    CHECK_INT(ml__error_locate(&err, ML_ENOTFOUND, NULL, 4, 5), ML_ENOTFOUND);
+    CHECK(ml_error_file(err) == NULL); /* no file name: nothing to say */
+    CHECK_INT(ml__error_locate(&err, ML_ENOTFOUND, "app.yaml", 0, 0), ML_ENOTFOUND);
+    CHECK_INT(ml_error_line(err), 0); /* a built spec's entry has no line */
+    CHECK_INT(ml__error_locate(&err, ML_ENOTFOUND, "app.yaml", 4, 5), ML_ENOTFOUND);
+    CHECK_STR(ml_error_message(err), "app.yaml:4:5: image r/a:1: not found");
+    CHECK_INT(ml_error_line(err), 4);
+    CHECK(ml_error_ref(err) == NULL);
+    ml__error_set_ref(&err, "reg.example/r/a:1");
+    ml__error_set_ref(&err, "reg.example/r/a:2"); /* replaces, does not leak */
+    CHECK_INT(ml__error_copy(&copy, err), ML_ENOTFOUND);
+    CHECK_STR(ml_error_ref(copy), "reg.example/r/a:2");
+    CHECK(ml_error_ref(NULL) == NULL);
+    ml_error_free(err);
+    ml_error_free(copy);
+}
+
 static void test_null_err_is_allowed(void)
 {
     CHECK_INT(ml__error_set(NULL, ML_ENET, "x"), ML_ENET);
@@ -103,6 +124,7 @@ int main(void)
 {
     TEST_RUN(test_strerror_is_formatted_per_call);
     TEST_RUN(test_set_and_prefix);
+    TEST_RUN(test_locate_and_ref_survive_copy);
     TEST_RUN(test_null_err_is_allowed);
     TEST_RUN(test_replaces_previous);
     TEST_RUN(test_hints_accumulate_and_survive_context);
