@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "platform.h"
+#include "util.h"
 
 /* The platform of config `digest`, as its config states it (before
  * normalisation); false on a miss. */
@@ -16,5 +17,13 @@ bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *ou
 /* Remembers it; written to a temporary file and renamed, so readers see a
  * whole entry or none. */
 void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p);
+
+/* Where blobs were seen, for mounting them instead of uploading: the
+ * repositories of `registry` that held blob `digest` (copied, mounted or
+ * read there), newest first, appended to repos (best effort: none on a
+ * miss or ENOMEM). */
+void ml__cache_blob_repos(const char *dir, const char *digest, const char *registry, ml__strvec *repos);
+/* Remembers one more; at most 16 places per blob, the oldest forgotten. */
+void ml__cache_put_blob_repo(const char *dir, const char *digest, const char *registry, const char *repository);
 
 #endif
