@@ -9,6 +9,7 @@ import os
 import random
 import unittest
 
+from fakeregistry import FakeRegistry
 from faultproxy import FaultProxy
 from fixture import MlistTestCase, Registry, fresh_cache_dir
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, sha256_digest
@@ -158,6 +159,31 @@ class CopyTest(MlistTestCase):
         self.assertOk(self.run_copy(self.write_spec("\n".join(lines) + "\n", name="back.yaml")))
         self.assertBlobsIn(self.repo)
         self.assertListAt("v2")
+
+
+class ResumeTest(MlistTestCase):
+    """distribution 2.8 drops an upload whose PUT broke; a registry that
+    keeps it says where it stands, and the copy goes on from there."""
+
+    def test_broken_upload_resumes_where_the_registry_says(self):
+        man, (_, layer) = big_image(self.reg, "%s:src" % self.repo, "amd64")
+        with FakeRegistry() as fr, FaultProxy(self.reg.port) as px:
+            px.add("GET", r"/blobs/%s$" % layer, "truncate", times=1)
+            spec = self.write_spec("image: %s/it/copy:v1\nmanifests:\n  - image: %s/{REPO}:src\n"
+                                   "    platform: {os: linux, architecture: amd64}\n" % (fr.host, px.host))
+            r = self.mlist("--plain-http", "--retries", "2", "update", spec, env=NO_TMPDIR)
+            gets = px.entries("GET", r"/blobs/%s$" % layer)
+            log = list(fr.log)
+        self.assertOk(r)
+        status = [e for e in log if e.method == "GET" and "/blobs/uploads/" in e.path]
+        self.assertEqual([e.status for e in status], [204], log)
+        self.assertEqual([(e.action, e.status) for e in gets], [("truncate", 200), ("forward", 206)],
+                         "the second read starts where the upload stands")
+        puts = [e.path.split("?")[0] for e in log if e.method == "PUT" and "digest=" + layer in e.path]
+        self.assertEqual(len(puts), 2, log)
+        self.assertEqual(puts[0], puts[1], "the broken upload's session goes on")
+        self.assertEqual(sha256_digest(fr.blobs[layer]), layer)
+        self.assertIsNotNone(fr.manifest("it/copy", "v1"))
 
 
 if __name__ == "__main__":
