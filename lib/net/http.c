@@ -36,7 +36,6 @@ struct ml__http_pipe {
     size_t head;     /* the oldest byte */
     size_t used;
     size_t pending;  /* the chunk a paused source holds back */
-    uint64_t bytes;
     bool src_started, src_paused, src_done;
     bool sink_active, sink_paused, sink_done;
 };
@@ -181,8 +180,6 @@ void ml__http_pipe_free(ml__http_pipe *p)
     free(p);
 }
 
-uint64_t ml__http_pipe_bytes(const ml__http_pipe *p) { return p->bytes; }
-
 /* The source's side: a chunk goes in whole or waits (curl hands the same
  * chunk again after the pause). */
 static size_t pipe_put(slot *sl, const char *data, size_t len)
@@ -203,7 +200,6 @@ static size_t pipe_put(slot *sl, const char *data, size_t len)
     memcpy(p->ring + tail, data, first);
     memcpy(p->ring, data + first, len - first);
     p->used += len;
-    p->bytes += len;
     sl->streamed = true;
     return len;
 }

@@ -42,8 +42,6 @@ typedef struct ml__http_pipe ml__http_pipe;
 /* NULL on ENOMEM; capacity is at least one curl write (16 KiB). */
 ml__http_pipe *ml__http_pipe_new(size_t capacity);
 void ml__http_pipe_free(ml__http_pipe *p);
-/* Bytes that went into the pipe (past the source's `write` check). */
-uint64_t ml__http_pipe_bytes(const ml__http_pipe *p);
 
 typedef struct ml__http_req {
     /* request, set by the caller */

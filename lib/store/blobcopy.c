@@ -181,20 +181,33 @@ static int mount_answer(ml_client *c, blob_copy *bc, const ml__http_req *r, ml_e
     return rc;
 }
 
-static int mount_all(ml_client *c, const ml_ref *target, blob_copy *bcs, size_t n, ml_error **err)
+/* The mounts from the sources' own repositories, or those from places
+ * the cache remembers: a batch of these that cannot even be sent (a token
+ * refused for a remembered repository, say) is only a lost shortcut. */
+static int mount_all(ml_client *c, const ml_ref *target, blob_copy *bcs, size_t n, bool cached, ml_error **err)
 {
     blob_copy **sel = calloc(n ? n : 1, sizeof(*sel));
     ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
     size_t m = 0;
     int rc = sel && reqs ? ML_OK : oom(err);
     for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (bcs[i].mount_from)
+        if (bcs[i].mount_from && (bcs[i].mount_from == &bcs[i].cached) == cached)
             sel[m++] = &bcs[i];
+    ml_error *why = NULL;
+    size_t answered = m;
     if (rc == ML_OK && m)
-        rc = post_uploads(c, target, sel, m, true, reqs, err);
-    for (size_t i = 0; rc == ML_OK && i < m; i++)
+        rc = post_uploads(c, target, sel, m, true, reqs, cached ? &why : err);
+    if (cached && rc != ML_OK && rc != ML_ENOMEM) {
+        ml__client_log(c, ML_LOG_DEBUG, "no mount from remembered places: %s", why ? ml_error_message(why) : "");
+        answered = 0;
+        rc = ML_OK;
+    }
+    if (rc == ML_ENOMEM && why)
+        rc = oom(err);
+    for (size_t i = 0; rc == ML_OK && i < answered; i++)
         rc = mount_answer(c, sel[i], reqs[i], err);
-    free_reqs(reqs, m);
+    ml_error_free(why);
+    free_reqs(reqs, n);
     free(sel);
     return rc;
 }
@@ -270,7 +283,7 @@ static int attach_source(ml_client *c, blob_copy *bc, ml__access *acc, ml_error 
         if (rc == ML_OK && len != blob_size(bc))
             rc = ml__error_set(err, ML_EDIGEST, "blob %s: %zu bytes, not %" PRId64, need->digest, len, need->size);
         put->read = on_file_read;
-        put->read_payload = put->write_payload = bc;
+        put->read_payload = bc;
         put->rewind = on_file_rewind;
         return rc;
     }
@@ -350,7 +363,6 @@ static void copy_end(ml_client *c, blob_copy *bc)
     else
         bc->rc = ML_OK;
     bc->need->copied = bc->rc == ML_OK;
-    attempt_clear(bc);
 }
 
 /* Every copy of sel at once (the transport runs `concurrency` transfers at
@@ -515,7 +527,9 @@ int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *need
             rc = oom(err);
     }
     if (rc == ML_OK)
-        rc = mount_all(c, target, bcs, n, err);
+        rc = mount_all(c, target, bcs, n, false, err);
+    if (rc == ML_OK)
+        rc = mount_all(c, target, bcs, n, true, err);
     if (rc == ML_OK)
         rc = probe_present(c, target, bcs, n, err);
     size_t m = 0;

@@ -480,8 +480,9 @@ done:
 
 /* ---- blob downloads ----------------------------------------------------- */
 
-/* Streams a blob from its source into a temporary file, verifying its
- * digest on the way, so that no blob is ever held whole in memory. */
+/* Streams a blob from its source into a file (a layout's blob being
+ * written), verifying its digest on the way, so that no blob is ever held
+ * whole in memory. */
 typedef struct spool {
     FILE *file;
     ml__digester *digester;
