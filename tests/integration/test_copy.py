@@ -78,6 +78,21 @@ class CopyTest(MlistTestCase):
         self.assertBlobsIn(self.repo)
         self.assertEqual(len(self.blob_uploads()), 4, "four blobs, each uploaded once")
 
+    def test_largest_first_and_no_deadlock_at_low_concurrency(self):
+        self.images["arm64"] = big_image(self.other, "%s:src-arm64" % self.repo, "arm64", LAYER_BYTES + 4096)
+        order = [self.images["arm64"][1][1], self.images["amd64"][1][1]]
+        for conc in ("2", "1"):
+            # a download and its upload run as a pair: one copy at a time
+            target = "{HOST}/%s-c%s:v1" % (self.repo, conc)
+            self.reg.reset_access_log()
+            r = self.run_copy(self.spec_from(self.other.host, dest=target, name="c%s.yaml" % conc),
+                              "--concurrency", conc)
+            self.assertOk(r)
+            puts = [e.path for e in self.blob_uploads("%s-c%s" % (self.repo, conc))]
+            self.assertEqual(len(puts), 4, puts)
+            self.assertEqual([p.split("digest=")[1] for p in puts[:2]], order, "largest first")
+            self.assertBlobsIn("%s-c%s" % (self.repo, conc))
+
     def test_download_broken_mid_way_is_started_again(self):
         layer = self.images["amd64"][1][1]
         with FaultProxy(self.other.port) as px:
