@@ -1,6 +1,8 @@
-/* A cache of image config platforms in a directory, by config digest.
- * Configs are content-addressed, so an entry never goes stale: a run that
- * finds every config's platform here reads no config blob at all. Best
+/* A cache of image config platforms in a directory, by config digest, and
+ * of the places (registry, repository) where blobs were seen, by blob
+ * digest. Configs are content-addressed, so an entry never goes stale: a
+ * run that finds every config's platform here reads no config blob at all;
+ * a place may have lost its blob, which a mount then finds out. Best
  * effort both ways: a missing, unreadable or damaged entry is a miss, and
  * a failed write is ignored (the run fetched what it needed anyway). */
 #ifndef ML_CACHE_H

@@ -6,7 +6,9 @@
  * Batches take items of any store: each item picks its store by its ml_ref
  * (so one batch may mix them), and items of one kind run together. Blobs
  * cross stores as bytes: a target asks the source's store for them
- * (ml__store_blob_into, ml__store_blob_open), so no store knows another. */
+ * (ml__store_blob_into, ml__store_blob_open), so no store knows another;
+ * only a registry reads another registry's blobs itself, to pipe each
+ * download straight into its upload (blobcopy.c). */
 #ifndef ML_STORE_H
 #define ML_STORE_H
 
