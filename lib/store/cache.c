@@ -128,10 +128,11 @@ void ml__cache_blob_repos(const char *dir, const char *digest, const char *regis
 
 void ml__cache_put_blob_repo(const char *dir, const char *digest, const char *registry, const char *repository)
 {
-    char *path = kind_path(dir, "blobs", digest);
-    char *line = ml__asprintf("%s %s", registry, repository);
+    bool words = place_word(registry) && place_word(repository);
+    char *path = words ? kind_path(dir, "blobs", digest) : NULL;
+    char *line = path ? ml__asprintf("%s %s", registry, repository) : NULL;
     ml__strvec lines = {0};
-    if (path && line && place_word(registry) && place_word(repository)) {
+    if (line) {
         read_places(path, &lines);
         ml__buf b = {0};
         ml__buf_printf(&b, "%s\n", line);

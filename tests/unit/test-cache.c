@@ -90,6 +90,7 @@ static void test_blob_places(void)
     ml__cache_put_blob_repo(dir, DIGEST, "a.example", "team/one"); /* seen again: newest */
     ml__cache_put_blob_repo(dir, DIGEST, "a.example", "bad name");
     ml__cache_put_blob_repo(dir, DIGEST, "a.example\nx.example", "team/three");
+    ml__cache_put_blob_repo(dir, DIGEST, NULL, "team/four");
     ml__cache_blob_repos(dir, DIGEST, "a.example", &got);
     CHECK_INT(got.count, 2);
     CHECK_STR(ml__strvec_at(&got, 0), "team/one");
