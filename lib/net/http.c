@@ -165,10 +165,6 @@ ml__http_pipe *ml__http_pipe_new(size_t capacity)
     ml__http_pipe *p = calloc(1, sizeof(*p));
     if (p)
         p->cap = capacity < CURL_MAX_WRITE_SIZE ? CURL_MAX_WRITE_SIZE : capacity;
-    if (p && !(p->ring = malloc(p->cap))) {
-        free(p);
-        return NULL;
-    }
     return p;
 }
 
@@ -188,6 +184,10 @@ static size_t pipe_put(slot *sl, const char *data, size_t len)
     ml__http_pipe *p = r->pipe_out;
     if (p->sink_done || len > p->cap)
         return 0; /* nobody reads any more, or it could never fit */
+    /* The buffer exists while bytes flow: a batch of many copies holds
+     * only those of the pairs running. */
+    if (!p->ring && !(p->ring = malloc(p->cap)))
+        return 0;
     if (p->cap - p->used < len) {
         p->src_paused = true;
         p->pending = len;
@@ -225,15 +225,28 @@ static size_t pipe_take(slot *sl, char *buf, size_t want)
     return n;
 }
 
+/* The buffer goes once both ends are done. */
+static void drop_spent(ml__http_pipe *p)
+{
+    if (!p || !p->src_done || !p->sink_done)
+        return;
+    free(p->ring);
+    p->ring = NULL;
+    p->used = p->head = 0;
+}
+
 /* A request's ends of pipes, once it is done for good. */
 static void pipe_ends(slot *sl)
 {
-    if (sl->req->pipe_out)
-        sl->req->pipe_out->src_done = true;
-    if (sl->req->pipe_in) {
-        sl->req->pipe_in->sink_done = true;
-        sl->req->pipe_in->sink_active = false;
+    ml__http_pipe *out = sl->req->pipe_out, *in = sl->req->pipe_in;
+    if (out)
+        out->src_done = true;
+    if (in) {
+        in->sink_done = true;
+        in->sink_active = false;
     }
+    drop_spent(out);
+    drop_spent(in);
 }
 
 const char *ml__http_header(const ml__http_req *r, const char *name)

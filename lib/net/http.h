@@ -39,7 +39,8 @@ typedef int (*ml__http_write_fn)(void *payload, const char *data, size_t len);
  * from one server to another in constant memory and no file. */
 typedef struct ml__http_pipe ml__http_pipe;
 
-/* NULL on ENOMEM; capacity is at least one curl write (16 KiB). */
+/* NULL on ENOMEM; capacity is at least one curl write (16 KiB). The
+ * buffer itself exists only while the pair runs. */
 ml__http_pipe *ml__http_pipe_new(size_t capacity);
 void ml__http_pipe_free(ml__http_pipe *p);
 
