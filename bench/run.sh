@@ -5,15 +5,18 @@
 #   --no-install   do not apt-get install missing tools (missing peers are
 #                  then reported as unavailable)
 #   --no-build     use the mlist/ml-seed binaries as they are
+#   --big-copy     run the big-copy benchmark (bench/bigcopy.py) instead;
+#                  the other flags are then bigcopy.py's
 # Not part of meson test. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-install=1 build=1 args=()
+install=1 build=1 script=bench.py args=()
 for a in "$@"; do
     case "$a" in
     --no-install) install=0 ;;
     --no-build) build=0 ;;
+    --big-copy) script=bigcopy.py ;;
     *) args+=("$a") ;;
     esac
 done
@@ -44,4 +47,4 @@ for cmd in docker-registry curl python3; do
     command -v "$cmd" >/dev/null || { echo "bench: $cmd is required" >&2; exit 1; }
 done
 
-exec python3 bench/bench.py "${args[@]}"
+exec python3 "bench/$script" "${args[@]}"

@@ -304,7 +304,9 @@ typedef struct ml_client_options {
     void *progress_payload;
     /* Version 2. A directory where the platforms read from image configs
      * are kept, by config digest (content-addressed: never stale), so that
-     * later runs need not fetch those configs again; NULL = no cache. */
+     * later runs need not fetch those configs again, and where blobs were
+     * seen (registry, repository), so that a copy into that registry
+     * mounts them; NULL = no cache. */
     const char *cache_dir;
 } ml_client_options;
 #define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}

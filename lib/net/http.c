@@ -30,6 +30,16 @@ struct ml__http {
     uint64_t jitter_state; /* per handle: no process-wide random state */
 };
 
+struct ml__http_pipe {
+    char *ring;
+    size_t cap;
+    size_t head;     /* the oldest byte */
+    size_t used;
+    size_t pending;  /* the chunk a paused source holds back */
+    bool src_started, src_paused, src_done;
+    bool sink_active, sink_paused, sink_done;
+};
+
 /* One transfer in flight or waiting for its retry time. */
 typedef struct slot {
     ml__http_req *req;
@@ -39,7 +49,7 @@ typedef struct slot {
     uint64_t due_ms;
     bool active;
     bool done;
-    bool streamed; /* bytes went to or came from a stream callback */
+    bool streamed; /* bytes went to or came from a stream callback or pipe */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -75,7 +85,9 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opts->concurrency);
+    /* A piped copy between two repositories of one registry holds two
+     * connections to it at once. */
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(opts->concurrency < 2 ? 2 : opts->concurrency));
     curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)opts->concurrency * 2);
     *out = h;
     return ML_OK;
@@ -146,6 +158,95 @@ void ml__http_req_free(ml__http_req *r)
     free(r->unsafe);
     free(r->url);
     free(r);
+}
+
+ml__http_pipe *ml__http_pipe_new(size_t capacity)
+{
+    ml__http_pipe *p = calloc(1, sizeof(*p));
+    if (p)
+        p->cap = capacity < CURL_MAX_WRITE_SIZE ? CURL_MAX_WRITE_SIZE : capacity;
+    return p;
+}
+
+void ml__http_pipe_free(ml__http_pipe *p)
+{
+    if (!p)
+        return;
+    free(p->ring);
+    free(p);
+}
+
+/* The source's side: a chunk goes in whole or waits (curl hands the same
+ * chunk again after the pause). */
+static size_t pipe_put(slot *sl, const char *data, size_t len)
+{
+    ml__http_req *r = sl->req;
+    ml__http_pipe *p = r->pipe_out;
+    if (p->sink_done || len > p->cap)
+        return 0; /* nobody reads any more, or it could never fit */
+    /* The buffer exists while bytes flow: a batch of many copies holds
+     * only those of the pairs running. */
+    if (!p->ring && !(p->ring = malloc(p->cap)))
+        return 0;
+    if (p->cap - p->used < len) {
+        p->src_paused = true;
+        p->pending = len;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (r->write && r->write(r->write_payload, data, len) != 0)
+        return 0;
+    size_t tail = (p->head + p->used) % p->cap;
+    size_t first = len < p->cap - tail ? len : p->cap - tail;
+    memcpy(p->ring + tail, data, first);
+    memcpy(p->ring, data + first, len - first);
+    p->used += len;
+    sl->streamed = true;
+    return len;
+}
+
+/* The sink's side: an empty pipe waits for the source, or ends the upload
+ * short when the source is done (its answer failed or was too short). */
+static size_t pipe_take(slot *sl, char *buf, size_t want)
+{
+    ml__http_pipe *p = sl->req->pipe_in;
+    if (p->used == 0) {
+        if (p->src_done)
+            return CURL_READFUNC_ABORT;
+        p->sink_paused = true;
+        return CURL_READFUNC_PAUSE;
+    }
+    size_t n = want < p->used ? want : p->used;
+    size_t first = n < p->cap - p->head ? n : p->cap - p->head;
+    memcpy(buf, p->ring + p->head, first);
+    memcpy(buf + first, p->ring, n - first);
+    p->head = (p->head + n) % p->cap;
+    p->used -= n;
+    sl->streamed = true;
+    return n;
+}
+
+/* The buffer goes once both ends are done. */
+static void drop_spent(ml__http_pipe *p)
+{
+    if (!p || !p->src_done || !p->sink_done)
+        return;
+    free(p->ring);
+    p->ring = NULL;
+    p->used = p->head = 0;
+}
+
+/* A request's ends of pipes, once it is done for good. */
+static void pipe_ends(slot *sl)
+{
+    ml__http_pipe *out = sl->req->pipe_out, *in = sl->req->pipe_in;
+    if (out)
+        out->src_done = true;
+    if (in) {
+        in->sink_done = true;
+        in->sink_active = false;
+    }
+    drop_spent(out);
+    drop_spent(in);
 }
 
 const char *ml__http_header(const ml__http_req *r, const char *name)
@@ -230,10 +331,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     slot *sl = userdata;
     ml__http_req *r = sl->req;
     size_t len = size * nmemb;
-    if (r->write) {
+    if (r->write || r->pipe_out) {
         long code = 0;
         curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
         /* Only a successful answer is the stream; error bodies are kept. */
+        if (code >= 200 && code < 300 && r->pipe_out)
+            return pipe_put(sl, data, len);
         if (code >= 200 && code < 300) {
             sl->streamed = true;
             return r->write(r->write_payload, data, len) == 0 ? len : 0;
@@ -253,6 +356,8 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *userdata)
     slot *sl = userdata;
     ml__http_req *r = sl->req;
     size_t want = size * nmemb;
+    if (r->pipe_in)
+        return pipe_take(sl, buf, want);
     if (r->read) {
         sl->streamed = true;
         size_t n = r->read(r->read_payload, buf, want);
@@ -270,7 +375,7 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *userdata)
 static int on_seek(void *userdata, curl_off_t offset, int origin)
 {
     slot *sl = userdata;
-    if (sl->req->read || origin != SEEK_SET || offset < 0 || (size_t)offset > sl->req->body_len)
+    if (sl->req->read || sl->req->pipe_in || origin != SEEK_SET || offset < 0 || (size_t)offset > sl->req->body_len)
         return CURL_SEEKFUNC_CANTSEEK;
     sl->read_offset = (size_t)offset;
     return CURL_SEEKFUNC_OK;
@@ -300,7 +405,7 @@ oom:
 static void set_method(CURL *e, slot *sl)
 {
     ml__http_req *r = sl->req;
-    bool has_body = r->body || r->read;
+    bool has_body = r->body || r->read || r->pipe_in;
     if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (strcmp(r->method, "GET") != 0) {
@@ -333,6 +438,14 @@ static int start_slot(ml__http *h, slot *sl)
     sl->streamed = false;
     if (r->read && r->rewind)
         r->rewind(r->read_payload);
+    if (r->pipe_out) {
+        r->pipe_out->src_started = true;
+        r->pipe_out->src_paused = r->pipe_out->src_done = false;
+    }
+    if (r->pipe_in) {
+        r->pipe_in->sink_active = true;
+        r->pipe_in->sink_paused = r->pipe_in->sink_done = false;
+    }
     r->attempts++;
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -465,6 +578,7 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     sl->active = false;
     if (r->too_big) {
         sl->done = true;
+        pipe_ends(sl);
         if (h->opts.finished)
             h->opts.finished(h->opts.finished_payload);
         return;
@@ -475,9 +589,12 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
                 r->status ? "server busy or failing" : r->error, (unsigned long long)wait);
         sl->due_ms = ml__now_ms() + wait;
         ml__http_req_reset(r);
+        if (r->pipe_in)
+            r->pipe_in->sink_active = false;
         return;
     }
     sl->done = true;
+    pipe_ends(sl);
     if (h->opts.finished)
         h->opts.finished(h->opts.finished_payload);
 }
@@ -503,18 +620,30 @@ static bool refuse_unsafe(ml__http *h, slot *sl)
     r->unsent = true;
     log_msg(h, ML_LOG_DEBUG, "%s request %s", r->method, r->error);
     sl->done = true;
+    pipe_ends(sl);
     if (h->opts.finished)
         h->opts.finished(h->opts.finished_payload);
     return true;
+}
+
+/* A pipe's sink starts once its source has (which kept a place for it):
+ * neither could move without the other. */
+static bool has_room(const ml__http *h, const slot *sl, size_t running)
+{
+    const ml__http_req *r = sl->req;
+    if (r->pipe_in)
+        return r->pipe_in->src_started;
+    size_t need = r->pipe_out && !r->pipe_out->sink_active && !r->pipe_out->sink_done ? 2 : 1;
+    return running == 0 || running + need <= h->opts.concurrency;
 }
 
 static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
 {
     uint64_t now = ml__now_ms();
     *next_due = UINT64_MAX;
-    for (size_t i = 0; i < n && *running < h->opts.concurrency; i++) {
+    for (size_t i = 0; i < n; i++) {
         slot *sl = &slots[i];
-        if (sl->done || sl->active)
+        if (sl->done || sl->active || !has_room(h, sl, *running))
             continue;
         if (sl->due_ms > now) {
             if (sl->due_ms < *next_due)
@@ -554,13 +683,38 @@ static uint64_t earliest_due(const slot *slots, size_t n)
     return due;
 }
 
-static bool startable(const slot *slots, size_t n)
+static bool startable(const ml__http *h, const slot *slots, size_t n, size_t running)
 {
     uint64_t now = ml__now_ms();
     for (size_t i = 0; i < n; i++)
-        if (!slots[i].done && !slots[i].active && slots[i].due_ms <= now)
+        if (!slots[i].done && !slots[i].active && slots[i].due_ms <= now && has_room(h, &slots[i], running))
             return true;
     return false;
+}
+
+/* Wakes the paused end of each pipe that can move again (outside any
+ * callback: an unpaused transfer may call its callback at once); true when
+ * one woke. */
+static bool pump_pipes(slot *slots, size_t n)
+{
+    bool woke = false;
+    for (size_t i = 0; i < n; i++) {
+        slot *sl = &slots[i];
+        ml__http_pipe *out = sl->req->pipe_out, *in = sl->req->pipe_in;
+        if (!sl->active)
+            continue;
+        if (out && out->src_paused && (out->cap - out->used >= out->pending || out->sink_done)) {
+            out->src_paused = false;
+            curl_easy_pause(sl->easy, CURLPAUSE_CONT);
+            woke = true;
+        }
+        if (in && in->sink_paused && (in->used || in->src_done)) {
+            in->sink_paused = false;
+            curl_easy_pause(sl->easy, CURLPAUSE_CONT);
+            woke = true;
+        }
+    }
+    return woke;
 }
 
 static bool all_done(const slot *slots, size_t n)
@@ -605,8 +759,9 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         collect_done(h, &running);
         if (all_done(slots, n))
             break;
-        /* A finished transfer frees a place: fill it now, not after a wait. */
-        if (running < h->opts.concurrency && startable(slots, n))
+        /* A finished transfer frees a place: fill it now, not after a wait;
+         * a pipe that can move again moves now too. */
+        if (pump_pipes(slots, n) || startable(h, slots, n, running))
             continue;
         next_due = earliest_due(slots, n); /* retries scheduled just now count */
         int wait = 1000;

@@ -33,6 +33,17 @@ typedef struct ml__http_opts {
 typedef size_t (*ml__http_read_fn)(void *payload, char *buf, size_t len);
 typedef int (*ml__http_write_fn)(void *payload, const char *data, size_t len);
 
+/* A bounded byte pipe from one request's response body to another's
+ * request body, both sent by the same ml__http_run: the source pauses
+ * while the buffer is full, the sink while it is empty, so a blob crosses
+ * from one server to another in constant memory and no file. */
+typedef struct ml__http_pipe ml__http_pipe;
+
+/* NULL on ENOMEM; capacity is at least one curl write (16 KiB). The
+ * buffer itself exists only while the pair runs. */
+ml__http_pipe *ml__http_pipe_new(size_t capacity);
+void ml__http_pipe_free(ml__http_pipe *p);
+
 typedef struct ml__http_req {
     /* request, set by the caller */
     const char *method; /* GET HEAD PUT POST PATCH DELETE */
@@ -45,6 +56,12 @@ typedef struct ml__http_req {
     void (*rewind)(void *read_payload); /* called before every send of a streamed body */
     ml__http_write_fn write; /* streamed response (instead of `response`) */
     void *write_payload;
+    /* A successful answer's body goes into pipe_out, after `write` (if
+     * set) saw it; body_len bytes of the request body come from pipe_in.
+     * The sink of a pipe starts once its source has; the pair counts as
+     * two of the concurrent transfers. */
+    ml__http_pipe *pipe_out;
+    ml__http_pipe *pipe_in;
     size_t max_body;      /* response limit; 0 = 4 MiB */
     bool follow;          /* follow redirects (blob downloads) */
     bool stream;          /* long transfer: stall limit instead of a total timeout */

@@ -346,6 +346,8 @@ static int scopes_of(const ml__access *a, ml__scopes *s)
 
 static int authorize(ml_client *c, ml__http_req *r, const ml__access *a, ml_error **err)
 {
+    if (!a->repo)
+        return ML_OK; /* sent bare */
     ml__host *h = ml__client_host(c, a->repo->registry);
     ml__scopes s = {0};
     int rc = h ? scopes_of(a, &s) : ML_ENOMEM;
@@ -362,9 +364,9 @@ static int authorize(ml_client *c, ml__http_req *r, const ml__access *a, ml_erro
 static int want_scopes(ml_client *c, ml__http_req **reqs, const ml__access *acc, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        ml__host *h = reqs[i] ? ml__client_host(c, acc[i].repo->registry) : NULL;
+        ml__host *h = reqs[i] && acc[i].repo ? ml__client_host(c, acc[i].repo->registry) : NULL;
         ml__scopes s = {0};
-        int rc = !reqs[i] ? ML_OK : h ? scopes_of(&acc[i], &s) : ML_ENOMEM;
+        int rc = !reqs[i] || !acc[i].repo ? ML_OK : h ? scopes_of(&acc[i], &s) : ML_ENOMEM;
         if (rc == ML_OK && h)
             rc = ml__scopes_merge(&h->wanted, &s);
         ml__scopes_free(&s);
@@ -408,7 +410,7 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
             progress |= reqs[i]->status != 401;
             /* A 401 from where a redirect led (blob storage) is that host's
              * business, not a challenge of the registry. */
-            todo[i] = reqs[i]->status == 401 && reqs[i]->redirects == 0 &&
+            todo[i] = acc[i].repo && reqs[i]->status == 401 && reqs[i]->redirects == 0 &&
                       auth_challenged(c, ml__client_host(c, acc[i].repo->registry), reqs[i]);
             again |= todo[i];
         }

@@ -11,7 +11,8 @@
 /* What a request needs to be allowed: actions ("pull", "pull,push",
  * "delete") on its repository, and pull on the repository a blob is
  * mounted from (NULL: none; else a repository of the same registry, as
- * ml__store_can_mount decides). */
+ * ml__store_can_mount decides). A NULL repo sends the request bare, as
+ * ml__transport_send_bare does. */
 typedef struct ml__access {
     const ml_ref *repo;
     const char *actions;

@@ -13,15 +13,21 @@
 /* An entry is a few hundred bytes; anything larger is not ours. */
 #define ENTRY_MAX (64u * 1024)
 
-/* dir/configs/<alg>/<hex>; NULL for a digest that is not one (no path is
+/* Blob locations kept per blob: enough to find a mount source, few
+ * enough that a lookup stays one small read. */
+#define PLACES_MAX 16
+
+/* dir/<kind>/<alg>/<hex>; NULL for a digest that is not one (no path is
  * ever built from anything else). */
-static char *entry_path(const char *dir, const char *digest)
+static char *kind_path(const char *dir, const char *kind, const char *digest)
 {
     if (!dir || !ml__digest_valid(digest))
         return NULL;
     size_t alg = strcspn(digest, ":");
-    return ml__asprintf("%s/configs/%.*s/%s", dir, (int)alg, digest, digest + alg + 1);
+    return ml__asprintf("%s/%s/%.*s/%s", dir, kind, (int)alg, digest, digest + alg + 1);
 }
+
+static char *entry_path(const char *dir, const char *digest) { return kind_path(dir, "configs", digest); }
 
 bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *out)
 {
@@ -52,6 +58,17 @@ static int make_dirs(char *path)
     return 0;
 }
 
+/* Writes a whole entry at path (mode 0666 less the umask, so a shared
+ * cache is readable). */
+static void install_entry(char *path, const char *data)
+{
+    char *name = strrchr(path, '/');
+    if (data && make_dirs(path) == 0) {
+        *name++ = '\0';
+        ml__fileio_install(path, name, data, strlen(data), true, NULL);
+    }
+}
+
 void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p)
 {
     char *path = entry_path(dir, digest);
@@ -60,12 +77,77 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     ml__json_writer w = {0};
     ml__jw_platform(&w, NULL, p);
     char *json = ml__jw_take(&w, NULL);
-    /* Mode 0666 less the umask, so a shared cache is readable. */
-    char *name = strrchr(path, '/');
-    if (json && make_dirs(path) == 0) {
-        *name++ = '\0';
-        ml__fileio_install(path, name, json, strlen(json), true, NULL);
-    }
+    install_entry(path, json);
     free(json);
+    free(path);
+}
+
+/* A name that fits a "registry repository" line: no blank, no control. */
+static bool place_word(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
+            return false;
+    return true;
+}
+
+/* The lines of a blob's entry, newest first ("registry repository"). */
+static void read_places(const char *path, ml__strvec *lines)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (ml__read_file(path, PLACES_MAX * 512u, &text, &len, NULL) != ML_OK)
+        return;
+    for (char *line = text, *end; line && *line && lines->count < PLACES_MAX; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        char *sep = strchr(line, ' ');
+        if (sep && !strchr(sep + 1, ' ') && ml__strvec_push(lines, line) != ML_OK)
+            break;
+    }
+    free(text);
+}
+
+void ml__cache_blob_repos(const char *dir, const char *digest, const char *registry, ml__strvec *repos)
+{
+    char *path = kind_path(dir, "blobs", digest);
+    ml__strvec lines = {0};
+    if (path && place_word(registry))
+        read_places(path, &lines);
+    size_t n = strlen(registry ? registry : "");
+    for (size_t i = 0; i < lines.count; i++)
+        if (strncmp(lines.items[i], registry, n) == 0 && lines.items[i][n] == ' ' &&
+            ml__strvec_push(repos, lines.items[i] + n + 1) != ML_OK)
+            break;
+    ml__strvec_free(&lines);
+    free(path);
+}
+
+void ml__cache_put_blob_repo(const char *dir, const char *digest, const char *registry, const char *repository)
+{
+    bool words = place_word(registry) && place_word(repository);
+    char *path = words ? kind_path(dir, "blobs", digest) : NULL;
+    char *line = path ? ml__asprintf("%s %s", registry, repository) : NULL;
+    ml__strvec lines = {0};
+    if (line) {
+        read_places(path, &lines);
+        ml__buf b = {0};
+        ml__buf_printf(&b, "%s\n", line);
+        size_t kept = 1;
+        for (size_t i = 0; i < lines.count && kept < PLACES_MAX; i++) {
+            if (strcmp(lines.items[i], line) == 0)
+                continue;
+            ml__buf_printf(&b, "%s\n", lines.items[i]);
+            kept++;
+        }
+        if (!b.oom && (lines.count == 0 || strcmp(lines.items[0], line) != 0))
+            install_entry(path, b.data);
+        ml__buf_free(&b);
+    }
+    ml__strvec_free(&lines);
+    free(line);
     free(path);
 }

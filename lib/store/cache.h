@@ -1,6 +1,8 @@
-/* A cache of image config platforms in a directory, by config digest.
- * Configs are content-addressed, so an entry never goes stale: a run that
- * finds every config's platform here reads no config blob at all. Best
+/* A cache of image config platforms in a directory, by config digest, and
+ * of the places (registry, repository) where blobs were seen, by blob
+ * digest. Configs are content-addressed, so an entry never goes stale: a
+ * run that finds every config's platform here reads no config blob at all;
+ * a place may have lost its blob, which a mount then finds out. Best
  * effort both ways: a missing, unreadable or damaged entry is a miss, and
  * a failed write is ignored (the run fetched what it needed anyway). */
 #ifndef ML_CACHE_H
@@ -9,6 +11,7 @@
 #include <stdbool.h>
 
 #include "platform.h"
+#include "util.h"
 
 /* The platform of config `digest`, as its config states it (before
  * normalisation); false on a miss. */
@@ -16,5 +19,13 @@ bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *ou
 /* Remembers it; written to a temporary file and renamed, so readers see a
  * whole entry or none. */
 void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p);
+
+/* Where blobs were seen, for mounting them instead of uploading: the
+ * repositories of `registry` that held blob `digest` (copied, mounted or
+ * read there), newest first, appended to repos (best effort: none on a
+ * miss or ENOMEM). */
+void ml__cache_blob_repos(const char *dir, const char *digest, const char *registry, ml__strvec *repos);
+/* Remembers one more; at most 16 places per blob, the oldest forgotten. */
+void ml__cache_put_blob_repo(const char *dir, const char *digest, const char *registry, const char *repository);
 
 #endif

@@ -299,6 +299,19 @@ static int blob_into(const ml__store *s, const char *digest, int64_t size, FILE 
     return fwrite(o->data, 1, o->len, out) == o->len ? ML_OK : ml__error_set(err, ML_EIO, "cannot write blob");
 }
 
+/* A stream over the stored bytes (they outlive it: the store is not
+ * changed while a copy reads it). */
+static int blob_open(const ml__store *s, const char *digest, FILE **in, int64_t *len, ml_error **err)
+{
+    const object *o = find_object(s->backend, s->repo->repository, digest);
+    if (!o)
+        return ml__error_set(err, ML_ENOTFOUND, "blob %s/%s@%s: not found", s->repo->registry, s->repo->repository,
+                             digest);
+    *len = (int64_t)o->len;
+    *in = o->len ? fmemopen(o->data, o->len, "rb") : fopen("/dev/null", "rb");
+    return *in ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
 /* Bytes from any store, through a memory stream, verified. */
 static int copy_blob(const ml__store *s, ml__blob_need *need, ml_error **err)
 {
@@ -342,6 +355,7 @@ static const ml__store_ops memstore_ops = {
     .list_tags = list_tags,
     .ensure_blobs = ensure_blobs,
     .blob_into = blob_into,
+    .blob_open = blob_open,
 };
 
 int ml__memstore_mount(ml__memstore *m, ml_client *c, const char *registry)

@@ -63,6 +63,16 @@ static int refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, cons
     return auth_explained(c, repo, r->status, answer_error(r, what, err), err);
 }
 
+char *ml__reg_what(const char *method, const ml_ref *repo, const char *reference)
+{
+    return what_of(method, repo, reference);
+}
+
+int ml__reg_refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, const char *what, ml_error **err)
+{
+    return refused(c, repo, r, what, err);
+}
+
 /* RFC 3986 query: pchar, "/" and "?", percent escapes whole. */
 static bool query_valid(const char *q)
 {
@@ -468,141 +478,11 @@ done:
     return rc;
 }
 
-/* ---- blob uploads ------------------------------------------------------- */
+/* ---- blob downloads ----------------------------------------------------- */
 
-/* An upload session's Location (absolute or path-only) becomes the URL of
- * the PUT that carries the blob: it must be an http(s) URL or a path, of
- * visible ASCII only. */
-static int session_location(const char *loc, char **out, const char *what, ml_error **err)
-{
-    bool url = loc[0] == '/' || ml__has_iprefix(loc, "http://") || ml__has_iprefix(loc, "https://");
-    for (const unsigned char *p = (const unsigned char *)loc; url && *p; p++)
-        url = *p > 0x20 && *p < 0x7f;
-    if (!url)
-        return ml__error_set_printable(err, ML_EHTTP, "%s: upload Location \"%.100s\" is not a URL", what, loc);
-    return (*out = ml__strdup(loc)) ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-}
-
-/* Upload session URL from a Location header (absolute or path-only). */
-static char *session_url(const char *base, const char *location, const char *digest)
-{
-    const char *sep = strchr(location, '?') ? "&" : "?";
-    if (location[0] == '/')
-        return ml__asprintf("%s%s%sdigest=%s", base, location, sep, digest);
-    return ml__asprintf("%s%sdigest=%s", location, sep, digest);
-}
-
-typedef struct upload_source {
-    const char *data; /* memory source */
-    FILE *file;       /* or a spooled file */
-    size_t len;
-} upload_source;
-
-static size_t read_file_chunk(void *payload, char *buf, size_t len)
-{
-    upload_source *src = payload;
-    size_t n = fread(buf, 1, len, src->file);
-    return ferror(src->file) ? (size_t)-1 : n;
-}
-
-/* Completes an upload session with one PUT of the whole content. */
-static void rewind_source(void *payload)
-{
-    upload_source *src = payload;
-    rewind(src->file);
-}
-
-/* "scheme://host[:port]" of url equals base. */
-static bool same_origin(const char *base, const char *url)
-{
-    size_t n = strlen(base);
-    return strncmp(base, url, n) == 0 && (url[n] == '/' || url[n] == '\0' || url[n] == '?');
-}
-
-static int finish_upload(ml_client *c, const ml_ref *repo, const char *base, const char *location,
-                         const char *digest, upload_source *src, const char *what, ml_error **err)
-{
-    char *url = session_url(base, location, digest);
-    /* Registry credentials are for the registry: an upload session that
-     * lives elsewhere (storage front ends) is sent without them. */
-    bool foreign = url && !same_origin(base, url);
-    ml__http_req *r = url ? ml__http_req_new("PUT", url) : NULL;
-    free(url);
-    if (!r || ml__http_req_header(r, "Content-Type: application/octet-stream") != ML_OK) {
-        ml__http_req_free(r);
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    }
-    r->body_len = src->len;
-    if (src->file) {
-        r->read = read_file_chunk;
-        r->read_payload = src;
-        r->rewind = rewind_source;
-        r->stream = true;
-    } else {
-        r->body = src->data ? src->data : "";
-    }
-    int rc = foreign ? ml__transport_send_bare(c, r) : ml__transport_send_one(c, r, repo, "pull,push", NULL, err);
-    if (rc == ML_ENOMEM && foreign)
-        ml__error_set(err, rc, "out of memory");
-    if (rc == ML_OK && !ok_status(r->status))
-        rc = refused(c, repo, r, what, err);
-    ml__http_req_free(r);
-    return rc;
-}
-
-/* POST an upload (mounts go in batches: mount_batch). *mounted is set on
- * 201, else the session's Location is returned for the copy. */
-static int start_upload(ml_client *c, const ml_ref *repo, bool *mounted, char **location, const char *what,
-                        ml_error **err)
-{
-    char *path = ml__asprintf("/v2/%s/blobs/uploads/", repo->repository);
-    ml__http_req *r = NULL;
-    int rc = path ? one_request(c, repo, "POST", path, &r, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
-    free(path);
-    if (rc != ML_OK)
-        return rc;
-    r->body = "";
-    r->body_len = 0;
-    if ((rc = ml__transport_send_one(c, r, repo, "pull,push", NULL, err)) != ML_OK) {
-        ml__http_req_free(r);
-        return rc;
-    }
-    *mounted = r->status == 201;
-    const char *loc = ml__http_header(r, "Location");
-    if (r->status == 202 && loc) {
-        rc = session_location(loc, location, what, err);
-    } else if (!*mounted) {
-        rc = r->status == 202 ? ml__error_set(err, ML_EHTTP, "%s: upload started without Location", what)
-                              : refused(c, repo, r, what, err);
-    }
-    ml__http_req_free(r);
-    return rc;
-}
-
-int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, const char *data,
-                        size_t len, ml_error **err)
-{
-    const char *base;
-    int rc = ml__transport_base(c, repo, &base, err);
-    if (rc != ML_OK)
-        return rc;
-    char *what = what_of("upload blob to", repo, digest);
-    char *location = NULL;
-    bool mounted = false;
-    if (!what)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    rc = start_upload(c, repo, &mounted, &location, what, err);
-    if (rc == ML_OK && location) {
-        upload_source src = {.data = data, .len = len};
-        rc = finish_upload(c, repo, base, location, digest, &src, what, err);
-    }
-    free(location);
-    free(what);
-    return rc;
-}
-
-/* Streams a blob from its source into a temporary file, verifying its
- * digest on the way, so that no blob is ever held whole in memory. */
+/* Streams a blob from its source into a file (a layout's blob being
+ * written), verifying its digest on the way, so that no blob is ever held
+ * whole in memory. */
 typedef struct spool {
     FILE *file;
     ml__digester *digester;
@@ -688,139 +568,6 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
     }
     ml__digester_free(s.digester);
     *len = s.len;
-    return rc;
-}
-
-static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *need,
-                     const char *location, ml_error **err)
-{
-    const char *base;
-    int rc = ml__transport_base(c, target, &base, err);
-    if (rc != ML_OK)
-        return rc;
-    char *what = what_of("copy blob to", target, need->digest);
-    upload_source src = {0};
-    if (!what)
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (rc == ML_OK)
-        rc = ml__store_blob_open(c, need->from, need->digest, need->size, &src.file, &src.len, err);
-    if (rc == ML_OK)
-        rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
-    if (src.file)
-        fclose(src.file);
-    free(what);
-    return rc;
-}
-
-/* Mounts of same-registry blobs, all at once: 201 = mounted; 202 = the
- * registry declined and opened an upload session, kept for the copy. */
-static int mount_batch(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, char **locations,
-                       ml_error **err)
-{
-    const char *base;
-    int rc = ml__transport_base(c, target, &base, err);
-    ml__http_req **reqs = calloc(n ? n : 1, sizeof(*reqs));
-    ml__access *acc = calloc(n ? n : 1, sizeof(*acc));
-    if (rc == ML_OK && (!reqs || !acc))
-        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        if (!ml__store_can_mount(c, needs[i].from, target))
-            continue;
-        char *url = ml__asprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", base, target->repository,
-                                 needs[i].digest, needs[i].from->repository);
-        reqs[i] = url ? ml__http_req_new("POST", url) : NULL;
-        free(url);
-        if (!reqs[i])
-            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
-        else
-            reqs[i]->body = "";
-        acc[i] = (ml__access){target, "pull,push", needs[i].from};
-    }
-    if (rc == ML_OK)
-        rc = ml__transport_send(c, reqs, acc, n, err);
-    for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        if (!reqs[i])
-            continue;
-        const char *loc = ml__http_header(reqs[i], "Location");
-        needs[i].mounted = reqs[i]->status == 201;
-        if (reqs[i]->status == 202 && loc) {
-            char *what = what_of("mount blob into", target, needs[i].digest);
-            rc = session_location(loc, &locations[i], what ? what : "mount blob", err);
-            free(what);
-        } else if (!needs[i].mounted && reqs[i]->status >= 401 && reqs[i]->status <= 404) {
-            /* Mount refused (no read access to the source, say): copy
-             * through an ordinary upload instead. */
-            locations[i] = NULL;
-        } else if (!needs[i].mounted) {
-            char *what = what_of("mount blob into", target, needs[i].digest);
-            rc = refused(c, target, reqs[i], what ? what : "mount blob", err);
-            free(what);
-        }
-    }
-    for (size_t i = 0; reqs && i < n; i++)
-        ml__http_req_free(reqs[i]);
-    free(reqs);
-    free(acc);
-    return rc;
-}
-
-/* Blobs from other registries that the target already has need no copy. */
-static int probe_foreign(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, bool *present,
-                         ml_error **err)
-{
-    ml__batch heads;
-    if (ml__batch_init(&heads, n) != ML_OK)
-        return ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if (!ml__store_can_mount(c, needs[i].from, target))
-            ml__batch_add(&heads, i, target, needs[i].digest);
-    int rc = ml__reg_head_blobs(c, heads.items, heads.count) == ML_OK ? ML_OK
-                                                                       : ml__error_set(err, ML_ENOMEM, "out of memory");
-    for (size_t k = 0; rc == ML_OK && k < heads.count; k++)
-        present[heads.index[k]] = heads.items[k].rc == ML_OK;
-    ml__batch_clear(&heads);
-    return rc;
-}
-
-/* Streams one blob across: through the declined mount's session, or a new
- * upload for a blob from another registry. */
-static int copy_one(ml_client *c, const ml_ref *target, ml__blob_need *need, char *location, ml_error **err)
-{
-    char *own = NULL;
-    int rc = ML_OK;
-    if (!location) {
-        char *what = what_of("upload blob to", target, need->digest);
-        bool mounted = false;
-        rc = what ? start_upload(c, target, &mounted, &own, what, err)
-                  : ml__error_set(err, ML_ENOMEM, "out of memory");
-        free(what);
-        location = own;
-    }
-    if (rc == ML_OK && location) {
-        rc = copy_blob(c, target, need, location, err);
-        need->copied = rc == ML_OK;
-    }
-    free(own);
-    return rc;
-}
-
-int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
-                         ml_error **err)
-{
-    char **locations = calloc(n ? n : 1, sizeof(*locations));
-    bool *present = calloc(n ? n : 1, sizeof(*present));
-    int rc = locations && present ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-    if (rc == ML_OK)
-        rc = mount_batch(c, target, needs, n, locations, err);
-    if (rc == ML_OK)
-        rc = probe_foreign(c, target, needs, n, present, err);
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
-        if (!needs[i].mounted && !present[i])
-            rc = copy_one(c, target, &needs[i], locations[i], err);
-    for (size_t i = 0; locations && i < n; i++)
-        free(locations[i]);
-    free(locations);
-    free(present);
     return rc;
 }
 

@@ -29,16 +29,27 @@ int ml__reg_get_blobs(ml_client *c, ml__item *items, size_t n, size_t max);
  * afterwards (NULL when the registry sent none). */
 int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n);
 int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest, ml_error **err);
-/* Monolithic upload (POST then PUT ?digest=). */
+/* blobcopy.c. Monolithic upload (POST then PUT ?digest=). */
 int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, const char *data,
                         size_t len, ml_error **err);
 
 /* Makes blobs present in `target`: mounted from needs[i].from when both
- * stores can, or copied when the registry refuses the mount or the blob
- * is elsewhere (unless the target has it already). Mounts and probes run
- * concurrently; copies stream through a temporary file, one at a time. */
+ * stores can, or from a repository of the target's registry where the
+ * client's cache saw the blob; else copied (unless the target has it
+ * already) when the registry refuses or declines the mount or the blob is
+ * elsewhere. Mounts and probes run concurrently; copies too, largest
+ * first, each streamed from its source into its upload (a registry's
+ * download through a bounded pipe, no temporary file); one broken mid-way
+ * resumes where the registry says its upload stands, or starts again, as
+ * often as the client's retries. Places are remembered in the cache. */
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
                          ml_error **err);
+
+/* For blobcopy.c: "METHOD registry/repository@reference" (NULL on
+ * ENOMEM), and a failed answer as an error naming it (registry's code and
+ * message, why an authentication failed). */
+char *ml__reg_what(const char *method, const ml_ref *repo, const char *reference);
+int ml__reg_refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, const char *what, ml_error **err);
 
 /* Streams a blob into `out`, verifying its digest on the way; a download
  * broken mid-way starts again (up to the client's retries). *len is the

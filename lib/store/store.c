@@ -1,8 +1,6 @@
 /* The stores behind one interface, and batches that may mix them. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "client.h"
 #include "store.h"
@@ -57,22 +55,6 @@ void ml__batch_clear(ml__batch *b)
     free(b->items);
     free(b->index);
     *b = (ml__batch){0};
-}
-
-/* An anonymous file under $TMPDIR (tmpfile() ignores it, and /tmp may be
- * memory): gone when closed. */
-static FILE *temp_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char *path = ml__asprintf("%s/mlist-blob-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = path ? mkstemp(path) : -1;
-    if (fd >= 0)
-        unlink(path);
-    free(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
-    if (!f && fd >= 0)
-        close(fd);
-    return f;
 }
 
 /* ---- choosing a store ---------------------------------------------------- */
@@ -302,20 +284,13 @@ int ml__store_blob_into(ml_client *c, const ml_ref *from, const char *digest, in
     return s.ops->blob_into(&s, digest, size, out, len, err);
 }
 
-int ml__store_blob_open(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE **in,
-                        size_t *len, ml_error **err)
+int ml__store_blob_open(ml_client *c, const ml_ref *from, const char *digest, FILE **in, size_t *len,
+                        ml_error **err)
 {
     ml__store s = ml__store_at(c, from);
-    if (s.ops->blob_open) {
-        int64_t stored = 0;
-        int rc = s.ops->blob_open(&s, digest, in, &stored, err);
-        *len = (size_t)stored;
-        return rc;
-    }
-    if (!(*in = temp_file()))
-        return ml__error_set(err, ML_EIO, "cannot create a temporary file: %s", ml__strerror(errno).text);
-    int rc = s.ops->blob_into(&s, digest, size, *in, len, err);
-    if (rc == ML_OK)
-        rewind(*in);
+    int64_t stored = 0;
+    int rc = s.ops->blob_open ? s.ops->blob_open(&s, digest, in, &stored, err)
+                              : ml__error_set(err, ML_EUNSUPPORTED, "blob %s: its store gives no stream", digest);
+    *len = (size_t)stored;
     return rc;
 }

@@ -6,7 +6,9 @@
  * Batches take items of any store: each item picks its store by its ml_ref
  * (so one batch may mix them), and items of one kind run together. Blobs
  * cross stores as bytes: a target asks the source's store for them
- * (ml__store_blob_into, ml__store_blob_open), so no store knows another. */
+ * (ml__store_blob_into, ml__store_blob_open), so no store knows another;
+ * only a registry reads another registry's blobs itself, to pipe each
+ * download straight into its upload (blobcopy.c). */
 #ifndef ML_STORE_H
 #define ML_STORE_H
 
@@ -116,8 +118,8 @@ typedef struct ml__store_ops {
      * count written. A registry verifies them on the way; a layout gives
      * them as stored: the writing store verifies what it keeps. */
     int (*blob_into)(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len, ml_error **err);
-    /* Optional: a stream of the blob as it is stored (else one is spooled
-     * through blob_into). */
+    /* Optional: a stream of the blob as it is stored, for a registry's
+     * upload (a store without it cannot be a registry copy's source). */
     int (*blob_open)(const ml__store *s, const char *digest, FILE **in, int64_t *len, ml_error **err);
     /* Optional: referrers found by looking at what the repository holds,
      * appended to each subject's refs. A missing repository: ML_ENOTFOUND. */
@@ -182,7 +184,7 @@ int ml__store_scan_referrers(ml_client *c, const ml_ref *repo, ml__store_subject
  * at its start (*in, closed by the caller; *len its length). */
 int ml__store_blob_into(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE *out,
                         size_t *len, ml_error **err);
-int ml__store_blob_open(ml_client *c, const ml_ref *from, const char *digest, int64_t size, FILE **in,
-                        size_t *len, ml_error **err);
+int ml__store_blob_open(ml_client *c, const ml_ref *from, const char *digest, FILE **in, size_t *len,
+                        ml_error **err);
 
 #endif

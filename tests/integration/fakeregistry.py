@@ -17,7 +17,9 @@
 
 Serves just enough for ``mlist inspect`` and a small ``mlist create``:
 GET /v2/; manifests HEAD/GET/PUT/DELETE; blobs HEAD/GET; uploads POST
-(also ?mount=&from=, and ?digest= monolithic), PATCH, PUT ?digest=.
+(also ?mount=&from=, and ?digest= monolithic), PATCH, PUT ?digest=, and
+an upload's status (GET: Range 0-<last byte held>; a body cut short is
+kept, so an upload can resume).
 
     ts = TokenServer(users={"alice": "pw"}).start()
     with FakeRegistry(auth="bearer", token_server=ts, redirect_blobs=True) as fr:
@@ -79,8 +81,19 @@ class _Base(http.server.BaseHTTPRequestHandler):
                     return out
                 out += self.rfile.read(size)
                 self.rfile.readline()
+        # A client that goes away mid-body leaves what it sent (a storage
+        # backend keeps it too: an upload resumes from there).
         n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+        out = bytearray()
+        while len(out) < n:
+            try:
+                chunk = self.rfile.read1(min(1 << 16, n - len(out)))
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
 
     def reply(self, status, body=b"", headers=None, ctype="application/json"):
         if isinstance(body, (dict, list)):
@@ -166,6 +179,8 @@ class FakeRegistry(LoopbackService):
         self.log = []
         self.blob_log = []
         self._lock = threading.Lock()
+        self._writes = 0
+        self._writes_done = threading.Condition()
         self._httpd = self._blob_httpd = None
         self.port = self.blob_port = None
 
@@ -278,6 +293,20 @@ class FakeRegistry(LoopbackService):
     # ---- requests ------------------------------------------------------------
 
     def _handle(self, h):
+        # An upload's status waits for the bytes of a write to it in
+        # progress (a broken one, say), as storage would show them once
+        # written.
+        writing = h.command in ("PUT", "PATCH") and "/blobs/uploads/" in h.path
+        with self._writes_done:
+            self._writes += writing
+        try:
+            return self._handle_request(h)
+        finally:
+            with self._writes_done:
+                self._writes -= writing
+                self._writes_done.notify_all()
+
+    def _handle_request(self, h):
         url = urllib.parse.urlsplit(h.path)
         q = urllib.parse.parse_qs(url.query)
         path = url.path
@@ -421,7 +450,16 @@ class FakeRegistry(LoopbackService):
             up = self.uploads.get(uuid)
         if not up or up[0] != repo:
             return h.reply(404, {"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": uuid}]})
+        if h.command == "GET":
+            # upload status: where the session stands
+            with self._writes_done:
+                self._writes_done.wait_for(lambda: self._writes == 0, timeout=5)
+            return h.reply(204, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (repo, uuid),
+                                      "Docker-Upload-UUID": uuid,
+                                      "Range": "0-%d" % max(0, len(up[1]) - 1)})
         up[1].extend(body)
+        if len(body) < int(h.headers.get("Content-Length") or 0):
+            return h.reply(400, {"errors": [{"code": "BLOB_UPLOAD_INVALID", "message": "body cut short"}]})
         if h.command == "PATCH":
             return h.reply(202, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (repo, uuid),
                                       "Docker-Upload-UUID": uuid,

@@ -75,8 +75,57 @@ static void test_round_trip(void)
     free(dir);
 }
 
+/* Where blobs were seen: per registry, newest first, each place once, at
+ * most 16 kept; nothing but plain names goes in or comes out. */
+static void test_blob_places(void)
+{
+    char *dir = make_tmpdir();
+    ml__strvec got = {0};
+    CHECK(dir != NULL);
+    ml__cache_blob_repos(dir, DIGEST, "a.example", &got);
+    CHECK_INT(got.count, 0);
+    ml__cache_put_blob_repo(dir, DIGEST, "a.example", "team/one");
+    ml__cache_put_blob_repo(dir, DIGEST, "b.example:5000", "team/other");
+    ml__cache_put_blob_repo(dir, DIGEST, "a.example", "team/two");
+    ml__cache_put_blob_repo(dir, DIGEST, "a.example", "team/one"); /* seen again: newest */
+    ml__cache_put_blob_repo(dir, DIGEST, "a.example", "bad name");
+    ml__cache_put_blob_repo(dir, DIGEST, "a.example\nx.example", "team/three");
+    ml__cache_put_blob_repo(dir, DIGEST, NULL, "team/four");
+    ml__cache_blob_repos(dir, DIGEST, "a.example", &got);
+    CHECK_INT(got.count, 2);
+    CHECK_STR(ml__strvec_at(&got, 0), "team/one");
+    CHECK_STR(ml__strvec_at(&got, 1), "team/two");
+    ml__strvec_free(&got);
+    ml__cache_blob_repos(dir, DIGEST, "b.example:5000", &got);
+    CHECK_INT(got.count, 1);
+    CHECK_STR(ml__strvec_at(&got, 0), "team/other");
+    ml__strvec_free(&got);
+
+    for (int i = 0; i < 20; i++) {
+        char repo[32];
+        snprintf(repo, sizeof(repo), "many/r%d", i);
+        ml__cache_put_blob_repo(dir, DIGEST, "a.example", repo);
+    }
+    ml__cache_blob_repos(dir, DIGEST, "a.example", &got);
+    CHECK_INT(got.count, 16);
+    CHECK_STR(ml__strvec_at(&got, 0), "many/r19");
+    ml__strvec_free(&got);
+
+    /* Nothing but a digest names an entry; no directory, no cache. */
+    ml__cache_put_blob_repo(dir, "../../escape", "a.example", "team/one");
+    char *outside = ml__asprintf("%s/../escape", dir);
+    CHECK(access(outside, F_OK) != 0);
+    free(outside);
+    ml__cache_put_blob_repo(NULL, DIGEST, "a.example", "team/one");
+    ml__cache_blob_repos(NULL, DIGEST, "a.example", &got);
+    CHECK_INT(got.count, 0);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     TEST_RUN(test_round_trip);
+    TEST_RUN(test_blob_places);
     TEST_END();
 }
