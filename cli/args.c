@@ -36,6 +36,8 @@ static const char usage[] =
     "  --purge                     delete the replaced list after the tag moved\n"
     "  --no-normalize              keep platform values verbatim\n"
     "  --allow-duplicates          allow two entries with the same platform\n"
+    "  --trust-platforms           take the spec's platforms as written: no image\n"
+    "                              config is read to complete or check them\n"
     "  --no-attestations           drop buildx attestation entries of source indexes\n"
     "  --annotation KEY=VALUE      index annotation (OCI only; repeatable)\n"
     "  --referrers                 carry the children's signatures, SBOMs and\n"
@@ -107,6 +109,7 @@ static const opt_def defs[] = {
     {"--purge", KIND_FLAG, F(purge)},
     {"--no-normalize", KIND_FLAG, F(no_normalize)},
     {"--allow-duplicates", KIND_FLAG, F(allow_duplicates)},
+    {"--trust-platforms", KIND_FLAG, F(trust_platforms)},
     {"--no-attestations", KIND_FLAG, F(no_attestations)},
     {"--force", KIND_FLAG, F(force)},
     {"--referrers", KIND_FLAG, F(referrers)},

@@ -26,6 +26,7 @@ typedef struct cli_opts {
     /* create/update/push */
     const char *list_file, *type;
     bool ignore_missing, dry_run, purge, no_normalize, allow_duplicates, no_attestations, force, referrers;
+    bool trust_platforms;
     cli_list annotations, add, remove;
     /* push from-args */
     const char *platforms, *template_ref, *target, *tags;

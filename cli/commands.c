@@ -58,7 +58,7 @@ static ml_push_options push_options(const cli_opts *o, bool create)
     po.flags = (create ? ML_PUSH_CREATE : 0) | (o->force ? ML_PUSH_FORCE : 0) |
                (o->ignore_missing ? ML_PUSH_IGNORE_MISSING : 0) | (o->dry_run ? ML_PUSH_DRY_RUN : 0) |
                (o->purge ? ML_PUSH_PURGE : 0) | (o->no_attestations ? ML_PUSH_NO_ATTESTATIONS : 0) |
-               (o->referrers ? ML_PUSH_REFERRERS : 0);
+               (o->referrers ? ML_PUSH_REFERRERS : 0) | (o->trust_platforms ? ML_PUSH_TRUST_PLATFORMS : 0);
     po.type = !o->type ? ML_TYPE_AUTO : strcmp(o->type, "oci") == 0 ? ML_TYPE_OCI : ML_TYPE_DOCKER;
     po.annotations = (const char *const *)o->annotations.items;
     po.annotation_count = o->annotations.count;
@@ -409,16 +409,27 @@ static int print_plan_list(const ml_spec *spec, size_t index)
     cli_print_line("%s", ml_spec_target(spec, index));
     for (size_t t = 0; t < ml_spec_tag_count(spec, index); t++)
         cli_print_line("  also tagged: %s", ml_spec_tag(spec, index, t));
-    for (size_t i = 0; i < ml_spec_entry_count(spec, index); i++) {
-        char *platform = NULL;
+    size_t n = ml_spec_entry_count(spec, index);
+    char **platforms = calloc(n ? n : 1, sizeof(*platforms));
+    if (!platforms)
+        return cli_usage_error("out of memory");
+    int width = 24, rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         ml_error *err = NULL;
-        int rc = ml_spec_entry_platform(spec, index, i, &platform, &err);
-        if (rc != ML_OK)
-            return cli_fail(rc, err);
-        cli_print_line("  %-24s %s", platform ? platform : "(from config)", ml_spec_entry_image(spec, index, i));
-        ml_free(platform);
+        int code = ml_spec_entry_platform(spec, index, i, &platforms[i], &err);
+        if (code != ML_OK)
+            rc = cli_fail(code, err);
+        else if (platforms[i] && (int)strlen(platforms[i]) > width)
+            width = (int)strlen(platforms[i]);
     }
-    return 0;
+    /* Columns as wide as the longest platform (os.version makes them long). */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        cli_print_line("  %-*s %s", width, platforms[i] ? platforms[i] : "(from config)",
+                       ml_spec_entry_image(spec, index, i));
+    for (size_t i = 0; i < n; i++)
+        ml_free(platforms[i]);
+    free(platforms);
+    return rc;
 }
 
 static int print_plan_human(const ml_spec *spec)
@@ -468,10 +479,17 @@ static void print_manifest_human(const ml_manifest *m)
     cli_print_line("Size:      %zu", len);
     if (!ml_manifest_is_list(m))
         return;
-    printf("\n%-24s %-71s %8s  %s\n", "PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE");
+    /* Columns as wide as their longest value: registry text can be long. */
+    int pw = 24, vw = 10;
     for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
-        const char *p = ml_manifest_entry_platform(m, i);
-        cli_print_line("%-24s %-71s %8lld  %s", p ? p : "-", ml_manifest_entry_digest(m, i),
+        const char *p = ml_manifest_entry_platform(m, i), *v = ml_manifest_entry_os_version(m, i);
+        pw = p && (int)strlen(p) > pw ? (int)strlen(p) : pw;
+        vw = v && (int)strlen(v) > vw ? (int)strlen(v) : vw;
+    }
+    printf("\n%-*s %-*s %-71s %8s  %s\n", pw, "PLATFORM", vw, "OS VERSION", "DIGEST", "SIZE", "MEDIA TYPE");
+    for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
+        const char *p = ml_manifest_entry_platform(m, i), *v = ml_manifest_entry_os_version(m, i);
+        cli_print_line("%-*s %-*s %-71s %8lld  %s", pw, p ? p : "-", vw, v ? v : "-", ml_manifest_entry_digest(m, i),
                        (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
     }
 }
@@ -490,13 +508,19 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     if (o->json) {
         fputs("{\"platform\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_platform(m, i));
+        if (ml_manifest_entry_os_version(m, i)) {
+            fputs(",\"osVersion\":", stdout);
+            cli_json_string(stdout, ml_manifest_entry_os_version(m, i));
+        }
         fputs(",\"digest\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_digest(m, i));
         fputs(",\"mediaType\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_media_type(m, i));
         printf(",\"size\":%lld}\n", (long long)ml_manifest_entry_size(m, i));
     } else {
-        cli_print_line("%s %s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
+        const char *version = ml_manifest_entry_os_version(m, i);
+        cli_print_line("%s %s%s%s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i),
+                       version ? " os.version=" : "", version ? version : "");
     }
     return 0;
 }

@@ -133,6 +133,7 @@ ML_API int ml_error_column(const ml_error *err);
 #define ML_HINT_NO_ATTESTATIONS (1u << 4)  /* leave attestations out: ML_PUSH_NO_ATTESTATIONS */
 #define ML_HINT_TRUST_CA (1u << 5)         /* trust the registry's CA (ca_cert), or ML_CLIENT_INSECURE */
 #define ML_HINT_CREDENTIALS (1u << 6)      /* give credentials: none were found */
+#define ML_HINT_TRUST_PLATFORMS (1u << 7)  /* keep the spec's platform over the config's: ML_PUSH_TRUST_PLATFORMS */
 ML_API uint32_t ml_error_hints(const ml_error *err);
 /* Why authentication failed, for ML_EAUTH errors (0 for any other). */
 #define ML_AUTH_NO_CREDENTIALS 1 /* the registry asked for credentials and none were found */
@@ -309,6 +310,10 @@ ML_API void ml_client_free(ml_client *client);
 #define ML_PUSH_PURGE (1u << 4)           /* delete the replaced list afterwards */
 #define ML_PUSH_NO_ATTESTATIONS (1u << 5) /* drop buildx attestation entries */
 #define ML_PUSH_REFERRERS (1u << 6)       /* carry children's referrers (signatures, SBOMs) along */
+/* Take a platform given in the spec as it is: no image config is read to
+ * fill its variant, os.version and os.features or to check it (for images
+ * whose configs are wrong). */
+#define ML_PUSH_TRUST_PLATFORMS (1u << 7)
 
 #define ML_PUSH_OPTIONS_VERSION 1
 typedef struct ml_push_options {

@@ -527,6 +527,16 @@ bool ml__platform_equal(const ml_platform *a, const ml_platform *b)
     return ml__platform_compare(a, b) == 0;
 }
 
+bool ml__platform_covers(const ml_platform *pattern, const ml_platform *p)
+{
+    ml_platform narrowed = *p;
+    if (!pattern->os_version)
+        narrowed.os_version = NULL;
+    if (!pattern->os_features.count)
+        narrowed.os_features = pattern->os_features;
+    return ml__platform_compare(pattern, &narrowed) == 0;
+}
+
 /* What a runtime on one platform runs, best first: containerd's
  * platformVector (compare.go). amd64/vN runs vN..v1 and then 386; arm/vN
  * runs vN..v5; arm64 runs its older v8.x/v9.x levels and then arm v8..v5. */

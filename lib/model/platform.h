@@ -43,6 +43,9 @@ bool ml__platform_equal(const ml_platform *a, const ml_platform *b);
 /* Total order consistent with ml__platform_equal (0 exactly when equal), so
  * duplicates can be found by sorting. */
 int ml__platform_compare(const ml_platform *a, const ml_platform *b);
+/* `p` is the platform `pattern` names: equal, but os.version and
+ * os.features count only where the pattern gives them. */
+bool ml__platform_covers(const ml_platform *pattern, const ml_platform *p);
 /* Would a runtime on `want` pick an entry for `have`? As containerd's
  * platforms.Only matcher: same os, `have` in want's platform vector (older
  * variants, arm for arm64, 386 for amd64), its os.features all in want's,

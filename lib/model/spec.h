@@ -78,7 +78,9 @@ int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rew
 int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, const char *where,
                                   ml_error **err);
 /* The checks over a whole list: at least one entry, and no two entries with
- * the same platform unless ML_SPEC_ALLOW_DUPLICATES. Run by the YAML reader
+ * the same platform unless ML_SPEC_ALLOW_DUPLICATES (Windows entries
+ * without os.version and arm ones without variant are compared once their
+ * configs are known, by ml_list_build). Run by the YAML reader
  * at the end of each document and by ml_list_build on the list it builds. */
 int ml__spec_check_list(const ml_spec *spec, const ml__spec_list *list, ml_error **err);
 /* Prefixes "FILE:LINE:COL" to the error `rc` and records the location, for

@@ -103,7 +103,10 @@ int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rew
 {
     if (!(spec->flags & ML_SPEC_NO_NORMALIZE) && ml__platform_normalize(p, rewrites) != ML_OK)
         return oom(err);
-    return ml__platform_validate(p, err);
+    int rc = ml__platform_validate(p, err);
+    if (rc == ML_OK && rewrites && ml__platform_check_known(p, rewrites) != ML_OK)
+        rc = oom(err);
+    return rc;
 }
 
 int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, const char *where,
@@ -150,6 +153,19 @@ static int report_duplicate(const ml_spec *spec, const ml__spec_list *list,
     return ml__spec_locate(spec, second->line, second->column, err, rc);
 }
 
+/* An entry whose config may still tell it apart: Windows builds differ by
+ * os.version, arm ones by variant (filled from the configs when the spec
+ * leaves them out, and compared then: ml_list_build). */
+static bool known_offline(const ml__spec_entry *e)
+{
+    const ml_platform *p = &e->platform;
+    if (!e->has_platform)
+        return false;
+    if (ml__str_eq(p->os, "windows") && !p->os_version)
+        return false;
+    return !(ml__str_eq(p->architecture, "arm") && !p->variant);
+}
+
 /* Sorting keeps a list of many entries from costing n^2 comparisons; the
  * pair reported is the one whose second entry comes first in the list. */
 static int check_duplicates(const ml_spec *spec, const ml__spec_list *list, ml_error **err)
@@ -161,7 +177,7 @@ static int check_duplicates(const ml_spec *spec, const ml__spec_list *list, ml_e
         return oom(err);
     size_t n = 0;
     for (size_t i = 0; i < list->entry_count; i++)
-        if (list->entries[i].has_platform)
+        if (known_offline(&list->entries[i]))
             sorted[n++] = &list->entries[i];
     qsort(sorted, n, sizeof(*sorted), compare_entries);
     const ml__spec_entry *first = NULL, *second = NULL;

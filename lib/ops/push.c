@@ -226,11 +226,12 @@ static int diff_lists(ml_result *r, const ml__manifest *old, const ml__manifest 
 }
 
 /* Compares with the list the main tag points at now. A single image there
- * is reported as replaced. */
-static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool *old_is_list, ml_error **err)
+ * is reported as replaced (*old_is_image). */
+static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool *old_is_list, bool *old_is_image,
+                           ml_error **err)
 {
     const char *previous = res->tags[0].previous;
-    *old_is_list = false;
+    *old_is_list = *old_is_image = false;
     if (!previous)
         return diff_lists(res, NULL, &l->model) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     ml__item it = {.repo = &l->target, .reference = previous};
@@ -240,6 +241,7 @@ static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool 
         rc = ml__manifest_parse(&old, it.body, it.len, it.media_type, &it.err);
     if (rc == ML_OK) {
         *old_is_list = ml__kind_is_list(old.kind);
+        *old_is_image = !*old_is_list;
         if (*old_is_list)
             rc = diff_lists(res, &old, &l->model);
         else
@@ -533,8 +535,15 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
         res->up_to_date = true;
         return referrers ? push_referrers(c, l, res, err) : ML_OK;
     }
-    if (!ml__str_eq(res->tags[0].previous, l->digest) && (rc = compute_changes(c, l, res, &old_is_list, err)) != ML_OK)
+    bool old_is_image = false;
+    if (!ml__str_eq(res->tags[0].previous, l->digest) &&
+        (rc = compute_changes(c, l, res, &old_is_list, &old_is_image, err)) != ML_OK)
         return rc;
+    /* A tag holding an image is someone's image, not an older list. */
+    if (old_is_image && !(o->flags & ML_PUSH_FORCE)) {
+        ml__error_set(err, ML_ENOTLIST, "%s holds a single image (%s), not a list", res->target, res->tags[0].previous);
+        return ml__error_hint(err, ML_ENOTLIST, ML_HINT_FORCE);
+    }
     if ((rc = push_children(c, l, res, err)) != ML_OK)
         return rc;
     if (referrers && (rc = push_referrers(c, l, res, err)) != ML_OK)

@@ -13,20 +13,21 @@
 /* An entry is a few hundred bytes; anything larger is not ours. */
 #define ENTRY_MAX (64u * 1024)
 
-/* dir/configs/<alg>/<hex>; NULL for a digest that is not one (no path is
+/* dir/<kind>/<alg>/<hex>; NULL for a digest that is not one (no path is
  * ever built from anything else). */
-static char *entry_path(const char *dir, const char *digest)
+static char *entry_path_in(const char *dir, const char *kind, const char *digest)
 {
     if (!dir || !ml__digest_valid(digest))
         return NULL;
     size_t alg = strcspn(digest, ":");
-    return ml__asprintf("%s/configs/%.*s/%s", dir, (int)alg, digest, digest + alg + 1);
+    return ml__asprintf("%s/%s/%.*s/%s", dir, kind, (int)alg, digest, digest + alg + 1);
 }
 
-bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *out)
+/* Takes `path`. */
+static bool read_platform(char *path, ml_platform *out)
 {
     *out = (ml_platform){0};
-    char *path = entry_path(dir, digest), *json = NULL;
+    char *json = NULL;
     size_t len = 0;
     bool hit = path && ml__read_file(path, ENTRY_MAX, &json, &len, NULL) == ML_OK &&
                ml__config_platform(json, len, out, NULL) == ML_OK;
@@ -35,6 +36,16 @@ bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *ou
     free(json);
     free(path);
     return hit;
+}
+
+bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *out)
+{
+    return read_platform(entry_path_in(dir, "configs", digest), out);
+}
+
+bool ml__cache_get_manifest_platform(const char *dir, const char *digest, ml_platform *out)
+{
+    return read_platform(entry_path_in(dir, "manifests", digest), out);
 }
 
 /* mkdir -p of the entry's directory. */
@@ -52,9 +63,9 @@ static int make_dirs(char *path)
     return 0;
 }
 
-void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p)
+/* Takes `path`. */
+static void write_platform(char *path, const ml_platform *p)
 {
-    char *path = entry_path(dir, digest);
     if (!path)
         return;
     ml__json_writer w = {0};
@@ -68,4 +79,14 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     }
     free(json);
     free(path);
+}
+
+void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p)
+{
+    write_platform(entry_path_in(dir, "configs", digest), p);
+}
+
+void ml__cache_put_manifest_platform(const char *dir, const char *digest, const ml_platform *p)
+{
+    write_platform(entry_path_in(dir, "manifests", digest), p);
 }
