@@ -130,12 +130,37 @@ static void *run_job(void *arg)
     return NULL;
 }
 
-static int report_job(list_job *j, size_t *printed)
+static bool list_warns(const ml_list *l, const char *warning)
 {
+    for (size_t i = 0; l && i < ml_list_warning_count(l); i++)
+        if (strcmp(ml_list_warning(l, i), warning) == 0)
+            return true;
+    return false;
+}
+
+/* Said already: a spec warning (printed when it was read) or one an
+ * earlier list of the spec printed (lists share images and rewrites). */
+static bool said_before(const list_job *jobs, size_t k, const char *warning)
+{
+    for (size_t i = 0; i < ml_spec_warning_count(jobs[k].spec); i++)
+        if (strcmp(ml_spec_warning(jobs[k].spec, i), warning) == 0)
+            return true;
+    for (size_t i = 0; i < k; i++)
+        if (list_warns(jobs[i].list, warning))
+            return true;
+    return false;
+}
+
+/* Reports jobs[k]; the lists of earlier jobs are still there to compare
+ * warnings with. */
+static int report_job(list_job *jobs, size_t k, size_t *printed)
+{
+    list_job *j = &jobs[k];
     const cli_opts *o = j->o;
     cli_clear_progress();
     for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
-        cli_warn("%s", ml_list_warning(j->list, i));
+        if (!said_before(jobs, k, ml_list_warning(j->list, i)))
+            cli_warn("%s", ml_list_warning(j->list, i));
     if (j->res && o->json)
         print_result_json(j->res, printed);
     else if (j->res && j->rc == ML_OK)
@@ -143,7 +168,6 @@ static int report_job(list_job *j, size_t *printed)
     if (j->rc != ML_OK)
         report_failure(o, j->res);
     ml_result_free(j->res);
-    ml_list_free(j->list);
     int rc = j->rc == ML_OK ? 0 : cli_fail(j->rc, j->err);
     j->err = NULL;
     return rc;
@@ -188,7 +212,7 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
     /* Each list is reported; one failing does not stop the others. */
     int worst = 0;
     for (size_t i = 0; rc == 0 && i < lists; i++) {
-        int one = report_job(&jobs[i], &printed);
+        int one = report_job(jobs, i, &printed);
         worst = worst ? worst : one;
     }
     rc = rc ? rc : worst;
@@ -196,8 +220,10 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
         puts("]");
     else if (printed)
         putchar('\n');
-    for (size_t i = 0; i < lists; i++)
+    for (size_t i = 0; i < lists; i++) {
+        ml_list_free(jobs[i].list);
         ml_client_free(jobs[i].client);
+    }
     free(jobs);
     return rc;
 }

@@ -109,6 +109,34 @@ int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rew
     return rc;
 }
 
+static bool says(const char *warning, const char *rewrite)
+{
+    size_t w = strlen(warning), r = strlen(rewrite);
+    return w > r + 2 && strcmp(warning + w - r, rewrite) == 0 && strncmp(warning + w - r - 2, ": ", 2) == 0;
+}
+
+int ml__spec_warn(ml_spec *spec, const char *place, const char *rewrite, ml_error **err)
+{
+    size_t i = 0;
+    while (i < spec->warning_first.count && !says(spec->warning_first.items[i], rewrite))
+        i++;
+    if (i == spec->warning_first.count) {
+        if (ml__grow((void **)&spec->warning_more, &spec->warning_more_cap, i + 1, sizeof(size_t)) != ML_OK ||
+            ml__strvec_pushf(&spec->warning_first, "%s: %s", place, rewrite) != ML_OK)
+            return oom(err);
+        spec->warning_more[i] = 0;
+        return ml__strvec_push(&spec->warnings, spec->warning_first.items[i]) == ML_OK ? ML_OK : oom(err);
+    }
+    size_t more = ++spec->warning_more[i];
+    char *text = ml__asprintf("%s (and %zu more %s)", spec->warning_first.items[i], more,
+                              more == 1 ? "entry" : "entries");
+    if (!text)
+        return oom(err);
+    free(spec->warnings.items[i]);
+    spec->warnings.items[i] = text;
+    return ML_OK;
+}
+
 int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, const char *where,
                                   ml_error **err)
 {
@@ -299,10 +327,10 @@ int ml_spec_list_annotate(ml_spec *spec, size_t index, const char *key, const ch
 static int add_warnings(ml_spec *spec, const ml__spec_entry *entry, const ml__strvec *rewrites,
                         ml_error **err)
 {
-    for (size_t i = 0; i < rewrites->count; i++)
-        if (ml__strvec_pushf(&spec->warnings, "%s: %s", entry->image, rewrites->items[i]) != ML_OK)
-            return oom(err);
-    return ML_OK;
+    int rc = ML_OK;
+    for (size_t i = 0; rc == ML_OK && i < rewrites->count; i++)
+        rc = ml__spec_warn(spec, entry->image, rewrites->items[i], err);
+    return rc;
 }
 
 static int set_platform(ml_spec *spec, ml__spec_entry *entry, const char *platform,

@@ -54,9 +54,13 @@ static int parse_add(ml__spec_entry *se, const char *arg, ml__strvec *warnings, 
     if (rc == ML_OK && eq) {
         se->has_platform = true;
         rc = ml__platform_parse(&se->platform, eq + 1, err);
-        if (rc == ML_OK && (ml__platform_normalize(&se->platform, warnings) != ML_OK ||
-                            ml__platform_check_known(&se->platform, warnings) != ML_OK))
+        /* Each rewrite is said once, however many additions need it. */
+        ml__strvec rewrites = {0};
+        if (rc == ML_OK && (ml__platform_normalize(&se->platform, &rewrites) != ML_OK ||
+                            ml__platform_check_known(&se->platform, &rewrites) != ML_OK ||
+                            ml__strvec_merge(warnings, &rewrites) != ML_OK))
             rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        ml__strvec_free(&rewrites);
     }
     se->image = src;
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "addition %s", arg);

@@ -693,7 +693,8 @@ int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t 
     if (rc != ML_OK)
         return rc;
     ml_list *l = ml__list_new(o.flags, spec->flags);
-    if (!l || ml__str_replace(&l->spec_name, spec->name) != ML_OK) {
+    /* The spec's warnings travel with the list (and its result's JSON). */
+    if (!l || ml__str_replace(&l->spec_name, spec->name) != ML_OK || ml__strvec_merge(&l->warnings, &spec->warnings) != ML_OK) {
         ml_list_free(l);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }

@@ -7,13 +7,19 @@
 #include "cache.h"
 #include "list.h"
 
+/* Many entries share a rewrite (every x86_64 config): it is said once. */
 static int platform_found(ml_list *l, ml__entry *e, ml_error **err)
 {
     e->desc.has_platform = true;
     e->state = ML__ENTRY_DONE;
-    if (l->spec_flags & ML_SPEC_NO_NORMALIZE || ml__platform_normalize(&e->desc.platform, &l->warnings) == ML_OK)
+    if (l->spec_flags & ML_SPEC_NO_NORMALIZE)
         return ML_OK;
-    return ml__error_set(err, ML_ENOMEM, "out of memory");
+    ml__strvec rewrites = {0};
+    int rc = ml__platform_normalize(&e->desc.platform, &rewrites);
+    if (rc == ML_OK)
+        rc = ml__strvec_merge(&l->warnings, &rewrites);
+    ml__strvec_free(&rewrites);
+    return rc == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
 }
 
 /* A value either side leaves out agrees with anything. */

@@ -83,11 +83,7 @@ size_t ml_result_referrers_copied(const ml_result *r) { return r ? r->referrers_
 
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings)
 {
-    for (size_t i = 0; i < warnings->count; i++)
-        if (!ml__strvec_contains(&r->warnings, warnings->items[i]) &&
-            ml__strvec_push(&r->warnings, warnings->items[i]) != ML_OK)
-            return ML_ENOMEM;
-    return ML_OK;
+    return ml__strvec_merge(&r->warnings, warnings);
 }
 size_t ml_result_change_count(const ml_result *r) { return r ? r->change_lines.count : 0; }
 const char *ml_result_change(const ml_result *r, size_t i) { return ml__strvec_at(r ? &r->change_lines : NULL, i); }
@@ -628,10 +624,17 @@ int ml__list_push(ml_list *l, ml_client *c, const ml_push_options *o, ml_result 
         ml_result_free(res);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
+    /* The result carries the build's warnings too (JSON output); the
+     * build's owner reported them already, so only the push's are logged. */
+    if (ml__strvec_merge(&res->warnings, &l->warnings) != ML_OK) {
+        ml_result_free(res);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    size_t built = res->warnings.count;
     int rc = push_steps(l, c, o, res, err);
     if (rc != ML_OK)
         ml__error_prefix(err, rc, "push %s", res->target);
-    for (size_t i = 0; i < res->warnings.count; i++)
+    for (size_t i = built; i < res->warnings.count; i++)
         ml__client_log(c, ML_LOG_WARN, "%s", res->warnings.items[i]);
     if (out)
         *out = res;

@@ -261,6 +261,33 @@ class PlatformTruthTest(MlistTestCase):
         self.assertIn("linux/amd64", r.stderr)
 
 
+    def test_each_rewrite_is_warned_once(self):
+        # configs written with other tools' names: normalised on purpose,
+        # so these lists are not the configs' words
+        self.untrue = ("v1", "v2")
+        self.seed("x86", "linux/x86_64")
+        self.seed("s390x", "linux/s390x")
+        self.seed("arm64", "linux/arm64/v8")
+        doc = ("image: {R}:%s\nmanifests:\n"
+               "  - {image: '{R}:x86'}\n"
+               "  - {image: '{R}:s390x', platform: {os: Linux, architecture: s390x}}\n"
+               "  - {image: '{R}:arm64', platform: {os: Linux, architecture: arm64}}\n")
+        spec = self.write(doc % "v1" + "---\n" + doc % "v2")
+        r = self.mlist("update", spec)
+        self.assertOk(r)
+        lines = r.stderr.splitlines()
+        arch = [l for l in lines if 'architecture "x86_64" normalised to "amd64"' in l]
+        self.assertEqual(len(arch), 1, r.stderr)
+        os_ = [l for l in lines if 'os "Linux" normalised to "linux"' in l]
+        self.assertEqual(len(os_), 1, r.stderr)
+        self.assertRegex(os_[0], r"spec\.yaml:4:\d+: .*\(and 3 more entries\)")
+        self.assertEqual(self.mlist("--quiet", "update", spec).stderr, "")
+        results = self.parse_json(self.mlist("--json", "--quiet", "update", spec))
+        for res in results:
+            self.assertTrue(any("x86_64" in w for w in res["warnings"]), res)
+            self.assertTrue(any('os "Linux"' in w for w in res["warnings"]), res)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
