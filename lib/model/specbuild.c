@@ -101,10 +101,12 @@ int ml__spec_add_tag(ml__spec_list *list, char *tag, ml_error **err)
 int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rewrites,
                             ml_error **err)
 {
-    if (!(spec->flags & ML_SPEC_NO_NORMALIZE) && ml__platform_normalize(p, rewrites) != ML_OK)
+    bool normalize = !(spec->flags & ML_SPEC_NO_NORMALIZE);
+    if (normalize && ml__platform_normalize(p, rewrites) != ML_OK)
         return oom(err);
     int rc = ml__platform_validate(p, err);
-    if (rc == ML_OK && rewrites && ml__platform_check_known(p, rewrites) != ML_OK)
+    /* Only canonical names can be compared with Go's lists. */
+    if (rc == ML_OK && normalize && rewrites && ml__platform_check_known(p, rewrites) != ML_OK)
         rc = oom(err);
     return rc;
 }
