@@ -149,7 +149,9 @@ ML_API void ml_error_free(ml_error *err);
 ML_API int ml_ref_normalize(const char *ref, char **out, ml_error **err);
 
 /* Normalises "os/arch[/variant]" as container runtimes name platforms
- * ("Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7"). */
+ * ("Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7"); the
+ * os may carry containerd's "(os.version+os.feature...)", which is kept:
+ * "windows(10.0.17763)/amd64". */
 ML_API int ml_platform_normalize(const char *platform, char **out, ml_error **err);
 
 /* ---- Specs ------------------------------------------------------------- */

@@ -10,7 +10,7 @@ _mlist_global_opts='--username --password --password-stdin --docker-cfg --authfi
 
 # Options of create, update and push.
 _mlist_push_opts='--type --ignore-missing --dry-run --purge --no-normalize
-    --allow-duplicates --no-attestations --annotation --referrers --force'
+    --allow-duplicates --trust-platforms --no-attestations --annotation --referrers --force'
 
 # Options that take a value (as the next word or after '=').
 _mlist_value_opts='--username --password --docker-cfg --authfile --ca-cert --cache-dir

@@ -734,7 +734,7 @@ int ml_platform_normalize(const char *platform, char **out, ml_error **err)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
         rc = ml__platform_validate(&p, err);
-    if (rc == ML_OK && !(*out = ml__platform_format(&p)))
+    if (rc == ML_OK && !(*out = ml__platform_format_all(&p)))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     ml__platform_clear(&p);
     return rc;

@@ -356,6 +356,9 @@ static void test_public_normalize(void)
     CHECK_INT(ml_platform_normalize("linux/arm/7", &out, &err), ML_OK);
     CHECK_STR(out, "linux/arm/v7");
     ml_free(out);
+    CHECK_INT(ml_platform_normalize("Windows(10.0.17763+win32k)/AMD64", &out, &err), ML_OK);
+    CHECK_STR(out, "windows(10.0.17763+win32k)/amd64");
+    ml_free(out);
     CHECK(err == NULL);
     CHECK_INT(ml_platform_normalize("linux", &out, &err), ML_EPLATFORM);
     CHECK(out == NULL);
