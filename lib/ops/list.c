@@ -342,7 +342,7 @@ static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (ml__kind_is_list(m.kind))
         rc = flatten(l, i, &m, err);
-    else if (e->desc.has_platform && !e->check_config)
+    else if (e->desc.has_platform && (!e->check_config || !m.config.digest))
         e->state = ML__ENTRY_DONE;
     else if (!(e->config_digest = ml__strdup(m.config.digest)))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -410,7 +410,11 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
             break;
         }
         ml_platform config;
-        if ((rc = ml__config_platform(it->body, it->len, &config, err)) != ML_OK) {
+        if ((rc = ml__config_platform(it->body, it->len, &config, e->check_config ? NULL : err)) != ML_OK) {
+            if (e->check_config && rc != ML_ENOMEM) {
+                rc = ml__entry_config_without_platform(l, e, it->reference, err);
+                continue;
+            }
             rc = ml__error_prefix(err, rc, "image %s: config %s", e->image, it->reference);
             break;
         }

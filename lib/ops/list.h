@@ -75,6 +75,9 @@ int ml__list_push(ml_list *l, ml_client *c, const ml_push_options *o, ml_result 
  * (ML_EPLATFORM naming both and the spec line when they disagree) and
  * completed with the variant, os.version and os.features it left out. */
 int ml__entry_config_platform(ml_list *l, ml__entry *e, ml_platform *config, ml_error **err);
+/* e's config states no platform (an artifact's): the spec's stands, with
+ * a warning. */
+int ml__entry_config_without_platform(ml_list *l, ml__entry *e, const char *config_digest, ml_error **err);
 /* Entries whose manifest digest is known and whose platform a cache
  * (ml__cache_get_manifest_platform) holds need no manifest or config. */
 int ml__list_platforms_from_cache(ml_list *l, const char *cache_dir, ml_error **err);

@@ -104,6 +104,15 @@ int ml__entry_config_platform(ml_list *l, ml__entry *e, ml_platform *config, ml_
     return platform_found(l, e, err);
 }
 
+int ml__entry_config_without_platform(ml_list *l, ml__entry *e, const char *config_digest, ml_error **err)
+{
+    e->state = ML__ENTRY_DONE;
+    if (ml__strvec_pushf(&l->warnings, "image %s: config %s states no platform; the spec's is not checked",
+                         e->image, config_digest) == ML_OK)
+        return ML_OK;
+    return ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
 int ml__list_platforms_from_cache(ml_list *l, const char *cache_dir, ml_error **err)
 {
     for (size_t i = 0; cache_dir && i < l->count; i++) {

@@ -7,6 +7,7 @@ import json
 import re
 
 from fixture import MlistTestCase, fresh_cache_dir, is_attestation, platform_key
+from imagedata import OCI_LAYER, OCI_MANIFEST, sha256_digest
 
 WIN_1809 = "windows(10.0.17763.5576)/amd64"
 WIN_2022 = "windows(10.0.20348.2113+win32k)/amd64"
@@ -261,6 +262,14 @@ class PlatformTruthTest(MlistTestCase):
         self.assertExit(r, 2)
         self.assertIn("linux/amd64", r.stderr)
 
+    def test_platforms_of_from_args_are_filled_from_configs(self):
+        self.seed("fa-arm", "linux/arm/v6")
+        r = self.mlist("push", "from-args", "--platforms", "linux/arm",
+                       "--template", self.ref("fa-ARCH"), "--target", self.ref("v2"))
+        self.assertOk(r)
+        (entry,) = self.assertListAt("v2")["manifests"]
+        self.assertEqual(entry["platform"], {"os": "linux", "architecture": "arm", "variant": "v6"})
+
 
     def test_each_rewrite_is_warned_once(self):
         # configs written with other tools' names: normalised on purpose,
@@ -287,6 +296,27 @@ class PlatformTruthTest(MlistTestCase):
         for res in results:
             self.assertTrue(any("x86_64" in w for w in res["warnings"]), res)
             self.assertTrue(any('os "Linux"' in w for w in res["warnings"]), res)
+
+
+    def test_artifact_config_without_platform_keeps_the_spec(self):
+        """An OCI artifact's empty config states no platform: nothing to
+        check against, so the spec's platform stands, with a warning."""
+        self.untrue = ("v1",)
+        cfg, layer = b"{}", b"payload"
+        self.reg.push_blob(self.repo, cfg)
+        self.reg.push_blob(self.repo, layer)
+        man = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+               "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": len(cfg),
+                          "digest": sha256_digest(cfg)},
+               "layers": [{"mediaType": OCI_LAYER, "size": len(layer), "digest": sha256_digest(layer)}]}
+        digest = self.reg.put_manifest(self.repo, "artifact", json.dumps(man).encode(), OCI_MANIFEST)
+        spec = self.write("image: {R}:v1\nmanifests:\n"
+                          "  - {image: '{R}:artifact', platform: {os: linux, architecture: amd64}}\n")
+        r = self.mlist("update", spec)
+        self.assertOk(r)
+        self.assertIn("states no platform", r.stderr)
+        (entry,) = self.assertListAt("v1")["manifests"]
+        self.assertEqual((entry["digest"], entry["platform"]), (digest, {"os": "linux", "architecture": "amd64"}))
 
 
 if __name__ == "__main__":
