@@ -305,7 +305,8 @@ ML_API void ml_client_free(ml_client *client);
 #define ML_TYPE_DOCKER 1 /* Docker manifest list v2.2 */
 #define ML_TYPE_OCI 2    /* OCI image index */
 
-#define ML_PUSH_FORCE (1u << 0)           /* create: replace an existing tag; update: ignore a concurrent move */
+#define ML_PUSH_FORCE (1u << 0)           /* create: replace an existing tag; update: ignore a concurrent move,
+                                             replace a single image */
 #define ML_PUSH_CREATE (1u << 1)          /* refuse when the target tag exists (ML_EEXISTS) */
 #define ML_PUSH_IGNORE_MISSING (1u << 2)  /* skip entries whose image is missing */
 #define ML_PUSH_DRY_RUN (1u << 3)         /* resolve and plan; write nothing */
