@@ -133,6 +133,61 @@ static void test_parse(void)
     expect_parse_error("lin:ux/amd64", "os \"lin:ux\" has invalid characters");
 }
 
+static void test_parse_os_options(void)
+{
+    ml_platform p;
+    CHECK_INT(ml__platform_parse(&p, "windows(10.0.17763.5576+win32k)/amd64", NULL), ML_OK);
+    CHECK_STR(p.os, "windows");
+    CHECK_STR(p.os_version, "10.0.17763.5576");
+    CHECK_INT(p.os_features.count, 1);
+    CHECK_STR(ml__strvec_at(&p.os_features, 0), "win32k");
+    ml__platform_clear(&p);
+    expect_parse_error("windows(10.0/amd64", "unbalanced");
+    expect_parse_error("windows(10.0))/amd64", "bad os.version");
+    expect_parse_error("windows((10.0)/amd64", "unbalanced");
+    expect_parse_error("windows(10.0+)/amd64", "bad os.version");
+    expect_parse_error("windows(10 0)/amd64", "bad os.version");
+    expect_parse_error("(10.0)/amd64", "empty os");
+}
+
+/* A removal names a platform: os.version and os.features count only
+ * where it gives them. */
+static void test_covers(void)
+{
+    ml_platform pattern, a, b;
+    CHECK_INT(ml__platform_parse(&pattern, "windows/amd64", NULL), ML_OK);
+    CHECK_INT(ml__platform_parse(&a, "windows(10.0.17763.1+win32k)/amd64", NULL), ML_OK);
+    CHECK_INT(ml__platform_parse(&b, "windows(10.0.20348.1)/amd64", NULL), ML_OK);
+    CHECK(ml__platform_covers(&pattern, &a));
+    CHECK(ml__platform_covers(&pattern, &b));
+    ml__platform_clear(&pattern);
+    CHECK_INT(ml__platform_parse(&pattern, "windows(10.0.17763.1)/amd64", NULL), ML_OK);
+    CHECK(ml__platform_covers(&pattern, &a));
+    CHECK(!ml__platform_covers(&pattern, &b));
+    ml__platform_clear(&pattern);
+    CHECK_INT(ml__platform_parse(&pattern, "linux/amd64", NULL), ML_OK);
+    CHECK(!ml__platform_covers(&pattern, &a));
+    ml__platform_clear(&pattern);
+    ml__platform_clear(&a);
+    ml__platform_clear(&b);
+}
+
+static void test_check_known(void)
+{
+    ml_platform p = make("linx", "amd46", NULL);
+    ml__strvec warnings = {0};
+    CHECK_INT(ml__platform_check_known(&p, &warnings), ML_OK);
+    CHECK_INT(warnings.count, 2);
+    CHECK_STR(ml__strvec_at(&warnings, 0), "os \"linx\" is not a known GOOS value (a typo?)");
+    CHECK_STR(ml__strvec_at(&warnings, 1), "architecture \"amd46\" is not a known GOARCH value (a typo?)");
+    ml__strvec_free(&warnings);
+    ml__platform_clear(&p);
+    p = make("windows", "arm64", NULL);
+    CHECK_INT(ml__platform_check_known(&p, &warnings), ML_OK);
+    CHECK_INT(warnings.count, 0);
+    ml__platform_clear(&p);
+}
+
 static void test_format_and_copy(void)
 {
     ml_platform p = make("linux", "arm", "v7");
@@ -373,6 +428,9 @@ int main(void)
     TEST_RUN(test_normalize_os_and_variants);
     TEST_RUN(test_normalize_without_warning_list);
     TEST_RUN(test_parse);
+    TEST_RUN(test_parse_os_options);
+    TEST_RUN(test_covers);
+    TEST_RUN(test_check_known);
     TEST_RUN(test_format_and_copy);
     TEST_RUN(test_validate);
     TEST_RUN(test_equal);
