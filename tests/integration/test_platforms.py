@@ -152,6 +152,19 @@ class PlatformTruthTest(MlistTestCase):
                  if e.method == "GET" and ("/manifests/amd" in e.path or "/blobs/" in e.path)]
         self.assertEqual(reads, [])
 
+    def test_verify_takes_an_entry_without_os_features(self):
+        """An entry that leaves out os.features its config has (another
+        tool's list, or a trusted spec) still names the config's platform."""
+        self.untrue = ("v1",)
+        self.seed("win2022", WIN_2022)
+        spec = self.write("image: {R}:v1\nmanifests:\n"
+                          "  - {image: '{R}:win2022', platform: {os: windows, architecture: amd64,"
+                          " os.version: 10.0.20348.2113}}\n")
+        self.assertOk(self.mlist("update", "--trust-platforms", spec))
+        (entry,) = self.assertListAt("v1")["manifests"]
+        self.assertNotIn("os.features", entry["platform"])
+        self.assertOk(self.mlist("verify", self.ref("v1")))
+
     def test_unknown_os_and_architecture_warn_offline(self):
         spec = self.write("image: {R}:v1\nmanifests:\n"
                           "  - {image: '{R}:x', platform: {os: linx, architecture: amd46}}\n")
