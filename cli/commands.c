@@ -142,7 +142,7 @@ static ml_push_options push_options(const cli_opts *o, bool create)
     po.flags = (create ? ML_PUSH_CREATE : 0) | (o->force ? ML_PUSH_FORCE : 0) |
                (o->ignore_missing ? ML_PUSH_IGNORE_MISSING : 0) | (o->dry_run ? ML_PUSH_DRY_RUN : 0) |
                (o->purge ? ML_PUSH_PURGE : 0) | (o->no_attestations ? ML_PUSH_NO_ATTESTATIONS : 0) |
-               (o->referrers ? ML_PUSH_REFERRERS : 0);
+               (o->referrers ? ML_PUSH_REFERRERS : 0) | (o->trust_platforms ? ML_PUSH_TRUST_PLATFORMS : 0);
     po.type = !o->type ? ML_TYPE_AUTO : strcmp(o->type, "oci") == 0 ? ML_TYPE_OCI : ML_TYPE_DOCKER;
     po.annotations = (const char *const *)o->annotations.items;
     po.annotation_count = o->annotations.count;
@@ -230,12 +230,37 @@ static void *run_job(void *arg)
     return NULL;
 }
 
-static int report_job(list_job *j, size_t *printed)
+static bool list_warns(const ml_list *l, const char *warning)
 {
+    for (size_t i = 0; l && i < ml_list_warning_count(l); i++)
+        if (strcmp(ml_list_warning(l, i), warning) == 0)
+            return true;
+    return false;
+}
+
+/* Said already: a spec warning (printed when it was read) or one an
+ * earlier list of the spec printed (lists share images and rewrites). */
+static bool said_before(const list_job *jobs, size_t k, const char *warning)
+{
+    for (size_t i = 0; i < ml_spec_warning_count(jobs[k].spec); i++)
+        if (strcmp(ml_spec_warning(jobs[k].spec, i), warning) == 0)
+            return true;
+    for (size_t i = 0; i < k; i++)
+        if (list_warns(jobs[i].list, warning))
+            return true;
+    return false;
+}
+
+/* Reports jobs[k]; the lists of earlier jobs are still there to compare
+ * warnings with. */
+static int report_job(list_job *jobs, size_t k, size_t *printed)
+{
+    list_job *j = &jobs[k];
     const cli_opts *o = j->o;
     cli_clear_progress();
     for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
-        cli_warn("%s", ml_list_warning(j->list, i));
+        if (!said_before(jobs, k, ml_list_warning(j->list, i)))
+            cli_warn("%s", ml_list_warning(j->list, i));
     if (j->res && j->rc == ML_OK && !o->json)
         report_human(o, j->list, j->res);
     if (j->rc != ML_OK)
@@ -248,7 +273,6 @@ static int report_job(list_job *j, size_t *printed)
         print_list_json(target, j->res, error, printed);
     free(error);
     ml_result_free(j->res);
-    ml_list_free(j->list);
     return rc;
 }
 
@@ -291,7 +315,7 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
     /* Each list is reported; one failing does not stop the others. */
     int worst = 0;
     for (size_t i = 0; rc == 0 && i < lists; i++) {
-        int one = report_job(&jobs[i], &printed);
+        int one = report_job(jobs, i, &printed);
         worst = worst ? worst : one;
     }
     rc = rc ? rc : worst;
@@ -299,8 +323,10 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
         puts("]");
     else if (printed)
         putchar('\n');
-    for (size_t i = 0; i < lists; i++)
+    for (size_t i = 0; i < lists; i++) {
+        ml_list_free(jobs[i].list);
         ml_client_free(jobs[i].client);
+    }
     free(jobs);
     return rc;
 }
@@ -556,16 +582,27 @@ static int print_plan_list(const ml_spec *spec, size_t index)
     cli_print_line("%s", ml_spec_target(spec, index));
     for (size_t t = 0; t < ml_spec_tag_count(spec, index); t++)
         cli_print_line("  also tagged: %s", ml_spec_tag(spec, index, t));
-    for (size_t i = 0; i < ml_spec_entry_count(spec, index); i++) {
-        char *platform = NULL;
+    size_t n = ml_spec_entry_count(spec, index);
+    char **platforms = calloc(n ? n : 1, sizeof(*platforms));
+    if (!platforms)
+        return cli_usage_error("out of memory");
+    int width = 24, rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         ml_error *err = NULL;
-        int rc = ml_spec_entry_platform(spec, index, i, &platform, &err);
-        if (rc != ML_OK)
-            return cli_fail(rc, err);
-        cli_print_line("  %-24s %s", platform ? platform : "(from config)", ml_spec_entry_image(spec, index, i));
-        ml_free(platform);
+        int code = ml_spec_entry_platform(spec, index, i, &platforms[i], &err);
+        if (code != ML_OK)
+            rc = cli_fail(code, err);
+        else if (platforms[i] && (int)strlen(platforms[i]) > width)
+            width = (int)strlen(platforms[i]);
     }
-    return 0;
+    /* Columns as wide as the longest platform (os.version makes them long). */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        cli_print_line("  %-*s %s", width, platforms[i] ? platforms[i] : "(from config)",
+                       ml_spec_entry_image(spec, index, i));
+    for (size_t i = 0; i < n; i++)
+        ml_free(platforms[i]);
+    free(platforms);
+    return rc;
 }
 
 static int print_plan_human(const ml_spec *spec)
@@ -615,10 +652,17 @@ static void print_manifest_human(const ml_manifest *m)
     cli_print_line("Size:      %zu", len);
     if (!ml_manifest_is_list(m))
         return;
-    printf("\n%-24s %-71s %8s  %s\n", "PLATFORM", "DIGEST", "SIZE", "MEDIA TYPE");
+    /* Columns as wide as their longest value: registry text can be long. */
+    int pw = 24, vw = 10;
     for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
-        const char *p = ml_manifest_entry_platform(m, i);
-        cli_print_line("%-24s %-71s %8lld  %s", p ? p : "-", ml_manifest_entry_digest(m, i),
+        const char *p = ml_manifest_entry_platform(m, i), *v = ml_manifest_entry_os_version(m, i);
+        pw = p && (int)strlen(p) > pw ? (int)strlen(p) : pw;
+        vw = v && (int)strlen(v) > vw ? (int)strlen(v) : vw;
+    }
+    printf("\n%-*s %-*s %-71s %8s  %s\n", pw, "PLATFORM", vw, "OS VERSION", "DIGEST", "SIZE", "MEDIA TYPE");
+    for (size_t i = 0; i < ml_manifest_entry_count(m); i++) {
+        const char *p = ml_manifest_entry_platform(m, i), *v = ml_manifest_entry_os_version(m, i);
+        cli_print_line("%-*s %-*s %-71s %8lld  %s", pw, p ? p : "-", vw, v ? v : "-", ml_manifest_entry_digest(m, i),
                        (long long)ml_manifest_entry_size(m, i), ml_manifest_entry_media_type(m, i));
     }
 }
@@ -635,13 +679,19 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     if (o->json) {
         fputs("{\"platform\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_platform(m, i));
+        if (ml_manifest_entry_os_version(m, i)) {
+            fputs(",\"osVersion\":", stdout);
+            cli_json_string(stdout, ml_manifest_entry_os_version(m, i));
+        }
         fputs(",\"digest\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_digest(m, i));
         fputs(",\"mediaType\":", stdout);
         cli_json_string(stdout, ml_manifest_entry_media_type(m, i));
         printf(",\"size\":%lld}\n", (long long)ml_manifest_entry_size(m, i));
     } else {
-        cli_print_line("%s %s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i));
+        const char *version = ml_manifest_entry_os_version(m, i);
+        cli_print_line("%s %s%s%s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i),
+                       version ? " os.version=" : "", version ? version : "");
     }
     return 0;
 }

@@ -184,6 +184,8 @@ static void put_advice(FILE *f, uint32_t hints)
         fputs(hints & ML_HINT_NO_ATTESTATIONS ? " (use --type oci or --no-attestations)" : " (use --type oci)", f);
     if (hints & ML_HINT_TRUST_CA)
         fputs("; pass --ca-cert FILE with the registry's CA, or --insecure to skip verification", f);
+    if (hints & ML_HINT_TRUST_PLATFORMS)
+        fputs(" (use --trust-platforms if the image config is wrong)", f);
     if (hints & ML_HINT_CREDENTIALS)
         fputs(" (use --username and --password, docker login, or --authfile)", f);
 }

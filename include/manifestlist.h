@@ -133,6 +133,7 @@ ML_API int ml_error_column(const ml_error *err);
 #define ML_HINT_NO_ATTESTATIONS (1u << 4)  /* leave attestations out: ML_PUSH_NO_ATTESTATIONS */
 #define ML_HINT_TRUST_CA (1u << 5)         /* trust the registry's CA (ca_cert), or ML_CLIENT_INSECURE */
 #define ML_HINT_CREDENTIALS (1u << 6)      /* give credentials: none were found */
+#define ML_HINT_TRUST_PLATFORMS (1u << 7)  /* keep the spec's platform over the config's: ML_PUSH_TRUST_PLATFORMS */
 ML_API uint32_t ml_error_hints(const ml_error *err);
 /* Why authentication failed, for ML_EAUTH errors (0 for any other). */
 #define ML_AUTH_NO_CREDENTIALS 1 /* the registry asked for credentials and none were found */
@@ -151,7 +152,9 @@ ML_API void ml_error_free(ml_error *err);
 ML_API int ml_ref_normalize(const char *ref, char **out, ml_error **err);
 
 /* Normalises "os/arch[/variant]" as container runtimes name platforms
- * ("Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7"). */
+ * ("Linux/x86_64" -> "linux/amd64", "linux/armhf" -> "linux/arm/v7"); the
+ * os may carry containerd's "(os.version+os.feature...)", which is kept:
+ * "windows(10.0.17763)/amd64". */
 ML_API int ml_platform_normalize(const char *platform, char **out, ml_error **err);
 
 /* ---- Specs ------------------------------------------------------------- */
@@ -322,13 +325,18 @@ ML_API void ml_client_free(ml_client *client);
 #define ML_TYPE_DOCKER 1 /* Docker manifest list v2.2 */
 #define ML_TYPE_OCI 2    /* OCI image index */
 
-#define ML_PUSH_FORCE (1u << 0)           /* create: replace an existing tag; update: ignore a concurrent move */
+#define ML_PUSH_FORCE (1u << 0)           /* create: replace an existing tag; update: ignore a concurrent move,
+                                             replace a single image */
 #define ML_PUSH_CREATE (1u << 1)          /* refuse when the target tag exists (ML_EEXISTS) */
 #define ML_PUSH_IGNORE_MISSING (1u << 2)  /* skip entries whose image is missing */
 #define ML_PUSH_DRY_RUN (1u << 3)         /* resolve and plan; write nothing */
 #define ML_PUSH_PURGE (1u << 4)           /* delete the replaced list afterwards */
 #define ML_PUSH_NO_ATTESTATIONS (1u << 5) /* drop buildx attestation entries */
 #define ML_PUSH_REFERRERS (1u << 6)       /* carry children's referrers (signatures, SBOMs) along */
+/* Take a platform given in the spec as it is: no image config is read to
+ * fill its variant, os.version and os.features or to check it (for images
+ * whose configs are wrong). */
+#define ML_PUSH_TRUST_PLATFORMS (1u << 7)
 
 #define ML_PUSH_OPTIONS_VERSION 1
 typedef struct ml_push_options {

@@ -135,6 +135,14 @@ bool ml__strvec_contains(const ml__strvec *v, const char *s)
     return false;
 }
 
+int ml__strvec_merge(ml__strvec *dst, const ml__strvec *src)
+{
+    for (size_t i = 0; i < src->count; i++)
+        if (!ml__strvec_contains(dst, src->items[i]) && ml__strvec_push(dst, src->items[i]) != ML_OK)
+            return ML_ENOMEM;
+    return ML_OK;
+}
+
 void ml__strvec_free(ml__strvec *v)
 {
     for (size_t i = 0; i < v->count; i++)

@@ -52,6 +52,9 @@ int ml__strvec_push(ml__strvec *v, const char *s);            /* copies s */
 int ml__strvec_pushf(ml__strvec *v, const char *fmt, ...) ML__PRINTF(2, 3);
 int ml__strvec_push_take(ml__strvec *v, char *s);             /* takes s */
 bool ml__strvec_contains(const ml__strvec *v, const char *s);
+/* Appends the strings of `src` that `dst` does not hold yet (warnings are
+ * said once). ML_OK or ML_ENOMEM. */
+int ml__strvec_merge(ml__strvec *dst, const ml__strvec *src);
 /* Item i, or NULL when v is NULL or i is out of range (public getters). */
 const char *ml__strvec_at(const ml__strvec *v, size_t i);
 void ml__strvec_free(ml__strvec *v);

@@ -452,9 +452,9 @@ static int check_platform(parse_ctx *c, const field *fields, loc platform_at, ml
     int rc = locate(c, platform_at, ml__spec_platform_check(c->spec, p, &rewrites, c->err));
     for (size_t i = 0; rc == ML_OK && i < rewrites.count; i++) {
         loc at = warning_loc(rewrites.items[i], fields, platform_at);
-        if (ml__strvec_pushf(&c->spec->warnings, "%s:%d:%d: %s", c->spec->name, at.line, at.col,
-                             rewrites.items[i]) != ML_OK)
-            rc = fail_oom(c);
+        char *place = ml__asprintf("%s:%d:%d", c->spec->name, at.line, at.col);
+        rc = place ? ml__spec_warn(c->spec, place, rewrites.items[i], c->err) : fail_oom(c);
+        free(place);
     }
     ml__strvec_free(&rewrites);
     return rc;

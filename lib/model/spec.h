@@ -45,6 +45,9 @@ struct ml_spec {
     size_t list_count;
     size_t list_cap;
     ml__strvec warnings;    /* "file:line:col: ..." or "image: ..." */
+    ml__strvec warning_first; /* each warning as first said (ml__spec_warn) */
+    size_t *warning_more;   /* how many entries repeated it since */
+    size_t warning_more_cap;
 };
 
 /* ---- specbuild.c: the one way values enter an ml_spec ----------------------
@@ -76,11 +79,17 @@ int ml__spec_add_tag(ml__spec_list *list, char *tag, ml_error **err);
  * validates it. */
 int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rewrites,
                             ml_error **err);
+/* Warns about `rewrite` at `place` ("FILE:LINE:COL" or an image). A
+ * rewrite many entries share is one warning, at its first place, counting
+ * the others. ML_OK or ML_ENOMEM (set in err). */
+int ml__spec_warn(ml_spec *spec, const char *place, const char *rewrite, ml_error **err);
 /* A non-empty key not yet in `a`; `where` ends the message ("at top level"). */
 int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, const char *where,
                                   ml_error **err);
 /* The checks over a whole list: at least one entry, and no two entries with
- * the same platform unless ML_SPEC_ALLOW_DUPLICATES. Run by the YAML reader
+ * the same platform unless ML_SPEC_ALLOW_DUPLICATES (Windows entries
+ * without os.version and arm ones without variant are compared once their
+ * configs are known, by ml_list_build). Run by the YAML reader
  * at the end of each document and by ml_list_build on the list it builds. */
 int ml__spec_check_list(const ml_spec *spec, const ml__spec_list *list, ml_error **err);
 /* Prefixes "FILE:LINE:COL" to the error `rc` and records the location, for

@@ -97,9 +97,42 @@ int ml__spec_add_tag(ml__spec_list *list, char *tag, ml_error **err)
 int ml__spec_platform_check(const ml_spec *spec, ml_platform *p, ml__strvec *rewrites,
                             ml_error **err)
 {
-    if (!(spec->flags & ML_SPEC_NO_NORMALIZE) && ml__platform_normalize(p, rewrites) != ML_OK)
+    bool normalize = !(spec->flags & ML_SPEC_NO_NORMALIZE);
+    if (normalize && ml__platform_normalize(p, rewrites) != ML_OK)
         return oom(err);
-    return ml__platform_validate(p, err);
+    int rc = ml__platform_validate(p, err);
+    /* Only canonical names can be compared with Go's lists. */
+    if (rc == ML_OK && normalize && rewrites && ml__platform_check_known(p, rewrites) != ML_OK)
+        rc = oom(err);
+    return rc;
+}
+
+static bool says(const char *warning, const char *rewrite)
+{
+    size_t w = strlen(warning), r = strlen(rewrite);
+    return w > r + 2 && strcmp(warning + w - r, rewrite) == 0 && strncmp(warning + w - r - 2, ": ", 2) == 0;
+}
+
+int ml__spec_warn(ml_spec *spec, const char *place, const char *rewrite, ml_error **err)
+{
+    size_t i = 0;
+    while (i < spec->warning_first.count && !says(spec->warning_first.items[i], rewrite))
+        i++;
+    if (i == spec->warning_first.count) {
+        if (ml__grow((void **)&spec->warning_more, &spec->warning_more_cap, i + 1, sizeof(size_t)) != ML_OK ||
+            ml__strvec_pushf(&spec->warning_first, "%s: %s", place, rewrite) != ML_OK)
+            return oom(err);
+        spec->warning_more[i] = 0;
+        return ml__strvec_push(&spec->warnings, spec->warning_first.items[i]) == ML_OK ? ML_OK : oom(err);
+    }
+    size_t more = ++spec->warning_more[i];
+    char *text = ml__asprintf("%s (and %zu more %s)", spec->warning_first.items[i], more,
+                              more == 1 ? "entry" : "entries");
+    if (!text)
+        return oom(err);
+    free(spec->warnings.items[i]);
+    spec->warnings.items[i] = text;
+    return ML_OK;
 }
 
 int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, const char *where,
@@ -146,6 +179,19 @@ static int report_duplicate(const ml_spec *spec, const ml__spec_list *list,
     return ml__spec_locate(spec, second->line, second->column, err, rc);
 }
 
+/* An entry whose config may still tell it apart: Windows builds differ by
+ * os.version, arm ones by variant (filled from the configs when the spec
+ * leaves them out, and compared then: ml_list_build). */
+static bool known_offline(const ml__spec_entry *e)
+{
+    const ml_platform *p = &e->platform;
+    if (!e->has_platform)
+        return false;
+    if (ml__str_eq(p->os, "windows") && !p->os_version)
+        return false;
+    return !(ml__str_eq(p->architecture, "arm") && !p->variant);
+}
+
 /* Sorting keeps a list of many entries from costing n^2 comparisons; the
  * pair reported is the one whose second entry comes first in the list. */
 static int check_duplicates(const ml_spec *spec, const ml__spec_list *list, ml_error **err)
@@ -157,7 +203,7 @@ static int check_duplicates(const ml_spec *spec, const ml__spec_list *list, ml_e
         return oom(err);
     size_t n = 0;
     for (size_t i = 0; i < list->entry_count; i++)
-        if (list->entries[i].has_platform)
+        if (known_offline(&list->entries[i]))
             sorted[n++] = &list->entries[i];
     qsort(sorted, n, sizeof(*sorted), compare_entries);
     const ml__spec_entry *first = NULL, *second = NULL;
@@ -279,10 +325,10 @@ int ml_spec_list_annotate(ml_spec *spec, size_t index, const char *key, const ch
 static int add_warnings(ml_spec *spec, const ml__spec_entry *entry, const ml__strvec *rewrites,
                         ml_error **err)
 {
-    for (size_t i = 0; i < rewrites->count; i++)
-        if (ml__strvec_pushf(&spec->warnings, "%s: %s", entry->image, rewrites->items[i]) != ML_OK)
-            return oom(err);
-    return ML_OK;
+    int rc = ML_OK;
+    for (size_t i = 0; rc == ML_OK && i < rewrites->count; i++)
+        rc = ml__spec_warn(spec, entry->image, rewrites->items[i], err);
+    return rc;
 }
 
 static int set_platform(ml_spec *spec, ml__spec_entry *entry, const char *platform,

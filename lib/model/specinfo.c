@@ -142,6 +142,8 @@ void ml_spec_free(ml_spec *spec)
         ml__spec_list_clear(&spec->lists[i]);
     free(spec->lists);
     ml__strvec_free(&spec->warnings);
+    ml__strvec_free(&spec->warning_first);
+    free(spec->warning_more);
     free(spec->name);
     free(spec);
 }

@@ -54,8 +54,13 @@ static int parse_add(ml__spec_entry *se, const char *arg, ml__strvec *warnings, 
     if (rc == ML_OK && eq) {
         se->has_platform = true;
         rc = ml__platform_parse(&se->platform, eq + 1, err);
-        if (rc == ML_OK)
-            rc = ml__platform_normalize(&se->platform, warnings);
+        /* Each rewrite is said once, however many additions need it. */
+        ml__strvec rewrites = {0};
+        if (rc == ML_OK && (ml__platform_normalize(&se->platform, &rewrites) != ML_OK ||
+                            ml__platform_check_known(&se->platform, &rewrites) != ML_OK ||
+                            ml__strvec_merge(warnings, &rewrites) != ML_OK))
+            rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+        ml__strvec_free(&rewrites);
     }
     se->image = src;
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "addition %s", arg);
@@ -128,10 +133,38 @@ static bool removed(const edit *e, const ml__descriptor *d)
 {
     for (size_t i = 0; i < e->remove_count; i++) {
         const ml_platform *p = &e->remove_platforms[i];
-        if (p->os ? d->has_platform && ml__platform_equal(p, &d->platform) : ml__str_eq(e->removes[i], d->digest))
+        if (p->os ? d->has_platform && ml__platform_covers(p, &d->platform) : ml__str_eq(e->removes[i], d->digest))
             return true;
     }
     return false;
+}
+
+/* A platform removal that matches nothing is a mistake (a typo, or a
+ * Windows entry told apart by its os.version): say what the list has. */
+static int check_removals_match(const edit *e, const ml__manifest *cur, ml_error **err)
+{
+    for (size_t i = 0; i < e->remove_count; i++) {
+        const ml_platform *p = &e->remove_platforms[i];
+        bool found = !p->os;
+        for (size_t k = 0; !found && k < cur->manifest_count; k++)
+            found = cur->manifests[k].has_platform && ml__platform_covers(p, &cur->manifests[k].platform);
+        if (found)
+            continue;
+        ml__buf have = {0};
+        for (size_t k = 0; k < cur->manifest_count; k++) {
+            const ml__descriptor *d = &cur->manifests[k];
+            char *one = d->has_platform && !ml__descriptor_is_attestation(d) ? ml__platform_format_all(&d->platform) : NULL;
+            if (one)
+                ml__buf_printf(&have, "%s%s", have.len ? ", " : "", one);
+            free(one);
+        }
+        char *list = ml__buf_take(&have);
+        int rc = ml__error_set_printable(err, ML_EPLATFORM, "removal %s matches no entry; the list has: %s",
+                                         e->removes[i], list && *list ? list : "no entries");
+        free(list);
+        return rc;
+    }
+    return ML_OK;
 }
 
 /* Attestations go with the image they describe. */
@@ -191,6 +224,14 @@ static int build_edited(ml_client *c, const edit *e, const ml__manifest *cur, co
         l->has_base = true;
         if (base && !(l->base = ml__strdup(base)))
             rc = ML_ENOMEM;
+    }
+    if (rc != ML_OK) {
+        ml_list_free(l);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    if ((rc = check_removals_match(e, cur, err)) != ML_OK) {
+        ml_list_free(l);
+        return rc;
     }
     size_t order = 0;
     for (size_t i = 0; rc == ML_OK && i < cur->manifest_count; i++)

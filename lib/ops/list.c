@@ -22,7 +22,7 @@ static const size_t PUSH_OPTIONS_SIZES[] = {sizeof(ml_push_options)};
 static const ml__options_kind PUSH_OPTIONS = {
     "ml_push_options", ML_PUSH_OPTIONS_VERSION, PUSH_OPTIONS_SIZES,
     ML_PUSH_FORCE | ML_PUSH_CREATE | ML_PUSH_IGNORE_MISSING | ML_PUSH_DRY_RUN | ML_PUSH_PURGE |
-        ML_PUSH_NO_ATTESTATIONS | ML_PUSH_REFERRERS};
+        ML_PUSH_NO_ATTESTATIONS | ML_PUSH_REFERRERS | ML_PUSH_TRUST_PLATFORMS};
 
 int ml__push_options_read(const ml_push_options *opts, ml_push_options *o, ml_error **err)
 {
@@ -136,9 +136,10 @@ int ml__list_add_source(ml_list *l, const ml__spec_entry *se, size_t order, bool
         return ML_ENOMEM;
     e->order = order << 16;
     e->upsert = upsert;
+    e->platform_wanted = se->has_platform;
+    e->check_config = se->has_platform && !(l->flags & ML_PUSH_TRUST_PLATFORMS);
     e->line = se->line;
     e->column = se->column;
-    e->platform_wanted = se->has_platform;
     e->state = se->has_platform ? ML__ENTRY_HEAD : ML__ENTRY_GET;
     if (se->has_platform) {
         e->desc.has_platform = true;
@@ -243,8 +244,10 @@ static int apply_head(ml_list *l, size_t i, ml__item *it, ml_error **err)
     int rc = check_media_type(e, err);
     if (rc != ML_OK)
         return rc;
-    /* A list named with a platform is read to pick that platform from it. */
-    e->state = ml__kind_is_list(ml__kind_of(e->desc.media_type)) ? ML__ENTRY_GET : ML__ENTRY_DONE;
+    /* A list named with a platform is read to pick that platform from it;
+     * an image's manifest leads to the config its platform is checked with. */
+    bool list = ml__kind_is_list(ml__kind_of(e->desc.media_type));
+    e->state = list || e->check_config ? ML__ENTRY_GET : ML__ENTRY_DONE;
     return ML_OK;
 }
 
@@ -344,7 +347,7 @@ static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     else if (ml__kind_is_list(m.kind))
         rc = flatten(l, i, &m, err);
-    else if (e->desc.has_platform)
+    else if (e->desc.has_platform && (!e->check_config || !m.config.digest))
         e->state = ML__ENTRY_DONE;
     else if (!(e->config_digest = ml__strdup(m.config.digest)))
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -354,21 +357,15 @@ static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
     return rc;
 }
 
-static int platform_found(ml_list *l, ml__entry *e)
+/* A config read by an earlier run (or entry) needs no request: ML_OK,
+ * ML_ENOTFOUND on a miss, or the entry's error. */
+static int platform_cached(ml_list *l, ml_client *c, ml__entry *e, ml_error **err)
 {
-    e->desc.has_platform = true;
-    e->state = ML__ENTRY_DONE;
-    if (l->spec_flags & ML_SPEC_NO_NORMALIZE)
-        return ML_OK;
-    return ml__platform_normalize(&e->desc.platform, &l->warnings);
-}
-
-/* A config read by an earlier run (or entry) needs no request. */
-static int platform_cached(ml_list *l, ml_client *c, ml__entry *e)
-{
-    if (!ml__cache_get_platform(ml__client_cache_dir(c), e->config_digest, &e->desc.platform))
+    ml_platform config;
+    if (!ml__cache_get_platform(ml__client_cache_dir(c), e->config_digest, &config))
         return ML_ENOTFOUND;
-    return platform_found(l, e);
+    ml__cache_put_manifest_platform(ml__client_cache_dir(c), e->desc.digest, &config);
+    return ml__entry_config_platform(l, e, &config, err);
 }
 
 /* Configs are fetched once per digest and repository, however many
@@ -385,8 +382,16 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
     }
     for (size_t i = 0; i < l->count; i++) {
         ml__entry *e = &l->entries[i];
-        if (e->state != ML__ENTRY_CONFIG || (ml__client_cache_dir(c) && platform_cached(l, c, e) == ML_OK))
+        if (e->state != ML__ENTRY_CONFIG)
             continue;
+        int cached = ml__client_cache_dir(c) ? platform_cached(l, c, e, err) : ML_ENOTFOUND;
+        if (cached != ML_ENOTFOUND) {
+            if (cached == ML_OK)
+                continue;
+            free(items);
+            free(written);
+            return cached;
+        }
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
             seen = strcmp(items[k].reference, e->config_digest) == 0 && ml__ref_same_repo(items[k].repo, &e->source);
@@ -409,14 +414,20 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
                                ml_error_message(it->err));
             break;
         }
-        if ((rc = ml__config_platform(it->body, it->len, &e->desc.platform, err)) != ML_OK) {
+        ml_platform config;
+        if ((rc = ml__config_platform(it->body, it->len, &config, e->check_config ? NULL : err)) != ML_OK) {
+            if (e->check_config && rc != ML_ENOMEM) {
+                rc = ml__entry_config_without_platform(l, e, it->reference, err);
+                continue;
+            }
             rc = ml__error_prefix(err, rc, "image %s: config %s", e->image, it->reference);
             break;
         }
         if (!written[it - items]) /* once per config, however many entries share it */
-            ml__cache_put_platform(ml__client_cache_dir(c), e->config_digest, &e->desc.platform);
+            ml__cache_put_platform(ml__client_cache_dir(c), e->config_digest, &config);
         written[it - items] = true;
-        rc = platform_found(l, e);
+        ml__cache_put_manifest_platform(ml__client_cache_dir(c), e->desc.digest, &config);
+        rc = ml__entry_config_platform(l, e, &config, err);
     }
     for (size_t k = 0; k < n; k++)
         ml__item_clear(&items[k]);
@@ -437,6 +448,8 @@ static int resolve(ml_list *l, ml_client *c, ml_error **err)
 {
     for (int round = 0; round < MAX_RESOLVE_ROUNDS && pending(l); round++) {
         int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__store_head_manifests, apply_head, err);
+        if (rc == ML_OK)
+            rc = ml__list_platforms_from_cache(l, ml__client_cache_dir(c), err);
         if (rc == ML_OK)
             rc = run_stage(l, c, ML__ENTRY_GET, ml__store_get_manifests, apply_get, err);
         if (rc == ML_OK)
@@ -484,7 +497,7 @@ static int check_duplicates(const ml_list *l, ml_error **err)
             }
             if (!ml__platform_equal(&a->desc.platform, &b->desc.platform))
                 continue;
-            char *p = ml__platform_format(&a->desc.platform);
+            char *p = ml__platform_format_all(&a->desc.platform);
             ml__error_set(err, ML_EDUPLICATE, "platform %s appears twice: %s and %s", p ? p : "?", a->image, b->image);
             free(p);
             return ml__error_hint(err, ML_EDUPLICATE, ML_HINT_ALLOW_DUPLICATES);
@@ -689,7 +702,8 @@ int ml_list_build(ml_list **out, ml_client *client, const ml_spec *spec, size_t 
     if (rc != ML_OK)
         return rc;
     ml_list *l = ml__list_new(o.flags, spec->flags);
-    if (!l || ml__str_replace(&l->spec_name, spec->name) != ML_OK) {
+    /* The spec's warnings travel with the list (and its result's JSON). */
+    if (!l || ml__str_replace(&l->spec_name, spec->name) != ML_OK || ml__strvec_merge(&l->warnings, &spec->warnings) != ML_OK) {
         ml_list_free(l);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }

@@ -24,8 +24,9 @@ typedef struct ml__entry {
     bool platform_wanted;   /* the spec gave a platform (filter for lists) */
     bool attestation;       /* buildx attestation manifest */
     size_t order;           /* spec position, for a stable order after flattening */
-    int line, column;       /* of the spec entry, for errors; 0 when built */
     bool upsert;            /* an edit's addition: replaces entries of its platform */
+    bool check_config;      /* the spec's platform is checked against the config and completed from it */
+    int line, column;       /* the spec entry's position, for messages (0: none) */
     ml__descriptor desc;    /* mediaType, digest, size, platform, annotations */
 } ml__entry;
 
@@ -43,7 +44,7 @@ struct ml_list {
     uint32_t flags;         /* ML_PUSH_* used to build */
     uint32_t spec_flags;    /* ML_SPEC_* */
     char *name;             /* the target as the user wrote it, for messages */
-    char *spec_name;        /* the spec's file name, for errors; NULL when built */
+    char *spec_name;        /* the spec file, for messages naming an entry's line */
     ml__annotations index_annotations;
     char *artifact_type;    /* index artifactType, or NULL */
     bool has_subject;
@@ -68,6 +69,18 @@ int ml__list_finish(ml_list *l, ml_client *c, const ml_push_options *o, ml_error
 int ml__annotation_arg_add(ml__annotations *a, const char *kv, ml_error **err);
 /* ml_list_push with options already read (o), for a list built with them. */
 int ml__list_push(ml_list *l, ml_client *c, const ml_push_options *o, ml_result **out, ml_error **err);
+/* ---- listconfig.c: platforms from image configs ---- */
+/* The platform `config` (taken) read from e's image config: e's platform
+ * when the spec gave none; else the spec's, checked against it
+ * (ML_EPLATFORM naming both and the spec line when they disagree) and
+ * completed with the variant, os.version and os.features it left out. */
+int ml__entry_config_platform(ml_list *l, ml__entry *e, ml_platform *config, ml_error **err);
+/* e's config states no platform (an artifact's): the spec's stands, with
+ * a warning. */
+int ml__entry_config_without_platform(ml_list *l, ml__entry *e, const char *config_digest, ml_error **err);
+/* Entries whose manifest digest is known and whose platform a cache
+ * (ml__cache_get_manifest_platform) holds need no manifest or config. */
+int ml__list_platforms_from_cache(ml_list *l, const char *cache_dir, ml_error **err);
 /* Adds warnings not there yet to a result (push.c). */
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings);
 

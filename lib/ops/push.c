@@ -84,11 +84,7 @@ size_t ml_result_referrers_copied(const ml_result *r) { return r ? r->referrers_
 
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings)
 {
-    for (size_t i = 0; i < warnings->count; i++)
-        if (!ml__strvec_contains(&r->warnings, warnings->items[i]) &&
-            ml__strvec_push(&r->warnings, warnings->items[i]) != ML_OK)
-            return ML_ENOMEM;
-    return ML_OK;
+    return ml__strvec_merge(&r->warnings, warnings);
 }
 size_t ml_result_change_count(const ml_result *r) { return r ? r->change_lines.count : 0; }
 const char *ml_result_change(const ml_result *r, size_t i) { return ml__strvec_at(r ? &r->change_lines : NULL, i); }
@@ -227,11 +223,12 @@ static int diff_lists(ml_result *r, const ml__manifest *old, const ml__manifest 
 }
 
 /* Compares with the list the main tag points at now. A single image there
- * is reported as replaced. */
-static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool *old_is_list, ml_error **err)
+ * is reported as replaced (*old_is_image). */
+static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool *old_is_list, bool *old_is_image,
+                           ml_error **err)
 {
     const char *previous = res->tags[0].previous;
-    *old_is_list = false;
+    *old_is_list = *old_is_image = false;
     if (!previous)
         return diff_lists(res, NULL, &l->model) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     ml__item it = {.repo = &l->target, .reference = previous};
@@ -241,6 +238,7 @@ static int compute_changes(ml_client *c, const ml_list *l, ml_result *res, bool 
         rc = ml__manifest_parse(&old, it.body, it.len, it.media_type, &it.err);
     if (rc == ML_OK) {
         *old_is_list = ml__kind_is_list(old.kind);
+        *old_is_image = !*old_is_list;
         if (*old_is_list)
             rc = diff_lists(res, &old, &l->model);
         else
@@ -517,8 +515,15 @@ static int push_steps(ml_list *l, ml_client *c, const ml_push_options *o, ml_res
         res->up_to_date = true;
         return referrers ? push_referrers(c, l, res, err) : ML_OK;
     }
-    if (!ml__str_eq(res->tags[0].previous, l->digest) && (rc = compute_changes(c, l, res, &old_is_list, err)) != ML_OK)
+    bool old_is_image = false;
+    if (!ml__str_eq(res->tags[0].previous, l->digest) &&
+        (rc = compute_changes(c, l, res, &old_is_list, &old_is_image, err)) != ML_OK)
         return rc;
+    /* A tag holding an image is someone's image, not an older list. */
+    if (old_is_image && !(o->flags & ML_PUSH_FORCE)) {
+        ml__error_set(err, ML_ENOTLIST, "%s holds a single image (%s), not a list", res->target, res->tags[0].previous);
+        return ml__error_hint(err, ML_ENOTLIST, ML_HINT_FORCE);
+    }
     if ((rc = push_children(c, l, res, err)) != ML_OK)
         return rc;
     if (referrers && (rc = push_referrers(c, l, res, err)) != ML_OK)
@@ -603,10 +608,17 @@ int ml__list_push(ml_list *l, ml_client *c, const ml_push_options *o, ml_result 
         ml_result_free(res);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
+    /* The result carries the build's warnings too (JSON output); the
+     * build's owner reported them already, so only the push's are logged. */
+    if (ml__strvec_merge(&res->warnings, &l->warnings) != ML_OK) {
+        ml_result_free(res);
+        return ml__error_set(err, ML_ENOMEM, "out of memory");
+    }
+    size_t built = res->warnings.count;
     int rc = push_steps(l, c, o, res, err);
     if (rc != ML_OK)
         ml__error_prefix(err, rc, "push %s", res->target);
-    for (size_t i = 0; i < res->warnings.count; i++)
+    for (size_t i = built; i < res->warnings.count; i++)
         ml__client_log(c, ML_LOG_WARN, "%s", res->warnings.items[i]);
     if (out)
         *out = res;

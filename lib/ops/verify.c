@@ -86,16 +86,13 @@ static int check_children(ml_client *c, const ml_ref *repo, const ml__manifest *
 }
 
 /* The entry's claim holds when os, architecture and variant agree (with
- * the runtime defaults), and os.version where the entry gives one. */
-static bool entry_matches_config(const ml_platform *entry, ml_platform *config)
+ * the runtime defaults), and os.version and os.features where the entry
+ * gives them. */
+static bool entry_matches_config(const ml_platform *entry, const ml_platform *config)
 {
     ml_platform e = {0};
-    bool same = ml__platform_copy(&e, entry) == ML_OK && ml__platform_normalize(&e, NULL) == ML_OK;
-    if (same && !e.os_version) {
-        free(config->os_version);
-        config->os_version = NULL;
-    }
-    same = same && ml__platform_equal(&e, config);
+    bool same = ml__platform_copy(&e, entry) == ML_OK && ml__platform_normalize(&e, NULL) == ML_OK &&
+                ml__platform_covers(&e, config);
     ml__platform_clear(&e);
     return same;
 }

@@ -27,12 +27,11 @@ static char *kind_path(const char *dir, const char *kind, const char *digest)
     return ml__asprintf("%s/%s/%.*s/%s", dir, kind, (int)alg, digest, digest + alg + 1);
 }
 
-static char *entry_path(const char *dir, const char *digest) { return kind_path(dir, "configs", digest); }
-
-bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *out)
+/* Takes `path`. */
+static bool read_platform(char *path, ml_platform *out)
 {
     *out = (ml_platform){0};
-    char *path = entry_path(dir, digest), *json = NULL;
+    char *json = NULL;
     size_t len = 0;
     bool hit = path && ml__read_file(path, ENTRY_MAX, &json, &len, NULL) == ML_OK &&
                ml__config_platform(json, len, out, NULL) == ML_OK;
@@ -41,6 +40,16 @@ bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *ou
     free(json);
     free(path);
     return hit;
+}
+
+bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *out)
+{
+    return read_platform(kind_path(dir, "configs", digest), out);
+}
+
+bool ml__cache_get_manifest_platform(const char *dir, const char *digest, ml_platform *out)
+{
+    return read_platform(kind_path(dir, "manifests", digest), out);
 }
 
 /* mkdir -p of the entry's directory. */
@@ -69,9 +78,9 @@ static void install_entry(char *path, const char *data)
     }
 }
 
-void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p)
+/* Takes `path`. */
+static void write_platform(char *path, const ml_platform *p)
 {
-    char *path = entry_path(dir, digest);
     if (!path)
         return;
     ml__json_writer w = {0};
@@ -80,6 +89,16 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     install_entry(path, json);
     free(json);
     free(path);
+}
+
+void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p)
+{
+    write_platform(kind_path(dir, "configs", digest), p);
+}
+
+void ml__cache_put_manifest_platform(const char *dir, const char *digest, const ml_platform *p)
+{
+    write_platform(kind_path(dir, "manifests", digest), p);
 }
 
 /* A name that fits a "registry repository" line: no blank, no control. */

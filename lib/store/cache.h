@@ -1,8 +1,10 @@
-/* A cache of image config platforms in a directory, by config digest, and
- * of the places (registry, repository) where blobs were seen, by blob
- * digest. Configs are content-addressed, so an entry never goes stale: a
- * run that finds every config's platform here reads no config blob at all;
- * a place may have lost its blob, which a mount then finds out. Best
+/* A cache of image config platforms in a directory, by config digest and
+ * by manifest digest (a manifest names its config, so its digest fixes the
+ * platform too: a run that knows an image's digest from a HEAD needs no
+ * manifest either), and of the places (registry, repository) where blobs
+ * were seen, by blob digest. Platforms are content-addressed, so an entry
+ * never goes stale: a run that finds every platform here reads no config
+ * blob at all; a place may have lost its blob, which a mount then finds out. Best
  * effort both ways: a missing, unreadable or damaged entry is a miss, and
  * a failed write is ignored (the run fetched what it needed anyway). */
 #ifndef ML_CACHE_H
@@ -19,6 +21,9 @@ bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *ou
 /* Remembers it; written to a temporary file and renamed, so readers see a
  * whole entry or none. */
 void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p);
+/* The same by the digest of the image manifest whose config it is. */
+bool ml__cache_get_manifest_platform(const char *dir, const char *digest, ml_platform *out);
+void ml__cache_put_manifest_platform(const char *dir, const char *digest, const ml_platform *p);
 
 /* Where blobs were seen, for mounting them instead of uploading: the
  * repositories of `registry` that held blob `digest` (copied, mounted or

@@ -2,7 +2,7 @@
  * config with the platform, a manifest) and indexes into a registry with
  * the library's own upload code, for the integration tests and the demo.
  *
- *   ml-seed [GLOBAL] image REF --platform OS/ARCH[/VARIANT] [--oci]
+ *   ml-seed [GLOBAL] image REF --platform OS[(VERSION+FEATURE..)]/ARCH[/VARIANT] [--oci]
  *           [--os-version V] [--layers N] [--salt S]
  *   ml-seed [GLOBAL] index REF [--docker] [--attestations] CHILD_REF...
  *   GLOBAL: --plain-http --insecure --ca-cert F --username U --password P
@@ -150,8 +150,12 @@ static char *config_json(const ml_platform *p, const char *os_version, const cha
     ml__buf_printf(&b, "{\"architecture\":\"%s\",\"os\":\"%s\"", p->architecture, p->os);
     if (p->variant)
         ml__buf_printf(&b, ",\"variant\":\"%s\"", p->variant);
-    if (os_version)
-        ml__buf_printf(&b, ",\"os.version\":\"%s\"", os_version);
+    if (os_version || p->os_version)
+        ml__buf_printf(&b, ",\"os.version\":\"%s\"", os_version ? os_version : p->os_version);
+    /* containerd's "windows(10.0.17763+win32k)/amd64" gives os.features. */
+    for (size_t i = 0; i < p->os_features.count; i++)
+        ml__buf_printf(&b, "%s\"%s\"%s", i ? "," : ",\"os.features\":[", p->os_features.items[i],
+                       i + 1 == p->os_features.count ? "]" : "");
     ml__buf_printf(&b, ",\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}", diff_ids);
     return ml__buf_take(&b);
 }

@@ -26,11 +26,16 @@ class CreateTest(MlistTestCase):
         self.assertEqual([platform_key(m["platform"]) for m in doc["manifests"]], [AMD, ARM],
                          "entries keep the spec's order")
         # the fewest requests that carry the information: a HEAD per child,
-        # one of the tag (create refuses an existing one), one PUT, whose
-        # answer carries the digest the registry stored (no read-back)
+        # its manifest and config (the spec's platform is checked against
+        # it; a rerun finds it in the cache), one of the tag (create refuses
+        # an existing one), one PUT, whose answer carries the digest the
+        # registry stored (no read-back)
         log = [e for e in self.reg.access_log() if e.path != "/v2/"]
-        self.assertEqual(sorted((e.method, e.path) for e in log), sorted(
+        configs = [e for e in log if e.method == "GET" and "/blobs/" in e.path]
+        self.assertEqual(len(configs), 2, log)
+        self.assertEqual(sorted((e.method, e.path) for e in log if e not in configs), sorted(
             [("HEAD", "/v2/%s/manifests/%s" % (self.repo, tag_for(p))) for p in (AMD, ARM)] +
+            [("GET", "/v2/%s/manifests/%s" % (self.repo, imgs[p].digest)) for p in (AMD, ARM)] +
             [("HEAD", "/v2/%s/manifests/v1" % self.repo), ("PUT", "/v2/%s/manifests/v1" % self.repo)]), log)
         self.assertEqual(log[-1].method, "PUT")
 

@@ -123,9 +123,34 @@ static void test_blob_places(void)
     free(dir);
 }
 
+/* By manifest digest: a directory of its own, so the same digest as a
+ * config's cannot mix them up. */
+static void test_by_manifest_digest(void)
+{
+    char *dir = make_tmpdir();
+    ml_platform p = {0}, got;
+    CHECK(dir != NULL);
+    CHECK_INT(ml__platform_parse(&p, "linux/arm/v6", NULL), ML_OK);
+    CHECK(!ml__cache_get_manifest_platform(dir, DIGEST, &got));
+    ml__cache_put_manifest_platform(dir, DIGEST, &p);
+    CHECK(ml__cache_get_manifest_platform(dir, DIGEST, &got));
+    CHECK_STR(got.variant, "v6");
+    ml__platform_clear(&got);
+    CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
+    char *entry = ml__asprintf("%s/manifests/sha256/%s", dir, &DIGEST[7]);
+    CHECK(entry && access(entry, F_OK) == 0);
+    free(entry);
+    ml__cache_put_manifest_platform(dir, "../../escape", &p);
+    CHECK(!ml__cache_get_manifest_platform(dir, "../../escape", &got));
+    ml__platform_clear(&p);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     TEST_RUN(test_round_trip);
     TEST_RUN(test_blob_places);
+    TEST_RUN(test_by_manifest_digest);
     TEST_END();
 }

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 
 #include "platform.h"
@@ -132,6 +133,61 @@ static void test_parse(void)
     expect_parse_error("lin:ux/amd64", "os \"lin:ux\" has invalid characters");
 }
 
+static void test_parse_os_options(void)
+{
+    ml_platform p;
+    CHECK_INT(ml__platform_parse(&p, "windows(10.0.17763.5576+win32k)/amd64", NULL), ML_OK);
+    CHECK_STR(p.os, "windows");
+    CHECK_STR(p.os_version, "10.0.17763.5576");
+    CHECK_INT(p.os_features.count, 1);
+    CHECK_STR(ml__strvec_at(&p.os_features, 0), "win32k");
+    ml__platform_clear(&p);
+    expect_parse_error("windows(10.0/amd64", "unbalanced");
+    expect_parse_error("windows(10.0))/amd64", "bad os.version");
+    expect_parse_error("windows((10.0)/amd64", "unbalanced");
+    expect_parse_error("windows(10.0+)/amd64", "bad os.version");
+    expect_parse_error("windows(10 0)/amd64", "bad os.version");
+    expect_parse_error("(10.0)/amd64", "empty os");
+}
+
+/* A removal names a platform: os.version and os.features count only
+ * where it gives them. */
+static void test_covers(void)
+{
+    ml_platform pattern, a, b;
+    CHECK_INT(ml__platform_parse(&pattern, "windows/amd64", NULL), ML_OK);
+    CHECK_INT(ml__platform_parse(&a, "windows(10.0.17763.1+win32k)/amd64", NULL), ML_OK);
+    CHECK_INT(ml__platform_parse(&b, "windows(10.0.20348.1)/amd64", NULL), ML_OK);
+    CHECK(ml__platform_covers(&pattern, &a));
+    CHECK(ml__platform_covers(&pattern, &b));
+    ml__platform_clear(&pattern);
+    CHECK_INT(ml__platform_parse(&pattern, "windows(10.0.17763.1)/amd64", NULL), ML_OK);
+    CHECK(ml__platform_covers(&pattern, &a));
+    CHECK(!ml__platform_covers(&pattern, &b));
+    ml__platform_clear(&pattern);
+    CHECK_INT(ml__platform_parse(&pattern, "linux/amd64", NULL), ML_OK);
+    CHECK(!ml__platform_covers(&pattern, &a));
+    ml__platform_clear(&pattern);
+    ml__platform_clear(&a);
+    ml__platform_clear(&b);
+}
+
+static void test_check_known(void)
+{
+    ml_platform p = make("linx", "amd46", NULL);
+    ml__strvec warnings = {0};
+    CHECK_INT(ml__platform_check_known(&p, &warnings), ML_OK);
+    CHECK_INT(warnings.count, 2);
+    CHECK_STR(ml__strvec_at(&warnings, 0), "os \"linx\" is not a known GOOS value (a typo?)");
+    CHECK_STR(ml__strvec_at(&warnings, 1), "architecture \"amd46\" is not a known GOARCH value (a typo?)");
+    ml__strvec_free(&warnings);
+    ml__platform_clear(&p);
+    p = make("windows", "arm64", NULL);
+    CHECK_INT(ml__platform_check_known(&p, &warnings), ML_OK);
+    CHECK_INT(warnings.count, 0);
+    ml__platform_clear(&p);
+}
+
 static void test_format_and_copy(void)
 {
     ml_platform p = make("linux", "arm", "v7");
@@ -243,55 +299,94 @@ static void test_match(void)
 {
     CHECK(match("linux/amd64", "linux/amd64") > 0);
     CHECK_INT(match("linux/amd64", "linux/arm64"), 0);
-    CHECK_INT(match("linux/amd64", "windows/amd64"), 0);
-    CHECK_INT(match("linux/arm64", "linux/arm/v7"), 0);
     CHECK_INT(match("linux/arm/v7", "linux/arm64/v8"), 0);
-
-    /* Exact beats default-equivalent. */
-    CHECK(match("linux/arm64/v8", "linux/arm64/v8") > match("linux/arm64/v8", "linux/arm64"));
-    CHECK(match("linux/arm64/v8", "linux/arm64") > 0);
-    CHECK(match("linux/arm64", "linux/arm64") > match("linux/arm64", "linux/arm64/v8"));
-
-    /* No variant asked: any variant, the default preferred. */
-    CHECK(match("linux/arm", "linux/arm/v6") > 0);
-    CHECK(match("linux/arm", "linux/arm/v7") > match("linux/arm", "linux/arm/v6"));
-    CHECK(match("linux/arm64", "linux/arm64/v8") > match("linux/arm64", "linux/arm64/v9"));
-    CHECK(match("linux/arm64", "linux/arm64/v9") > 0);
-
-    /* arm/v7 runs v6 and v5 images, preferring the closest. */
-    int v7 = match("linux/arm/v7", "linux/arm/v7");
-    int v6 = match("linux/arm/v7", "linux/arm/v6");
-    int v5 = match("linux/arm/v7", "linux/arm/v5");
-    CHECK(v7 > v6);
-    CHECK(v6 > v5);
-    CHECK(v5 > 0);
-    CHECK_INT(match("linux/arm/v7", "linux/arm/v8"), 0);
-    CHECK_INT(match("linux/arm/v6", "linux/arm/v7"), 0);
-    CHECK_INT(match("linux/arm/v6", "linux/arm"), 0); /* "" is v7 */
-    CHECK(match("linux/arm/v7", "linux/arm") > v6);
-    /* arm/v8 (32-bit on ARMv8) runs v7, v6, v5. */
-    CHECK(match("linux/arm/v8", "linux/arm/v7") > match("linux/arm/v8", "linux/arm/v6"));
-    CHECK(match("linux/arm/v8", "linux/arm/v6") > match("linux/arm/v8", "linux/arm/v5"));
-    CHECK(match("linux/arm/v8", "linux/arm/v5") > 0);
-    CHECK_INT(match("linux/arm/v7", "linux/arm/v4"), 0);
-    /* amd64 micro-architecture levels run older levels. */
-    CHECK(match("linux/amd64/v3", "linux/amd64") > 0);
-    CHECK(match("linux/amd64/v3", "linux/amd64/v2") > match("linux/amd64/v3", "linux/amd64"));
-    CHECK_INT(match("linux/amd64/v2", "linux/amd64/v3"), 0);
+    /* Exact and default-equivalent are the same platform. */
+    CHECK_INT(match("linux/arm64/v8", "linux/arm64/v8"), match("linux/arm64/v8", "linux/arm64"));
+    /* arm64 hosts run 32-bit arm images, after their own. */
+    CHECK(match("linux/arm64", "linux/arm/v7") > 0);
+    CHECK(match("linux/arm64", "linux/arm64") > match("linux/arm64", "linux/arm/v7"));
 }
 
 static void test_match_os_version(void)
 {
     ml_platform want = make("windows", "amd64", NULL);
     ml_platform a = make("windows", "amd64", NULL), b = make("windows", "amd64", NULL);
-    want.os_version = ml__strdup("10.0.20348.1");
-    a.os_version = ml__strdup("10.0.17763.1");
-    b.os_version = ml__strdup("10.0.20348.1");
+    want.os_version = ml__strdup("10.0.26100.1");
+    a.os_version = ml__strdup("10.0.20348.1");
+    b.os_version = ml__strdup("10.0.26100.1");
     CHECK(ml__platform_match(&want, &a) > 0);
     CHECK(ml__platform_match(&want, &b) > ml__platform_match(&want, &a));
     ml__platform_clear(&want);
     ml__platform_clear(&a);
     ml__platform_clear(&b);
+}
+
+/* ---- containerd's table tests, as data (tests/data/platform/) ---------- */
+
+static char *normalized_all(const char *s)
+{
+    ml_platform p;
+    ml_error *err = NULL;
+    if (ml__platform_parse(&p, s, &err) != ML_OK) {
+        fprintf(stderr, "  %s: %s\n", s, ml_error_message(err));
+        ml_error_free(err);
+        return NULL;
+    }
+    char *out = ml__platform_normalize(&p, NULL) == ML_OK ? ml__platform_format_all(&p) : NULL;
+    ml__platform_clear(&p);
+    return out;
+}
+
+static void table_normalize(const char *input, const char *expected)
+{
+    char *got = normalized_all(input);
+    CHECK_STR(got, expected);
+    if (!ml__str_eq(got, expected))
+        fprintf(stderr, "  normalize %s\n", input);
+    free(got);
+}
+
+static void table_match(const char *want, const char *have, const char *answer)
+{
+    bool expected = strcmp(answer, "yes") == 0;
+    CHECK_INT(match(want, have) > 0, expected);
+    if ((match(want, have) > 0) != expected)
+        fprintf(stderr, "  match %s %s: expected %s\n", want, have, answer);
+}
+
+static void table_prefer(const char *want, const char *better, const char *worse)
+{
+    int b = match(want, better), w = match(want, worse);
+    CHECK(w > 0 && b > w);
+    if (!(w > 0 && b > w))
+        fprintf(stderr, "  prefer %s: %s (%d) over %s (%d)\n", want, better, b, worse, w);
+}
+
+static void test_containerd_table(void)
+{
+    FILE *f = fopen("data/platform/containerd.tsv", "r");
+    CHECK(f != NULL);
+    char line[512];
+    size_t rows = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || !line[0])
+            continue;
+        char *save = NULL, *kind = strtok_r(line, "\t", &save), *a = strtok_r(NULL, "\t", &save),
+             *b = strtok_r(NULL, "\t", &save), *c = strtok_r(NULL, "\t", &save);
+        rows++;
+        if (strcmp(kind, "normalize") == 0 && b)
+            table_normalize(a, b);
+        else if (strcmp(kind, "match") == 0 && c)
+            table_match(a, b, c);
+        else if (strcmp(kind, "prefer") == 0 && c)
+            table_prefer(a, b, c);
+        else
+            CHECK(!"malformed row");
+    }
+    CHECK(rows > 200);
+    if (f)
+        fclose(f);
 }
 
 static void test_public_normalize(void)
@@ -316,6 +411,9 @@ static void test_public_normalize(void)
     CHECK_INT(ml_platform_normalize("linux/arm/7", &out, &err), ML_OK);
     CHECK_STR(out, "linux/arm/v7");
     ml_free(out);
+    CHECK_INT(ml_platform_normalize("Windows(10.0.17763+win32k)/AMD64", &out, &err), ML_OK);
+    CHECK_STR(out, "windows(10.0.17763+win32k)/amd64");
+    ml_free(out);
     CHECK(err == NULL);
     CHECK_INT(ml_platform_normalize("linux", &out, &err), ML_EPLATFORM);
     CHECK(out == NULL);
@@ -330,11 +428,15 @@ int main(void)
     TEST_RUN(test_normalize_os_and_variants);
     TEST_RUN(test_normalize_without_warning_list);
     TEST_RUN(test_parse);
+    TEST_RUN(test_parse_os_options);
+    TEST_RUN(test_covers);
+    TEST_RUN(test_check_known);
     TEST_RUN(test_format_and_copy);
     TEST_RUN(test_validate);
     TEST_RUN(test_equal);
     TEST_RUN(test_match);
     TEST_RUN(test_match_os_version);
+    TEST_RUN(test_containerd_table);
     TEST_RUN(test_public_normalize);
     TEST_END();
 }
