@@ -166,7 +166,8 @@ int ml_credential_set(ml_credential *cred, const char *username, const char *sec
 {
     if (!cred || !secret)
         return ML_EINVAL;
-    ml__cred copy = {ml__strdup(username ? username : "<token>"), ml__strdup(secret), identity_token != 0};
+    ml__cred copy = {.username = ml__strdup(username ? username : "<token>"), .secret = ml__strdup(secret),
+                     .identity_token = identity_token != 0};
     if (!copy.username || !copy.secret) {
         ml__cred_clear(&copy);
         return ML_ENOMEM;

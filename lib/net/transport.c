@@ -28,15 +28,25 @@ static int load_credentials(ml_client *c, ml__host *h, ml_error **err)
     return rc;
 }
 
+static int set_where(ml__host *h, const char *where, ml_error **err)
+{
+    free(h->cred.cred.where);
+    h->cred.cred.where = ml__strdup(where);
+    return h->cred.cred.where ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
 static int load_credentials_once(ml_client *c, ml__host *h, ml_error **err)
 {
-    if (c->username || c->password)
-        return ml_credential_set(&h->cred, c->username, c->password ? c->password : "", 0) == ML_OK
-                   ? ML_OK
-                   : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (c->username || c->password) {
+        if (ml_credential_set(&h->cred, c->username, c->password ? c->password : "", 0) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+        return set_where(h, "the username and password given", err);
+    }
     if (c->credentials) {
         int rc = c->credentials(h->name, &h->cred, c->credentials_payload);
-        return rc == ML_OK ? ML_OK : ml__error_set(err, rc, "credential provider failed for %s", h->name);
+        if (rc != ML_OK)
+            return ml__error_set(err, rc, "credential provider failed for %s", h->name);
+        return set_where(h, "the credential callback", err);
     }
     ml__cred_sources src = {c->auth_file, c->docker_config_dir};
     bool found = false;
@@ -44,10 +54,9 @@ static int load_credentials_once(ml_client *c, ml__host *h, ml_error **err)
     int rc = ml__cred_lookup(&src, h->name, &cred, &found, err);
     if (rc != ML_OK)
         return rc;
-    if (found) {
-        h->cred.cred = cred;
-        h->cred.set = true;
-    }
+    ml__cred_clear(&h->cred.cred);
+    h->cred.cred = cred; /* when none were found, where it looked */
+    h->cred.set = found;
     return ML_OK;
 }
 
@@ -73,6 +82,22 @@ static char *basic_value(const ml__cred *cred)
     free(pair);
     free(b64);
     return value;
+}
+
+/* Which credentials an authentication failure is about, or where none
+ * were found: the user name and the source, never the secret. */
+static int explain(const ml__host *h, int reason, ml_error **err)
+{
+    const ml__cred *cred = &h->cred.cred;
+    char *detail = NULL;
+    if (reason == ML_AUTH_NO_CREDENTIALS)
+        detail = ml__asprintf("looked in %s", cred->where ? cred->where : "no file (none configured)");
+    else if (h->cred.set)
+        detail = ml__asprintf("user \"%s\" from %s", cred->username ? cred->username : "",
+                              cred->where ? cred->where : "the client");
+    int rc = ml__error_auth(err, ML_EAUTH, reason, detail);
+    free(detail);
+    return rc;
 }
 
 /* ---- tokens ------------------------------------------------------------- */
@@ -120,7 +145,7 @@ static int token_failed(const ml__host *h, const ml__http_req *r, ml_error **err
     if (r->status == 401 || r->status == 403) {
         ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld)", h->name,
                       r->status);
-        return ml__error_auth(err, ML_EAUTH, h->cred.set ? ML_AUTH_REJECTED : ML_AUTH_NO_CREDENTIALS);
+        return explain(h, h->cred.set ? ML_AUTH_REJECTED : ML_AUTH_NO_CREDENTIALS, err);
     }
     return ml__error_set(err, ML_EAUTH, "token request for %s: HTTP %ld", h->name, r->status);
 }
@@ -432,14 +457,21 @@ int ml__transport_send_bare(ml_client *c, ml__http_req *r)
     return ml__http_run(c->http, &r, 1);
 }
 
-int ml__transport_auth_reason(ml_client *c, const ml_ref *repo, long status)
+static int auth_reason(const ml__host *h, long status)
 {
-    ml__host *h = ml__client_host(c, repo->registry);
-    if (!h || !h->cred.set)
+    if (!h->cred.set)
         return ML_AUTH_NO_CREDENTIALS;
     if (status == 403)
         return ML_AUTH_DENIED;
     /* A token was issued for these credentials: the registry refusing it
      * is about the repository or action, not the credentials. */
     return h->challenge.scheme == ML__AUTH_BASIC ? ML_AUTH_REJECTED : ML_AUTH_DENIED;
+}
+
+int ml__transport_auth_explain(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err)
+{
+    if (rc != ML_EAUTH)
+        return rc;
+    ml__host *h = ml__client_host(c, repo->registry);
+    return h ? explain(h, auth_reason(h, status), err) : ml__error_auth(err, rc, ML_AUTH_NO_CREDENTIALS, NULL);
 }

@@ -51,16 +51,10 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
     return rc;
 }
 
-/* An authentication failure (rc ML_EAUTH) says why (ML_AUTH_*); returns rc. */
-static int auth_explained(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err)
-{
-    return rc == ML_EAUTH ? ml__error_auth(err, rc, ml__transport_auth_reason(c, repo, status)) : rc;
-}
-
 /* answer_error, saying why an authentication failed. */
 static int refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, const char *what, ml_error **err)
 {
-    return auth_explained(c, repo, r->status, answer_error(r, what, err), err);
+    return ml__transport_auth_explain(c, repo, r->status, answer_error(r, what, err), err);
 }
 
 /* RFC 3986 query: pchar, "/" and "?", percent escapes whole. */
@@ -180,7 +174,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
             break;
         }
         finish(&items[i], reqs[i], what);
-        items[i].rc = auth_explained(c, items[i].repo, reqs[i]->status, items[i].rc, &items[i].err);
+        items[i].rc = ml__transport_auth_explain(c, items[i].repo, reqs[i]->status, items[i].rc, &items[i].err);
         free(what);
     }
     ml_error_free(err);

@@ -1,0 +1,101 @@
+"""The network side of issue 15 (errors that say why, nothing silent):
+which authentication case failed and with which credentials, plain HTTP
+against TLS, where TLS trust comes from, an unresponsive registry, and
+progress lines."""
+
+import json
+import os
+
+from faultproxy import FaultProxy
+from fixture import MlistTestCase, auth_entry, describe, write_docker_config
+
+AMD = "linux/amd64"
+USER, PASSWORD = "alice", "pw-Nt41-alice-secret"
+BOB, BOB_PW = "bob", "pw-Nb62-bob-secret"   # token registry: pull only
+WRONG = "wrong-Pw-5123"
+
+NO_CREDS = "(no credentials found; looked in "
+REJECTED = "(the credentials were rejected; "
+DENIED = "(authenticated, but access is denied; "
+CASES = (NO_CREDS, REJECTED, DENIED)
+
+
+class _AuthCases:
+    """The three authentication failures, each with its own words: where
+    mlist looked, or which credentials (user and source) it was about."""
+
+    def seed(self, tag, platform, repo=None, **kw):
+        p = platform.split("/")
+        return self.reg.push_test_image(repo or self.repo, tag, os_=p[0], arch=p[1])
+
+    def assertCase(self, r, case, *details):
+        self.assertExit(r, 1)
+        self.assertIn(case, r.stderr, describe(r))
+        for other in CASES:
+            if other != case:
+                self.assertNotIn(other, r.stderr)
+        for d in details:
+            self.assertIn(d, r.stderr, describe(r))
+        for secret in (PASSWORD, BOB_PW, WRONG):
+            self.assertNotIn(secret, r.stdout + r.stderr)
+
+    def create(self, *args, env=None, ref_host=None):
+        self.seed_set([AMD])
+        spec = self.spec([AMD])
+        if ref_host:
+            with open(spec) as f:
+                text = f.read().replace(self.reg.host, ref_host)
+            with open(spec, "w") as f:
+                f.write(text)
+        return self.mlist(*self.conn(), *args, "create", spec, env=env)
+
+    def test_auth_no_credentials_names_places_looked_in(self):
+        runtime = os.path.join(self.tmpdir, "run")
+        cfg = os.path.join(self.tmpdir, "dockercfg")
+        os.makedirs(cfg)
+        r = self.create(env={"XDG_RUNTIME_DIR": runtime, "DOCKER_CONFIG": cfg})
+        self.assertCase(r, NO_CREDS, os.path.join(runtime, "containers", "auth.json"),
+                        os.path.join(cfg, "config.json"))
+        self.assertIn("--username", r.stderr, "the CLI says how to give credentials")
+
+    def test_auth_rejected_names_file_and_entry(self):
+        path = os.path.join(self.tmpdir, "auth.json")
+        with open(path, "w") as f:
+            json.dump({"auths": {self.reg.host: auth_entry(USER, WRONG)}}, f)
+        r = self.create("--authfile", path)
+        self.assertCase(r, REJECTED, 'user "%s" from %s, entry "%s"' % (USER, path, self.reg.host))
+
+
+class HtpasswdAuthTest(_AuthCases, MlistTestCase):
+    registry_options = {"htpasswd": (USER, PASSWORD)}
+
+    def conn(self):
+        return ["--plain-http"]
+
+    def test_auth_denied_names_user_and_source(self):
+        # distribution's htpasswd lets every user do everything: the proxy
+        # answers writes with 403 as a registry with access rules would.
+        with FaultProxy(self.reg.port) as px:
+            px.add(("POST", "PUT", "PATCH"), r"^/v2/", "status", status=403, code="DENIED",
+                   message="requested access to the resource is denied")
+            r = self.create("--username", USER, "--password", PASSWORD, ref_host=px.host)
+        self.assertCase(r, DENIED, 'user "%s" from the username and password given' % USER)
+        self.assertIn("403", r.stderr)
+
+
+class TokenAuthTest(_AuthCases, MlistTestCase):
+    registry_options = {"tls": True, "token": {
+        "users": {USER: PASSWORD, BOB: BOB_PW},
+        "grants": {BOB: [("*", "pull")]},
+        "anonymous": [("it/*", "pull")],
+    }}
+
+    def conn(self):
+        return ["--ca-cert", self.reg.ca_path]
+
+    def test_auth_denied_names_user_and_source(self):
+        cfg = write_docker_config(os.path.join(self.tmpdir, "cfg"),
+                                  {"auths": {self.reg.host: auth_entry(BOB, BOB_PW)}})
+        r = self.create("--docker-cfg", cfg)
+        self.assertCase(r, DENIED, 'user "%s" from %s, entry "%s"' % (
+            BOB, os.path.join(cfg, "config.json"), self.reg.host))
