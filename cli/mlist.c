@@ -178,6 +178,10 @@ static void put_advice(FILE *f, uint32_t hints)
         fputs("; pass --ca-cert FILE with the registry's CA, or --insecure to skip verification", f);
     if (hints & ML_HINT_CREDENTIALS)
         fputs(" (use --username and --password, docker login, or --authfile)", f);
+    if (hints & ML_HINT_HTTPS)
+        fputs("; leave out --plain-http", f);
+    if (hints & ML_HINT_PLAIN_HTTP)
+        fputs("; use --plain-http", f);
 }
 
 int cli_fail(int code, ml_error *err)

@@ -133,6 +133,8 @@ ML_API int ml_error_column(const ml_error *err);
 #define ML_HINT_NO_ATTESTATIONS (1u << 4)  /* leave attestations out: ML_PUSH_NO_ATTESTATIONS */
 #define ML_HINT_TRUST_CA (1u << 5)         /* trust the registry's CA (ca_cert), or ML_CLIENT_INSECURE */
 #define ML_HINT_CREDENTIALS (1u << 6)      /* give credentials: none were found */
+#define ML_HINT_HTTPS (1u << 7)            /* the registry speaks HTTPS: leave ML_CLIENT_PLAIN_HTTP off */
+#define ML_HINT_PLAIN_HTTP (1u << 8)       /* the registry speaks plain HTTP: ML_CLIENT_PLAIN_HTTP */
 ML_API uint32_t ml_error_hints(const ml_error *err);
 /* Why authentication failed, for ML_EAUTH errors (0 for any other). */
 #define ML_AUTH_NO_CREDENTIALS 1 /* the registry asked for credentials and none were found */

@@ -255,8 +255,32 @@ static bool auth_challenged(ml_client *c, ml__host *h, const ml__http_req *req)
 
 /* ---- where a registry lives --------------------------------------------- */
 
+static bool answered_plain(const ml__http_req *r);
+
+int ml__transport_scheme_error(const ml__http_req *r, const char *what, ml_error **err)
+{
+    /* A registry's own 400 carries its JSON error body; Go's TLS server
+     * answers plain HTTP with a bare status line, no header (a HEAD gets
+     * no body to tell by). */
+    bool registry_body = r->response.data && r->response.data[0] == '{';
+    bool bare_400 = r->status == 400 && r->response_headers.count == 0;
+    if (ml__has_prefix(r->url, "http://") && r->status && !registry_body && (bare_400 || !answered_plain(r))) {
+        ml__error_set(err, ML_ENET, "%s: the registry speaks HTTPS, not plain HTTP (it answered HTTP %ld)", what,
+                      r->status);
+        return ml__error_hint(err, ML_ENET, ML_HINT_HTTPS);
+    }
+    if (ml__has_prefix(r->url, "https://") && ml__http_plain_server(r)) {
+        ml__error_set(err, ML_ENET, "%s: the registry speaks plain HTTP, not HTTPS (%s)", what, r->error);
+        return ml__error_hint(err, ML_ENET, ML_HINT_PLAIN_HTTP);
+    }
+    return ML_OK;
+}
+
 int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err)
 {
+    int rc = ml__transport_scheme_error(r, what, err);
+    if (rc != ML_OK)
+        return rc;
     if (ml__http_unsent(r))
         return ml__error_set(err, ML_EINVAL, "%s: %s", what, r->error);
     if (ml__http_cert_failed(r)) {

@@ -42,6 +42,12 @@ int ml__transport_send_bare(ml_client *c, ml__http_req *r);
  * credentials it was about or where none were found; returns rc. */
 int ml__transport_auth_explain(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err);
 
+/* A registry asked in the scheme it does not speak: plain HTTP to a TLS
+ * server (its 400 or redirect to https), or TLS to a plain HTTP server.
+ * ML_ENET naming `what` with ML_HINT_HTTPS or ML_HINT_PLAIN_HTTP; ML_OK
+ * when the answer is not that. */
+int ml__transport_scheme_error(const ml__http_req *r, const char *what, ml_error **err);
+
 /* A request that got no answer (refused, TLS, timeout): ML_ENET naming
  * `what`, hinting at the CA when the certificate was not trusted. */
 int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err);

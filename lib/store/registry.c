@@ -38,6 +38,9 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
         return ml__error_set(err, ML_ETOOBIG, "%s: response larger than allowed", what);
     if (ml__http_failed_transport(r))
         return ml__transport_error(r, what, err);
+    int scheme_rc = ml__transport_scheme_error(r, what, err);
+    if (scheme_rc != ML_OK)
+        return scheme_rc;
     char *code = NULL, *message = NULL;
     ml__registry_error_parse(r->response.data, r->response.len, &code, &message);
     int rc = code_for_status(r->status);

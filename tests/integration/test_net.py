@@ -99,3 +99,29 @@ class TokenAuthTest(_AuthCases, MlistTestCase):
         r = self.create("--docker-cfg", cfg)
         self.assertCase(r, DENIED, 'user "%s" from %s, entry "%s"' % (
             BOB, os.path.join(cfg, "config.json"), self.reg.host))
+
+
+class SchemeTest(MlistTestCase):
+    """A TLS registry asked in plain HTTP says so, not a bare HTTP 400."""
+    registry_options = {"tls": True}
+
+    def test_plain_http_to_tls_registry_says_it_speaks_https(self):
+        self.seed_set([AMD])
+        for args in (["inspect", self.ref("v1-amd64")], ["create", self.spec([AMD])]):
+            with self.subTest(command=args[0]):
+                r = self.mlist("--plain-http", *args)
+                self.assertExit(r, 1)
+                self.assertIn("the registry speaks HTTPS, not plain HTTP", r.stderr, describe(r))
+                self.assertIn("leave out --plain-http", r.stderr)
+
+
+class PlainSchemeTest(MlistTestCase):
+    """The reverse: HTTPS to a plain HTTP registry. 0.0.0.0 reaches the
+    loopback registry under a name mlist does not treat as loopback (no
+    plain-HTTP probe), as a remote registry would be."""
+
+    def test_https_to_plain_registry_says_it_speaks_plain_http(self):
+        r = self.mlist("inspect", "0.0.0.0:%d/%s:v1" % (self.reg.port, self.repo))
+        self.assertExit(r, 1)
+        self.assertIn("the registry speaks plain HTTP, not HTTPS", r.stderr, describe(r))
+        self.assertIn("use --plain-http", r.stderr)
