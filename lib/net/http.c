@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "fileio.h"
 #include "http.h"
 
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
@@ -20,6 +21,8 @@
  * stall is: a source trickling a few bytes a second would otherwise hold a
  * large blob for days. */
 #define STREAM_MIN_BYTES 1024L
+/* A CA bundle larger than this is refused (Debian's is about 200 KiB). */
+#define CA_FILE_MAX (16u * 1024 * 1024)
 
 struct ml__http {
     CURLM *multi;
@@ -27,6 +30,10 @@ struct ml__http {
     ml__http_opts opts;
     char *ca_cert;
     char *user_agent;
+    char *system_ca;  /* the bundle the system trusts: $SSL_CERT_FILE, else libcurl's */
+    bool env_ca_file; /* $SSL_CERT_FILE set: it replaces libcurl's bundle */
+    char *env_ca_dir; /* $SSL_CERT_DIR, or NULL */
+    ml__http_tls defaults; /* the system bundle plus ca_cert, when there is one */
     uint64_t jitter_state; /* per handle: no process-wide random state */
 };
 
@@ -52,6 +59,78 @@ static void log_msg(const ml__http *h, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Where the system's CAs are, as OpenSSL's own tools take them. */
+static int trust_sources(ml__http *h)
+{
+    const char *file = env("SSL_CERT_FILE");
+    char *builtin = NULL;
+    CURL *e = file ? NULL : curl_easy_init();
+    if (e)
+        curl_easy_getinfo(e, CURLINFO_CAINFO, &builtin);
+    h->env_ca_file = file != NULL;
+    h->system_ca = ml__strdup(file ? file : builtin);
+    h->env_ca_dir = ml__strdup(env("SSL_CERT_DIR"));
+    if (e)
+        curl_easy_cleanup(e);
+    bool oom = ((file || builtin) && !h->system_ca) || (env("SSL_CERT_DIR") && !h->env_ca_dir);
+    return oom ? ML_ENOMEM : ML_OK;
+}
+
+static void append_pem(ml__buf *b, const char *pem, size_t len)
+{
+    ml__buf_append(b, pem, len);
+    ml__buf_puts(b, "\n");
+}
+
+int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem, size_t extra_len,
+                      const char *cert, const char *key, ml_error **err)
+{
+    *t = (ml__http_tls){0};
+    ml__buf b = {0};
+    int rc = ML_OK;
+    if (h->ca_cert || extra_len) {
+        char *pem = NULL;
+        size_t len = 0;
+        /* A system bundle that cannot be read trusts nothing more. */
+        if (h->system_ca && ml__read_file(h->system_ca, CA_FILE_MAX, &pem, &len, NULL) == ML_OK)
+            append_pem(&b, pem, len);
+        free(pem);
+        pem = NULL;
+        if (h->ca_cert && (rc = ml__read_file(h->ca_cert, CA_FILE_MAX, &pem, &len, err)) != ML_OK)
+            rc = ml__error_prefix(err, rc, "CA certificate file");
+        else if (h->ca_cert)
+            append_pem(&b, pem, len);
+        free(pem);
+        if (extra_len)
+            append_pem(&b, extra_pem, extra_len);
+    }
+    bool oom = b.oom;
+    t->ca_len = b.len;
+    t->ca_pem = rc == ML_OK && b.len ? ml__buf_take(&b) : NULL;
+    t->cert = ml__strdup(cert);
+    t->key = ml__strdup(key);
+    ml__buf_free(&b);
+    if (rc == ML_OK && (oom || (t->ca_len && !t->ca_pem) || (cert && !t->cert) || (key && !t->key)))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc != ML_OK)
+        ml__http_tls_clear(t);
+    return rc;
+}
+
+void ml__http_tls_clear(ml__http_tls *t)
+{
+    free(t->ca_pem);
+    free(t->cert);
+    free(t->key);
+    *t = (ml__http_tls){0};
+}
+
 int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
 {
     *out = NULL;
@@ -70,6 +149,15 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     }
     h->opts.ca_cert = h->ca_cert;
     h->opts.user_agent = h->user_agent;
+    int rc = trust_sources(h);
+    if (rc == ML_OK)
+        rc = ml__http_tls_init(h, &h->defaults, NULL, 0, NULL, NULL, err);
+    else
+        ml__error_set(err, rc, "out of memory");
+    if (rc != ML_OK) {
+        ml__http_free(h);
+        return rc;
+    }
     /* One DNS cache and TLS session cache for all transfers of this client;
      * connections are pooled by the multi handle itself. */
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -91,6 +179,9 @@ void ml__http_free(ml__http *h)
         curl_share_cleanup(h->share);
     free(h->ca_cert);
     free(h->user_agent);
+    free(h->system_ca);
+    free(h->env_ca_dir);
+    ml__http_tls_clear(&h->defaults);
     free(h);
 }
 
@@ -319,6 +410,25 @@ static void set_method(CURL *e, slot *sl)
     }
 }
 
+static void set_trust(const ml__http *h, CURL *e, const ml__http_tls *t)
+{
+    const char *pem = t && t->ca_pem ? t->ca_pem : h->defaults.ca_pem;
+    size_t len = t && t->ca_pem ? t->ca_len : h->defaults.ca_len;
+    if (pem) {
+        /* Kept by the client for as long as its handles live. */
+        struct curl_blob blob = {(void *)pem, len, CURL_BLOB_NOCOPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (h->env_ca_file) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->system_ca);
+    }
+    if (h->env_ca_dir)
+        curl_easy_setopt(e, CURLOPT_CAPATH, h->env_ca_dir);
+    if (t && t->cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key);
+    }
+}
+
 static int start_slot(ml__http *h, slot *sl)
 {
     ml__http_req *r = sl->req;
@@ -367,8 +477,7 @@ static int start_slot(ml__http *h, slot *sl)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (h->opts.ca_cert)
-        curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_cert);
+    set_trust(h, e, r->tls);
     set_method(e, sl);
     curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {

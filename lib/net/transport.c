@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certs.h"
 #include "transport.h"
 
 /* ---- credentials ---------------------------------------------------------- */
@@ -187,6 +188,7 @@ static int fetch_token(ml_client *c, ml__host *h, ml_error **err)
     if (!r)
         return ML_ENOMEM;
     r->max_body = 1024 * 1024;
+    r->tls = &h->tls; /* docker, too, reaches the token service with the registry's */
     rc = ml__http_run(c->http, &r, 1);
     if (rc != ML_OK)
         rc = ml__error_set(err, rc, "out of memory");
@@ -210,6 +212,7 @@ static int auth_prepare(ml_client *c, ml__host *h, const ml__scopes *scopes, ml_
 {
     if (ml__scopes_merge(&h->wanted, scopes) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    req->tls = &h->tls;
     int rc = ML_OK;
     switch (h->challenge.scheme) {
     case ML__AUTH_NONE:
@@ -290,7 +293,21 @@ int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err)
     return ml__error_set(err, ML_ENET, "%s: %s", what, r->error[0] ? r->error : "no answer");
 }
 
-static int probe(ml_client *c, const char *scheme, const char *api_host, ml__http_req **out)
+/* The registry's certs.d material, read once per run. */
+static int load_tls(ml_client *c, ml__host *h, ml_error **err)
+{
+    if (h->tls_loaded)
+        return ML_OK;
+    ml__certs certs = {0};
+    int rc = ml__certs_read(c->certs_dirs, h->name, &certs, err);
+    if (rc == ML_OK)
+        rc = ml__http_tls_init(c->http, &h->tls, certs.ca_pem, certs.ca_len, certs.cert, certs.key, err);
+    ml__certs_clear(&certs);
+    h->tls_loaded = rc == ML_OK;
+    return rc;
+}
+
+static int probe(ml_client *c, const ml__host *h, const char *scheme, const char *api_host, ml__http_req **out)
 {
     char *url = ml__asprintf("%s://%s/v2/", scheme, api_host);
     *out = url ? ml__http_req_new("GET", url) : NULL;
@@ -298,6 +315,7 @@ static int probe(ml_client *c, const char *scheme, const char *api_host, ml__htt
     if (!*out)
         return ML_ENOMEM;
     (*out)->max_body = 64 * 1024;
+    (*out)->tls = &h->tls;
     return ml__http_run(c->http, out, 1);
 }
 
@@ -323,17 +341,17 @@ static bool answered_plain(const ml__http_req *r)
  * credentials are sent before a challenge) and spares a TLS handshake; a
  * TLS server is then asked over TLS, and a certificate failure there is
  * never a reason to fall back. */
-static int probe_loopback(ml_client *c, const char *api_host, char **base, ml_error **err)
+static int probe_loopback(ml_client *c, const ml__host *h, const char *api_host, char **base, ml_error **err)
 {
     ml__http_req *r = NULL;
-    int rc = probe(c, "http", api_host, &r);
+    int rc = probe(c, h, "http", api_host, &r);
     bool plain = rc == ML_OK && answered_plain(r);
     bool nobody = rc == ML_OK && ml__http_refused(r);
     if (rc == ML_OK && nobody)
         rc = ml__transport_error(r, r->url, err);
     if (rc == ML_OK && !plain) {
         ml__http_req_free(r);
-        rc = probe(c, "https", api_host, &r);
+        rc = probe(c, h, "https", api_host, &r);
         if (rc == ML_OK && !r->status && !ml__http_plain_server(r))
             rc = ml__transport_error(r, r->url, err);
         plain = rc == ML_OK && !r->status;
@@ -364,11 +382,13 @@ int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_er
         return ml__error_set(err, ml_error_code(h->unreachable), "%s", ml_error_message(h->unreachable));
     const char *api_host = ml__ref_api_host(ref);
     char *b = NULL;
-    int rc = ML_OK;
+    int rc = load_tls(c, h, err);
+    if (rc != ML_OK)
+        return rc;
     if (c->flags & ML_CLIENT_PLAIN_HTTP)
         b = ml__asprintf("http://%s", api_host);
     else if (ml__ref_is_loopback(ref))
-        rc = probe_loopback(c, api_host, &b, err);
+        rc = probe_loopback(c, h, api_host, &b, err);
     else
         b = ml__asprintf("https://%s", api_host);
     if (rc != ML_OK) {

@@ -606,6 +606,7 @@ typedef struct spool {
     size_t len;
     size_t limit; /* the descriptor's size: more is not that blob */
     ml_client *client; /* for progress in bytes */
+    ml__blob_progress progress;
 } spool;
 
 static int spool_write(void *payload, const char *data, size_t len)
@@ -616,6 +617,7 @@ static int spool_write(void *payload, const char *data, size_t len)
     ml__digester_update(s->digester, data, len);
     s->len += len;
     ml__client_bytes(s->client, s->len, s->limit);
+    ml__client_blob_event(&s->progress, ML_PROGRESS_BYTES, s->len);
     return fwrite(data, 1, len, s->file) == len ? 0 : -1;
 }
 
@@ -662,6 +664,7 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
                        size_t *len, ml_error **err)
 {
     spool s = {.file = out, .limit = size >= 0 ? (size_t)size : 0, .client = c};
+    ml__client_blob_track(&s.progress, c, from, digest, size);
     int rc = ML_OK;
     /* A download broken mid-way cannot be resumed by the transport (the
      * bytes went to the spool): start it again, as often as --retries. */
@@ -684,6 +687,7 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
                  : ml__error_set(err, ML_EIO, "temporary file: %s", ml__strerror(errno).text);
     }
     ml__digester_free(s.digester);
+    ml__client_blob_untrack(&s.progress);
     *len = s.len;
     return rc;
 }
@@ -697,12 +701,18 @@ static int copy_blob(ml_client *c, const ml_ref *target, const ml__blob_need *ne
         return rc;
     char *what = what_of("copy blob to", target, need->digest);
     upload_source src = {0};
+    ml__blob_progress progress;
+    ml__client_blob_track(&progress, c, need->from, need->digest, need->size);
+    ml__client_blob_event(&progress, ML_PROGRESS_START, 0);
     if (!what)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
         rc = ml__store_blob_open(c, need->from, need->digest, need->size, &src.file, &src.len, err);
     if (rc == ML_OK)
         rc = finish_upload(c, target, base, location, need->digest, &src, what, err);
+    if (rc == ML_OK)
+        ml__client_blob_event(&progress, ML_PROGRESS_DONE, src.len);
+    ml__client_blob_untrack(&progress);
     if (src.file)
         fclose(src.file);
     free(what);
@@ -801,6 +811,14 @@ static int copy_one(ml_client *c, const ml_ref *target, ml__blob_need *need, cha
     return rc;
 }
 
+static void report_mounted(ml_client *c, const ml__blob_need *need)
+{
+    ml__blob_progress progress;
+    ml__client_blob_track(&progress, c, need->from, need->digest, need->size);
+    ml__client_blob_event(&progress, ML_PROGRESS_MOUNTED, progress.total);
+    ml__client_blob_untrack(&progress);
+}
+
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
                          ml_error **err)
 {
@@ -809,6 +827,9 @@ int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *need
     int rc = locations && present ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
         rc = mount_batch(c, target, needs, n, locations, err);
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        if (needs[i].mounted)
+            report_mounted(c, &needs[i]);
     if (rc == ML_OK)
         rc = probe_foreign(c, target, needs, n, present, err);
     for (size_t i = 0; rc == ML_OK && i < n; i++)

@@ -5,9 +5,16 @@ progress lines."""
 
 import json
 import os
+import pty
+import re
+import select
+import subprocess
+import time
 
 from faultproxy import FaultProxy
-from fixture import MlistTestCase, auth_entry, describe, write_docker_config
+from fixture import (MlistTestCase, Registry, _isolated_env, auth_entry, describe, empty_docker_config,
+                     write_docker_config)
+from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, tiny_docker_image
 
 AMD = "linux/amd64"
 USER, PASSWORD = "alice", "pw-Nt41-alice-secret"
@@ -125,3 +132,96 @@ class PlainSchemeTest(MlistTestCase):
         self.assertExit(r, 1)
         self.assertIn("the registry speaks plain HTTP, not HTTPS", r.stderr, describe(r))
         self.assertIn("use --plain-http", r.stderr)
+
+
+def push_image_with_layer(reg, repo, tag, layer):
+    """A one-layer Docker image whose layer is `layer` (bytes) -> its
+    layer digest."""
+    cfg_b, _, _ = tiny_docker_image("linux", "amd64", None, "progress")
+    layer_digest = reg.push_blob(repo, layer)
+    man = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+           "config": {"mediaType": DOCKER_CONFIG_TYPE, "size": len(cfg_b),
+                      "digest": reg.push_blob(repo, cfg_b)},
+           "layers": [{"mediaType": DOCKER_LAYER, "size": len(layer), "digest": layer_digest}]}
+    reg.put_manifest(repo, tag, man, DOCKER_MANIFEST)
+    return layer_digest
+
+
+class ProgressTest(MlistTestCase):
+    """Blob copies from another registry, seen in a CI log (no terminal),
+    on a terminal, and not at all with --quiet."""
+
+    LAYER = os.urandom(6 * 1024 * 1024 + 512 * 1024)  # 6.5 MiB, incompressible
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other = Registry()
+        cls.addClassCleanup(cls.other.stop)
+        cls.other.start()
+
+    def copy_spec(self):
+        repo = "src/" + self.repo.split("/", 1)[1]
+        layer = push_image_with_layer(self.other, repo, "v1", self.LAYER)
+        spec = self.write_spec("image: {HOST}/{REPO}:v1\nmanifests:\n  - image: %s/%s:v1\n"
+                               % (self.other.host, repo))
+        return spec, layer, "%s/%s:v1" % (self.other.host, repo)
+
+    def test_ci_log_has_a_line_per_blob_at_start_and_end(self):
+        spec, layer, image = self.copy_spec()
+        r = self.mlist("--plain-http", "create", spec)
+        self.assertOk(r)
+        short = re.escape(layer[:len("sha256:") + 12])
+        self.assertRegex(r.stderr, r"mlist: copying blob %s \(6\.5 MiB\) from %s" % (short, re.escape(image)))
+        self.assertRegex(r.stderr, r"mlist: copied blob %s \(6\.5 MiB\) in \d+\.\d s, \d+\.\d MB/s" % short)
+        self.assertNotIn("\r", r.stderr, "no terminal redraws in a log")
+
+    def test_terminal_status_line_has_percentage_and_iec_units(self):
+        spec, _, image = self.copy_spec()
+        out, code = run_on_pty([os.environ["MLIST"], "--plain-http", "create", spec])
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"\r\x1b\[Kmlist: copying %s \d+%% [\d.]+ (B|KiB|MiB)/6\.5 MiB [\d.]+ (B|KiB|MiB|GiB)/s"
+                         % re.escape(image))
+
+    def test_quiet_shows_no_progress(self):
+        spec, _, _ = self.copy_spec()
+        r = self.mlist("--plain-http", "--quiet", "create", spec)
+        self.assertOk(r)
+        self.assertNotIn("copying", r.stderr)
+        self.assertNotIn("copied", r.stderr)
+        out, code = run_on_pty([os.environ["MLIST"], "--plain-http", "--quiet", "update", "--force", spec])
+        self.assertEqual(code, 0, out)
+        self.assertNotIn("copying", out)
+
+    def test_dry_run_plan_sizes_in_iec_units(self):
+        spec, layer, _ = self.copy_spec()
+        r = self.mlist("--plain-http", "create", "--dry-run", "--json", spec)
+        self.assertOk(r)
+        plan = "\n".join(self.parse_json(r)["plan"])
+        self.assertIn("copy blob %s (6.5 MiB) from" % layer, plan)
+
+
+def run_on_pty(argv, timeout=60):
+    """Runs argv with stderr on a pseudo-terminal (stdout a pipe) -> (what
+    the terminal showed, exit status)."""
+    master, slave = pty.openpty()
+    env = _isolated_env(docker_config=empty_docker_config())
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    else:
+        proc.kill()
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace"), proc.wait(timeout=10)
