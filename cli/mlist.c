@@ -256,7 +256,9 @@ static void put_advice(FILE *f, uint32_t hints)
     if (hints & ML_HINT_TYPE_OCI)
         fputs(hints & ML_HINT_NO_ATTESTATIONS ? " (use --type oci or --no-attestations)" : " (use --type oci)", f);
     if (hints & ML_HINT_TRUST_CA)
-        fputs("; pass --ca-cert FILE with the registry's CA, or --insecure to skip verification", f);
+        fputs("; pass --ca-cert FILE with the registry's CA (or put it in"
+              " ~/.config/containers/certs.d/HOST:PORT/ca.crt), or --insecure to skip verification",
+              f);
     if (hints & ML_HINT_CREDENTIALS)
         fputs(" (use --username and --password, docker login, or --authfile)", f);
     if (hints & ML_HINT_HTTPS)

@@ -8,12 +8,13 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import time
 
 from faultproxy import FaultProxy
 from fixture import (MlistTestCase, Registry, _isolated_env, auth_entry, describe, empty_docker_config,
-                     write_docker_config)
+                     tag_for, write_docker_config)
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, tiny_docker_image
 
 AMD = "linux/amd64"
@@ -225,3 +226,102 @@ def run_on_pty(argv, timeout=60):
         proc.kill()
     os.close(master)
     return b"".join(chunks).decode("utf-8", "replace"), proc.wait(timeout=10)
+
+
+class TrustTest(MlistTestCase):
+    """Where users keep TLS trust: SSL_CERT_FILE / SSL_CERT_DIR and
+    containers-certs.d(5) HOST:PORT directories (the system ones moved by
+    MLIST_CERTS_D for the tests, the user's found through HOME)."""
+    registry_options = {"tls": True}
+
+    def inspect(self, *args, env=None):
+        self.seed(tag_for(AMD), AMD)
+        env = dict({"HOME": self.tmpdir, "MLIST_CERTS_D": os.path.join(self.tmpdir, "none")}, **(env or {}))
+        return self.mlist(*args, "inspect", self.ref(tag_for(AMD)), env=env)
+
+    def certs_d(self, root, files):
+        d = os.path.join(root, self.reg.host)
+        os.makedirs(d, exist_ok=True)
+        for name, src in files.items():
+            shutil.copy(src, os.path.join(d, name))
+        return d
+
+    def other_ca(self):
+        """A CA that signed nothing here."""
+        path = os.path.join(self.tmpdir, "other-ca.crt")
+        key = os.path.join(self.tmpdir, "other-ca.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", path, "-days", "2", "-subj", "/CN=other CA"],
+                       check=True, capture_output=True)
+        return path
+
+    def test_untrusted_without_any_fails_with_the_tls_hint(self):
+        r = self.inspect()
+        self.assertExit(r, 1)
+        self.assertIn("TLS certificate not trusted", r.stderr)
+        self.assertIn("--ca-cert", r.stderr)
+
+    def test_ssl_cert_file(self):
+        r = self.inspect(env={"SSL_CERT_FILE": self.reg.ca_path})
+        self.assertOk(r)
+
+    def test_ssl_cert_dir(self):
+        d = os.path.join(self.tmpdir, "certs")
+        os.makedirs(d)
+        shutil.copy(self.reg.ca_path, d)
+        subprocess.run(["openssl", "rehash", d], check=True, capture_output=True)
+        r = self.inspect(env={"SSL_CERT_DIR": d, "SSL_CERT_FILE": self.other_ca()})
+        self.assertOk(r)
+
+    def test_system_certs_d_host_port_directory(self):
+        root = os.path.join(self.tmpdir, "etc-certs.d")
+        self.certs_d(root, {"ca.crt": self.reg.ca_path})
+        r = self.inspect(env={"MLIST_CERTS_D": os.path.join(self.tmpdir, "empty") + ":" + root})
+        self.assertOk(r)
+
+    def test_user_certs_d_under_home(self):
+        self.certs_d(os.path.join(self.tmpdir, ".config", "containers", "certs.d"),
+                     {"other.crt": self.other_ca(), "registry.crt": self.reg.ca_path})
+        r = self.inspect()
+        self.assertOk(r)
+
+    def test_certs_d_adds_to_the_system_trust(self):
+        # The registry's CA comes from SSL_CERT_FILE (the "system" bundle);
+        # certs.d brings an unrelated one: both are trusted, not only it.
+        self.certs_d(os.path.join(self.tmpdir, ".config", "containers", "certs.d"),
+                     {"ca.crt": self.other_ca()})
+        r = self.inspect(env={"SSL_CERT_FILE": self.reg.ca_path})
+        self.assertOk(r)
+        r = self.inspect("--ca-cert", self.other_ca(), env={"SSL_CERT_FILE": self.reg.ca_path})
+        self.assertOk(r)
+
+    def test_certs_d_key_without_certificate_is_an_error(self):
+        d = self.certs_d(os.path.join(self.tmpdir, ".config", "containers", "certs.d"),
+                         {"ca.crt": self.reg.ca_path, "client.key": self.reg.key_path})
+        r = self.inspect()
+        self.assertExit(r, 2)
+        self.assertIn("%s/client.key: no matching certificate file %s/client.cert" % (d, d), r.stderr)
+
+
+class ClientCertTest(MlistTestCase):
+    """A registry that requires a client certificate gets the one in its
+    certs.d directory (*.cert with the *.key of the same name)."""
+    registry_options = {"tls": True, "client_certs": True}
+
+    def seed(self, tag, platform, repo=None, **kw):
+        p = platform.split("/")
+        return self.reg.push_test_image(repo or self.repo, tag, os_=p[0], arch=p[1])
+
+    def test_client_certificate_from_certs_d(self):
+        img = self.seed(tag_for(AMD), AMD)
+        env = {"HOME": self.tmpdir, "MLIST_CERTS_D": os.path.join(self.tmpdir, "none")}
+        r = self.mlist("--ca-cert", self.reg.ca_path, "inspect", self.ref(tag_for(AMD)), env=env)
+        self.assertExit(r, 1)
+        d = os.path.join(self.tmpdir, ".config", "containers", "certs.d", self.reg.host)
+        os.makedirs(d)
+        for name, src in (("ca.crt", self.reg.ca_path), ("client.cert", self.reg.client_cert_path),
+                          ("client.key", self.reg.client_key_path)):
+            shutil.copy(src, os.path.join(d, name))
+        r = self.mlist("inspect", "--json", self.ref(tag_for(AMD)), env=env)
+        self.assertOk(r)
+        self.assertIn(img.digest, r.stdout)
