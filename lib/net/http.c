@@ -21,6 +21,14 @@
  * stall is: a source trickling a few bytes a second would otherwise hold a
  * large blob for days. */
 #define STREAM_MIN_BYTES 1024L
+/* The connection, and the first byte of an answer to a bounded request,
+ * must come within this (or the request timeout if shorter): a registry
+ * that accepts and never answers is retried and given up on in well under
+ * a minute, and said so (a stream has its own stall rule). */
+#define FIRST_BYTE_MAX_MS 10000u
+/* The longest wait between looks at the transfers: the first-byte bound
+ * is checked then. */
+#define POLL_MAX_MS 200
 /* A CA bundle larger than this is refused (Debian's is about 200 KiB). */
 #define CA_FILE_MAX (16u * 1024 * 1024)
 
@@ -40,6 +48,7 @@ struct ml__http {
 /* One transfer in flight or waiting for its retry time. */
 typedef struct slot {
     ml__http_req *req;
+    ml__http *http;
     CURL *easy;
     struct curl_slist *headers;
     size_t read_offset;
@@ -47,6 +56,9 @@ typedef struct slot {
     bool active;
     bool done;
     bool streamed; /* bytes went to or came from a stream callback */
+    bool answered; /* a status line or header arrived */
+    bool no_answer; /* cut for want of a first byte (on_xfer) */
+    uint64_t started_ms;
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -225,6 +237,7 @@ void ml__http_req_reset(ml__http_req *r)
     r->curl_code = 0;
     r->error[0] = '\0';
     r->too_big = false;
+    r->silent = false;
     r->unsent = false;
 }
 
@@ -279,6 +292,8 @@ bool ml__http_unsent(const ml__http_req *r) { return r->unsent; }
 
 bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
 
+bool ml__http_silent(const ml__http_req *r) { return r->silent; }
+
 bool ml__http_refused(const ml__http_req *r) { return r->curl_code == CURLE_COULDNT_CONNECT; }
 
 bool ml__http_plain_server(const ml__http_req *r)
@@ -297,6 +312,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     slot *sl = userdata;
     ml__http_req *r = sl->req;
     size_t len = size * nmemb;
+    sl->answered = true;
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue or a redirect) starts afresh. */
         ml__strvec_free(&r->response_headers);
@@ -365,6 +381,24 @@ static int on_seek(void *userdata, curl_off_t offset, int origin)
         return CURL_SEEKFUNC_CANTSEEK;
     sl->read_offset = (size_t)offset;
     return CURL_SEEKFUNC_OK;
+}
+
+static uint32_t first_byte_ms(const ml__http *h)
+{
+    return h->opts.timeout_ms < FIRST_BYTE_MAX_MS ? h->opts.timeout_ms : FIRST_BYTE_MAX_MS;
+}
+
+/* curl calls it at least once a second: a bounded request still without
+ * any answer after first_byte_ms is cut. */
+static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    slot *sl = userdata;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (sl->answered || sl->req->stream)
+        return 0;
+    ml__http *h = sl->http;
+    sl->no_answer = ml__now_ms() - sl->started_ms >= first_byte_ms(h);
+    return sl->no_answer;
 }
 
 static int build_headers(slot *sl)
@@ -439,8 +473,12 @@ static int start_slot(ml__http *h, slot *sl)
         return ML_ENOMEM;
     }
     sl->easy = e;
+    sl->http = h;
     sl->read_offset = 0;
     sl->streamed = false;
+    sl->answered = false;
+    sl->no_answer = false;
+    sl->started_ms = ml__now_ms();
     if (r->read && r->rewind)
         r->rewind(r->read_payload);
     r->attempts++;
@@ -457,7 +495,10 @@ static int start_slot(ml__http *h, slot *sl)
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)first_byte_ms(h));
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xfer);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, sl);
     if (r->stream) {
         /* A long copy may take minutes; only a stalled or crawling one is
          * cut off (curl: below LIMIT bytes/s for TIME seconds). */
@@ -496,6 +537,8 @@ static bool transient(const slot *sl)
     const ml__http_req *r = sl->req;
     if (sl->streamed)
         return false; /* a stream cannot be replayed here; the caller restarts it */
+    if (r->silent)
+        return true;
     switch (r->curl_code) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
@@ -550,6 +593,35 @@ static uint64_t backoff_ms(ml__http *h, const ml__http_req *r)
     return ra > wait ? ra : wait;
 }
 
+/* "host:port" of a URL, for messages. */
+static void url_host(const char *url, char *out, size_t n)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    snprintf(out, n, "%.*s", (int)strcspn(p, "/?#"), p);
+}
+
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    return p + strcspn(p, "/");
+}
+
+/* A request that got nothing back in time (no connection, no TLS
+ * handshake or no first byte): said as such. */
+static void note_silence(slot *sl, CURLcode code)
+{
+    ml__http_req *r = sl->req;
+    if (sl->answered || (!sl->no_answer && code != CURLE_OPERATION_TIMEDOUT))
+        return;
+    char host[128];
+    url_host(r->url, host, sizeof(host));
+    r->silent = true;
+    snprintf(r->error, sizeof(r->error), "no answer from %s for %llu s", host,
+             (unsigned long long)((ml__now_ms() - sl->started_ms + 500) / 1000));
+}
+
 static void finish_slot(ml__http *h, slot *sl, CURLcode code)
 {
     ml__http_req *r = sl->req;
@@ -560,6 +632,8 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     curl_easy_getinfo(sl->easy, CURLINFO_REDIRECT_COUNT, &r->redirects);
     if (code != CURLE_OK)
         snprintf(r->error, sizeof(r->error), "%s", sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(code));
+    if (code != CURLE_OK)
+        note_silence(sl, code);
     double secs = 0;
     curl_easy_getinfo(sl->easy, CURLINFO_TOTAL_TIME, &secs);
     if (r->status)
@@ -578,14 +652,21 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
             h->opts.finished(h->opts.finished_payload);
         return;
     }
-    if (transient(sl) && r->attempts <= h->opts.retries) {
+    uint32_t retries = r->probe && h->opts.retries > 1 ? 1 : h->opts.retries;
+    if (transient(sl) && r->attempts <= retries) {
         uint64_t wait = backoff_ms(h, r);
+        /* Silence is worth a warning: the run may seem to hang meanwhile. */
+        if (r->silent)
+            log_msg(h, ML_LOG_WARN, "%s, retrying %u/%u (%s %s)", r->error, r->attempts, retries, r->method,
+                    url_path(r->url));
         log_msg(h, ML_LOG_INFO, "%s %s: %s; retrying in %llu ms", r->method, r->url,
                 r->status ? "server busy or failing" : r->error, (unsigned long long)wait);
         sl->due_ms = ml__now_ms() + wait;
         ml__http_req_reset(r);
         return;
     }
+    if (r->silent)
+        strncat(r->error, " (timed out)", sizeof(r->error) - strlen(r->error) - 1);
     sl->done = true;
     if (h->opts.finished)
         h->opts.finished(h->opts.finished_payload);
@@ -718,10 +799,10 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         if (running < h->opts.concurrency && startable(slots, n))
             continue;
         next_due = earliest_due(slots, n); /* retries scheduled just now count */
-        int wait = 1000;
+        int wait = POLL_MAX_MS;
         if (next_due != UINT64_MAX) {
             uint64_t now = ml__now_ms();
-            wait = next_due <= now ? 0 : (int)(next_due - now < 1000 ? next_due - now : 1000);
+            wait = next_due <= now ? 0 : (int)(next_due - now < POLL_MAX_MS ? next_due - now : POLL_MAX_MS);
         }
         if (running)
             curl_multi_poll(h->multi, NULL, 0, wait, NULL);

@@ -26,7 +26,9 @@ typedef struct ml__http_opts {
     uint32_t concurrency; /* parallel transfers */
     uint32_t retries;     /* extra attempts for transient failures */
     uint32_t timeout_ms;  /* whole request for bounded bodies; for streams, the
-                           * window in which at least 1 KiB must move */
+                           * window in which at least 1 KiB must move; the
+                           * connection and a bounded request's first byte
+                           * within it or 10 s, whichever is shorter */
     bool insecure;        /* skip TLS verification */
     const char *ca_cert;  /* PEM file of CAs added to the system trust, or NULL */
     const char *user_agent;
@@ -58,6 +60,9 @@ typedef struct ml__http_req {
     bool follow;          /* follow redirects (blob downloads) */
     bool stream;          /* long transfer: stall limit instead of a total timeout */
     const ml__http_tls *tls; /* borrowed; NULL: the client's defaults */
+    bool probe;           /* a question of a series (plain HTTP, then TLS): one
+                           * retry at most, so a silent server is given up on
+                           * after both in the time of one ordinary request */
     char *unsafe;         /* name of a header refused by ml__http_req_header; owned */
     /* result */
     long status;          /* 0 when no HTTP answer */
@@ -66,6 +71,7 @@ typedef struct ml__http_req {
     int curl_code;
     char error[256];      /* curl's error text, if any */
     bool too_big;
+    bool silent;          /* no answer (or connection) in time; error says for how long */
     bool unsent;          /* refused by ml__http_run, see ml__http_unsent */
     long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
@@ -112,6 +118,9 @@ char *ml__http_header_join(const ml__http_req *r, const char *name);
 bool ml__http_unsent(const ml__http_req *r);
 /* True when the failure is at the transport level (no HTTP answer). */
 bool ml__http_failed_transport(const ml__http_req *r);
+/* True when the server took the connection (or none came) and said
+ * nothing in time. */
+bool ml__http_silent(const ml__http_req *r);
 /* True when nothing listens at the address (connection refused). */
 bool ml__http_refused(const ml__http_req *r);
 /* True when TLS could not start because the server speaks plain HTTP. */

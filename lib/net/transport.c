@@ -316,6 +316,7 @@ static int probe(ml_client *c, const ml__host *h, const char *scheme, const char
         return ML_ENOMEM;
     (*out)->max_body = 64 * 1024;
     (*out)->tls = &h->tls;
+    (*out)->probe = true;
     return ml__http_run(c->http, out, 1);
 }
 

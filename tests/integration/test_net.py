@@ -10,11 +10,14 @@ import re
 import select
 import shutil
 import subprocess
+import threading
 import time
+import unittest
 
 from faultproxy import FaultProxy
 from fixture import (MlistTestCase, Registry, _isolated_env, auth_entry, describe, empty_docker_config,
                      tag_for, write_docker_config)
+from loopback import SilentServer
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, tiny_docker_image
 
 AMD = "linux/amd64"
@@ -325,3 +328,57 @@ class ClientCertTest(MlistTestCase):
         r = self.mlist("inspect", "--json", self.ref(tag_for(AMD)), env=env)
         self.assertOk(r)
         self.assertIn(img.digest, r.stdout)
+
+
+class UnresponsiveTest(unittest.TestCase):
+    """A registry that takes connections and never answers: mlist says what
+    it waits for within 10 s (a warning per retry) and gives up within a
+    minute by default, within 15 s with --timeout 3. Both runs go side by
+    side to keep the suite quick."""
+
+    def run_timed(self, server, *args):
+        """Starts mlist -> (process, [(seconds since start, stderr line)])."""
+        env = _isolated_env(docker_config=empty_docker_config())
+        proc = subprocess.Popen([os.environ["MLIST"], *args, "inspect", server.ref("it/app:v1")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env, text=True)
+        self.addCleanup(proc.kill)
+        lines = []
+        t0 = time.monotonic()
+
+        def read():
+            for line in proc.stderr:
+                lines.append((time.monotonic() - t0, line.rstrip("\n")))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        return proc, lines, reader, t0
+
+    def finish(self, run, limit):
+        proc, lines, reader, t0 = run
+        try:
+            proc.wait(timeout=limit + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        elapsed = time.monotonic() - t0
+        reader.join(timeout=5)
+        return proc.returncode, elapsed, lines
+
+    def test_unresponsive_registry_is_reported_and_given_up(self):
+        with SilentServer() as server:
+            default = self.run_timed(server)
+            short = self.run_timed(server, "--timeout", "3")
+            for run, limit, first in ((short, 15, 4), (default, 60, 11)):
+                code, elapsed, lines = self.finish(run, limit)
+                text = "\n".join("%5.1f %s" % l for l in lines)
+                self.assertEqual(code, 1, text)
+                self.assertLess(elapsed, limit, text)
+                host = re.escape(server.host)
+                warnings = [(t, l) for t, l in lines if re.match(
+                    r"mlist: warning: no answer from %s for \d+ s, retrying \d/\d \(GET /v2/\)$" % host, l)]
+                self.assertTrue(warnings, text)
+                self.assertLess(warnings[0][0], first, "the first warning came late:\n" + text)
+                self.assertIn("retrying 1/", warnings[0][1])
+                self.assertRegex(lines[-1][1], r"^mlist: error: .*no answer from %s for \d+ s \(timed out\)$" % host,
+                                 text)
