@@ -48,7 +48,6 @@ struct ml__http {
 /* One transfer in flight or waiting for its retry time. */
 typedef struct slot {
     ml__http_req *req;
-    ml__http *http;
     CURL *easy;
     struct curl_slist *headers;
     size_t read_offset;
@@ -59,6 +58,7 @@ typedef struct slot {
     bool answered; /* a status line or header arrived */
     bool no_answer; /* cut for want of a first byte (on_xfer) */
     uint64_t started_ms;
+    uint64_t answer_by_ms; /* bounded requests: the first byte's deadline */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -396,8 +396,7 @@ static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_of
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     if (sl->answered || sl->req->stream)
         return 0;
-    ml__http *h = sl->http;
-    sl->no_answer = ml__now_ms() - sl->started_ms >= first_byte_ms(h);
+    sl->no_answer = ml__now_ms() >= sl->answer_by_ms;
     return sl->no_answer;
 }
 
@@ -473,12 +472,12 @@ static int start_slot(ml__http *h, slot *sl)
         return ML_ENOMEM;
     }
     sl->easy = e;
-    sl->http = h;
     sl->read_offset = 0;
     sl->streamed = false;
     sl->answered = false;
     sl->no_answer = false;
     sl->started_ms = ml__now_ms();
+    sl->answer_by_ms = sl->started_ms + first_byte_ms(h);
     if (r->read && r->rewind)
         r->rewind(r->read_payload);
     r->attempts++;
@@ -593,18 +592,16 @@ static uint64_t backoff_ms(ml__http *h, const ml__http_req *r)
     return ra > wait ? ra : wait;
 }
 
-/* "host:port" of a URL, for messages. */
-static void url_host(const char *url, char *out, size_t n)
+/* "host:port/path..." of a URL, for messages. */
+static const char *after_scheme(const char *url)
 {
     const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    snprintf(out, n, "%.*s", (int)strcspn(p, "/?#"), p);
+    return p ? p + 3 : url;
 }
 
 static const char *url_path(const char *url)
 {
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
+    const char *p = after_scheme(url);
     return p + strcspn(p, "/");
 }
 
@@ -615,10 +612,9 @@ static void note_silence(slot *sl, CURLcode code)
     ml__http_req *r = sl->req;
     if (sl->answered || (!sl->no_answer && code != CURLE_OPERATION_TIMEDOUT))
         return;
-    char host[128];
-    url_host(r->url, host, sizeof(host));
+    const char *host = after_scheme(r->url);
     r->silent = true;
-    snprintf(r->error, sizeof(r->error), "no answer from %s for %llu s", host,
+    snprintf(r->error, sizeof(r->error), "no answer from %.*s for %llu s", (int)strcspn(host, "/?#"), host,
              (unsigned long long)((ml__now_ms() - sl->started_ms + 500) / 1000));
 }
 
@@ -630,10 +626,10 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     r->status = code == CURLE_OK ? status : 0;
     r->curl_code = (int)code;
     curl_easy_getinfo(sl->easy, CURLINFO_REDIRECT_COUNT, &r->redirects);
-    if (code != CURLE_OK)
+    if (code != CURLE_OK) {
         snprintf(r->error, sizeof(r->error), "%s", sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(code));
-    if (code != CURLE_OK)
         note_silence(sl, code);
+    }
     double secs = 0;
     curl_easy_getinfo(sl->easy, CURLINFO_TOTAL_TIME, &secs);
     if (r->status)
