@@ -393,6 +393,14 @@ static void test_cred_helpers(void)
                  NULL);
     char *cfg = path_in("home/.docker/config.json");
     expect_error(NULL, "fail.example", ML_EAUTH, cfg, NULL);
+    char *where = ml__asprintf("credential helper docker-credential-mltest (%s)", cfg);
+    expect_where(NULL, "helper.example", where);
+    free(where);
+    char *auth = path_in("run/containers/auth.json");
+    where = ml__asprintf("%s, %s, credential helper docker-credential-mltest", auth, cfg);
+    expect_where(NULL, "missing.example.com", where);
+    free(where);
+    free(auth);
     free(cfg);
 
     /* credsStore serves every registry without a credHelpers entry, and
