@@ -267,7 +267,8 @@ int ml__transport_scheme_error(const ml__http_req *r, const char *what, ml_error
      * no body to tell by). */
     bool registry_body = r->response.data && r->response.data[0] == '{';
     bool bare_400 = r->status == 400 && r->response_headers.count == 0;
-    if (ml__has_prefix(r->url, "http://") && r->status && !registry_body && (bare_400 || !answered_plain(r))) {
+    bool from_registry = r->status && r->redirects == 0; /* not blob storage's answer */
+    if (ml__has_prefix(r->url, "http://") && from_registry && !registry_body && (bare_400 || !answered_plain(r))) {
         ml__error_set(err, ML_ENET, "%s: the registry speaks HTTPS, not plain HTTP (it answered HTTP %ld)", what,
                       r->status);
         return ml__error_hint(err, ML_ENET, ML_HINT_HTTPS);
