@@ -292,8 +292,6 @@ bool ml__http_unsent(const ml__http_req *r) { return r->unsent; }
 
 bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
 
-bool ml__http_silent(const ml__http_req *r) { return r->silent; }
-
 bool ml__http_refused(const ml__http_req *r) { return r->curl_code == CURLE_COULDNT_CONNECT; }
 
 bool ml__http_plain_server(const ml__http_req *r)

@@ -118,9 +118,6 @@ char *ml__http_header_join(const ml__http_req *r, const char *name);
 bool ml__http_unsent(const ml__http_req *r);
 /* True when the failure is at the transport level (no HTTP answer). */
 bool ml__http_failed_transport(const ml__http_req *r);
-/* True when the server took the connection (or none came) and said
- * nothing in time. */
-bool ml__http_silent(const ml__http_req *r);
 /* True when nothing listens at the address (connection refused). */
 bool ml__http_refused(const ml__http_req *r);
 /* True when TLS could not start because the server speaks plain HTTP. */
