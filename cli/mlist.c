@@ -19,10 +19,15 @@ enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
 
 /* ---- progress ----------------------------------------------------------- */
 
-/* One status line on a terminal, rewritten in place and erased at exit;
- * nothing at all when stderr is a file or a pipe. */
+/* On a terminal, one status line rewritten in place and erased at exit:
+ * the step in progress, or the blob being copied. Elsewhere (a CI log), a
+ * line when a blob copy starts and ends, and one at most every 10 s while
+ * a long one runs. */
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool progress_shown;
+
+#define REDRAW_MS 100
+#define LOG_EVERY_MS 10000
 
 static long long now_ms(void)
 {
@@ -31,15 +36,32 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Sizes in IEC units: "512 B", "1.5 KiB", "12.0 MiB". */
+static void format_iec(uint64_t n, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%llu B", (unsigned long long)n);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
 static void show_progress(const char *step, uint64_t done, uint64_t total, void *payload)
 {
     static const char *last_step;
     static long long last_ms;
     (void)payload;
+    if (strcmp(step, "copy bytes") == 0)
+        return; /* the blob's own line (show_blob) says more */
     pthread_mutex_lock(&progress_lock);
-    /* Byte counts arrive per chunk: redraw at most 10 times a second. */
     long long now = now_ms();
-    if (step == last_step && done < total && now - last_ms < 100) {
+    if (step == last_step && done < total && now - last_ms < REDRAW_MS) {
         pthread_mutex_unlock(&progress_lock);
         return;
     }
@@ -47,6 +69,65 @@ static void show_progress(const char *step, uint64_t done, uint64_t total, void 
     last_ms = now;
     fprintf(stderr, "\r\033[Kmlist: %s %llu/%llu", step, (unsigned long long)done, (unsigned long long)total);
     progress_shown = true;
+    pthread_mutex_unlock(&progress_lock);
+}
+
+/* "copying IMAGE 45% 12.0 MiB/27.0 MiB 3.1 MiB/s" */
+static void show_blob(const ml_progress_event *ev, void *payload)
+{
+    static long long last_ms;
+    (void)payload;
+    if (ev->kind == ML_PROGRESS_MOUNTED)
+        return;
+    pthread_mutex_lock(&progress_lock);
+    long long now = now_ms();
+    if (ev->kind == ML_PROGRESS_BYTES && now - last_ms < REDRAW_MS) {
+        pthread_mutex_unlock(&progress_lock);
+        return;
+    }
+    last_ms = now;
+    char done[32], total[32], rate[32];
+    format_iec(ev->done, done, sizeof(done));
+    format_iec(ev->total, total, sizeof(total));
+    format_iec(ev->elapsed_ms ? ev->done * 1000 / ev->elapsed_ms : 0, rate, sizeof(rate));
+    unsigned pct = ev->total ? (unsigned)(ev->done * 100 / ev->total) : 0;
+    fprintf(stderr, "\r\033[Kmlist: copying %s %u%% %s/%s %s/s", ev->image, pct, done, total, rate);
+    progress_shown = true;
+    pthread_mutex_unlock(&progress_lock);
+}
+
+/* The first 12 hex digits name a blob well enough in a log. */
+static void short_digest(const char *digest, char *buf, size_t len)
+{
+    const char *colon = strchr(digest, ':');
+    snprintf(buf, len, "%.*s", (int)((colon ? (size_t)(colon - digest) + 1 : 0) + 12), digest);
+}
+
+static void log_blob(const ml_progress_event *ev, void *payload)
+{
+    static long long last_line_ms;
+    (void)payload;
+    if (ev->kind == ML_PROGRESS_MOUNTED)
+        return;
+    pthread_mutex_lock(&progress_lock);
+    long long now = now_ms();
+    if (ev->kind == ML_PROGRESS_BYTES && now - last_line_ms < LOG_EVERY_MS) {
+        pthread_mutex_unlock(&progress_lock);
+        return;
+    }
+    last_line_ms = now;
+    char digest[80], total[32];
+    short_digest(ev->digest, digest, sizeof(digest));
+    format_iec(ev->total, total, sizeof(total));
+    double secs = (double)ev->elapsed_ms / 1000;
+    double mbs = ev->elapsed_ms ? (double)ev->done / 1000 / (double)ev->elapsed_ms : 0;
+    if (ev->kind == ML_PROGRESS_START)
+        fprintf(stderr, "mlist: copying blob %s (%s) from %s\n", digest, total, ev->image);
+    else if (ev->kind == ML_PROGRESS_DONE)
+        fprintf(stderr, "mlist: copied blob %s (%s) in %.1f s, %.1f MB/s\n", digest, total, secs, mbs);
+    else
+        fprintf(stderr, "mlist: copying blob %s: %u%% of %s after %.0f s, %.1f MB/s\n", digest,
+                ev->total ? (unsigned)(ev->done * 100 / ev->total) : 0, total, secs, mbs);
     pthread_mutex_unlock(&progress_lock);
 }
 
@@ -183,11 +264,17 @@ static void put_advice(FILE *f, uint32_t hints)
     if (hints & ML_HINT_TYPE_OCI)
         fputs(hints & ML_HINT_NO_ATTESTATIONS ? " (use --type oci or --no-attestations)" : " (use --type oci)", f);
     if (hints & ML_HINT_TRUST_CA)
-        fputs("; pass --ca-cert FILE with the registry's CA, or --insecure to skip verification", f);
+        fputs("; pass --ca-cert FILE with the registry's CA (or put it in"
+              " ~/.config/containers/certs.d/HOST:PORT/ca.crt), or --insecure to skip verification",
+              f);
     if (hints & ML_HINT_TRUST_PLATFORMS)
         fputs(" (use --trust-platforms if the image config is wrong)", f);
     if (hints & ML_HINT_CREDENTIALS)
         fputs(" (use --username and --password, docker login, or --authfile)", f);
+    if (hints & ML_HINT_HTTPS)
+        fputs("; leave out --plain-http", f);
+    if (hints & ML_HINT_PLAIN_HTTP)
+        fputs("; use --plain-http", f);
 }
 
 /* ---- errors, also as JSON ------------------------------------------------ */
@@ -415,10 +502,15 @@ int cli_client(cli_opts *o, ml_client **out)
     co.cache_dir = cache;
     co.log = log_to_stderr;
     co.log_payload = o;
-    if (!o->quiet && !o->debug && !o->json && isatty(STDERR_FILENO)) {
+    if (!o->quiet && !o->debug && isatty(STDERR_FILENO)) {
         co.progress = show_progress;
+        co.progress_event = show_blob;
         atexit(cli_clear_progress);
+    } else if (!o->quiet) {
+        co.progress_event = log_blob;
     }
+    const char *certs = getenv("MLIST_CERTS_D");
+    co.certs_dirs = certs && *certs ? certs : NULL;
     if (o->insecure && !o->quiet)
         cli_warn("--insecure: TLS certificates are not verified");
     ml_error *err = NULL;

@@ -134,6 +134,8 @@ ML_API int ml_error_column(const ml_error *err);
 #define ML_HINT_TRUST_CA (1u << 5)         /* trust the registry's CA (ca_cert), or ML_CLIENT_INSECURE */
 #define ML_HINT_CREDENTIALS (1u << 6)      /* give credentials: none were found */
 #define ML_HINT_TRUST_PLATFORMS (1u << 7)  /* keep the spec's platform over the config's: ML_PUSH_TRUST_PLATFORMS */
+#define ML_HINT_HTTPS (1u << 8)            /* the registry speaks HTTPS: leave ML_CLIENT_PLAIN_HTTP off */
+#define ML_HINT_PLAIN_HTTP (1u << 9)       /* the registry speaks plain HTTP: ML_CLIENT_PLAIN_HTTP */
 ML_API uint32_t ml_error_hints(const ml_error *err);
 /* Why authentication failed, for ML_EAUTH errors (0 for any other). */
 #define ML_AUTH_NO_CREDENTIALS 1 /* the registry asked for credentials and none were found */
@@ -286,14 +288,37 @@ ML_API int ml_credential_set(ml_credential *cred, const char *username, const ch
  * on the thread running the call. */
 typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *payload);
 
-#define ML_CLIENT_OPTIONS_VERSION 2
+/* Progress of one blob being copied (client option progress_event). A copy
+ * is START, BYTES as they move (several a second for a large blob), then
+ * DONE; a blob mounted from another repository of the same registry is one
+ * MOUNTED event. Several copies may be under way at once, told apart by
+ * digest. */
+#define ML_PROGRESS_START 1
+#define ML_PROGRESS_BYTES 2
+#define ML_PROGRESS_DONE 3
+#define ML_PROGRESS_MOUNTED 4
+#define ML_PROGRESS_EVENT_VERSION 1
+typedef struct ml_progress_event {
+    uint32_t version;    /* ML_PROGRESS_EVENT_VERSION; later versions only append fields */
+    uint32_t kind;       /* ML_PROGRESS_* */
+    const char *image;   /* reference of the image the blob is copied from */
+    const char *digest;  /* the blob */
+    uint64_t done;       /* bytes moved so far */
+    uint64_t total;      /* the blob's size */
+    uint64_t elapsed_ms; /* since the copy started */
+} ml_progress_event;
+/* The event and its strings are valid during the call only. Called on the
+ * thread doing the copy, possibly several at once: synchronise. */
+typedef void (*ml_progress_event_fn)(const ml_progress_event *event, void *payload);
+
+#define ML_CLIENT_OPTIONS_VERSION 3
 typedef struct ml_client_options {
     uint32_t version;     /* ML_CLIENT_OPTIONS_VERSION */
     uint32_t flags;       /* ML_CLIENT_* */
     uint32_t concurrency; /* parallel requests; 0 = 8 */
     uint32_t retries;     /* retries of transient failures; 0 = default 3, UINT32_MAX = none */
     uint32_t timeout_ms;  /* per request (blob copies: at least 1 KiB per window), and for a layout's lock; 0 = 30000 */
-    const char *ca_cert;  /* PEM bundle trusted instead of the default bundle file, or NULL */
+    const char *ca_cert;  /* PEM file of CAs trusted besides the system's, or NULL */
     const char *username; /* explicit credentials, or NULL */
     const char *password;
     const char *docker_config_dir; /* NULL = $DOCKER_CONFIG or ~/.docker */
@@ -311,8 +336,17 @@ typedef struct ml_client_options {
      * seen (registry, repository), so that a copy into that registry
      * mounts them; NULL = no cache. */
     const char *cache_dir;
+    /* Version 3. Per-blob copy progress (ml_progress_event), or NULL. */
+    ml_progress_event_fn progress_event;
+    void *progress_event_payload;
+    /* containers-certs.d(5) directories holding HOST:PORT/ with a
+     * registry's CAs (*.crt, added to the system trust) and client
+     * certificate (*.cert, *.key), colon-separated; NULL =
+     * /etc/containers/certs.d:/etc/docker/certs.d. The user's
+     * $HOME/.config/containers/certs.d comes first in any case. */
+    const char *certs_dirs;
 } ml_client_options;
-#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 ML_API int ml_client_options_init(ml_client_options *opts, uint32_t version);
 
 ML_API int ml_client_new(ml_client **out, const ml_client_options *opts,

@@ -172,7 +172,7 @@ static const char *auth_reason_text(int reason)
     }
 }
 
-int ml__error_auth(ml_error **err, int fallback, int reason)
+int ml__error_auth(ml_error **err, int fallback, int reason, const char *detail)
 {
     const char *why = auth_reason_text(reason);
     if (!err || !*err || !why)
@@ -180,7 +180,7 @@ int ml__error_auth(ml_error **err, int fallback, int reason)
     ml_error *e = *err;
     if (is_static(e) || e->auth_reason)
         return e->code;
-    char *msg = format("%s (%s)", e->message, why);
+    char *msg = format("%s (%s%s%s)", e->message, why, detail ? "; " : "", detail ? detail : "");
     if (msg) {
         free(e->message);
         e->message = msg;

@@ -53,7 +53,8 @@ void ml__error_set_http(ml_error **err, int status, const char *registry_code);
  * `fallback` when there is none. */
 int ml__error_hint(ml_error **err, int fallback, uint32_t hints);
 /* Records why authentication failed (ML_AUTH_*) and says it in the
- * message; returns the error's code, or `fallback`. */
-int ml__error_auth(ml_error **err, int fallback, int reason);
+ * message, followed by `detail` when not NULL ("(why; detail)"); returns
+ * the error's code, or `fallback`. */
+int ml__error_auth(ml_error **err, int fallback, int reason, const char *detail);
 
 #endif

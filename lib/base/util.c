@@ -404,6 +404,21 @@ void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, 
     free(msg);
 }
 
+void ml__format_iec(uint64_t bytes, char buf[ML__IEC_MAX])
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, ML__IEC_MAX, "%u B", (unsigned)bytes);
+    else
+        snprintf(buf, ML__IEC_MAX, "%.1f %s", v, units[u]);
+}
+
 uint64_t ml__now_ms(void)
 {
     struct timespec ts;

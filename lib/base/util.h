@@ -117,6 +117,10 @@ int ml__grow(void **items, size_t *cap, size_t need, size_t elem);
 /* Formats a message and hands it to a log callback (no-op without one). */
 void ml__log_v(void (*fn)(int, const char *, void *), void *payload, int level, const char *fmt, va_list ap);
 
+/* A size in IEC units for people: "512 B", "1.5 KiB", "12.0 MiB". */
+#define ML__IEC_MAX 16
+void ml__format_iec(uint64_t bytes, char buf[ML__IEC_MAX]);
+
 /* Milliseconds of a monotonic clock, for timeouts and backoff. */
 uint64_t ml__now_ms(void);
 /* Sleeps that long, through signals. */

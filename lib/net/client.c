@@ -11,9 +11,12 @@
 #define DEFAULT_RETRIES 3
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_CONCURRENCY 64
+#define BYTES_EVENT_MS 200
 
-/* A caller built against version 1 has the struct without cache_dir. */
-static const size_t OPTIONS_SIZES[] = {offsetof(ml_client_options, cache_dir), sizeof(ml_client_options)};
+/* A caller built against version 1 has the struct without cache_dir, one
+ * against version 2 without progress_event and certs_dirs. */
+static const size_t OPTIONS_SIZES[] = {offsetof(ml_client_options, cache_dir),
+                                       offsetof(ml_client_options, progress_event), sizeof(ml_client_options)};
 static const ml__options_kind OPTIONS = {"ml_client_options", ML_CLIENT_OPTIONS_VERSION, OPTIONS_SIZES,
                                          ML_CLIENT_INSECURE | ML_CLIENT_PLAIN_HTTP};
 
@@ -49,6 +52,37 @@ void ml__client_bytes(ml_client *c, uint64_t done, uint64_t total)
 {
     if (c->progress)
         c->progress("copy bytes", done, total, c->progress_payload);
+}
+
+void ml__client_blob_track(ml__blob_progress *p, ml_client *c, const ml_ref *image, const char *digest,
+                           int64_t size)
+{
+    *p = (ml__blob_progress){.client = c, .digest = digest, .total = size > 0 ? (uint64_t)size : 0,
+                             .start_ms = ml__now_ms()};
+    if (c->progress_event)
+        p->image = ml__ref_format(image); /* NULL on ENOMEM: events then go without it */
+}
+
+void ml__client_blob_event(ml__blob_progress *p, uint32_t kind, uint64_t done)
+{
+    ml_client *c = p->client;
+    if (!c->progress_event)
+        return;
+    /* Bytes arrive per network chunk: a few events a second are plenty. */
+    uint64_t now = ml__now_ms();
+    if (kind == ML_PROGRESS_BYTES && now - p->last_bytes_ms < BYTES_EVENT_MS)
+        return;
+    if (kind == ML_PROGRESS_BYTES)
+        p->last_bytes_ms = now;
+    ml_progress_event ev = {ML_PROGRESS_EVENT_VERSION, kind, p->image ? p->image : "", p->digest, done,
+                            p->total, now - p->start_ms};
+    c->progress_event(&ev, c->progress_event_payload);
+}
+
+void ml__client_blob_untrack(ml__blob_progress *p)
+{
+    free(p->image);
+    p->image = NULL;
 }
 
 uint32_t ml__client_timeout_ms(const ml_client *c) { return c->timeout_ms; }
@@ -103,11 +137,14 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
     c->credentials_payload = o.credentials_payload;
     c->progress = o.progress;
     c->progress_payload = o.progress_payload;
+    c->progress_event = o.progress_event;
+    c->progress_event_payload = o.progress_event_payload;
     if ((o.username && !(c->username = ml__strdup(o.username))) ||
         (o.password && !(c->password = ml__strdup(o.password))) ||
         (o.auth_file && !(c->auth_file = ml__strdup(o.auth_file))) ||
         (o.docker_config_dir && !(c->docker_config_dir = ml__strdup(o.docker_config_dir))) ||
-        (o.cache_dir && !(c->cache_dir = ml__strdup(o.cache_dir)))) {
+        (o.cache_dir && !(c->cache_dir = ml__strdup(o.cache_dir))) ||
+        (o.certs_dirs && !(c->certs_dirs = ml__strdup(o.certs_dirs)))) {
         ml_client_free(c);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
@@ -140,6 +177,7 @@ static void host_clear(ml__host *h)
     free(h->base);
     ml_error_free(h->unreachable);
     ml__challenge_clear(&h->challenge);
+    ml__http_tls_clear(&h->tls);
     ml__cred_clear(&h->cred.cred);
     free(h->authorization);
     ml__scopes_free(&h->token_scopes);
@@ -166,7 +204,8 @@ int ml_credential_set(ml_credential *cred, const char *username, const char *sec
 {
     if (!cred || !secret)
         return ML_EINVAL;
-    ml__cred copy = {ml__strdup(username ? username : "<token>"), ml__strdup(secret), identity_token != 0};
+    ml__cred copy = {.username = ml__strdup(username ? username : "<token>"), .secret = ml__strdup(secret),
+                     .identity_token = identity_token != 0};
     if (!copy.username || !copy.secret) {
         ml__cred_clear(&copy);
         return ML_ENOMEM;
@@ -193,5 +232,6 @@ void ml_client_free(ml_client *c)
     free(c->auth_file);
     free(c->docker_config_dir);
     free(c->cache_dir);
+    free(c->certs_dirs);
     free(c);
 }

@@ -9,6 +9,7 @@
 #include "credentials.h"
 #include "http.h"
 #include "manifestlist.h"
+#include "ref.h"
 
 struct ml_credential {
     ml__cred cred;
@@ -19,6 +20,8 @@ typedef struct ml__host {
     char *name;   /* "localhost:5000" as in references */
     char *base;   /* "https://localhost:5000" once known */
     ml_error *unreachable; /* why finding the base failed, reported once per run */
+    bool tls_loaded;
+    ml__http_tls tls;     /* its certs.d CAs and client certificate */
     /* authentication, learnt from the first 401 */
     ml__challenge challenge;
     bool cred_loaded;
@@ -50,10 +53,13 @@ struct ml_client {
     char *auth_file;
     char *docker_config_dir;
     char *cache_dir;      /* config platforms (cache.h), or NULL */
+    char *certs_dirs;     /* system certs.d directories (certs.h), or NULL */
     ml_credential_fn credentials;
     void *credentials_payload;
     ml_progress_fn progress;
     void *progress_payload;
+    ml_progress_event_fn progress_event;
+    void *progress_event_payload;
     const char *step;     /* static name of the step in progress */
     uint64_t step_done;
     uint64_t step_total;
@@ -72,6 +78,22 @@ ml__host *ml__client_host(ml_client *c, const char *name);
 void ml__client_step(ml_client *c, const char *step, size_t total);
 /* Progress in bytes of the blob being copied ("copy bytes"). */
 void ml__client_bytes(ml_client *c, uint64_t done, uint64_t total);
+
+/* One blob copy's progress events (ml_progress_event). Its state lives
+ * with the copy, not in the client: copies may run on several threads. */
+typedef struct ml__blob_progress {
+    ml_client *client;
+    char *image; /* formatted only when there is a callback */
+    const char *digest;
+    uint64_t total;
+    uint64_t start_ms;
+    uint64_t last_bytes_ms;
+} ml__blob_progress;
+void ml__client_blob_track(ml__blob_progress *p, ml_client *c, const ml_ref *image, const char *digest,
+                           int64_t size);
+/* ML_PROGRESS_START, _BYTES (done so far), _DONE or _MOUNTED. */
+void ml__client_blob_event(ml__blob_progress *p, uint32_t kind, uint64_t done);
+void ml__client_blob_untrack(ml__blob_progress *p);
 
 /* Options other layers need: the request timeout (also a layout lock's
  * longest wait), retries, the config cache directory (NULL: none). */

@@ -37,6 +37,7 @@ void ml__cred_clear(ml__cred *c)
         ml__wipe(c->secret, strlen(c->secret));
         free(c->secret);
     }
+    free(c->where);
     *c = (ml__cred){0};
 }
 
@@ -223,6 +224,15 @@ static int parse_auth_entry(const ml__json *entry, const char *path, const char 
     return ML_OK;
 }
 
+/* "FILE, entry "KEY"": which credentials a message is about. */
+static int set_where(ml__cred *out, const char *path, const char *key, ml_error **err)
+{
+    char *k = ml__sanitize(key, strlen(key), KEY_QUOTE_MAX);
+    out->where = k ? ml__asprintf("%s, entry \"%s\"", path, k) : NULL;
+    free(k);
+    return out->where ? ML_OK : oom(err);
+}
+
 /* Looks the registry up in an "auths" object: the best-scoring entries
  * first, file order among equals; the first entry with credentials wins. */
 static int lookup_auths(const ml__json *auths, const char *path, const char *registry, bool docker_style,
@@ -233,6 +243,8 @@ static int lookup_auths(const ml__json *auths, const char *path, const char *reg
             if (key_score(ml__json_key(e), registry, docker_style) != score)
                 continue;
             int rc = parse_auth_entry(e, path, ml__json_key(e), out, found, err);
+            if (rc == ML_OK && *found)
+                rc = set_where(out, path, ml__json_key(e), err);
             if (rc != ML_OK || *found)
                 return rc;
         }
@@ -427,8 +439,16 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* Adds a place consulted to the list a "none found" message gives. */
+static void note_looked(ml__buf *looked, const char *kind, const char *what)
+{
+    ml__buf_puts(looked, looked->len ? ", " : "");
+    ml__buf_puts(looked, kind);
+    ml__buf_puts(looked, what);
+}
+
 static int lookup_auth_json(const ml__cred_sources *src, const char *registry, ml__cred *out,
-                            bool *found, ml_error **err)
+                            bool *found, ml__buf *looked, ml_error **err)
 {
     const char *named = src && src->auth_file && *src->auth_file ? src->auth_file
                                                                   : env("REGISTRY_AUTH_FILE");
@@ -441,6 +461,7 @@ static int lookup_auth_json(const ml__cred_sources *src, const char *registry, m
             return oom(err);
     }
     const char *p = named ? named : path;
+    note_looked(looked, "", p);
     ml__json *root = NULL;
     int rc = load_json(p, named == NULL, &root, err);
     const ml__json *auths = NULL;
@@ -454,7 +475,7 @@ static int lookup_auth_json(const ml__cred_sources *src, const char *registry, m
 }
 
 static int lookup_docker_config(const ml__cred_sources *src, const char *registry, ml__cred *out,
-                                bool *found, ml_error **err)
+                                bool *found, ml__buf *looked, ml_error **err)
 {
     char *path = NULL;
     const char *dir = src && src->docker_config_dir && *src->docker_config_dir ? src->docker_config_dir
@@ -469,6 +490,7 @@ static int lookup_docker_config(const ml__cred_sources *src, const char *registr
     }
     if (!path)
         return oom(err);
+    note_looked(looked, "", path);
     ml__json *root = NULL;
     int rc = load_json(path, true, &root, err);
     if (rc != ML_OK || !root) {
@@ -489,8 +511,12 @@ static int lookup_docker_config(const ml__cred_sources *src, const char *registr
             helper = name;
     }
     if (rc == ML_OK && helper) {
+        note_looked(looked, "credential helper docker-credential-", helper);
         rc = ml__cred_helper_get(helper, ml__cred_server_url(registry), ML__CRED_HELPER_TIMEOUT_MS,
                                  out, found, err);
+        if (rc == ML_OK && *found &&
+            !(out->where = ml__asprintf("credential helper docker-credential-%s (%s)", helper, path)))
+            rc = oom(err);
         if (rc != ML_OK && rc != ML_ENOMEM)
             ml__error_prefix(err, rc, "%s", path);
     } else if (rc == ML_OK) {
@@ -514,12 +540,18 @@ int ml__cred_lookup(const ml__cred_sources *src, const char *registry, ml__cred 
         free(r);
         return ML_EINVAL;
     }
-    int rc = lookup_auth_json(src, registry, out, found, err);
+    ml__buf looked = {0};
+    int rc = lookup_auth_json(src, registry, out, found, &looked, err);
     if (rc == ML_OK && !*found)
-        rc = lookup_docker_config(src, registry, out, found, err);
+        rc = lookup_docker_config(src, registry, out, found, &looked, err);
+    if (rc == ML_OK && looked.oom)
+        rc = oom(err);
     if (rc != ML_OK) {
         ml__cred_clear(out);
         *found = false;
+    } else if (!*found) {
+        out->where = looked.len ? ml__buf_take(&looked) : NULL;
     }
+    ml__buf_free(&looked);
     return rc;
 }

@@ -17,6 +17,9 @@ typedef struct ml__cred {
     char *username;      /* "<token>" for an identity token without user name */
     char *secret;        /* password or identity token */
     bool identity_token; /* secret is an OAuth2 refresh token (identitytoken) */
+    char *where;         /* for messages: where they came from ("FILE, entry \"KEY\"",
+                          * "credential helper docker-credential-NAME"); after a
+                          * lookup that found none, every place looked at */
 } ml__cred;
 
 /* NULL or empty members (or a NULL struct) mean the environment defaults. */
@@ -38,7 +41,8 @@ typedef struct ml__cred_sources {
  * "https://index.docker.io/v1/". auths entries hold "auth" (base64
  * "user:password") or "identitytoken" (identity_token set, username from
  * "username" or "<token>").
- * Nothing found: ML_OK with *found false. Malformed files: ML_EAUTH naming
+ * Nothing found: ML_OK with *found false and out->where listing the
+ * files and helper consulted (NULL when none). Malformed files: ML_EAUTH naming
  * the file; unreadable ones: ML_EIO (ML_ETOOBIG beyond ML__CRED_FILE_MAX).
  * Helper failures: ML_EAUTH naming the helper. ML_EINVAL for a registry
  * that is not a host[:port]. Messages never contain secrets. *out is

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "fileio.h"
 #include "http.h"
 
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
@@ -20,6 +21,16 @@
  * stall is: a source trickling a few bytes a second would otherwise hold a
  * large blob for days. */
 #define STREAM_MIN_BYTES 1024L
+/* The connection, and the first byte of an answer to a bounded request,
+ * must come within this (or the request timeout if shorter): a registry
+ * that accepts and never answers is retried and given up on in well under
+ * a minute, and said so (a stream has its own stall rule). */
+#define FIRST_BYTE_MAX_MS 10000u
+/* The longest wait between looks at the transfers: the first-byte bound
+ * is checked then. */
+#define POLL_MAX_MS 200
+/* A CA bundle larger than this is refused (Debian's is about 200 KiB). */
+#define CA_FILE_MAX (16u * 1024 * 1024)
 
 struct ml__http {
     CURLM *multi;
@@ -27,6 +38,10 @@ struct ml__http {
     ml__http_opts opts;
     char *ca_cert;
     char *user_agent;
+    char *system_ca;  /* the bundle the system trusts: $SSL_CERT_FILE, else libcurl's */
+    bool env_ca_file; /* $SSL_CERT_FILE set: it replaces libcurl's bundle */
+    char *env_ca_dir; /* $SSL_CERT_DIR, or NULL */
+    ml__http_tls defaults; /* the system bundle plus ca_cert, when there is one */
     uint64_t jitter_state; /* per handle: no process-wide random state */
 };
 
@@ -50,6 +65,10 @@ typedef struct slot {
     bool active;
     bool done;
     bool streamed; /* bytes went to or came from a stream callback or pipe */
+    bool answered; /* a status line or header arrived */
+    bool no_answer; /* cut for want of a first byte (on_xfer) */
+    uint64_t started_ms;
+    uint64_t answer_by_ms; /* bounded requests: the first byte's deadline */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -60,6 +79,78 @@ static void log_msg(const ml__http *h, int level, const char *fmt, ...)
     va_start(ap, fmt);
     ml__log_v(h->opts.log, h->opts.log_payload, level, fmt, ap);
     va_end(ap);
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Where the system's CAs are, as OpenSSL's own tools take them. */
+static int trust_sources(ml__http *h)
+{
+    const char *file = env("SSL_CERT_FILE");
+    char *builtin = NULL;
+    CURL *e = file ? NULL : curl_easy_init();
+    if (e)
+        curl_easy_getinfo(e, CURLINFO_CAINFO, &builtin);
+    h->env_ca_file = file != NULL;
+    h->system_ca = ml__strdup(file ? file : builtin);
+    h->env_ca_dir = ml__strdup(env("SSL_CERT_DIR"));
+    if (e)
+        curl_easy_cleanup(e);
+    bool oom = ((file || builtin) && !h->system_ca) || (env("SSL_CERT_DIR") && !h->env_ca_dir);
+    return oom ? ML_ENOMEM : ML_OK;
+}
+
+static void append_pem(ml__buf *b, const char *pem, size_t len)
+{
+    ml__buf_append(b, pem, len);
+    ml__buf_puts(b, "\n");
+}
+
+int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem, size_t extra_len,
+                      const char *cert, const char *key, ml_error **err)
+{
+    *t = (ml__http_tls){0};
+    ml__buf b = {0};
+    int rc = ML_OK;
+    if (h->ca_cert || extra_len) {
+        char *pem = NULL;
+        size_t len = 0;
+        /* A system bundle that cannot be read trusts nothing more. */
+        if (h->system_ca && ml__read_file(h->system_ca, CA_FILE_MAX, &pem, &len, NULL) == ML_OK)
+            append_pem(&b, pem, len);
+        free(pem);
+        pem = NULL;
+        if (h->ca_cert && (rc = ml__read_file(h->ca_cert, CA_FILE_MAX, &pem, &len, err)) != ML_OK)
+            rc = ml__error_prefix(err, rc, "CA certificate file");
+        else if (h->ca_cert)
+            append_pem(&b, pem, len);
+        free(pem);
+        if (extra_len)
+            append_pem(&b, extra_pem, extra_len);
+    }
+    bool oom = b.oom;
+    t->ca_len = b.len;
+    t->ca_pem = rc == ML_OK && b.len ? ml__buf_take(&b) : NULL;
+    t->cert = ml__strdup(cert);
+    t->key = ml__strdup(key);
+    ml__buf_free(&b);
+    if (rc == ML_OK && (oom || (t->ca_len && !t->ca_pem) || (cert && !t->cert) || (key && !t->key)))
+        rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (rc != ML_OK)
+        ml__http_tls_clear(t);
+    return rc;
+}
+
+void ml__http_tls_clear(ml__http_tls *t)
+{
+    free(t->ca_pem);
+    free(t->cert);
+    free(t->key);
+    *t = (ml__http_tls){0};
 }
 
 int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
@@ -80,6 +171,15 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     }
     h->opts.ca_cert = h->ca_cert;
     h->opts.user_agent = h->user_agent;
+    int rc = trust_sources(h);
+    if (rc == ML_OK)
+        rc = ml__http_tls_init(h, &h->defaults, NULL, 0, NULL, NULL, err);
+    else
+        ml__error_set(err, rc, "out of memory");
+    if (rc != ML_OK) {
+        ml__http_free(h);
+        return rc;
+    }
     /* One DNS cache and TLS session cache for all transfers of this client;
      * connections are pooled by the multi handle itself. */
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
@@ -103,6 +203,9 @@ void ml__http_free(ml__http *h)
         curl_share_cleanup(h->share);
     free(h->ca_cert);
     free(h->user_agent);
+    free(h->system_ca);
+    free(h->env_ca_dir);
+    ml__http_tls_clear(&h->defaults);
     free(h);
 }
 
@@ -146,6 +249,7 @@ void ml__http_req_reset(ml__http_req *r)
     r->curl_code = 0;
     r->error[0] = '\0';
     r->too_big = false;
+    r->silent = false;
     r->unsent = false;
 }
 
@@ -307,6 +411,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     slot *sl = userdata;
     ml__http_req *r = sl->req;
     size_t len = size * nmemb;
+    sl->answered = true;
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue or a redirect) starts afresh. */
         ml__strvec_free(&r->response_headers);
@@ -381,6 +486,23 @@ static int on_seek(void *userdata, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+static uint32_t first_byte_ms(const ml__http *h)
+{
+    return h->opts.timeout_ms < FIRST_BYTE_MAX_MS ? h->opts.timeout_ms : FIRST_BYTE_MAX_MS;
+}
+
+/* curl calls it at least once a second: a bounded request still without
+ * any answer after first_byte_ms is cut. */
+static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    slot *sl = userdata;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (sl->answered || sl->req->stream)
+        return 0;
+    sl->no_answer = ml__now_ms() >= sl->answer_by_ms;
+    return sl->no_answer;
+}
+
 static int build_headers(slot *sl)
 {
     ml__http_req *r = sl->req;
@@ -424,6 +546,25 @@ static void set_method(CURL *e, slot *sl)
     }
 }
 
+static void set_trust(const ml__http *h, CURL *e, const ml__http_tls *t)
+{
+    const char *pem = t && t->ca_pem ? t->ca_pem : h->defaults.ca_pem;
+    size_t len = t && t->ca_pem ? t->ca_len : h->defaults.ca_len;
+    if (pem) {
+        /* Kept by the client for as long as its handles live. */
+        struct curl_blob blob = {(void *)pem, len, CURL_BLOB_NOCOPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (h->env_ca_file) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->system_ca);
+    }
+    if (h->env_ca_dir)
+        curl_easy_setopt(e, CURLOPT_CAPATH, h->env_ca_dir);
+    if (t && t->cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key);
+    }
+}
+
 static int start_slot(ml__http *h, slot *sl)
 {
     ml__http_req *r = sl->req;
@@ -436,6 +577,10 @@ static int start_slot(ml__http *h, slot *sl)
     sl->easy = e;
     sl->read_offset = 0;
     sl->streamed = false;
+    sl->answered = false;
+    sl->no_answer = false;
+    sl->started_ms = ml__now_ms();
+    sl->answer_by_ms = sl->started_ms + first_byte_ms(h);
     if (r->read && r->rewind)
         r->rewind(r->read_payload);
     if (r->pipe_out) {
@@ -460,7 +605,10 @@ static int start_slot(ml__http *h, slot *sl)
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)first_byte_ms(h));
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xfer);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, sl);
     if (r->stream) {
         /* A long copy may take minutes; only a stalled or crawling one is
          * cut off (curl: below LIMIT bytes/s for TIME seconds). */
@@ -480,8 +628,7 @@ static int start_slot(ml__http *h, slot *sl)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (h->opts.ca_cert)
-        curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_cert);
+    set_trust(h, e, r->tls);
     set_method(e, sl);
     curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
@@ -500,6 +647,8 @@ static bool transient(const slot *sl)
     const ml__http_req *r = sl->req;
     if (sl->streamed)
         return false; /* a stream cannot be replayed here; the caller restarts it */
+    if (r->silent)
+        return true;
     switch (r->curl_code) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
@@ -554,6 +703,32 @@ static uint64_t backoff_ms(ml__http *h, const ml__http_req *r)
     return ra > wait ? ra : wait;
 }
 
+/* "host:port/path..." of a URL, for messages. */
+static const char *after_scheme(const char *url)
+{
+    const char *p = strstr(url, "://");
+    return p ? p + 3 : url;
+}
+
+static const char *url_path(const char *url)
+{
+    const char *p = after_scheme(url);
+    return p + strcspn(p, "/");
+}
+
+/* A request that got nothing back in time (no connection, no TLS
+ * handshake or no first byte): said as such. */
+static void note_silence(slot *sl, CURLcode code)
+{
+    ml__http_req *r = sl->req;
+    if (sl->answered || (!sl->no_answer && code != CURLE_OPERATION_TIMEDOUT))
+        return;
+    const char *host = after_scheme(r->url);
+    r->silent = true;
+    snprintf(r->error, sizeof(r->error), "no answer from %.*s for %llu s", (int)strcspn(host, "/?#"), host,
+             (unsigned long long)((ml__now_ms() - sl->started_ms + 500) / 1000));
+}
+
 static void finish_slot(ml__http *h, slot *sl, CURLcode code)
 {
     ml__http_req *r = sl->req;
@@ -562,8 +737,10 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     r->status = code == CURLE_OK ? status : 0;
     r->curl_code = (int)code;
     curl_easy_getinfo(sl->easy, CURLINFO_REDIRECT_COUNT, &r->redirects);
-    if (code != CURLE_OK)
+    if (code != CURLE_OK) {
         snprintf(r->error, sizeof(r->error), "%s", sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(code));
+        note_silence(sl, code);
+    }
     double secs = 0;
     curl_easy_getinfo(sl->easy, CURLINFO_TOTAL_TIME, &secs);
     if (r->status)
@@ -583,8 +760,13 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
             h->opts.finished(h->opts.finished_payload);
         return;
     }
-    if (transient(sl) && r->attempts <= h->opts.retries) {
+    uint32_t retries = r->probe && h->opts.retries > 1 ? 1 : h->opts.retries;
+    if (transient(sl) && r->attempts <= retries) {
         uint64_t wait = backoff_ms(h, r);
+        /* Silence is worth a warning: the run may seem to hang meanwhile. */
+        if (r->silent)
+            log_msg(h, ML_LOG_WARN, "%s, retrying %u/%u (%s %s)", r->error, r->attempts, retries, r->method,
+                    url_path(r->url));
         log_msg(h, ML_LOG_INFO, "%s %s: %s; retrying in %llu ms", r->method, r->url,
                 r->status ? "server busy or failing" : r->error, (unsigned long long)wait);
         sl->due_ms = ml__now_ms() + wait;
@@ -593,6 +775,8 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
             r->pipe_in->sink_active = false;
         return;
     }
+    if (r->silent)
+        strncat(r->error, " (timed out)", sizeof(r->error) - strlen(r->error) - 1);
     sl->done = true;
     pipe_ends(sl);
     if (h->opts.finished)
@@ -764,10 +948,10 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         if (pump_pipes(slots, n) || startable(h, slots, n, running))
             continue;
         next_due = earliest_due(slots, n); /* retries scheduled just now count */
-        int wait = 1000;
+        int wait = POLL_MAX_MS;
         if (next_due != UINT64_MAX) {
             uint64_t now = ml__now_ms();
-            wait = next_due <= now ? 0 : (int)(next_due - now < 1000 ? next_due - now : 1000);
+            wait = next_due <= now ? 0 : (int)(next_due - now < POLL_MAX_MS ? next_due - now : POLL_MAX_MS);
         }
         if (running)
             curl_multi_poll(h->multi, NULL, 0, wait, NULL);

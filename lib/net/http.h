@@ -13,13 +13,24 @@
 
 typedef struct ml__http ml__http;
 
+/* What a request trusts and presents beyond the client's defaults: a
+ * registry's own CAs (certs.d) and client certificate. */
+typedef struct ml__http_tls {
+    char *ca_pem;  /* every CA trusted (system bundle, ca_cert, extras), or NULL: the defaults */
+    size_t ca_len;
+    char *cert;    /* client certificate and key files (PEM), or NULL */
+    char *key;
+} ml__http_tls;
+
 typedef struct ml__http_opts {
     uint32_t concurrency; /* parallel transfers */
     uint32_t retries;     /* extra attempts for transient failures */
     uint32_t timeout_ms;  /* whole request for bounded bodies; for streams, the
-                           * window in which at least 1 KiB must move */
+                           * window in which at least 1 KiB must move; the
+                           * connection and a bounded request's first byte
+                           * within it or 10 s, whichever is shorter */
     bool insecure;        /* skip TLS verification */
-    const char *ca_cert;  /* PEM bundle added to the trust store, or NULL */
+    const char *ca_cert;  /* PEM file of CAs added to the system trust, or NULL */
     const char *user_agent;
     ml_log_fn log;
     void *log_payload;
@@ -65,6 +76,10 @@ typedef struct ml__http_req {
     size_t max_body;      /* response limit; 0 = 4 MiB */
     bool follow;          /* follow redirects (blob downloads) */
     bool stream;          /* long transfer: stall limit instead of a total timeout */
+    const ml__http_tls *tls; /* borrowed; NULL: the client's defaults */
+    bool probe;           /* a question of a series (plain HTTP, then TLS): one
+                           * retry at most, so a silent server is given up on
+                           * after both in the time of one ordinary request */
     char *unsafe;         /* name of a header refused by ml__http_req_header; owned */
     /* result */
     long status;          /* 0 when no HTTP answer */
@@ -73,6 +88,7 @@ typedef struct ml__http_req {
     int curl_code;
     char error[256];      /* curl's error text, if any */
     bool too_big;
+    bool silent;          /* no answer (or connection) in time; error says for how long */
     bool unsent;          /* refused by ml__http_run, see ml__http_unsent */
     long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
@@ -81,6 +97,15 @@ typedef struct ml__http_req {
 
 int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err);
 void ml__http_free(ml__http *h);
+
+/* TLS for a registry: the system bundle ($SSL_CERT_FILE, else libcurl's),
+ * the client's ca_cert and `extra_pem` (CAs added, as docker adds a
+ * certs.d directory's to the system roots: libcurl's CA blob would replace
+ * the bundle, so it holds all of them), and a client certificate (copied
+ * paths, or NULL). ML_EIO for an unreadable ca_cert, ML_ENOMEM. */
+int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem, size_t extra_len,
+                      const char *cert, const char *key, ml_error **err);
+void ml__http_tls_clear(ml__http_tls *t);
 
 /* Creates a request with a copied URL. NULL on ENOMEM. */
 ml__http_req *ml__http_req_new(const char *method, const char *url);

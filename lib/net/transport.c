@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certs.h"
 #include "transport.h"
 
 /* ---- credentials ---------------------------------------------------------- */
@@ -28,15 +29,25 @@ static int load_credentials(ml_client *c, ml__host *h, ml_error **err)
     return rc;
 }
 
+static int set_where(ml__host *h, const char *where, ml_error **err)
+{
+    free(h->cred.cred.where);
+    h->cred.cred.where = ml__strdup(where);
+    return h->cred.cred.where ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+}
+
 static int load_credentials_once(ml_client *c, ml__host *h, ml_error **err)
 {
-    if (c->username || c->password)
-        return ml_credential_set(&h->cred, c->username, c->password ? c->password : "", 0) == ML_OK
-                   ? ML_OK
-                   : ml__error_set(err, ML_ENOMEM, "out of memory");
+    if (c->username || c->password) {
+        if (ml_credential_set(&h->cred, c->username, c->password ? c->password : "", 0) != ML_OK)
+            return ml__error_set(err, ML_ENOMEM, "out of memory");
+        return set_where(h, "the username and password given", err);
+    }
     if (c->credentials) {
         int rc = c->credentials(h->name, &h->cred, c->credentials_payload);
-        return rc == ML_OK ? ML_OK : ml__error_set(err, rc, "credential provider failed for %s", h->name);
+        if (rc != ML_OK)
+            return ml__error_set(err, rc, "credential provider failed for %s", h->name);
+        return set_where(h, "the credential callback", err);
     }
     ml__cred_sources src = {c->auth_file, c->docker_config_dir};
     bool found = false;
@@ -44,10 +55,9 @@ static int load_credentials_once(ml_client *c, ml__host *h, ml_error **err)
     int rc = ml__cred_lookup(&src, h->name, &cred, &found, err);
     if (rc != ML_OK)
         return rc;
-    if (found) {
-        h->cred.cred = cred;
-        h->cred.set = true;
-    }
+    ml__cred_clear(&h->cred.cred);
+    h->cred.cred = cred; /* when none were found, where it looked */
+    h->cred.set = found;
     return ML_OK;
 }
 
@@ -73,6 +83,22 @@ static char *basic_value(const ml__cred *cred)
     free(pair);
     free(b64);
     return value;
+}
+
+/* Which credentials an authentication failure is about, or where none
+ * were found: the user name and the source, never the secret. */
+static int explain(const ml__host *h, int reason, ml_error **err)
+{
+    const ml__cred *cred = &h->cred.cred;
+    char *detail = NULL;
+    if (reason == ML_AUTH_NO_CREDENTIALS)
+        detail = ml__asprintf("looked in %s", cred->where ? cred->where : "no file (none configured)");
+    else if (h->cred.set)
+        detail = ml__asprintf("user \"%s\" from %s", cred->username ? cred->username : "",
+                              cred->where ? cred->where : "the client");
+    int rc = ml__error_auth(err, ML_EAUTH, reason, detail);
+    free(detail);
+    return rc;
 }
 
 /* ---- tokens ------------------------------------------------------------- */
@@ -120,7 +146,7 @@ static int token_failed(const ml__host *h, const ml__http_req *r, ml_error **err
     if (r->status == 401 || r->status == 403) {
         ml__error_set(err, ML_EAUTH, "%s: authentication failed (token service answered HTTP %ld)", h->name,
                       r->status);
-        return ml__error_auth(err, ML_EAUTH, h->cred.set ? ML_AUTH_REJECTED : ML_AUTH_NO_CREDENTIALS);
+        return explain(h, h->cred.set ? ML_AUTH_REJECTED : ML_AUTH_NO_CREDENTIALS, err);
     }
     return ml__error_set(err, ML_EAUTH, "token request for %s: HTTP %ld", h->name, r->status);
 }
@@ -162,6 +188,7 @@ static int fetch_token(ml_client *c, ml__host *h, ml_error **err)
     if (!r)
         return ML_ENOMEM;
     r->max_body = 1024 * 1024;
+    r->tls = &h->tls; /* docker, too, reaches the token service with the registry's */
     rc = ml__http_run(c->http, &r, 1);
     if (rc != ML_OK)
         rc = ml__error_set(err, rc, "out of memory");
@@ -185,6 +212,7 @@ static int auth_prepare(ml_client *c, ml__host *h, const ml__scopes *scopes, ml_
 {
     if (ml__scopes_merge(&h->wanted, scopes) != ML_OK)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    req->tls = &h->tls;
     int rc = ML_OK;
     switch (h->challenge.scheme) {
     case ML__AUTH_NONE:
@@ -230,8 +258,33 @@ static bool auth_challenged(ml_client *c, ml__host *h, const ml__http_req *req)
 
 /* ---- where a registry lives --------------------------------------------- */
 
+static bool answered_plain(const ml__http_req *r);
+
+int ml__transport_scheme_error(const ml__http_req *r, const char *what, ml_error **err)
+{
+    /* A registry's own 400 carries its JSON error body; Go's TLS server
+     * answers plain HTTP with a bare status line, no header (a HEAD gets
+     * no body to tell by). */
+    bool registry_body = r->response.data && r->response.data[0] == '{';
+    bool bare_400 = r->status == 400 && r->response_headers.count == 0;
+    bool from_registry = r->status && r->redirects == 0; /* not blob storage's answer */
+    if (ml__has_prefix(r->url, "http://") && from_registry && !registry_body && (bare_400 || !answered_plain(r))) {
+        ml__error_set(err, ML_ENET, "%s: the registry speaks HTTPS, not plain HTTP (it answered HTTP %ld)", what,
+                      r->status);
+        return ml__error_hint(err, ML_ENET, ML_HINT_HTTPS);
+    }
+    if (ml__has_prefix(r->url, "https://") && ml__http_plain_server(r)) {
+        ml__error_set(err, ML_ENET, "%s: the registry speaks plain HTTP, not HTTPS (%s)", what, r->error);
+        return ml__error_hint(err, ML_ENET, ML_HINT_PLAIN_HTTP);
+    }
+    return ML_OK;
+}
+
 int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err)
 {
+    int rc = ml__transport_scheme_error(r, what, err);
+    if (rc != ML_OK)
+        return rc;
     if (ml__http_unsent(r))
         return ml__error_set(err, ML_EINVAL, "%s: %s", what, r->error);
     if (ml__http_cert_failed(r)) {
@@ -241,7 +294,21 @@ int ml__transport_error(const ml__http_req *r, const char *what, ml_error **err)
     return ml__error_set(err, ML_ENET, "%s: %s", what, r->error[0] ? r->error : "no answer");
 }
 
-static int probe(ml_client *c, const char *scheme, const char *api_host, ml__http_req **out)
+/* The registry's certs.d material, read once per run. */
+static int load_tls(ml_client *c, ml__host *h, ml_error **err)
+{
+    if (h->tls_loaded)
+        return ML_OK;
+    ml__certs certs = {0};
+    int rc = ml__certs_read(c->certs_dirs, h->name, &certs, err);
+    if (rc == ML_OK)
+        rc = ml__http_tls_init(c->http, &h->tls, certs.ca_pem, certs.ca_len, certs.cert, certs.key, err);
+    ml__certs_clear(&certs);
+    h->tls_loaded = rc == ML_OK;
+    return rc;
+}
+
+static int probe(ml_client *c, const ml__host *h, const char *scheme, const char *api_host, ml__http_req **out)
 {
     char *url = ml__asprintf("%s://%s/v2/", scheme, api_host);
     *out = url ? ml__http_req_new("GET", url) : NULL;
@@ -249,6 +316,8 @@ static int probe(ml_client *c, const char *scheme, const char *api_host, ml__htt
     if (!*out)
         return ML_ENOMEM;
     (*out)->max_body = 64 * 1024;
+    (*out)->tls = &h->tls;
+    (*out)->probe = true;
     return ml__http_run(c->http, out, 1);
 }
 
@@ -274,17 +343,17 @@ static bool answered_plain(const ml__http_req *r)
  * credentials are sent before a challenge) and spares a TLS handshake; a
  * TLS server is then asked over TLS, and a certificate failure there is
  * never a reason to fall back. */
-static int probe_loopback(ml_client *c, const char *api_host, char **base, ml_error **err)
+static int probe_loopback(ml_client *c, const ml__host *h, const char *api_host, char **base, ml_error **err)
 {
     ml__http_req *r = NULL;
-    int rc = probe(c, "http", api_host, &r);
+    int rc = probe(c, h, "http", api_host, &r);
     bool plain = rc == ML_OK && answered_plain(r);
     bool nobody = rc == ML_OK && ml__http_refused(r);
     if (rc == ML_OK && nobody)
         rc = ml__transport_error(r, r->url, err);
     if (rc == ML_OK && !plain) {
         ml__http_req_free(r);
-        rc = probe(c, "https", api_host, &r);
+        rc = probe(c, h, "https", api_host, &r);
         if (rc == ML_OK && !r->status && !ml__http_plain_server(r))
             rc = ml__transport_error(r, r->url, err);
         plain = rc == ML_OK && !r->status;
@@ -315,11 +384,13 @@ int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_er
         return ml__error_set(err, ml_error_code(h->unreachable), "%s", ml_error_message(h->unreachable));
     const char *api_host = ml__ref_api_host(ref);
     char *b = NULL;
-    int rc = ML_OK;
+    int rc = load_tls(c, h, err);
+    if (rc != ML_OK)
+        return rc;
     if (c->flags & ML_CLIENT_PLAIN_HTTP)
         b = ml__asprintf("http://%s", api_host);
     else if (ml__ref_is_loopback(ref))
-        rc = probe_loopback(c, api_host, &b, err);
+        rc = probe_loopback(c, h, api_host, &b, err);
     else
         b = ml__asprintf("https://%s", api_host);
     if (rc != ML_OK) {
@@ -434,14 +505,21 @@ int ml__transport_send_bare(ml_client *c, ml__http_req *r)
     return ml__http_run(c->http, &r, 1);
 }
 
-int ml__transport_auth_reason(ml_client *c, const ml_ref *repo, long status)
+static int auth_reason(const ml__host *h, long status)
 {
-    ml__host *h = ml__client_host(c, repo->registry);
-    if (!h || !h->cred.set)
+    if (!h->cred.set)
         return ML_AUTH_NO_CREDENTIALS;
     if (status == 403)
         return ML_AUTH_DENIED;
     /* A token was issued for these credentials: the registry refusing it
      * is about the repository or action, not the credentials. */
     return h->challenge.scheme == ML__AUTH_BASIC ? ML_AUTH_REJECTED : ML_AUTH_DENIED;
+}
+
+int ml__transport_auth_explain(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err)
+{
+    if (rc != ML_EAUTH)
+        return rc;
+    ml__host *h = ml__client_host(c, repo->registry);
+    return h ? explain(h, auth_reason(h, status), err) : ml__error_auth(err, rc, ML_AUTH_NO_CREDENTIALS, NULL);
 }

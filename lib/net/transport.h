@@ -38,9 +38,16 @@ int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, co
  * ML_OK or ML_ENOMEM; the outcome is in the request. */
 int ml__transport_send_bare(ml_client *c, ml__http_req *r);
 
-/* Why a request to repo's registry ended in 401 or 403 after the
- * authentication rounds: ML_AUTH_*. */
-int ml__transport_auth_reason(ml_client *c, const ml_ref *repo, long status);
+/* For rc ML_EAUTH (a request to repo's registry ended in 401 or 403 after
+ * the authentication rounds), says why in *err (ML_AUTH_*) and which
+ * credentials it was about or where none were found; returns rc. */
+int ml__transport_auth_explain(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err);
+
+/* A registry asked in the scheme it does not speak: plain HTTP to a TLS
+ * server (its 400 or redirect to https), or TLS to a plain HTTP server.
+ * ML_ENET naming `what` with ML_HINT_HTTPS or ML_HINT_PLAIN_HTTP; ML_OK
+ * when the answer is not that. */
+int ml__transport_scheme_error(const ml__http_req *r, const char *what, ml_error **err);
 
 /* A request that got no answer (refused, TLS, timeout): ML_ENET naming
  * `what`, hinting at the CA when the certificate was not trusted. */

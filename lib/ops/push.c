@@ -328,8 +328,10 @@ static int plan_children(ml_client *c, const ml_list *l, const child_copy *cc, m
         const ml__blob_need *b = &cc->copy.needs[i];
         bool mount = ml__store_can_mount(c, b->from, &l->target);
         char *from = ml__ref_repo_name(b->from);
-        rc = from ? ml__strvec_pushf(&res->plan, "%s blob %s (%lld bytes) from %s", mount ? "mount" : "copy",
-                                     b->digest, (long long)b->size, from)
+        char size[ML__IEC_MAX];
+        ml__format_iec(b->size > 0 ? (uint64_t)b->size : 0, size);
+        rc = from ? ml__strvec_pushf(&res->plan, "%s blob %s (%s) from %s", mount ? "mount" : "copy", b->digest,
+                                     size, from)
                   : ML_ENOMEM;
         free(from);
     }

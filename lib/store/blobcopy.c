@@ -35,11 +35,19 @@ typedef struct blob_copy {
     FILE *file;
     int rc;
     ml_error *err;
+    ml__blob_progress progress; /* client NULL: not reported (small uploads) */
+    bool started;               /* START reported */
 } blob_copy;
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
 static bool ok_status(long status) { return status >= 200 && status < 300; }
+
+static void report(blob_copy *bc, uint32_t kind, uint64_t done)
+{
+    if (bc->progress.client)
+        ml__client_blob_event(&bc->progress, kind, done);
+}
 
 static uint64_t blob_size(const blob_copy *bc) { return (uint64_t)bc->need->size; }
 
@@ -171,6 +179,8 @@ static int mount_answer(ml_client *c, blob_copy *bc, const ml__http_req *r, ml_e
 {
     bool opened = false;
     bc->need->mounted = r->status == 201;
+    if (bc->need->mounted)
+        report(bc, ML_PROGRESS_MOUNTED, blob_size(bc));
     int rc = bc->need->mounted ? ML_OK : take_session(bc, r, &opened, err);
     bool cached = bc->mount_from == &bc->cached;
     if (rc != ML_OK || bc->need->mounted || opened || cached || (r->status >= 401 && r->status <= 404))
@@ -238,6 +248,7 @@ static int advanced(blob_copy *bc, size_t len)
         return -1;
     bc->moved += len;
     ml__client_bytes(bc->client, bc->offset + bc->moved, blob_size(bc));
+    report(bc, ML_PROGRESS_BYTES, bc->offset + bc->moved);
     return 0;
 }
 
@@ -314,6 +325,9 @@ static int copy_start(ml_client *c, blob_copy *bc, ml__access acc[2], ml_error *
     int rc = ml__transport_base(c, bc->target, &base, err);
     char *url = rc == ML_OK ? session_url(base, bc->location, bc->need->digest) : NULL;
     bc->moved = 0;
+    if (!bc->started)
+        report(bc, ML_PROGRESS_START, 0);
+    bc->started = true;
     bc->put = url ? ml__http_req_new("PUT", url) : NULL;
     if (rc == ML_OK && (!bc->put || ml__http_req_header(bc->put, "Content-Type: application/octet-stream") != ML_OK))
         rc = oom(err);
@@ -363,6 +377,8 @@ static void copy_end(ml_client *c, blob_copy *bc)
     else
         bc->rc = ML_OK;
     bc->need->copied = bc->rc == ML_OK;
+    if (bc->need->copied)
+        report(bc, ML_PROGRESS_DONE, blob_size(bc));
 }
 
 /* Every copy of sel at once (the transport runs `concurrency` transfers at
@@ -510,6 +526,7 @@ static void copies_clear(blob_copy *bcs, size_t n)
         free(bcs[i].location);
         free(bcs[i].cached.repository);
         ml_error_free(bcs[i].err);
+        ml__client_blob_untrack(&bcs[i].progress);
     }
     free(bcs);
 }
@@ -519,8 +536,10 @@ int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *need
     blob_copy *bcs = calloc(n ? n : 1, sizeof(*bcs));
     blob_copy **sel = calloc(n ? n : 1, sizeof(*sel));
     int rc = bcs && sel ? ML_OK : oom(err);
-    for (size_t i = 0; rc == ML_OK && i < n; i++)
+    for (size_t i = 0; rc == ML_OK && i < n; i++) {
         bcs[i] = (blob_copy){.client = c, .target = target, .need = &needs[i]};
+        ml__client_blob_track(&bcs[i].progress, c, needs[i].from, needs[i].digest, needs[i].size);
+    }
     if (rc == ML_OK) {
         qsort(bcs, n, sizeof(*bcs), larger_first);
         if (choose_mounts(c, target, bcs, n) != ML_OK)

@@ -634,12 +634,18 @@ static int layout_copy_blob(const ml__store *s, ml__blob_need *need, ml_error **
 {
     ml__layout_blob *b = NULL;
     size_t len = 0;
+    ml__blob_progress progress;
+    ml__client_blob_track(&progress, s->client, need->from, need->digest, need->size);
+    ml__client_blob_event(&progress, ML_PROGRESS_START, 0);
     int rc = ml__layout_blob_begin(s->repo, &b, err);
     if (rc == ML_OK)
         rc = ml__store_blob_into(s->client, need->from, need->digest, need->size, ml__layout_blob_file(b), &len,
                                  err);
     if (rc == ML_OK)
         rc = ml__layout_blob_commit(b, need->digest, err);
+    if (rc == ML_OK)
+        ml__client_blob_event(&progress, ML_PROGRESS_DONE, len);
+    ml__client_blob_untrack(&progress);
     ml__layout_blob_free(b);
     need->copied = rc == ML_OK;
     return rc == ML_OK ? ML_OK : ml__error_prefix(err, rc, "copy blob %s into %s%s", need->digest,

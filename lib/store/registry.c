@@ -38,6 +38,9 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
         return ml__error_set(err, ML_ETOOBIG, "%s: response larger than allowed", what);
     if (ml__http_failed_transport(r))
         return ml__transport_error(r, what, err);
+    int scheme_rc = ml__transport_scheme_error(r, what, err);
+    if (scheme_rc != ML_OK)
+        return scheme_rc;
     char *code = NULL, *message = NULL;
     ml__registry_error_parse(r->response.data, r->response.len, &code, &message);
     int rc = code_for_status(r->status);
@@ -51,16 +54,10 @@ static int answer_error(const ml__http_req *r, const char *what, ml_error **err)
     return rc;
 }
 
-/* An authentication failure (rc ML_EAUTH) says why (ML_AUTH_*); returns rc. */
-static int auth_explained(ml_client *c, const ml_ref *repo, long status, int rc, ml_error **err)
-{
-    return rc == ML_EAUTH ? ml__error_auth(err, rc, ml__transport_auth_reason(c, repo, status)) : rc;
-}
-
 /* answer_error, saying why an authentication failed. */
 static int refused(ml_client *c, const ml_ref *repo, const ml__http_req *r, const char *what, ml_error **err)
 {
-    return auth_explained(c, repo, r->status, answer_error(r, what, err), err);
+    return ml__transport_auth_explain(c, repo, r->status, answer_error(r, what, err), err);
 }
 
 char *ml__reg_what(const char *method, const ml_ref *repo, const char *reference)
@@ -190,7 +187,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
             break;
         }
         finish(&items[i], reqs[i], what);
-        items[i].rc = auth_explained(c, items[i].repo, reqs[i]->status, items[i].rc, &items[i].err);
+        items[i].rc = ml__transport_auth_explain(c, items[i].repo, reqs[i]->status, items[i].rc, &items[i].err);
         free(what);
     }
     ml_error_free(err);
@@ -489,6 +486,7 @@ typedef struct spool {
     size_t len;
     size_t limit; /* the descriptor's size: more is not that blob */
     ml_client *client; /* for progress in bytes */
+    ml__blob_progress progress;
 } spool;
 
 static int spool_write(void *payload, const char *data, size_t len)
@@ -499,6 +497,7 @@ static int spool_write(void *payload, const char *data, size_t len)
     ml__digester_update(s->digester, data, len);
     s->len += len;
     ml__client_bytes(s->client, s->len, s->limit);
+    ml__client_blob_event(&s->progress, ML_PROGRESS_BYTES, s->len);
     return fwrite(data, 1, len, s->file) == len ? 0 : -1;
 }
 
@@ -545,6 +544,7 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
                        size_t *len, ml_error **err)
 {
     spool s = {.file = out, .limit = size >= 0 ? (size_t)size : 0, .client = c};
+    ml__client_blob_track(&s.progress, c, from, digest, size);
     int rc = ML_OK;
     /* A download broken mid-way cannot be resumed by the transport (the
      * bytes went to the spool): start it again, as often as --retries. */
@@ -567,6 +567,7 @@ int ml__reg_fetch_blob(ml_client *c, const ml_ref *from, const char *digest, int
                  : ml__error_set(err, ML_EIO, "temporary file: %s", ml__strerror(errno).text);
     }
     ml__digester_free(s.digester);
+    ml__client_blob_untrack(&s.progress);
     *len = s.len;
     return rc;
 }

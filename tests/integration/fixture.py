@@ -290,6 +290,10 @@ class Registry:
     """A docker-registry on 127.0.0.1.
 
     tls=True      own CA and server cert (127.0.0.1, localhost); ca_path.
+    client_certs=True   (with tls) the registry requires a client
+                  certificate signed by its CA (http.tls.clientcas);
+                  client_cert_path, client_key_path hold one, which the
+                  fixture's own requests present.
     htpasswd=(user, password)   Basic auth from a bcrypt htpasswd file;
                   fixture requests send these credentials (auth=False to
                   omit them).
@@ -307,12 +311,15 @@ class Registry:
     """
 
     def __init__(self, tls=False, htpasswd=None, token=None, delete=True,
-                 binary=None, startup_timeout=STARTUP_TIMEOUT):
+                 binary=None, startup_timeout=STARTUP_TIMEOUT, client_certs=False):
         if token is True:
             token = {}
         if token is not None and htpasswd:
             raise ValueError("htpasswd and token auth exclude each other")
         self.tls = tls
+        self.client_certs = client_certs
+        self.client_cert_path = None
+        self.client_key_path = None
         self.htpasswd = htpasswd
         self.credentials = tuple(htpasswd) if htpasswd else None
         self.token = token
@@ -489,6 +496,8 @@ class Registry:
                 "    certificate: %s" % json.dumps(self.cert_path),
                 "    key: %s" % json.dumps(self.key_path),
             ]
+            if self.client_certs:
+                lines += ["    clientcas:", "      - %s" % json.dumps(self.ca_path)]
         lines += self._auth_config()
         return "\n".join(lines) + "\n"
 
@@ -568,6 +577,21 @@ class Registry:
              "-CAkey", ca_key, "-CAcreateserial", "-out", self.cert_path,
              "-days", "2", "-extfile", ext],
         ]
+        if self.client_certs:
+            self.client_key_path = os.path.join(d, "client.key")
+            self.client_cert_path = os.path.join(d, "client.cert")
+            client_csr = os.path.join(d, "client.csr")
+            client_ext = os.path.join(d, "client.ext")
+            with open(client_ext, "w") as f:
+                f.write("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n")
+            steps += [
+                [openssl, "req", "-new", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", self.client_key_path,
+                 "-out", client_csr, "-subj", "/CN=mlist test client"],
+                [openssl, "x509", "-req", "-in", client_csr, "-CA", self.ca_path,
+                 "-CAkey", ca_key, "-CAcreateserial", "-out", self.client_cert_path,
+                 "-days", "2", "-extfile", client_ext],
+            ]
         for argv in steps:
             r = run_tool(argv, cwd=d)
             if r.returncode != 0:
@@ -600,6 +624,8 @@ class Registry:
         handlers = [urllib.request.ProxyHandler({}), _NoRedirect()]
         if self.tls:
             self._ssl_ctx = ssl.create_default_context(cafile=self.ca_path)
+            if self.client_certs:
+                self._ssl_ctx.load_cert_chain(self.client_cert_path, self.client_key_path)
             handlers.append(urllib.request.HTTPSHandler(context=self._ssl_ctx))
         self._opener = urllib.request.build_opener(*handlers)
 

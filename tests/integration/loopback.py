@@ -2,6 +2,7 @@
 context manager, reached at 127.0.0.1:self.port, and their socket chores."""
 
 import socket
+import threading
 
 
 def listen_on_loopback(backlog):
@@ -47,3 +48,51 @@ class LoopbackService(Managed):
 
     def ref(self, name):
         return "%s/%s" % (self.host, name)
+
+
+class SilentServer(LoopbackService):
+    """Accepts every connection, reads what comes and never answers (a
+    registry hung behind a load balancer); stop() closes them all."""
+
+    def __init__(self):
+        self.sock = None
+        self.port = None
+        self._conns = []
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def start(self):
+        self.sock = listen_on_loopback(64)
+        self.port = self.sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, name="silent", daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return  # closed by stop()
+            with self._lock:
+                self._conns.append(c)
+            threading.Thread(target=self._drain, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _drain(c):
+        try:
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def stop(self):
+        if self.sock is not None:
+            shut(self.sock)
+            self.sock = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            shut(c)
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -112,7 +112,7 @@ class BasicAuthTest(MlistTestCase):
         r = self.mlist("create", self.spec([AMD, ARM]))
         self.assertExit(r, 1)
         self.assertRegex(r.stderr.lower(), r"auth|401|credential|denied")
-        self.assertIn("(no credentials found)", r.stderr, "which auth case it is")
+        self.assertIn("(no credentials found; ", r.stderr, "which auth case it is")
         self.assertFalse(self.reg.tag_exists(self.repo, "v1"))
 
     def test_wrong_password_not_printed(self):
@@ -120,7 +120,7 @@ class BasicAuthTest(MlistTestCase):
         r = self.mlist("--debug", "--username", USER, "--password", "wrong-Pw-77",
                        "create", self.spec([AMD, ARM]))
         self.assertExit(r, 1)
-        self.assertIn("(the credentials were rejected)", r.stderr, "which auth case it is")
+        self.assertIn("(the credentials were rejected; ", r.stderr, "which auth case it is")
         self.assertNotIn("wrong-Pw-77", r.stdout + r.stderr)
         self.assertFalse(self.reg.tag_exists(self.repo, "v1"))
 

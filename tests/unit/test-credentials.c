@@ -121,7 +121,19 @@ static void expect_none(const ml__cred_sources *src, const char *registry)
         fprintf(stderr, "  unexpected error for %s: %s\n", registry, ml_error_message(err));
     CHECK(!found);
     CHECK(c.username == NULL && c.secret == NULL);
+    ml__cred_clear(&c);
     ml_error_free(err);
+}
+
+/* Where credentials came from, or where a lookup that found none looked. */
+static void expect_where(const ml__cred_sources *src, const char *registry, const char *where)
+{
+    ml__cred c;
+    bool found = false;
+    CHECK_INT(ml__cred_lookup(src, registry, &c, &found, NULL), ML_OK);
+    CHECK_STR(c.where, where);
+    ml__cred_clear(&c);
+    CHECK(c.where == NULL);
 }
 
 /* Expects the code and a message containing each of the needles. */
@@ -192,6 +204,9 @@ static void test_auth_json_sources_and_order(void)
     expect_cred(NULL, "localhost:5000", "carol", "pw-env", false);
     ml__cred_sources src = {"data/auth/auth.json", NULL};
     expect_cred(&src, "localhost:5000", "dave", "pw-explicit", false);
+    expect_where(&src, "localhost:5000", "data/auth/auth.json, entry \"localhost:5000\"");
+    ml__cred_sources nowhere = {"data/auth/auth.json", "/nonexistent/docker-config-dir"};
+    expect_where(&nowhere, "none.example", "data/auth/auth.json, /nonexistent/docker-config-dir/config.json");
     /* An entry of the named file without credentials: on to docker config. */
     expect_cred(&src, "other.example", "bob", "pw-docker", false);
 
@@ -378,6 +393,14 @@ static void test_cred_helpers(void)
                  NULL);
     char *cfg = path_in("home/.docker/config.json");
     expect_error(NULL, "fail.example", ML_EAUTH, cfg, NULL);
+    char *where = ml__asprintf("credential helper docker-credential-mltest (%s)", cfg);
+    expect_where(NULL, "helper.example", where);
+    free(where);
+    char *auth = path_in("run/containers/auth.json");
+    where = ml__asprintf("%s, %s, credential helper docker-credential-mltest", auth, cfg);
+    expect_where(NULL, "missing.example.com", where);
+    free(where);
+    free(auth);
     free(cfg);
 
     /* credsStore serves every registry without a credHelpers entry, and

@@ -83,18 +83,23 @@ static void test_auth_reason_as_data_and_words(void)
     ml_error *err = NULL, *copy = NULL;
     ml__error_set(&err, ML_EAUTH, "GET r/app:1: HTTP 401");
     CHECK_INT(ml_error_auth_reason(err), 0);
-    CHECK_INT(ml__error_auth(&err, ML_OK, ML_AUTH_NO_CREDENTIALS), ML_EAUTH);
+    CHECK_INT(ml__error_auth(&err, ML_OK, ML_AUTH_NO_CREDENTIALS, NULL), ML_EAUTH);
     CHECK_STR(ml_error_message(err), "GET r/app:1: HTTP 401 (no credentials found)");
     CHECK_INT(ml_error_auth_reason(err), ML_AUTH_NO_CREDENTIALS);
     CHECK(ml_error_hints(err) & ML_HINT_CREDENTIALS);
     /* said once, whatever layer adds it again */
-    ml__error_auth(&err, ML_OK, ML_AUTH_DENIED);
+    ml__error_auth(&err, ML_OK, ML_AUTH_DENIED, "detail");
     CHECK_INT(ml_error_auth_reason(err), ML_AUTH_NO_CREDENTIALS);
     CHECK_INT(ml__error_copy(&copy, err), ML_EAUTH);
     CHECK_STR(ml_error_message(copy), ml_error_message(err));
     CHECK_INT(ml_error_auth_reason(copy), ML_AUTH_NO_CREDENTIALS);
     CHECK_INT(ml_error_hints(copy), ml_error_hints(err));
     ml_error_free(copy);
+    ml_error_free(err);
+    err = NULL;
+    ml__error_set(&err, ML_EAUTH, "PUT r/app:1: HTTP 401");
+    ml__error_auth(&err, ML_OK, ML_AUTH_REJECTED, "user \"a\" from auth.json");
+    CHECK_STR(ml_error_message(err), "PUT r/app:1: HTTP 401 (the credentials were rejected; user \"a\" from auth.json)");
     ml_error_free(err);
     CHECK_INT(ml_error_auth_reason(NULL), 0);
 }

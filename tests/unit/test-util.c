@@ -27,6 +27,23 @@ static void test_empty_buf_takes_empty_string(void)
     free(s);
 }
 
+static void test_format_iec(void)
+{
+    char buf[ML__IEC_MAX];
+    ml__format_iec(0, buf);
+    CHECK_STR(buf, "0 B");
+    ml__format_iec(1023, buf);
+    CHECK_STR(buf, "1023 B");
+    ml__format_iec(1536, buf);
+    CHECK_STR(buf, "1.5 KiB");
+    ml__format_iec(12u * 1024 * 1024, buf);
+    CHECK_STR(buf, "12.0 MiB");
+    ml__format_iec(3ull << 30, buf);
+    CHECK_STR(buf, "3.0 GiB");
+    ml__format_iec(UINT64_MAX, buf);
+    CHECK_STR(buf, "16.0 EiB");
+}
+
 static void test_strvec(void)
 {
     ml__strvec v = {0};
@@ -146,6 +163,7 @@ int main(void)
 {
     TEST_RUN(test_buf_grows_and_formats);
     TEST_RUN(test_empty_buf_takes_empty_string);
+    TEST_RUN(test_format_iec);
     TEST_RUN(test_strvec);
     TEST_RUN(test_strset);
     TEST_RUN(test_sanitize);

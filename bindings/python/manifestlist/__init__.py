@@ -120,7 +120,8 @@ LOG_DEBUG, LOG_INFO, LOG_WARN = 0, 1, 2
 # ML_HINT_* bits: what the caller could do about an error, named after this
 # binding's keyword arguments.
 _HINTS = {1 << 0: "force", 1 << 1: "update", 1 << 2: "allow_duplicates", 1 << 3: "type_oci",
-          1 << 4: "no_attestations", 1 << 5: "trust_ca", 1 << 6: "credentials"}
+          1 << 4: "no_attestations", 1 << 5: "trust_ca", 1 << 6: "credentials",
+          1 << 7: "trust_platforms", 1 << 8: "https", 1 << 9: "plain_http"}
 # ML_AUTH_*: why authentication failed.
 _AUTH_REASONS = {1: "no_credentials", 2: "rejected", 3: "denied"}
 
@@ -505,7 +506,10 @@ class ManifestListError(Exception):
     file, line, column   spec errors: file name and 1-based position
     hints          what could be done about it: a frozenset of "force",
                    "update", "allow_duplicates", "type_oci",
-                   "no_attestations", "trust_ca", "credentials"
+                   "no_attestations", "trust_ca", "credentials",
+                   "trust_platforms" (the image config contradicts the
+                   given platform), "https" (leave plain_http off),
+                   "plain_http"
     auth_reason    ML_EAUTH: "no_credentials", "rejected" or "denied"; else None
     result         push/edit failures: a Result describing what happened
                    (tags moved before the failure...), or None
