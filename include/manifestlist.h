@@ -248,6 +248,11 @@ ML_API int ml_spec_check(const ml_spec *spec, ml_error **err);
 
 #define ML_CLIENT_INSECURE (1u << 0)   /* skip TLS verification */
 #define ML_CLIENT_PLAIN_HTTP (1u << 1) /* talk plain HTTP to every registry */
+/* Resolve each image reference (registry, repository, tag or digest) once
+ * for the client's lifetime: lists built with it, by any of the threads
+ * sharing it, that name the same child ask the registry once. For one
+ * publish run: a client kept longer would not see a tag move. */
+#define ML_CLIENT_RESOLVE_ONCE (1u << 2)
 
 /* Credential provider: called once per registry ("docker.io",
  * "localhost:5000") that asks for authentication. Store credentials with

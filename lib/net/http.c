@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +21,35 @@
  * stall is: a source trickling a few bytes a second would otherwise hold a
  * large blob for days. */
 #define STREAM_MIN_BYTES 1024L
+/* Open connections of a client in all, idle ones included, unless its
+ * concurrency asks for more to one host. */
+#define MAX_CONNECTIONS 32L
 
+typedef struct batch batch;
+
+/* Threads that share a client share its one multi handle, hence one
+ * connection pool (at most `concurrency` connections per host): each
+ * ml__http_run queues its batch, and one waiting thread at a time drives
+ * the multi handle for all of them (libcurl 7.88 cannot share a connection
+ * cache between threads through CURLSH). mu guards what follows it. */
 struct ml__http {
     CURLM *multi;
     CURLSH *share;
     ml__http_opts opts;
     char *ca_cert;
     char *user_agent;
+    pthread_mutex_t mu;
+    pthread_cond_t batch_done; /* a batch finished, or the driver left */
     uint64_t jitter_state; /* per handle: no process-wide random state */
+    batch *batches;        /* queued, in arrival order */
+    size_t running;        /* transfers in the multi handle, all batches */
+    bool driving;          /* a thread is driving the multi handle */
 };
 
 /* One transfer in flight or waiting for its retry time. */
 typedef struct slot {
     ml__http_req *req;
+    batch *owner;
     CURL *easy;
     struct curl_slist *headers;
     size_t read_offset;
@@ -42,6 +59,15 @@ typedef struct slot {
     bool streamed; /* bytes went to or came from a stream callback */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
+
+/* The requests of one ml__http_run call. */
+struct batch {
+    slot *slots;
+    size_t n;
+    size_t left; /* slots not done */
+    int rc;      /* ML_ENOMEM when a transfer could not start */
+    batch *next;
+};
 
 static void log_msg(const ml__http *h, int level, const char *fmt, ...) ML__PRINTF(3, 4);
 static void log_msg(const ml__http *h, int level, const char *fmt, ...)
@@ -64,6 +90,8 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     h->multi = curl_multi_init();
     h->share = curl_share_init();
     h->jitter_state = ml__now_ms() ^ (uint64_t)(uintptr_t)h;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->batch_done, NULL);
     if (!h->multi || !h->share || !h->user_agent || (opts->ca_cert && !h->ca_cert)) {
         ml__http_free(h);
         return ml__error_set(err, ML_ENOMEM, "cannot create HTTP client");
@@ -71,12 +99,17 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     h->opts.ca_cert = h->ca_cert;
     h->opts.user_agent = h->user_agent;
     /* One DNS cache and TLS session cache for all transfers of this client;
-     * connections are pooled by the multi handle itself. */
+     * connections are pooled by the multi handle itself. The share needs no
+     * lock callbacks: only the thread driving the multi handle uses it. */
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opts->concurrency);
-    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)opts->concurrency * 2);
+    long total = (long)opts->concurrency * 2;
+    total = total > MAX_CONNECTIONS ? MAX_CONNECTIONS : total;
+    total = total < (long)opts->concurrency ? (long)opts->concurrency : total;
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, total);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
     *out = h;
     return ML_OK;
 }
@@ -89,6 +122,8 @@ void ml__http_free(ml__http *h)
         curl_multi_cleanup(h->multi);
     if (h->share)
         curl_share_cleanup(h->share);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->batch_done);
     free(h->ca_cert);
     free(h->user_agent);
     free(h);
@@ -441,6 +476,16 @@ static uint64_t backoff_ms(ml__http *h, const ml__http_req *r)
     return ra > wait ? ra : wait;
 }
 
+/* The request has its outcome (after its retries): its batch may be done. */
+static void slot_done(ml__http *h, slot *sl)
+{
+    sl->done = true;
+    if (h->opts.finished)
+        h->opts.finished(h->opts.finished_payload);
+    if (--sl->owner->left == 0)
+        pthread_cond_broadcast(&h->batch_done);
+}
+
 static void finish_slot(ml__http *h, slot *sl, CURLcode code)
 {
     ml__http_req *r = sl->req;
@@ -463,13 +508,8 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     sl->easy = NULL;
     sl->headers = NULL;
     sl->active = false;
-    if (r->too_big) {
-        sl->done = true;
-        if (h->opts.finished)
-            h->opts.finished(h->opts.finished_payload);
-        return;
-    }
-    if (transient(sl) && r->attempts <= h->opts.retries) {
+    h->running--;
+    if (!r->too_big && transient(sl) && r->attempts <= h->opts.retries) {
         uint64_t wait = backoff_ms(h, r);
         log_msg(h, ML_LOG_INFO, "%s %s: %s; retrying in %llu ms", r->method, r->url,
                 r->status ? "server busy or failing" : r->error, (unsigned long long)wait);
@@ -477,9 +517,7 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
         ml__http_req_reset(r);
         return;
     }
-    sl->done = true;
-    if (h->opts.finished)
-        h->opts.finished(h->opts.finished_payload);
+    slot_done(h, sl);
 }
 
 /* The last check before the wire, for every request: no header that
@@ -502,36 +540,31 @@ static bool refuse_unsafe(ml__http *h, slot *sl)
                  *bad);
     r->unsent = true;
     log_msg(h, ML_LOG_DEBUG, "%s request %s", r->method, r->error);
-    sl->done = true;
-    if (h->opts.finished)
-        h->opts.finished(h->opts.finished_payload);
+    slot_done(h, sl);
     return true;
 }
 
-static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
+/* Starts what is due, over every queued batch in arrival order, while
+ * fewer than `concurrency` transfers run. */
+static void start_due(ml__http *h)
 {
     uint64_t now = ml__now_ms();
-    *next_due = UINT64_MAX;
-    for (size_t i = 0; i < n && *running < h->opts.concurrency; i++) {
-        slot *sl = &slots[i];
-        if (sl->done || sl->active)
-            continue;
-        if (sl->due_ms > now) {
-            if (sl->due_ms < *next_due)
-                *next_due = sl->due_ms;
-            continue;
+    for (batch *b = h->batches; b; b = b->next) {
+        for (size_t i = 0; i < b->n && h->running < h->opts.concurrency; i++) {
+            slot *sl = &b->slots[i];
+            if (sl->done || sl->active || sl->due_ms > now || refuse_unsafe(h, sl))
+                continue;
+            if (start_slot(h, sl) != ML_OK) {
+                b->rc = ML_ENOMEM;
+                slot_done(h, sl);
+                continue;
+            }
+            h->running++;
         }
-        if (refuse_unsafe(h, sl))
-            continue;
-        int rc = start_slot(h, sl);
-        if (rc != ML_OK)
-            return rc;
-        (*running)++;
     }
-    return ML_OK;
 }
 
-static void collect_done(ml__http *h, size_t *running)
+static void collect_done(ml__http *h)
 {
     CURLMsg *msg;
     int left;
@@ -541,88 +574,86 @@ static void collect_done(ml__http *h, size_t *running)
         slot *sl = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
         finish_slot(h, sl, msg->data.result);
-        (*running)--;
     }
 }
 
-static uint64_t earliest_due(const slot *slots, size_t n)
+static uint64_t earliest_due(const ml__http *h)
 {
     uint64_t due = UINT64_MAX;
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done && !slots[i].active && slots[i].due_ms < due)
-            due = slots[i].due_ms;
+    for (const batch *b = h->batches; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++)
+            if (!b->slots[i].done && !b->slots[i].active && b->slots[i].due_ms < due)
+                due = b->slots[i].due_ms;
     return due;
 }
 
-static bool startable(const slot *slots, size_t n)
+/* Drives the multi handle for every queued batch until `mine` is done.
+ * Called and returns with h->mu held; curl works without it, so that other
+ * threads can queue their batches meanwhile (and wake the poll). */
+static void drive(ml__http *h, const batch *mine)
 {
-    uint64_t now = ml__now_ms();
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done && !slots[i].active && slots[i].due_ms <= now)
-            return true;
-    return false;
-}
-
-static bool all_done(const slot *slots, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done)
-            return false;
-    return true;
-}
-
-static void abort_active(ml__http *h, slot *slots, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!slots[i].active)
+    for (;;) {
+        start_due(h);
+        if (mine->left == 0)
+            break;
+        pthread_mutex_unlock(&h->mu);
+        int still = 0;
+        curl_multi_perform(h->multi, &still);
+        pthread_mutex_lock(&h->mu);
+        collect_done(h);
+        if (mine->left == 0)
+            break;
+        uint64_t next_due = earliest_due(h), now = ml__now_ms();
+        /* A finished transfer frees a place: fill it now, not after a wait. */
+        if (h->running < h->opts.concurrency && next_due <= now)
             continue;
-        curl_multi_remove_handle(h->multi, slots[i].easy);
-        curl_easy_cleanup(slots[i].easy);
-        curl_slist_free_all(slots[i].headers);
+        int wait = next_due == UINT64_MAX ? 1000 : (int)(next_due - now < 1000 ? next_due - now : 1000);
+        pthread_mutex_unlock(&h->mu);
+        curl_multi_poll(h->multi, NULL, 0, wait, NULL);
+        pthread_mutex_lock(&h->mu);
     }
+}
+
+static void dequeue(ml__http *h, const batch *b)
+{
+    batch **p = &h->batches;
+    while (*p != b)
+        p = &(*p)->next;
+    *p = b->next;
 }
 
 int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
 {
     if (n == 0)
         return ML_OK;
-    slot *slots = calloc(n, sizeof(*slots));
-    if (!slots)
+    batch b = {.slots = calloc(n, sizeof(*b.slots)), .n = n, .left = n};
+    if (!b.slots)
         return ML_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        slots[i].req = reqs[i];
+        b.slots[i].req = reqs[i];
+        b.slots[i].owner = &b;
         ml__http_req_reset(reqs[i]);
         reqs[i]->attempts = 0;
     }
-    size_t running = 0;
-    int rc = ML_OK;
-    while (!all_done(slots, n)) {
-        uint64_t next_due;
-        if ((rc = start_due(h, slots, n, &running, &next_due)) != ML_OK)
-            break;
-        int still = 0;
-        curl_multi_perform(h->multi, &still);
-        collect_done(h, &running);
-        if (all_done(slots, n))
-            break;
-        /* A finished transfer frees a place: fill it now, not after a wait. */
-        if (running < h->opts.concurrency && startable(slots, n))
+    pthread_mutex_lock(&h->mu);
+    batch **tail = &h->batches;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &b;
+    if (h->driving)
+        curl_multi_wakeup(h->multi);
+    while (b.left > 0) {
+        if (h->driving) {
+            pthread_cond_wait(&h->batch_done, &h->mu);
             continue;
-        next_due = earliest_due(slots, n); /* retries scheduled just now count */
-        int wait = 1000;
-        if (next_due != UINT64_MAX) {
-            uint64_t now = ml__now_ms();
-            wait = next_due <= now ? 0 : (int)(next_due - now < 1000 ? next_due - now : 1000);
         }
-        if (running)
-            curl_multi_poll(h->multi, NULL, 0, wait, NULL);
-        else if (wait > 0) {
-            struct timespec ts = {wait / 1000, (long)(wait % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        h->driving = true;
+        drive(h, &b);
+        h->driving = false;
+        pthread_cond_broadcast(&h->batch_done); /* another thread takes over */
     }
-    if (rc != ML_OK)
-        abort_active(h, slots, n);
-    free(slots);
-    return rc;
+    dequeue(h, &b);
+    pthread_mutex_unlock(&h->mu);
+    free(b.slots);
+    return b.rc;
 }

@@ -297,12 +297,23 @@ static int probe_loopback(ml_client *c, const char *api_host, char **base, ml_er
     return rc;
 }
 
+static int find_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err);
+
 int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
 {
     /* Every URL starts here: its repository goes into the path as is. */
     if (!ml__repository_valid(ref->repository))
         return ml__error_set_printable(err, ML_EREF, "%s: invalid repository name \"%.100s\"", ref->registry,
                                        ref->repository ? ref->repository : "");
+    /* Under the lock: threads sharing the client wait for the one probe. */
+    pthread_mutex_lock(&c->lock);
+    int rc = find_base(c, ref, base, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static int find_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
+{
     ml__host *h = ml__client_host(c, ref->registry);
     if (!h)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -388,13 +399,19 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
     int rc = live && todo ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
         todo[i] = reqs[i] != NULL;
+    pthread_mutex_lock(&c->lock);
     if (rc == ML_OK && want_scopes(c, reqs, acc, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    pthread_mutex_unlock(&c->lock);
     for (int round = 0; rc == ML_OK && round < AUTH_ROUNDS_MAX; round++) {
         size_t m = 0;
+        /* A token is fetched under the lock: other threads wait for it
+         * rather than ask for one each. */
+        pthread_mutex_lock(&c->lock);
         for (size_t i = 0; rc == ML_OK && i < n; i++)
             if (todo[i] && (rc = authorize(c, reqs[i], &acc[i], err)) == ML_OK)
                 live[m++] = reqs[i];
+        pthread_mutex_unlock(&c->lock);
         if (rc != ML_OK || m == 0)
             break;
         if ((rc = ml__http_run(c->http, live, m)) != ML_OK) {
@@ -402,6 +419,7 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
             break;
         }
         bool again = false, progress = false;
+        pthread_mutex_lock(&c->lock);
         for (size_t i = 0; i < n; i++) {
             if (!todo[i])
                 continue;
@@ -412,6 +430,7 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
                       auth_challenged(c, ml__client_host(c, acc[i].repo->registry), reqs[i]);
             again |= todo[i];
         }
+        pthread_mutex_unlock(&c->lock);
         if (!again || (round > 0 && !progress))
             break;
     }
@@ -434,12 +453,15 @@ int ml__transport_send_bare(ml_client *c, ml__http_req *r)
 
 int ml__transport_auth_reason(ml_client *c, const ml_ref *repo, long status)
 {
+    pthread_mutex_lock(&c->lock);
     ml__host *h = ml__client_host(c, repo->registry);
-    if (!h || !h->cred.set)
-        return ML_AUTH_NO_CREDENTIALS;
-    if (status == 403)
-        return ML_AUTH_DENIED;
-    /* A token was issued for these credentials: the registry refusing it
-     * is about the repository or action, not the credentials. */
-    return h->challenge.scheme == ML__AUTH_BASIC ? ML_AUTH_REJECTED : ML_AUTH_DENIED;
+    int reason = !h || !h->cred.set ? ML_AUTH_NO_CREDENTIALS
+                 : status == 403    ? ML_AUTH_DENIED
+                 /* A token was issued for these credentials: the registry
+                  * refusing it is about the repository or action, not the
+                  * credentials. */
+                 : h->challenge.scheme == ML__AUTH_BASIC ? ML_AUTH_REJECTED
+                                                         : ML_AUTH_DENIED;
+    pthread_mutex_unlock(&c->lock);
+    return reason;
 }

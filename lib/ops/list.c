@@ -192,10 +192,9 @@ static int check_media_type(const ml__entry *e, ml_error **err)
 
 /* Runs one batch over the entries in `state`; `apply` handles each answer. */
 typedef int (*apply_fn)(ml_list *l, size_t index, ml__item *it, ml_error **err);
-typedef int (*batch_fn)(ml_client *c, ml__item *items, size_t n);
 
-static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, batch_fn batch, apply_fn apply,
-                     ml_error **err)
+static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, const char *op, ml__batch_fn batch,
+                     apply_fn apply, ml_error **err)
 {
     size_t n = 0, count = l->count;
     for (size_t i = 0; i < count; i++)
@@ -214,7 +213,7 @@ static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, batch_fn b
     }
     if (rc == ML_OK)
         ml__client_step(c, "resolve", n);
-    if (rc == ML_OK && batch(c, items, n) != ML_OK)
+    if (rc == ML_OK && ml__batch_once(c, op, batch, items, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < n; k++)
         rc = apply(l, index[k], &items[k], err);
@@ -428,9 +427,9 @@ static bool pending(const ml_list *l)
 static int resolve(ml_list *l, ml_client *c, ml_error **err)
 {
     for (int round = 0; round < MAX_RESOLVE_ROUNDS && pending(l); round++) {
-        int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__store_head_manifests, apply_head, err);
+        int rc = run_stage(l, c, ML__ENTRY_HEAD, "HEAD", ml__store_head_manifests, apply_head, err);
         if (rc == ML_OK)
-            rc = run_stage(l, c, ML__ENTRY_GET, ml__store_get_manifests, apply_get, err);
+            rc = run_stage(l, c, ML__ENTRY_GET, "GET", ml__store_get_manifests, apply_get, err);
         if (rc == ML_OK)
             rc = resolve_configs(l, c, err);
         if (rc != ML_OK)
