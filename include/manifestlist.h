@@ -3,13 +3,17 @@
  * manifest list or an OCI image index.
  *
  * Thread safety: distinct objects may be used from different threads at the
- * same time. One ml_client or ml_list is used by one thread at a time (it may
- * move between threads). A spec being built (ml_spec_new, ml_spec_add_*) is
+ * same time. An ml_client may be shared: calls that take a client may run at
+ * the same time with the same client, sharing its connections (at most
+ * `concurrency` per registry in all), tokens and caches; creating, freeing
+ * and routing it to layouts are not shareable. One ml_list or ml_result is
+ * used by one thread at a time (it may move between threads). A spec being
+ * built (ml_spec_new, ml_spec_add_*) is
  * used by one thread at a time; a spec nobody changes any more, parsed or
  * built, is read-only and may be shared.
  * ml_strerror, ml_version and ml_free are always safe. Callbacks (log,
- * credentials) run inside the call that triggered them and must not call
- * back into the same client.
+ * credentials, progress) run inside a call with their client, on any thread
+ * sharing it, and must not call back into the same client.
  *
  * Errors: functions return ML_OK (0) or a negative ML_E* code. When the last
  * argument `ml_error **err` is not NULL, a failure stores a detailed error
@@ -267,7 +271,8 @@ ML_API int ml_credential_set(ml_credential *cred, const char *username, const ch
 /* Progress of the step a call is in: "resolve" (manifests), "configs",
  * "blobs" (mounted or copied), "children" (manifests copied in) count
  * requests; "copy bytes" counts the bytes of the blob being copied. Called
- * on the thread running the call. */
+ * during a call with the client (on a shared client, by any of its threads,
+ * one at a time). */
 typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *payload);
 
 #define ML_CLIENT_OPTIONS_VERSION 2
