@@ -149,8 +149,9 @@ static int report_job(list_job *j, size_t *printed)
     return rc;
 }
 
-/* Threads of a run in all, the calling one included. */
-#define MAX_WORKERS 16
+/* Threads working on lists, the calling one included: one under the run's
+ * bound of 16 leaves room for libcurl's resolver thread. */
+#define MAX_WORKERS 15
 
 typedef struct job_queue {
     list_job *jobs;
@@ -187,7 +188,7 @@ static int run_jobs(cli_opts *o, list_job *jobs, size_t n)
     job_queue q = {.jobs = jobs, .n = n};
     pthread_mutex_init(&q.lock, NULL);
     pthread_t threads[MAX_WORKERS - 1];
-    size_t extra = n < MAX_WORKERS ? (n ? n - 1 : 0) : MAX_WORKERS - 1, started = 0;
+    size_t busy = n < MAX_WORKERS ? n : MAX_WORKERS, extra = busy ? busy - 1 : 0, started = 0;
     /* A thread that cannot start leaves its share to the others. */
     while (started < extra && pthread_create(&threads[started], NULL, work, &q) == 0)
         started++;

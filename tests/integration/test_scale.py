@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+import test_token
 from fixture import (MlistTestCase, SlowProxy, _isolated_env, _tool_from_env, describe,
                      empty_docker_config, entries_by_platform, tag_for)
 
@@ -124,6 +125,31 @@ class ScaleTest(MlistTestCase):
             self.assertNoWrites()
             self.assertLessEqual(px.peak, CONCURRENCY)
             self.assertLessEqual(threads, MAX_THREADS)
+
+
+class ScaleTokenTest(test_token.TokenTestCase):
+    """Token auth: the threads of a run share one token per registry (one
+    that grows to cover every repository the run needs) instead of each
+    list asking for its own."""
+
+    def test_many_lists_share_tokens(self):
+        platforms = PLATFORMS[:2]
+        lists = 12
+        for p in platforms:
+            self.seed(tag_for(p), p)
+        docs = ["image: %s\nmanifests:\n" % self.ref("list-%d" % i) +
+                "".join("  - image: %s\n" % self.ref(tag_for(p)) for p in platforms)
+                for i in range(lists)]
+        spec = self.write_spec("---\n".join(docs), name="many.yaml")
+        r = self.mlist(*self.tls(), *self.creds(), "create", spec)
+        self.assertOk(r)
+        for i in range(lists):
+            self.assertEqual(sorted(entries_by_platform(self.assertListAt("list-%d" % i))), sorted(platforms))
+        # one repository: the first token covers the run; a list that met a
+        # 401 before it came may ask once more
+        n_tok = len(self.token_log())
+        self.assertGreaterEqual(n_tok, 1)
+        self.assertLess(n_tok, lists, "a token per list: %d token requests for %d lists" % (n_tok, lists))
 
 
 if __name__ == "__main__":
