@@ -186,10 +186,10 @@ static void *ask_all(void *arg)
         snprintf(key, sizeof(key), "HEAD r/x@t%d", k);
         snprintf(digest, sizeof(digest), "sha256:%d", k);
         const ml__memo_value *v = NULL;
+        ml__memo_value mine = {.digest = digest, .size = k};
         ml__memo_claim claim = ml__memo_claim_key(a->memo, key, &v);
         if (claim == ML__MEMO_MINE) {
             nanosleep(&(struct timespec){0, 1000000}, NULL); /* others arrive meanwhile */
-            ml__memo_value mine = {.digest = digest, .size = k};
             ml__memo_put(a->memo, key, &mine);
             a->resolved[k]++;
             v = &mine;
