@@ -362,8 +362,13 @@ static int platform_cached(ml_list *l, ml_client *c, ml__entry *e)
     return platform_found(l, e);
 }
 
+static int get_configs(ml_client *c, ml__item *items, size_t n)
+{
+    return ml__store_get_blobs(c, items, n, ML__CONFIG_MAX);
+}
+
 /* Configs are fetched once per digest and repository, however many
- * entries share them. */
+ * entries (and, through the client's memo, lists) share them. */
 static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
 {
     size_t n = 0;
@@ -387,7 +392,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
         }
     }
     ml__client_step(c, "configs", n);
-    int rc = ml__store_get_blobs(c, items, n, ML__CONFIG_MAX) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = ml__batch_once(c, "BLOB", get_configs, items, n) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < l->count; i++) {
         ml__entry *e = &l->entries[i];
         if (e->state != ML__ENTRY_CONFIG)

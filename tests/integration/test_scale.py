@@ -115,6 +115,9 @@ class ScaleTest(MlistTestCase):
             asked = collections.Counter((e.method, e.path) for e in log if "/manifests/r" in e.path)
             self.assertEqual(len(asked), SETS * len(PLATFORMS), asked)
             self.assertEqual({n for n in asked.values()}, {1}, [k for k, n in asked.items() if n > 1])
+            configs = collections.Counter(e.path for e in log if e.method == "GET" and "/blobs/" in e.path)
+            self.assertEqual(len(configs), SETS // 2 * len(PLATFORMS), configs)  # the sets without platforms
+            self.assertEqual({n for n in configs.values()}, {1}, [k for k, n in configs.items() if n > 1])
 
             # an unchanged rerun pushes nothing, under the same cap
             px.peak = 0
