@@ -39,7 +39,6 @@ struct ml__http {
     char *ca_cert;
     char *user_agent;
     pthread_mutex_t mu;
-    pthread_cond_t batch_done; /* a batch finished, or the driver left */
     uint64_t jitter_state; /* per handle: no process-wide random state */
     batch *batches;        /* queued, in arrival order */
     size_t running;        /* transfers in the multi handle, all batches */
@@ -66,6 +65,7 @@ struct batch {
     size_t n;
     size_t left; /* slots not done */
     int rc;      /* ML_ENOMEM when a transfer could not start */
+    pthread_cond_t wake; /* its owner's turn: done, or to drive */
     batch *next;
 };
 
@@ -91,7 +91,6 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     h->share = curl_share_init();
     h->jitter_state = ml__now_ms() ^ (uint64_t)(uintptr_t)h;
     pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->batch_done, NULL);
     if (!h->multi || !h->share || !h->user_agent || (opts->ca_cert && !h->ca_cert)) {
         ml__http_free(h);
         return ml__error_set(err, ML_ENOMEM, "cannot create HTTP client");
@@ -123,7 +122,6 @@ void ml__http_free(ml__http *h)
     if (h->share)
         curl_share_cleanup(h->share);
     pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->batch_done);
     free(h->ca_cert);
     free(h->user_agent);
     free(h);
@@ -483,7 +481,7 @@ static void slot_done(ml__http *h, slot *sl)
     if (h->opts.finished)
         h->opts.finished(h->opts.finished_payload);
     if (--sl->owner->left == 0)
-        pthread_cond_broadcast(&h->batch_done);
+        pthread_cond_signal(&sl->owner->wake);
 }
 
 static void finish_slot(ml__http *h, slot *sl, CURLcode code)
@@ -622,6 +620,17 @@ static void dequeue(ml__http *h, const batch *b)
     *p = b->next;
 }
 
+/* Nobody drives: the owner of the oldest unfinished batch takes over (one
+ * thread woken, not all of them). */
+static void hand_over(ml__http *h)
+{
+    for (batch *b = h->batches; b && !h->driving; b = b->next)
+        if (b->left > 0) {
+            pthread_cond_signal(&b->wake);
+            return;
+        }
+}
+
 int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
 {
     if (n == 0)
@@ -642,18 +651,20 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
     *tail = &b;
     if (h->driving)
         curl_multi_wakeup(h->multi);
+    pthread_cond_init(&b.wake, NULL);
     while (b.left > 0) {
         if (h->driving) {
-            pthread_cond_wait(&h->batch_done, &h->mu);
+            pthread_cond_wait(&b.wake, &h->mu);
             continue;
         }
         h->driving = true;
         drive(h, &b);
         h->driving = false;
-        pthread_cond_broadcast(&h->batch_done); /* another thread takes over */
     }
     dequeue(h, &b);
+    hand_over(h);
     pthread_mutex_unlock(&h->mu);
+    pthread_cond_destroy(&b.wake);
     free(b.slots);
     return b.rc;
 }
