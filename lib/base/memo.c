@@ -26,12 +26,13 @@ struct ml__memo {
 ml__memo *ml__memo_new(void)
 {
     ml__memo *m = calloc(1, sizeof(*m));
-    if (m && !(m->buckets = calloc(INITIAL_BUCKETS, sizeof(*m->buckets)))) {
+    entry **buckets = calloc(INITIAL_BUCKETS, sizeof(*buckets));
+    if (!m || !buckets) {
         free(m);
+        free(buckets);
         return NULL;
     }
-    if (!m)
-        return NULL;
+    m->buckets = buckets;
     m->bucket_count = INITIAL_BUCKETS;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->settled, NULL);
@@ -125,17 +126,6 @@ ml__memo_claim ml__memo_claim_key(ml__memo *m, const char *key, const ml__memo_v
     return claim;
 }
 
-/* NUL-terminated, as bodies read from the network are. */
-static char *copy_bytes(const char *data, size_t len)
-{
-    char *p = malloc(len + 1);
-    if (p) {
-        memcpy(p, data, len);
-        p[len] = '\0';
-    }
-    return p;
-}
-
 static void settle(ml__memo *m, const char *key, const ml__memo_value *v)
 {
     pthread_mutex_lock(&m->lock);
@@ -143,7 +133,7 @@ static void settle(ml__memo *m, const char *key, const ml__memo_value *v)
     ml__memo_value copy = {0};
     if (e && v && (!v->digest || (copy.digest = ml__strdup(v->digest))) &&
         (!v->media_type || (copy.media_type = ml__strdup(v->media_type))) &&
-        (!v->body || (copy.body = copy_bytes(v->body, v->len)))) {
+        (!v->body || (copy.body = ml__strndup(v->body, v->len)))) {
         copy.size = v->size;
         copy.len = v->len;
         e->value = copy;
