@@ -5,12 +5,11 @@
  * Thread safety: distinct objects may be used from different threads at the
  * same time. An ml_client may be shared: calls that take a client may run at
  * the same time with the same client, sharing its connections (at most
- * `concurrency` per registry in all), tokens and caches; creating, freeing
- * and routing it to layouts are not shareable. One ml_list or ml_result is
- * used by one thread at a time (it may move between threads). A spec being
- * built (ml_spec_new, ml_spec_add_*) is
- * used by one thread at a time; a spec nobody changes any more, parsed or
- * built, is read-only and may be shared.
+ * `concurrency` per registry in all), tokens and caches; only creating and
+ * freeing it are not. One ml_list or ml_result is used by one thread at a
+ * time (it may move between threads). A spec being built (ml_spec_new,
+ * ml_spec_add_*) is used by one thread at a time; a spec nobody changes any
+ * more, parsed or built, is read-only and may be shared.
  * ml_strerror, ml_version and ml_free are always safe. Callbacks (log,
  * credentials, progress) run inside a call with their client, on any thread
  * sharing it, and must not call back into the same client.
