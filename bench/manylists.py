@@ -106,7 +106,7 @@ def run_one(argv, env, port):
                 conns = tcp_established(port)
                 seen.update(conns)
                 peak_conns = max(peak_conns, len(conns))
-                time.sleep(0.002)
+                time.sleep(0.01)
 
         t = threading.Thread(target=sample, daemon=True)
         t.start()
@@ -248,7 +248,7 @@ def report(args, tools, results, memory, mt, mt_run):
          f"{'every list its own images' if args.share == 1 else f'{args.share} lists per image set'}), "
          f"`mlist --plain-http create` into new tags with a cold config cache, then `mlist update` of the same spec "
          f"(nothing changed, configs cached by the create). Median of {args.runs} interleaved rounds. Threads and "
-         "connections are peaks sampled every ~2 ms (/proc/PID/status, established connections to the registry's "
+         "connections are peaks sampled every ~10 ms (/proc/PID/status, established connections to the registry's "
          "port in /proc/net/tcp; \"seen\" counts the distinct connections sampled); requests from the registry's "
          "access log; peak RSS from GNU time.", "",
          f"mlist: {bench.source_state(os.path.abspath(args.mlist))}; load average now "
@@ -295,7 +295,7 @@ def report(args, tools, results, memory, mt, mt_run):
             True)
     L += ["", END]
     write_results(args.results, "\n".join(L))
-    with open(os.path.join(bench.BENCH, "manylists.json"), "w") as f:
+    with open(os.path.join(os.path.dirname(os.path.abspath(args.results)), "manylists.json"), "w") as f:
         json.dump({name: {cmd: [vars(r) | {"stdout": "", "stderr": ""} for r in runs]
                           for cmd, runs in res.items()} for name, res in results.items()}
                   | {"memory": memory}, f, indent=1)
