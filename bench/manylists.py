@@ -231,7 +231,11 @@ def main():
             memory.append((n, r.rss_mib, r.wall))
             print(f"memory: {n} lists: {r.rss_mib:.1f} MiB, {r.wall:.2f} s", flush=True)
         mt = find_manifest_tool()
-        mt_run = manifest_tool_case(reg, mt, work, reg.host, args.lists, args.share, "mt") if mt else None
+        mt_run = None
+        try:
+            mt_run = manifest_tool_case(reg, mt, work, reg.host, args.lists, args.share, "mt") if mt else None
+        except RuntimeError as e:  # reported as not found, with why
+            print(f"manifest-tool did not run here: {e}", flush=True)
         report(args, tools, results, memory, mt, mt_run)
     finally:
         bench.stop_helpers()

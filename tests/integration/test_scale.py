@@ -4,7 +4,6 @@ a registry stay within --concurrency however many lists there are, and a
 child named by several lists is asked for once."""
 
 import collections
-import os
 import subprocess
 import threading
 import time
