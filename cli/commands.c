@@ -206,14 +206,14 @@ static void print_list_json(const char *target, const ml_result *res, const char
 
 static void report_failure(const cli_opts *o, const ml_result *res);
 
-/* One list of a spec: built and pushed (possibly on its own thread with
- * its own client), then reported in spec order. */
+/* One list of a spec: built and pushed on one of run_jobs' threads, then
+ * reported in spec order. */
 typedef struct list_job {
     cli_opts *o;
     const ml_spec *spec;
     size_t index;
     bool create;
-    ml_client *client;
+    ml_client *client; /* run_jobs' client, shared by every job */
     ml_list *list;
     ml_result *res;
     ml_error *err;
@@ -276,26 +276,57 @@ static int report_job(list_job *jobs, size_t k, size_t *printed)
     return rc;
 }
 
-/* Several lists (a multi-document spec) run at the same time, each with
- * its own client: clients are not shared between threads. */
+/* Threads working on lists, the calling one included: one under the run's
+ * bound of 16 leaves room for libcurl's resolver thread. */
+#define MAX_WORKERS 15
+
+typedef struct job_queue {
+    list_job *jobs;
+    size_t n;
+    size_t next; /* the first list no thread has taken */
+    pthread_mutex_t lock;
+} job_queue;
+
+static void *work(void *arg)
+{
+    job_queue *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->lock);
+        size_t i = q->next < q->n ? q->next++ : q->n;
+        pthread_mutex_unlock(&q->lock);
+        if (i == q->n)
+            return NULL;
+        run_job(&q->jobs[i]);
+    }
+}
+
+/* The lists of a spec run on a bounded pool of threads sharing one client:
+ * one connection pool (--concurrency connections per registry), one token,
+ * one config cache, and children shared by several lists resolved once,
+ * however many lists there are. */
 static int run_jobs(cli_opts *o, list_job *jobs, size_t n)
 {
-    pthread_t *threads = calloc(n, sizeof(*threads));
-    bool *started = calloc(n, sizeof(*started));
-    int rc = threads && started ? 0 : cli_usage_error("out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = cli_client(o, &jobs[i].client);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        started[i] = pthread_create(&threads[i], NULL, run_job, &jobs[i]) == 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (started[i])
-            pthread_join(threads[i], NULL);
-        else
-            run_job(&jobs[i]);
-    }
-    free(threads);
-    free(started);
-    return rc;
+    ml_client *client = NULL;
+    int rc = cli_client(o, &client);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        jobs[i].client = client;
+    job_queue q = {.jobs = jobs, .n = n};
+    pthread_mutex_init(&q.lock, NULL);
+    pthread_t threads[MAX_WORKERS - 1];
+    size_t busy = n < MAX_WORKERS ? n : MAX_WORKERS, extra = busy ? busy - 1 : 0, started = 0;
+    /* A thread that cannot start leaves its share to the others. */
+    while (started < extra && pthread_create(&threads[started], NULL, work, &q) == 0)
+        started++;
+    work(&q);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    pthread_mutex_destroy(&q.lock);
+    for (size_t i = 0; i < n; i++)
+        jobs[i].client = NULL;
+    ml_client_free(client);
+    return 0;
 }
 
 static int push_spec(cli_opts *o, ml_spec *spec, bool create)
@@ -306,9 +337,7 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
         return cli_usage_error("out of memory");
     for (size_t i = 0; i < lists; i++)
         jobs[i] = (list_job){.o = o, .spec = spec, .index = i, .create = create};
-    int rc = lists == 1 ? cli_client(o, &jobs[0].client) : run_jobs(o, jobs, lists);
-    if (rc == 0 && lists == 1)
-        run_job(&jobs[0]);
+    int rc = run_jobs(o, jobs, lists);
     bool array = rc == 0 && o->json && lists > 1;
     if (array)
         putchar('[');
@@ -323,10 +352,8 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
         puts("]");
     else if (printed)
         putchar('\n');
-    for (size_t i = 0; i < lists; i++) {
+    for (size_t i = 0; i < lists; i++)
         ml_list_free(jobs[i].list);
-        ml_client_free(jobs[i].client);
-    }
     free(jobs);
     return rc;
 }
@@ -353,7 +380,6 @@ int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_do
         ml_result_free(j->res);
         ml_list_free(j->list);
         ml_error_free(outcome.err);
-        ml_client_free(j->client);
     }
     free(jobs);
     return rc;

@@ -489,7 +489,9 @@ int cli_client(cli_opts *o, ml_client **out)
 {
     ml_client_options co;
     ml_client_options_init(&co, ML_CLIENT_OPTIONS_VERSION);
-    co.flags = (o->insecure ? ML_CLIENT_INSECURE : 0) | (o->plain_http ? ML_CLIENT_PLAIN_HTTP : 0);
+    /* One mlist command is one run: a child named by several lists is asked for once. */
+    co.flags = (o->insecure ? ML_CLIENT_INSECURE : 0) | (o->plain_http ? ML_CLIENT_PLAIN_HTTP : 0) |
+               ML_CLIENT_RESOLVE_ONCE;
     co.concurrency = o->concurrency;
     co.retries = o->retries_set ? (o->retries ? o->retries : UINT32_MAX) : 0;
     co.timeout_ms = o->timeout_s * 1000u;

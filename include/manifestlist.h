@@ -3,13 +3,16 @@
  * manifest list or an OCI image index.
  *
  * Thread safety: distinct objects may be used from different threads at the
- * same time. One ml_client or ml_list is used by one thread at a time (it may
- * move between threads). A spec being built (ml_spec_new, ml_spec_add_*) is
- * used by one thread at a time; a spec nobody changes any more, parsed or
- * built, is read-only and may be shared.
+ * same time. An ml_client may be shared: calls that take a client may run at
+ * the same time with the same client, sharing its connections (at most
+ * `concurrency` per registry in all), tokens and caches; only creating and
+ * freeing it are not. One ml_list or ml_result is used by one thread at a
+ * time (it may move between threads). A spec being built (ml_spec_new,
+ * ml_spec_add_*) is used by one thread at a time; a spec nobody changes any
+ * more, parsed or built, is read-only and may be shared.
  * ml_strerror, ml_version and ml_free are always safe. Callbacks (log,
- * credentials) run inside the call that triggered them and must not call
- * back into the same client.
+ * credentials, progress) run inside a call with their client, on any thread
+ * sharing it, and must not call back into the same client.
  *
  * Errors: functions return ML_OK (0) or a negative ML_E* code. When the last
  * argument `ml_error **err` is not NULL, a failure stores a detailed error
@@ -271,6 +274,11 @@ ML_API int ml_spec_check(const ml_spec *spec, ml_error **err);
 
 #define ML_CLIENT_INSECURE (1u << 0)   /* skip TLS verification */
 #define ML_CLIENT_PLAIN_HTTP (1u << 1) /* talk plain HTTP to every registry */
+/* Resolve each image reference (registry, repository, tag or digest) once
+ * for the client's lifetime: lists built with it, by any of the threads
+ * sharing it, that name the same child ask the registry once. For one
+ * publish run: a client kept longer would not see a tag move. */
+#define ML_CLIENT_RESOLVE_ONCE (1u << 2)
 
 /* Credential provider: called once per registry ("docker.io",
  * "localhost:5000") that asks for authentication. Store credentials with
@@ -285,7 +293,8 @@ ML_API int ml_credential_set(ml_credential *cred, const char *username, const ch
 /* Progress of the step a call is in: "resolve" (manifests), "configs",
  * "blobs" (mounted or copied), "children" (manifests copied in) count
  * requests; "copy bytes" counts the bytes of the blob being copied. Called
- * on the thread running the call. */
+ * during a call with the client (on a shared client, by any of its threads,
+ * one at a time). */
 typedef void (*ml_progress_fn)(const char *step, uint64_t done, uint64_t total, void *payload);
 
 /* Progress of one blob being copied (client option progress_event). A copy

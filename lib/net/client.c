@@ -18,7 +18,7 @@
 static const size_t OPTIONS_SIZES[] = {offsetof(ml_client_options, cache_dir),
                                        offsetof(ml_client_options, progress_event), sizeof(ml_client_options)};
 static const ml__options_kind OPTIONS = {"ml_client_options", ML_CLIENT_OPTIONS_VERSION, OPTIONS_SIZES,
-                                         ML_CLIENT_INSECURE | ML_CLIENT_PLAIN_HTTP};
+                                         ML_CLIENT_INSECURE | ML_CLIENT_PLAIN_HTTP | ML_CLIENT_RESOLVE_ONCE};
 
 int ml_client_options_init(ml_client_options *opts, uint32_t version)
 {
@@ -41,17 +41,21 @@ static uint32_t or_default(uint32_t v, uint32_t def) { return v ? v : def; }
 
 void ml__client_step(ml_client *c, const char *step, size_t total)
 {
+    pthread_mutex_lock(&c->progress_lock);
     c->step = step;
     c->step_done = 0;
     c->step_total = total;
     if (c->progress && total)
         c->progress(step, 0, total, c->progress_payload);
+    pthread_mutex_unlock(&c->progress_lock);
 }
 
 void ml__client_bytes(ml_client *c, uint64_t done, uint64_t total)
 {
+    pthread_mutex_lock(&c->progress_lock);
     if (c->progress)
         c->progress("copy bytes", done, total, c->progress_payload);
+    pthread_mutex_unlock(&c->progress_lock);
 }
 
 void ml__client_blob_track(ml__blob_progress *p, ml_client *c, const ml_ref *image, const char *digest,
@@ -76,7 +80,10 @@ void ml__client_blob_event(ml__blob_progress *p, uint32_t kind, uint64_t done)
         p->last_bytes_ms = now;
     ml_progress_event ev = {ML_PROGRESS_EVENT_VERSION, kind, p->image ? p->image : "", p->digest, done,
                             p->total, now - p->start_ms};
+    /* Copies of lists that share the client report from several threads. */
+    pthread_mutex_lock(&c->progress_lock);
     c->progress_event(&ev, c->progress_event_payload);
+    pthread_mutex_unlock(&c->progress_lock);
 }
 
 void ml__client_blob_untrack(ml__blob_progress *p)
@@ -88,13 +95,15 @@ void ml__client_blob_untrack(ml__blob_progress *p)
 uint32_t ml__client_timeout_ms(const ml_client *c) { return c->timeout_ms; }
 uint32_t ml__client_retries(const ml_client *c) { return c->retries; }
 const char *ml__client_cache_dir(const ml_client *c) { return c->cache_dir; }
+ml__memo *ml__client_resolved(ml_client *c) { return c->resolved; }
 
 static void request_finished(void *payload)
 {
     ml_client *c = payload;
-    if (!c->progress || !c->step || c->step_done >= c->step_total)
-        return;
-    c->progress(c->step, ++c->step_done, c->step_total, c->progress_payload);
+    pthread_mutex_lock(&c->progress_lock);
+    if (c->progress && c->step && c->step_done < c->step_total)
+        c->progress(c->step, ++c->step_done, c->step_total, c->progress_payload);
+    pthread_mutex_unlock(&c->progress_lock);
 }
 
 /* The TLS library opens it blocking, at the first connection: a FIFO
@@ -127,6 +136,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
     ml_client *c = calloc(1, sizeof(*c));
     if (!c)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->progress_lock, NULL);
     c->flags = o.flags;
     c->concurrency = or_default(o.concurrency, DEFAULT_CONCURRENCY);
     if (c->concurrency > MAX_CONCURRENCY)
@@ -144,7 +155,8 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
         (o.auth_file && !(c->auth_file = ml__strdup(o.auth_file))) ||
         (o.docker_config_dir && !(c->docker_config_dir = ml__strdup(o.docker_config_dir))) ||
         (o.cache_dir && !(c->cache_dir = ml__strdup(o.cache_dir))) ||
-        (o.certs_dirs && !(c->certs_dirs = ml__strdup(o.certs_dirs)))) {
+        (o.certs_dirs && !(c->certs_dirs = ml__strdup(o.certs_dirs))) ||
+        ((o.flags & ML_CLIENT_RESOLVE_ONCE) && !(c->resolved = ml__memo_new()))) {
         ml_client_free(c);
         return ml__error_set(err, ML_ENOMEM, "out of memory");
     }
@@ -171,8 +183,10 @@ int ml_client_new(ml_client **out, const ml_client_options *opts, ml_error **err
     return ML_OK;
 }
 
-static void host_clear(ml__host *h)
+static void host_free(ml__host *h)
 {
+    if (!h)
+        return;
     free(h->name);
     free(h->base);
     ml_error_free(h->unreachable);
@@ -183,20 +197,22 @@ static void host_clear(ml__host *h)
     ml__scopes_free(&h->token_scopes);
     free(h->refresh_token);
     ml__scopes_free(&h->wanted);
+    free(h);
 }
 
 ml__host *ml__client_host(ml_client *c, const char *name)
 {
     for (size_t i = 0; i < c->host_count; i++)
-        if (strcmp(c->hosts[i].name, name) == 0)
-            return &c->hosts[i];
+        if (strcmp(c->hosts[i]->name, name) == 0)
+            return c->hosts[i];
     if (ml__grow((void **)&c->hosts, &c->host_cap, c->host_count + 1, sizeof(*c->hosts)) != ML_OK)
         return NULL;
-    ml__host *h = &c->hosts[c->host_count];
-    memset(h, 0, sizeof(*h));
-    if (!(h->name = ml__strdup(name)))
+    ml__host *h = calloc(1, sizeof(*h));
+    if (!h || !(h->name = ml__strdup(name))) {
+        free(h);
         return NULL;
-    c->host_count++;
+    }
+    c->hosts[c->host_count++] = h;
     return h;
 }
 
@@ -222,7 +238,7 @@ void ml_client_free(ml_client *c)
         return;
     ml__http_free(c->http);
     for (size_t i = 0; i < c->host_count; i++)
-        host_clear(&c->hosts[i]);
+        host_free(c->hosts[i]);
     free(c->hosts);
     for (size_t i = 0; i < c->mount_count; i++)
         free(c->mounts[i].registry);
@@ -233,5 +249,8 @@ void ml_client_free(ml_client *c)
     free(c->docker_config_dir);
     free(c->cache_dir);
     free(c->certs_dirs);
+    ml__memo_free(c->resolved);
+    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->progress_lock);
     free(c);
 }

@@ -3,6 +3,7 @@
 #ifndef ML_CLIENT_H
 #define ML_CLIENT_H
 
+#include <pthread.h>
 #include <stdarg.h>
 
 #include "auth.h"
@@ -10,6 +11,7 @@
 #include "http.h"
 #include "manifestlist.h"
 #include "ref.h"
+#include "memo.h"
 
 struct ml_credential {
     ml__cred cred;
@@ -40,8 +42,13 @@ typedef struct ml__mount {
     void *backend;
 } ml__mount;
 
+/* Threads may share a client (docs/api.md): the HTTP layer has its own
+ * lock; `lock` guards the registry hosts (transport.c), `progress_lock`
+ * the step counters. The options never change after ml_client_new. */
 struct ml_client {
     ml__http *http;
+    pthread_mutex_t lock;
+    pthread_mutex_t progress_lock;
     uint32_t flags;       /* ML_CLIENT_* */
     uint32_t concurrency;
     uint32_t retries;     /* also for restarting a broken blob download */
@@ -63,16 +70,18 @@ struct ml_client {
     const char *step;     /* static name of the step in progress */
     uint64_t step_done;
     uint64_t step_total;
-    ml__host *hosts;
+    ml__host **hosts;     /* stable addresses: other threads hold them */
     size_t host_count;
     size_t host_cap;
     ml__mount *mounts;
     size_t mount_count;
     size_t mount_cap;
+    ml__memo *resolved;   /* with ML_CLIENT_RESOLVE_ONCE, else NULL */
 };
 
 void ml__client_log(const ml_client *c, int level, const char *fmt, ...) ML__PRINTF(3, 4);
-/* The state of registry `name`, created on first use; NULL on ENOMEM. */
+/* The state of registry `name`, created on first use; NULL on ENOMEM.
+ * With c->lock held. */
 ml__host *ml__client_host(ml_client *c, const char *name);
 /* Starts a progress step of `total` requests (no-op without a callback). */
 void ml__client_step(ml_client *c, const char *step, size_t total);
@@ -100,5 +109,8 @@ void ml__client_blob_untrack(ml__blob_progress *p);
 uint32_t ml__client_timeout_ms(const ml_client *c);
 uint32_t ml__client_retries(const ml_client *c);
 const char *ml__client_cache_dir(const ml_client *c);
+/* What references resolved to in this client's lifetime (memo.h), or NULL
+ * when it is not to remember. */
+ml__memo *ml__client_resolved(ml_client *c);
 
 #endif

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,17 @@
 #define POLL_MAX_MS 200
 /* A CA bundle larger than this is refused (Debian's is about 200 KiB). */
 #define CA_FILE_MAX (16u * 1024 * 1024)
+/* Open connections of a client in all, idle ones included, unless its
+ * concurrency asks for more to one host. */
+#define MAX_CONNECTIONS 32L
 
+typedef struct batch batch;
+
+/* Threads that share a client share its one multi handle, hence one
+ * connection pool (at most `concurrency` connections per host): each
+ * ml__http_run queues its batch, and one waiting thread at a time drives
+ * the multi handle for all of them (libcurl 7.88 cannot share a connection
+ * cache between threads through CURLSH). mu guards what follows it. */
 struct ml__http {
     CURLM *multi;
     CURLSH *share;
@@ -42,7 +53,11 @@ struct ml__http {
     bool env_ca_file; /* $SSL_CERT_FILE set: it replaces libcurl's bundle */
     char *env_ca_dir; /* $SSL_CERT_DIR, or NULL */
     ml__http_tls defaults; /* the system bundle plus ca_cert, when there is one */
+    pthread_mutex_t mu;
     uint64_t jitter_state; /* per handle: no process-wide random state */
+    batch *batches;        /* queued, in arrival order */
+    size_t running;        /* transfers in the multi handle, all batches */
+    bool driving;          /* a thread is driving the multi handle */
 };
 
 struct ml__http_pipe {
@@ -58,6 +73,7 @@ struct ml__http_pipe {
 /* One transfer in flight or waiting for its retry time. */
 typedef struct slot {
     ml__http_req *req;
+    batch *owner;
     CURL *easy;
     struct curl_slist *headers;
     size_t read_offset;
@@ -71,6 +87,16 @@ typedef struct slot {
     uint64_t answer_by_ms; /* bounded requests: the first byte's deadline */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
+
+/* The requests of one ml__http_run call. */
+struct batch {
+    slot *slots;
+    size_t n;
+    size_t left; /* slots not done */
+    int rc;      /* ML_ENOMEM when a transfer could not start */
+    pthread_cond_t wake; /* its owner's turn: done, or to drive */
+    batch *next;
+};
 
 static void log_msg(const ml__http *h, int level, const char *fmt, ...) ML__PRINTF(3, 4);
 static void log_msg(const ml__http *h, int level, const char *fmt, ...)
@@ -165,6 +191,7 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
     h->multi = curl_multi_init();
     h->share = curl_share_init();
     h->jitter_state = ml__now_ms() ^ (uint64_t)(uintptr_t)h;
+    pthread_mutex_init(&h->mu, NULL);
     if (!h->multi || !h->share || !h->user_agent || (opts->ca_cert && !h->ca_cert)) {
         ml__http_free(h);
         return ml__error_set(err, ML_ENOMEM, "cannot create HTTP client");
@@ -181,14 +208,20 @@ int ml__http_new(ml__http **out, const ml__http_opts *opts, ml_error **err)
         return rc;
     }
     /* One DNS cache and TLS session cache for all transfers of this client;
-     * connections are pooled by the multi handle itself. */
+     * connections are pooled by the multi handle itself. The share needs no
+     * lock callbacks: only the thread driving the multi handle uses it. */
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     /* A piped copy between two repositories of one registry holds two
      * connections to it at once. */
-    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)(opts->concurrency < 2 ? 2 : opts->concurrency));
-    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)opts->concurrency * 2);
+    long per_host = (long)(opts->concurrency < 2 ? 2 : opts->concurrency);
+    long total = (long)opts->concurrency * 2;
+    total = total > MAX_CONNECTIONS ? MAX_CONNECTIONS : total;
+    total = total < per_host ? per_host : total;
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, total);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
     *out = h;
     return ML_OK;
 }
@@ -201,6 +234,7 @@ void ml__http_free(ml__http *h)
         curl_multi_cleanup(h->multi);
     if (h->share)
         curl_share_cleanup(h->share);
+    pthread_mutex_destroy(&h->mu);
     free(h->ca_cert);
     free(h->user_agent);
     free(h->system_ca);
@@ -729,6 +763,17 @@ static void note_silence(slot *sl, CURLcode code)
              (unsigned long long)((ml__now_ms() - sl->started_ms + 500) / 1000));
 }
 
+/* The request has its outcome (after its retries): its batch may be done. */
+static void slot_done(ml__http *h, slot *sl)
+{
+    sl->done = true;
+    pipe_ends(sl);
+    if (h->opts.finished)
+        h->opts.finished(h->opts.finished_payload);
+    if (--sl->owner->left == 0)
+        pthread_cond_signal(&sl->owner->wake);
+}
+
 static void finish_slot(ml__http *h, slot *sl, CURLcode code)
 {
     ml__http_req *r = sl->req;
@@ -753,15 +798,9 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     sl->easy = NULL;
     sl->headers = NULL;
     sl->active = false;
-    if (r->too_big) {
-        sl->done = true;
-        pipe_ends(sl);
-        if (h->opts.finished)
-            h->opts.finished(h->opts.finished_payload);
-        return;
-    }
+    h->running--;
     uint32_t retries = r->probe && h->opts.retries > 1 ? 1 : h->opts.retries;
-    if (transient(sl) && r->attempts <= retries) {
+    if (!r->too_big && transient(sl) && r->attempts <= retries) {
         uint64_t wait = backoff_ms(h, r);
         /* Silence is worth a warning: the run may seem to hang meanwhile. */
         if (r->silent)
@@ -777,10 +816,7 @@ static void finish_slot(ml__http *h, slot *sl, CURLcode code)
     }
     if (r->silent)
         strncat(r->error, " (timed out)", sizeof(r->error) - strlen(r->error) - 1);
-    sl->done = true;
-    pipe_ends(sl);
-    if (h->opts.finished)
-        h->opts.finished(h->opts.finished_payload);
+    slot_done(h, sl);
 }
 
 /* The last check before the wire, for every request: no header that
@@ -803,48 +839,47 @@ static bool refuse_unsafe(ml__http *h, slot *sl)
                  *bad);
     r->unsent = true;
     log_msg(h, ML_LOG_DEBUG, "%s request %s", r->method, r->error);
-    sl->done = true;
-    pipe_ends(sl);
-    if (h->opts.finished)
-        h->opts.finished(h->opts.finished_payload);
+    slot_done(h, sl);
     return true;
 }
 
 /* A pipe's sink starts once its source has (which kept a place for it):
  * neither could move without the other. */
-static bool has_room(const ml__http *h, const slot *sl, size_t running)
+static bool has_room(const ml__http *h, const slot *sl)
 {
     const ml__http_req *r = sl->req;
     if (r->pipe_in)
         return r->pipe_in->src_started;
     size_t need = r->pipe_out && !r->pipe_out->sink_active && !r->pipe_out->sink_done ? 2 : 1;
-    return running == 0 || running + need <= h->opts.concurrency;
+    return h->running == 0 || h->running + need <= h->opts.concurrency;
 }
 
-static int start_due(ml__http *h, slot *slots, size_t n, size_t *running, uint64_t *next_due)
+static bool due(const ml__http *h, const slot *sl, uint64_t now)
+{
+    return !sl->done && !sl->active && sl->due_ms <= now && has_room(h, sl);
+}
+
+/* Starts what is due, over every queued batch in arrival order, while
+ * there is room (`concurrency` transfers, a pipe's two ends together). */
+static void start_due(ml__http *h)
 {
     uint64_t now = ml__now_ms();
-    *next_due = UINT64_MAX;
-    for (size_t i = 0; i < n; i++) {
-        slot *sl = &slots[i];
-        if (sl->done || sl->active || !has_room(h, sl, *running))
-            continue;
-        if (sl->due_ms > now) {
-            if (sl->due_ms < *next_due)
-                *next_due = sl->due_ms;
-            continue;
+    for (batch *b = h->batches; b; b = b->next) {
+        for (size_t i = 0; i < b->n; i++) {
+            slot *sl = &b->slots[i];
+            if (!due(h, sl, now) || refuse_unsafe(h, sl))
+                continue;
+            if (start_slot(h, sl) != ML_OK) {
+                b->rc = ML_ENOMEM;
+                slot_done(h, sl);
+                continue;
+            }
+            h->running++;
         }
-        if (refuse_unsafe(h, sl))
-            continue;
-        int rc = start_slot(h, sl);
-        if (rc != ML_OK)
-            return rc;
-        (*running)++;
     }
-    return ML_OK;
 }
 
-static void collect_done(ml__http *h, size_t *running)
+static void collect_done(ml__http *h)
 {
     CURLMsg *msg;
     int left;
@@ -854,114 +889,139 @@ static void collect_done(ml__http *h, size_t *running)
         slot *sl = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
         finish_slot(h, sl, msg->data.result);
-        (*running)--;
     }
 }
 
-static uint64_t earliest_due(const slot *slots, size_t n)
+static uint64_t earliest_due(const ml__http *h)
 {
     uint64_t due = UINT64_MAX;
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done && !slots[i].active && slots[i].due_ms < due)
-            due = slots[i].due_ms;
+    for (const batch *b = h->batches; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++)
+            if (!b->slots[i].done && !b->slots[i].active && b->slots[i].due_ms < due)
+                due = b->slots[i].due_ms;
     return due;
 }
 
-static bool startable(const ml__http *h, const slot *slots, size_t n, size_t running)
+static bool startable(const ml__http *h)
 {
     uint64_t now = ml__now_ms();
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done && !slots[i].active && slots[i].due_ms <= now && has_room(h, &slots[i], running))
-            return true;
+    for (const batch *b = h->batches; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++)
+            if (due(h, &b->slots[i], now))
+                return true;
     return false;
 }
 
 /* Wakes the paused end of each pipe that can move again (outside any
  * callback: an unpaused transfer may call its callback at once); true when
  * one woke. */
-static bool pump_pipes(slot *slots, size_t n)
+static bool pump_pipes(ml__http *h)
 {
     bool woke = false;
-    for (size_t i = 0; i < n; i++) {
-        slot *sl = &slots[i];
-        ml__http_pipe *out = sl->req->pipe_out, *in = sl->req->pipe_in;
-        if (!sl->active)
-            continue;
-        if (out && out->src_paused && (out->cap - out->used >= out->pending || out->sink_done)) {
-            out->src_paused = false;
-            curl_easy_pause(sl->easy, CURLPAUSE_CONT);
-            woke = true;
+    for (batch *b = h->batches; b; b = b->next)
+        for (size_t i = 0; i < b->n; i++) {
+            slot *sl = &b->slots[i];
+            ml__http_pipe *out = sl->req->pipe_out, *in = sl->req->pipe_in;
+            if (!sl->active)
+                continue;
+            if (out && out->src_paused && (out->cap - out->used >= out->pending || out->sink_done)) {
+                out->src_paused = false;
+                curl_easy_pause(sl->easy, CURLPAUSE_CONT);
+                woke = true;
+            }
+            if (in && in->sink_paused && (in->used || in->src_done)) {
+                in->sink_paused = false;
+                curl_easy_pause(sl->easy, CURLPAUSE_CONT);
+                woke = true;
+            }
         }
-        if (in && in->sink_paused && (in->used || in->src_done)) {
-            in->sink_paused = false;
-            curl_easy_pause(sl->easy, CURLPAUSE_CONT);
-            woke = true;
-        }
-    }
     return woke;
 }
 
-static bool all_done(const slot *slots, size_t n)
+/* Drives the multi handle for every queued batch until `mine` is done.
+ * Called and returns with h->mu held; curl works without it, so that other
+ * threads can queue their batches meanwhile (and wake the poll). */
+static void drive(ml__http *h, const batch *mine)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!slots[i].done)
-            return false;
-    return true;
+    for (;;) {
+        start_due(h);
+        if (mine->left == 0)
+            break;
+        pthread_mutex_unlock(&h->mu);
+        int still = 0;
+        curl_multi_perform(h->multi, &still);
+        pthread_mutex_lock(&h->mu);
+        collect_done(h);
+        if (mine->left == 0)
+            break;
+        /* A finished transfer frees a place: fill it now, not after a wait;
+         * a pipe that can move again moves now too. */
+        if (pump_pipes(h) || startable(h))
+            continue;
+        uint64_t next_due = earliest_due(h), now = ml__now_ms();
+        int wait = next_due == UINT64_MAX ? POLL_MAX_MS
+                   : next_due <= now      ? 0
+                                          : (int)(next_due - now < POLL_MAX_MS ? next_due - now : POLL_MAX_MS);
+        pthread_mutex_unlock(&h->mu);
+        /* Also the sleep until a retry is due: polling no transfer waits. */
+        curl_multi_poll(h->multi, NULL, 0, wait, NULL);
+        pthread_mutex_lock(&h->mu);
+    }
 }
 
-static void abort_active(ml__http *h, slot *slots, size_t n)
+static void dequeue(ml__http *h, const batch *b)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!slots[i].active)
-            continue;
-        curl_multi_remove_handle(h->multi, slots[i].easy);
-        curl_easy_cleanup(slots[i].easy);
-        curl_slist_free_all(slots[i].headers);
-    }
+    batch **p = &h->batches;
+    while (*p != b)
+        p = &(*p)->next;
+    *p = b->next;
+}
+
+/* Nobody drives: the owner of the oldest unfinished batch takes over (one
+ * thread woken, not all of them). */
+static void hand_over(ml__http *h)
+{
+    for (batch *b = h->batches; b && !h->driving; b = b->next)
+        if (b->left > 0) {
+            pthread_cond_signal(&b->wake);
+            return;
+        }
 }
 
 int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
 {
     if (n == 0)
         return ML_OK;
-    slot *slots = calloc(n, sizeof(*slots));
-    if (!slots)
+    batch b = {.slots = calloc(n, sizeof(*b.slots)), .n = n, .left = n};
+    if (!b.slots)
         return ML_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        slots[i].req = reqs[i];
+        b.slots[i].req = reqs[i];
+        b.slots[i].owner = &b;
         ml__http_req_reset(reqs[i]);
         reqs[i]->attempts = 0;
     }
-    size_t running = 0;
-    int rc = ML_OK;
-    while (!all_done(slots, n)) {
-        uint64_t next_due;
-        if ((rc = start_due(h, slots, n, &running, &next_due)) != ML_OK)
-            break;
-        int still = 0;
-        curl_multi_perform(h->multi, &still);
-        collect_done(h, &running);
-        if (all_done(slots, n))
-            break;
-        /* A finished transfer frees a place: fill it now, not after a wait;
-         * a pipe that can move again moves now too. */
-        if (pump_pipes(slots, n) || startable(h, slots, n, running))
+    pthread_mutex_lock(&h->mu);
+    batch **tail = &h->batches;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &b;
+    if (h->driving)
+        curl_multi_wakeup(h->multi);
+    pthread_cond_init(&b.wake, NULL);
+    while (b.left > 0) {
+        if (h->driving) {
+            pthread_cond_wait(&b.wake, &h->mu);
             continue;
-        next_due = earliest_due(slots, n); /* retries scheduled just now count */
-        int wait = POLL_MAX_MS;
-        if (next_due != UINT64_MAX) {
-            uint64_t now = ml__now_ms();
-            wait = next_due <= now ? 0 : (int)(next_due - now < POLL_MAX_MS ? next_due - now : POLL_MAX_MS);
         }
-        if (running)
-            curl_multi_poll(h->multi, NULL, 0, wait, NULL);
-        else if (wait > 0) {
-            struct timespec ts = {wait / 1000, (long)(wait % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        h->driving = true;
+        drive(h, &b);
+        h->driving = false;
     }
-    if (rc != ML_OK)
-        abort_active(h, slots, n);
-    free(slots);
-    return rc;
+    dequeue(h, &b);
+    hand_over(h);
+    pthread_mutex_unlock(&h->mu);
+    pthread_cond_destroy(&b.wake);
+    free(b.slots);
+    return b.rc;
 }

@@ -366,12 +366,23 @@ static int probe_loopback(ml_client *c, const ml__host *h, const char *api_host,
     return rc;
 }
 
+static int find_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err);
+
 int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
 {
     /* Every URL starts here: its repository goes into the path as is. */
     if (!ml__repository_valid(ref->repository))
         return ml__error_set_printable(err, ML_EREF, "%s: invalid repository name \"%.100s\"", ref->registry,
                                        ref->repository ? ref->repository : "");
+    /* Under the lock: threads sharing the client wait for the one probe. */
+    pthread_mutex_lock(&c->lock);
+    int rc = find_base(c, ref, base, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static int find_base(ml_client *c, const ml_ref *ref, const char **base, ml_error **err)
+{
     ml__host *h = ml__client_host(c, ref->registry);
     if (!h)
         return ml__error_set(err, ML_ENOMEM, "out of memory");
@@ -461,13 +472,19 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
     int rc = live && todo ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < n; i++)
         todo[i] = reqs[i] != NULL;
+    pthread_mutex_lock(&c->lock);
     if (rc == ML_OK && want_scopes(c, reqs, acc, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
+    pthread_mutex_unlock(&c->lock);
     for (int round = 0; rc == ML_OK && round < AUTH_ROUNDS_MAX; round++) {
         size_t m = 0;
+        /* A token is fetched under the lock: other threads wait for it
+         * rather than ask for one each. */
+        pthread_mutex_lock(&c->lock);
         for (size_t i = 0; rc == ML_OK && i < n; i++)
             if (todo[i] && (rc = authorize(c, reqs[i], &acc[i], err)) == ML_OK)
                 live[m++] = reqs[i];
+        pthread_mutex_unlock(&c->lock);
         if (rc != ML_OK || m == 0)
             break;
         if ((rc = ml__http_run(c->http, live, m)) != ML_OK) {
@@ -475,6 +492,7 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
             break;
         }
         bool again = false, progress = false;
+        pthread_mutex_lock(&c->lock);
         for (size_t i = 0; i < n; i++) {
             if (!todo[i])
                 continue;
@@ -485,6 +503,7 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
                       auth_challenged(c, ml__client_host(c, acc[i].repo->registry), reqs[i]);
             again |= todo[i];
         }
+        pthread_mutex_unlock(&c->lock);
         if (!again || (round > 0 && !progress))
             break;
     }
@@ -520,6 +539,10 @@ int ml__transport_auth_explain(ml_client *c, const ml_ref *repo, long status, in
 {
     if (rc != ML_EAUTH)
         return rc;
+    /* Hosts are shared by the threads of a client. */
+    pthread_mutex_lock(&c->lock);
     ml__host *h = ml__client_host(c, repo->registry);
-    return h ? explain(h, auth_reason(h, status), err) : ml__error_auth(err, rc, ML_AUTH_NO_CREDENTIALS, NULL);
+    rc = h ? explain(h, auth_reason(h, status), err) : ml__error_auth(err, rc, ML_AUTH_NO_CREDENTIALS, NULL);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }

@@ -201,10 +201,9 @@ static int check_media_type(const ml__entry *e, ml_error **err)
 
 /* Runs one batch over the entries in `state`; `apply` handles each answer. */
 typedef int (*apply_fn)(ml_list *l, size_t index, ml__item *it, ml_error **err);
-typedef int (*batch_fn)(ml_client *c, ml__item *items, size_t n);
 
-static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, batch_fn batch, apply_fn apply,
-                     ml_error **err)
+static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, const char *op, ml__batch_fn batch,
+                     apply_fn apply, ml_error **err)
 {
     size_t n = 0, count = l->count;
     for (size_t i = 0; i < count; i++)
@@ -223,7 +222,7 @@ static int run_stage(ml_list *l, ml_client *c, ml__entry_state state, batch_fn b
     }
     if (rc == ML_OK)
         ml__client_step(c, "resolve", n);
-    if (rc == ML_OK && batch(c, items, n) != ML_OK)
+    if (rc == ML_OK && ml__batch_once(c, op, batch, items, n) != ML_OK)
         rc = ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t k = 0; rc == ML_OK && k < n; k++)
         rc = apply(l, index[k], &items[k], err);
@@ -368,8 +367,13 @@ static int platform_cached(ml_list *l, ml_client *c, ml__entry *e, ml_error **er
     return ml__entry_config_platform(l, e, &config, err);
 }
 
+static int get_configs(ml_client *c, ml__item *items, size_t n)
+{
+    return ml__store_get_blobs(c, items, n, ML__CONFIG_MAX);
+}
+
 /* Configs are fetched once per digest and repository, however many
- * entries share them. */
+ * entries (and, through the client's memo, lists) share them. */
 static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
 {
     size_t n = 0;
@@ -401,7 +405,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
         }
     }
     ml__client_step(c, "configs", n);
-    int rc = ml__store_get_blobs(c, items, n, ML__CONFIG_MAX) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
+    int rc = ml__batch_once(c, "BLOB", get_configs, items, n) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
     for (size_t i = 0; rc == ML_OK && i < l->count; i++) {
         ml__entry *e = &l->entries[i];
         if (e->state != ML__ENTRY_CONFIG)
@@ -447,11 +451,11 @@ static bool pending(const ml_list *l)
 static int resolve(ml_list *l, ml_client *c, ml_error **err)
 {
     for (int round = 0; round < MAX_RESOLVE_ROUNDS && pending(l); round++) {
-        int rc = run_stage(l, c, ML__ENTRY_HEAD, ml__store_head_manifests, apply_head, err);
+        int rc = run_stage(l, c, ML__ENTRY_HEAD, "HEAD", ml__store_head_manifests, apply_head, err);
         if (rc == ML_OK)
             rc = ml__list_platforms_from_cache(l, ml__client_cache_dir(c), err);
         if (rc == ML_OK)
-            rc = run_stage(l, c, ML__ENTRY_GET, ml__store_get_manifests, apply_get, err);
+            rc = run_stage(l, c, ML__ENTRY_GET, "GET", ml__store_get_manifests, apply_get, err);
         if (rc == ML_OK)
             rc = resolve_configs(l, c, err);
         if (rc != ML_OK)

@@ -7,6 +7,7 @@
 #include "manifest.h"
 #include "ref.h"
 #include "spec.h"
+#include "store.h"
 
 typedef enum ml__entry_state {
     ML__ENTRY_HEAD,   /* platform known: a HEAD tells digest, size, type */
@@ -83,5 +84,13 @@ int ml__entry_config_without_platform(ml_list *l, ml__entry *e, const char *conf
 int ml__list_platforms_from_cache(ml_list *l, const char *cache_dir, ml_error **err);
 /* Adds warnings not there yet to a result (push.c). */
 int ml__result_add_warnings(ml_result *r, const ml__strvec *warnings);
+
+/* A store batch over items (ml__store_head_manifests, ...). */
+typedef int (*ml__batch_fn)(ml_client *c, ml__item *items, size_t n);
+/* Runs `batch` over items, through the client's memo when it has one
+ * (ML_CLIENT_RESOLVE_ONCE, once.c): a reference that another list of the
+ * run resolved, or is resolving, is not asked for again. `op` names the
+ * kind of answer ("HEAD", "GET"). ML_OK or ML_ENOMEM, as the batch. */
+int ml__batch_once(ml_client *c, const char *op, ml__batch_fn batch, ml__item *items, size_t n);
 
 #endif
