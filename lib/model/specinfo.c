@@ -207,7 +207,7 @@ static int duplicate_tag(const tag_owners *o, const tag_owner *second, ml_error 
     const ml__spec_list *l = first->list;
     int rc = ml__error_set_printable(err, ML_ESPEC, "tag %s is also pushed by %s:%d:%d (%s)", second->name,
                                      first->spec->name, l->line, l->column, l->target_name);
-    return ml__spec_locate(second->spec, second->list->line, second->list->column, err, rc);
+    return ml__error_locate(err, rc, second->spec->name, second->list->line, second->list->column);
 }
 
 static int check_owners(const tag_owners *o, ml_error **err)
