@@ -12,7 +12,6 @@
 
 #include "cli.h"
 
-enum { EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_DIFFERS = 4 };
 /* Symbolic links may loop; no spec tree is this deep. */
 #define DIR_DEPTH_MAX 32
 
@@ -65,7 +64,7 @@ static char *join(const char *dir, const char *name)
 
 static int not_readable(const char *path)
 {
-    return cli_error(NULL, EXIT_INPUT, "ML_EIO", path, "%s: cannot read: %s", path, strerror(errno));
+    return cli_error(NULL, EXIT_INPUT, cli_code_name(ML_EIO), path, "%s: cannot read: %s", path, strerror(errno));
 }
 
 /* Every *.yaml and *.yml below dir; hidden entries (.git) are skipped. */
@@ -260,7 +259,7 @@ static int exit_code(const summary *s)
     if (s->counts[S_FAILED])
         return EXIT_FAILED;
     bool differs = s->counts[S_CREATED] || s->counts[S_UPDATED];
-    return s->o->check && differs ? EXIT_DIFFERS : 0;
+    return s->o->check && differs ? EXIT_DIFFERS : EXIT_DONE;
 }
 
 int cmd_apply(cli_opts *o)

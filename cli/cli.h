@@ -9,6 +9,15 @@
 
 #include "manifestlist.h"
 
+/* mlist's exit codes (docs/mlist.1, EXIT STATUS). */
+enum {
+    EXIT_DONE = 0,
+    EXIT_FAILED = 1,  /* network, registry, verify's problems */
+    EXIT_INPUT = 2,   /* usage, an invalid or unreadable spec */
+    EXIT_REFUSED = 3, /* exists, not a list, changed concurrently */
+    EXIT_DIFFERS = 4, /* apply --check: the registry differs */
+};
+
 typedef struct cli_list {
     char **items;
     size_t count;
@@ -62,6 +71,8 @@ void cli_set_json(bool on);
  * not. cli_fail_into stores the error object in *json instead of printing
  * it, for a caller that embeds it into its own document. */
 int cli_fail(int code, ml_error *err);
+/* The name of an ML_* code, as in the JSON ("ML_EIO"). */
+const char *cli_code_name(int code);
 int cli_fail_ref(int code, ml_error *err, const char *ref);
 int cli_fail_into(int code, ml_error *err, const char *ref, char **json);
 /* The same, exit 2: a local spec file that cannot be read is bad input. */

@@ -112,7 +112,7 @@ int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
     int rc = from_stdin ? parse_spec_stdin(spec, &so, &err) : ml_spec_parse_file(spec, path, &so, &err);
     free(vars);
     if (rc == STDIN_UNREADABLE)
-        return cli_error(NULL, 2, "ML_EIO", NULL, "cannot read the spec from standard input");
+        return cli_error(NULL, EXIT_INPUT, cli_code_name(ML_EIO), NULL, "cannot read the spec from standard input");
     if (rc == ML_OK)
         rc = add_tags(o, *spec, &err);
     if (rc == TAGS_SHARED)
@@ -698,7 +698,7 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     size_t i = 0;
     ml_error *err = NULL;
     if (!ml_manifest_is_list(m))
-        return cli_error(NULL, 3, "ML_ENOTLIST", ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
+        return cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
     int rc = ml_manifest_select(m, o->platform, &i, &err);
     if (rc != ML_OK)
         return cli_fail_ref(rc, err, ml_manifest_ref(m));
@@ -830,7 +830,7 @@ static int read_deletion(const cli_opts *o, ml_client *client, ml_manifest **m, 
         return cli_fail_ref(rc, err, ref);
     /* ml_delete refuses it too; checked here before the tags are read. */
     if (!ml_manifest_is_list(*m) && !o->force) {
-        rc = cli_error(NULL, 3, "ML_ENOTLIST", ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
+        rc = cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
         cli_note(o, "mlist: delete --force deletes a single image too");
         return rc;
     }
@@ -891,7 +891,7 @@ static int print_report(const cli_opts *o, const ml_report *rep)
         cli_print_line("problem: %s", ml_report_problem(rep, i));
     if (!o->json && problems == 0)
         cli_print_line("%s: ok", ref);
-    int exit_code = problems ? cli_error(o->json ? &error : NULL, 1, "problems", ref, "%s: %zu problem%s found",
+    int exit_code = problems ? cli_error(o->json ? &error : NULL, EXIT_FAILED, "problems", ref, "%s: %zu problem%s found",
                                               ref, problems, problems == 1 ? "" : "s")
                              : 0;
     if (json) {

@@ -15,8 +15,6 @@
 
 #include "cli.h"
 
-enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
-
 /* ---- progress ----------------------------------------------------------- */
 
 /* On a terminal, one status line rewritten in place and erased at exit:
@@ -285,7 +283,7 @@ static bool json_errors;
 
 void cli_set_json(bool on) { json_errors = on; }
 
-static const char *code_name(int code)
+const char *cli_code_name(int code)
 {
     switch (code) {
     case ML_ENOMEM: return "ML_ENOMEM";
@@ -379,7 +377,7 @@ static int fail(int code, ml_error *err, const char *ref, char **json, int exit_
         put_advice(f, ml_error_hints(err));
         fclose(f);
     }
-    report_error(code_name(code), exit_code, text ? text : ml_strerror(code), err, ref, json);
+    report_error(cli_code_name(code), exit_code, text ? text : ml_strerror(code), err, ref, json);
     free(text);
     ml_error_free(err);
     return exit_code;
