@@ -45,7 +45,7 @@ static const char **spec_variables(const cli_opts *o, size_t *count)
 
 /* Failures the command line finds itself, returned beside ML_* codes
  * (which are 0 or negative). */
-enum { STDIN_UNREADABLE = 1, TAGS_SHARED, BAD_PLATFORM };
+enum { STDIN_UNREADABLE = 1, BAD_PLATFORM };
 
 /* SPEC '-': the spec on standard input, named "<stdin>" in errors. An ML_*
  * code, or STDIN_UNREADABLE. */
@@ -66,23 +66,11 @@ static int parse_spec_stdin(ml_spec **spec, const ml_spec_options *so, ml_error 
     return rc;
 }
 
-/* Whether lists a and b of the spec push to one repository: their targets
- * (normalised, so always with a tag) agree up to the tag. */
-static bool same_repository(const ml_spec *spec, size_t a, size_t b)
-{
-    const char *ta = ml_spec_target(spec, a), *tb = ml_spec_target(spec, b);
-    size_t len = (size_t)(strrchr(ta, ':') - ta);
-    return strncmp(ta, tb, len + 1) == 0 && strrchr(tb, ':') == tb + len;
-}
-
 /* --tags: more tags for every list of the spec, as a spec's `tags:`. Two
- * lists of one repository cannot both take a tag: TAGS_SHARED. */
+ * lists of one repository cannot both take a tag (ml_spec_check_targets
+ * names both). */
 static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
 {
-    for (size_t a = 0; o->tags.count && a < ml_spec_list_count(spec); a++)
-        for (size_t b = a + 1; b < ml_spec_list_count(spec); b++)
-            if (same_repository(spec, a, b))
-                return TAGS_SHARED;
     int rc = ML_OK;
     for (size_t i = 0; i < o->tags.count && rc == ML_OK; i++) {
         char *tags = strdup(o->tags.items[i]);
@@ -93,6 +81,8 @@ static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
                 rc = ml_spec_add_tag(spec, l, t, err);
         free(tags);
     }
+    if (rc == ML_OK && o->tags.count)
+        rc = ml_spec_check_targets((const ml_spec *const *)&spec, 1, err);
     return rc;
 }
 
@@ -115,8 +105,6 @@ int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
         return cli_error(NULL, EXIT_INPUT, cli_code_name(ML_EIO), NULL, "cannot read the spec from standard input");
     if (rc == ML_OK)
         rc = add_tags(o, *spec, &err);
-    if (rc == TAGS_SHARED)
-        return cli_usage_error("--tags: two lists of the spec are in one repository, and a tag can name only one");
     if (rc == ML_OK && o->type && strcmp(o->type, "docker") == 0)
         rc = ml_spec_check_type(*spec, ML_TYPE_DOCKER, &err);
     if (rc == ML_EIO || rc == ML_ETOOBIG)
