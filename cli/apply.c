@@ -214,8 +214,6 @@ static void print_json(summary *s, cli_list_outcome *r, status st, const char *t
 static void report_list(cli_list_outcome *r, void *payload)
 {
     summary *s = payload;
-    for (size_t i = 0; r->list && !s->o->quiet && i < ml_list_warning_count(r->list); i++)
-        cli_warn("%s", ml_list_warning(r->list, i));
     status st = status_of(r);
     s->counts[st]++;
     const char *target = ml_spec_target(s->specs[r->spec], r->index);
@@ -277,7 +275,7 @@ int cmd_apply(cli_opts *o)
         /* --check compares exactly what a push would compare. */
         o->dry_run = o->dry_run || o->check;
         summary s = {.o = o, .files = &files, .specs = specs, .compare = o->dry_run};
-        rc = cli_push_lists(o, specs, files.count, report_list, &s);
+        rc = cli_push_lists(o, specs, files.count, false, report_list, &s);
         if (rc == 0) {
             print_totals(&s);
             rc = exit_code(&s);

@@ -99,10 +99,13 @@ typedef struct cli_list_outcome {
     ml_error *err;          /* the callback may take it (and set it NULL) */
 } cli_list_outcome;
 typedef void cli_list_done(cli_list_outcome *outcome, void *payload);
-/* Builds and pushes every list of specs[0..count) as update does (a dry
- * run with --dry-run), then hands each outcome to `done`, in order. 0, or
- * an exit code when they could not be run at all. */
-int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_done *done, void *payload);
+/* Builds and pushes every list of specs[0..count) as create or update
+ * does (a dry run with --dry-run), then, in order, prints each list's
+ * warnings not printed before (with its spec or an earlier list) and hands
+ * its outcome to `done`. 0, or an exit code when they could not be run at
+ * all. */
+int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, bool create, cli_list_done *done,
+                   void *payload);
 
 int cmd_push_spec(cli_opts *o, bool create);
 int cmd_update(cli_opts *o);

@@ -226,42 +226,26 @@ static bool list_warns(const ml_list *l, const char *warning)
     return false;
 }
 
-/* Said already: a spec warning (printed when it was read) or one an
- * earlier list of the spec printed (lists share images and rewrites). */
-static bool said_before(const list_job *jobs, size_t k, const char *warning)
+/* Said already: a warning of a spec (printed when it was read) or of an
+ * earlier list (lists share images, rewrites and their spec's warnings). */
+static bool said_before(ml_spec *const *specs, size_t count, const list_job *jobs, size_t k, const char *warning)
 {
-    for (size_t i = 0; i < ml_spec_warning_count(jobs[k].spec); i++)
-        if (strcmp(ml_spec_warning(jobs[k].spec, i), warning) == 0)
-            return true;
+    for (size_t s = 0; s < count; s++)
+        for (size_t i = 0; i < ml_spec_warning_count(specs[s]); i++)
+            if (strcmp(ml_spec_warning(specs[s], i), warning) == 0)
+                return true;
     for (size_t i = 0; i < k; i++)
         if (list_warns(jobs[i].list, warning))
             return true;
     return false;
 }
 
-/* Reports jobs[k]; the lists of earlier jobs are still there to compare
- * warnings with. */
-static int report_job(list_job *jobs, size_t k, size_t *printed)
+static void warn_new(const cli_opts *o, ml_spec *const *specs, size_t count, const list_job *jobs, size_t k)
 {
-    list_job *j = &jobs[k];
-    const cli_opts *o = j->o;
-    cli_clear_progress();
-    for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
-        if (!said_before(jobs, k, ml_list_warning(j->list, i)))
-            cli_warn("%s", ml_list_warning(j->list, i));
-    if (j->res && j->rc == ML_OK && !o->json)
-        report_human(o, j->list, j->res);
-    if (j->rc != ML_OK)
-        report_failure(o, j->res);
-    const char *target = ml_spec_target(j->spec, j->index);
-    char *error = NULL;
-    int rc = j->rc == ML_OK ? 0 : cli_fail_into(j->rc, j->err, target, o->json ? &error : NULL);
-    j->err = NULL;
-    if (o->json)
-        print_list_json(target, j->res, error, printed);
-    free(error);
-    ml_result_free(j->res);
-    return rc;
+    const ml_list *l = jobs[k].list;
+    for (size_t i = 0; l && !o->quiet && i < ml_list_warning_count(l); i++)
+        if (!said_before(specs, count, jobs, k, ml_list_warning(l, i)))
+            cli_warn("%s", ml_list_warning(l, i));
 }
 
 /* Threads working on lists, the calling one included: one under the run's
@@ -317,36 +301,8 @@ static int run_jobs(cli_opts *o, list_job *jobs, size_t n)
     return 0;
 }
 
-static int push_spec(cli_opts *o, ml_spec *spec, bool create)
-{
-    size_t lists = ml_spec_list_count(spec), printed = 0;
-    list_job *jobs = calloc(lists ? lists : 1, sizeof(*jobs));
-    if (!jobs)
-        return cli_usage_error("out of memory");
-    for (size_t i = 0; i < lists; i++)
-        jobs[i] = (list_job){.o = o, .spec = spec, .index = i, .create = create};
-    int rc = run_jobs(o, jobs, lists);
-    bool array = rc == 0 && o->json && lists > 1;
-    if (array)
-        putchar('[');
-    /* Each list is reported; one failing does not stop the others. */
-    int worst = 0;
-    for (size_t i = 0; rc == 0 && i < lists; i++) {
-        int one = report_job(jobs, i, &printed);
-        worst = worst ? worst : one;
-    }
-    rc = rc ? rc : worst;
-    if (array)
-        puts("]");
-    else if (printed)
-        putchar('\n');
-    for (size_t i = 0; i < lists; i++)
-        ml_list_free(jobs[i].list);
-    free(jobs);
-    return rc;
-}
-
-int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_done *done, void *payload)
+int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, bool create, cli_list_done *done,
+                   void *payload)
 {
     size_t n = 0, k = 0;
     for (size_t s = 0; s < count; s++)
@@ -356,21 +312,66 @@ int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_do
         return cli_usage_error("out of memory");
     for (size_t s = 0; s < count; s++)
         for (size_t i = 0; i < ml_spec_list_count(specs[s]); i++)
-            jobs[k++] = (list_job){.o = o, .spec = specs[s], .index = i};
+            jobs[k++] = (list_job){.o = o, .spec = specs[s], .index = i, .create = create};
     int rc = run_jobs(o, jobs, n);
-    for (size_t i = 0, s = 0; i < n; i++) {
+    for (size_t i = 0, s = 0; rc == 0 && i < n; i++) {
         list_job *j = &jobs[i];
         while (specs[s] != j->spec)
             s++;
+        cli_clear_progress();
+        warn_new(o, specs, count, jobs, i);
         cli_list_outcome outcome = {s, j->index, j->list, j->res, j->rc, j->err};
-        if (rc == 0)
-            done(&outcome, payload);
-        ml_result_free(j->res);
-        ml_list_free(j->list);
-        ml_error_free(outcome.err);
+        done(&outcome, payload);
+        j->err = outcome.err;
+    }
+    /* The lists last: said_before compares with every earlier one. */
+    for (size_t i = 0; i < n; i++) {
+        ml_result_free(jobs[i].res);
+        ml_list_free(jobs[i].list);
+        ml_error_free(jobs[i].err);
     }
     free(jobs);
     return rc;
+}
+
+/* push_spec's report of each list; `exit` is the first failure's code. */
+typedef struct spec_report {
+    const cli_opts *o;
+    const ml_spec *spec;
+    size_t printed;
+    int exit;
+} spec_report;
+
+static void report_list(cli_list_outcome *r, void *payload)
+{
+    spec_report *s = payload;
+    const cli_opts *o = s->o;
+    if (o->json && r->index == 0 && ml_spec_list_count(s->spec) > 1)
+        putchar('[');
+    if (r->res && r->rc == ML_OK && !o->json)
+        report_human(o, r->list, r->res);
+    if (r->rc != ML_OK)
+        report_failure(o, r->res);
+    const char *target = ml_spec_target(s->spec, r->index);
+    char *error = NULL;
+    int rc = r->rc == ML_OK ? EXIT_DONE : cli_fail_into(r->rc, r->err, target, o->json ? &error : NULL);
+    r->err = NULL;
+    if (o->json)
+        print_list_json(target, r->res, error, &s->printed);
+    free(error);
+    /* One list failing does not stop the others. */
+    s->exit = s->exit ? s->exit : rc;
+}
+
+static int push_spec(cli_opts *o, ml_spec *spec, bool create)
+{
+    spec_report s = {.o = o, .spec = spec};
+    int rc = cli_push_lists(o, &spec, 1, create, report_list, &s);
+    if (rc == 0 && o->json && ml_spec_list_count(spec) > 1)
+        puts("]");
+    else if (s.printed)
+        putchar('\n');
+    return rc ? rc : s.exit;
 }
 
 int cmd_push_spec(cli_opts *o, bool create)
