@@ -167,7 +167,8 @@ ML_API int ml_platform_normalize(const char *platform, char **out, ml_error **er
 #define ML_SPEC_NO_NORMALIZE (1u << 0)   /* keep platform values verbatim */
 #define ML_SPEC_ALLOW_DUPLICATES (1u << 1) /* two entries may share a platform */
 /* Expand ${NAME}, ${NAME:-default} and $$ in every value (not in keys),
- * from `variables` (version 2). Off, a spec's text is taken as it is. */
+ * from `variables` (version 2). Off, a spec's text is taken as it is.
+ * Parsing only: ml_spec_new refuses it (ML_EINVAL). */
 #define ML_SPEC_VARIABLES (1u << 2)
 
 #define ML_SPEC_OPTIONS_VERSION 2

@@ -232,6 +232,10 @@ int ml_spec_new(ml_spec **out, const ml_spec_options *opts, ml_error **err)
     if (!out)
         return ml__error_set(err, ML_EINVAL, "ml_spec_new: out is NULL");
     *out = NULL;
+    /* Refused rather than ignored: values given to ml_spec_add_* are taken
+     * as they are, so the flag could only mislead. */
+    if (opts && (opts->flags & ML_SPEC_VARIABLES))
+        return ml__error_set(err, ML_EINVAL, "ml_spec_new: ML_SPEC_VARIABLES applies to parsing only");
     return ml__spec_create(out, "<built>", opts, NULL, err);
 }
 

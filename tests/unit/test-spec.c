@@ -826,6 +826,13 @@ static void test_built_arguments(void)
     CHECK(test_contains(ml_error_message(err), "flags"));
     ml_error_free(err);
     err = NULL;
+    /* Variables are expanded while parsing; a built spec never would. */
+    opts.flags = ML_SPEC_VARIABLES;
+    CHECK_INT(ml_spec_new(&spec, &opts, &err), ML_EINVAL);
+    CHECK(spec == NULL);
+    CHECK(test_contains(ml_error_message(err), "ML_SPEC_VARIABLES"));
+    ml_error_free(err);
+    err = NULL;
     CHECK_INT(ml_spec_add_list(NULL, "a", NULL, NULL), ML_EINVAL);
     CHECK_INT(ml_spec_add_tag(NULL, 0, "a", NULL), ML_EINVAL);
     CHECK_INT(ml_spec_add_entry(NULL, 0, "a", NULL, NULL, NULL), ML_EINVAL);
