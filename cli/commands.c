@@ -240,6 +240,7 @@ static bool said_before(ml_spec *const *specs, size_t count, const list_job *job
     return false;
 }
 
+/* Prints the warnings of jobs[k]'s list not said before. */
 static void warn_new(const cli_opts *o, ml_spec *const *specs, size_t count, const list_job *jobs, size_t k)
 {
     const ml_list *l = jobs[k].list;
@@ -334,12 +335,12 @@ int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, bool create
     return rc;
 }
 
-/* push_spec's report of each list; `exit` is the first failure's code. */
+/* push_spec's report of each list; `exit_code` is the first failure's. */
 typedef struct spec_report {
     const cli_opts *o;
     const ml_spec *spec;
     size_t printed;
-    int exit;
+    int exit_code;
 } spec_report;
 
 static void report_list(cli_list_outcome *r, void *payload)
@@ -360,7 +361,7 @@ static void report_list(cli_list_outcome *r, void *payload)
         print_list_json(target, r->res, error, &s->printed);
     free(error);
     /* One list failing does not stop the others. */
-    s->exit = s->exit ? s->exit : rc;
+    s->exit_code = s->exit_code ? s->exit_code : rc;
 }
 
 static int push_spec(cli_opts *o, ml_spec *spec, bool create)
@@ -371,7 +372,7 @@ static int push_spec(cli_opts *o, ml_spec *spec, bool create)
         puts("]");
     else if (s.printed)
         putchar('\n');
-    return rc ? rc : s.exit;
+    return rc ? rc : s.exit_code;
 }
 
 int cmd_push_spec(cli_opts *o, bool create)
@@ -687,7 +688,8 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
     size_t i = 0;
     ml_error *err = NULL;
     if (!ml_manifest_is_list(m))
-        return cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
+        return cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ml_manifest_ref(m),
+                         "%s is a single image, not a list", ml_manifest_ref(m));
     int rc = ml_manifest_select(m, o->platform, &i, &err);
     if (rc != ML_OK)
         return cli_fail_ref(rc, err, ml_manifest_ref(m));
@@ -819,7 +821,8 @@ static int read_deletion(const cli_opts *o, ml_client *client, ml_manifest **m, 
         return cli_fail_ref(rc, err, ref);
     /* ml_delete refuses it too; checked here before the tags are read. */
     if (!ml_manifest_is_list(*m) && !o->force) {
-        rc = cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
+        rc = cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ref, "%s is a single image (%s), not a list",
+                       ref, ml_manifest_media_type(*m));
         cli_note(o, "mlist: delete --force deletes a single image too");
         return rc;
     }
@@ -880,9 +883,9 @@ static int print_report(const cli_opts *o, const ml_report *rep)
         cli_print_line("problem: %s", ml_report_problem(rep, i));
     if (!o->json && problems == 0)
         cli_print_line("%s: ok", ref);
-    int exit_code = problems ? cli_error(o->json ? &error : NULL, EXIT_FAILED, "problems", ref, "%s: %zu problem%s found",
-                                              ref, problems, problems == 1 ? "" : "s")
-                             : 0;
+    int exit_code = problems ? cli_error(o->json ? &error : NULL, EXIT_FAILED, "problems", ref,
+                                         "%s: %zu problem%s found", ref, problems, problems == 1 ? "" : "s")
+                             : EXIT_DONE;
     if (json) {
         print_json_with_error(json, error);
         putchar('\n');
