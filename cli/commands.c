@@ -683,6 +683,26 @@ static void print_manifest_human(const ml_manifest *m)
     }
 }
 
+/* "windows(10.0.17763+win32k)/amd64": the notation --platform takes. */
+static char *platform_all(const ml_manifest *m, size_t i)
+{
+    const char *version = ml_manifest_entry_os_version(m, i), *variant = ml_manifest_entry_variant(m, i);
+    size_t features = ml_manifest_entry_os_feature_count(m, i);
+    if (!version && !features)
+        return ml_manifest_entry_platform(m, i) ? strdup(ml_manifest_entry_platform(m, i)) : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "%s(%s", ml_manifest_entry_os(m, i), version ? version : "");
+    for (size_t k = 0; k < features; k++)
+        fprintf(f, "+%s", ml_manifest_entry_os_feature(m, i, k));
+    fprintf(f, ")/%s%s%s", ml_manifest_entry_architecture(m, i), variant ? "/" : "", variant ? variant : "");
+    fclose(f);
+    return text;
+}
+
 static int inspect_platform(const cli_opts *o, const ml_manifest *m)
 {
     size_t i = 0;
@@ -706,9 +726,9 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
         cli_json_string(stdout, ml_manifest_entry_media_type(m, i));
         printf(",\"size\":%lld}\n", (long long)ml_manifest_entry_size(m, i));
     } else {
-        const char *version = ml_manifest_entry_os_version(m, i);
-        cli_print_line("%s %s%s%s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i),
-                       version ? " os.version=" : "", version ? version : "");
+        char *platform = platform_all(m, i);
+        cli_print_line("%s %s", ml_manifest_entry_digest(m, i), platform ? platform : "-");
+        free(platform);
     }
     return 0;
 }

@@ -56,12 +56,10 @@ int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char
         return ml__error_set(err, ML_EINVAL, "spec has no entry %zu in list %zu", entry, index);
     if (!e->has_platform)
         return ML_OK;
-    char *base = ml__platform_format(&e->platform);
+    /* The notation errors use and a platform to remove is given in. */
+    char *base = ml__platform_format_all(&e->platform);
     ml__buf b = {0};
     ml__buf_puts(&b, base ? base : "");
-    if (e->platform.os_version)
-        ml__buf_printf(&b, " os.version=%s", e->platform.os_version);
-    append_list(&b, " os.features=", &e->platform.os_features);
     append_list(&b, " features=", &e->platform.features);
     free(base);
     *platform = base ? ml__buf_take(&b) : NULL;

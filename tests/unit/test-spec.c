@@ -600,7 +600,7 @@ static void check_built_equals_parsed(uint32_t flags)
     CHECK_STR(ml_spec_entry_image(built, 0, 2), "docker.io/team/app:1.2-win");
     char *platform = NULL;
     CHECK_INT(ml_spec_entry_platform(built, 0, 2, &platform, NULL), ML_OK);
-    CHECK_STR(platform, "windows/amd64 os.version=10.0.17763.5576 os.features=win32k,x");
+    CHECK_STR(platform, "windows(10.0.17763.5576+win32k+x)/amd64");
     ml_free(platform);
     ml_free(want);
     ml_free(got);
