@@ -63,6 +63,8 @@ void cli_print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_json_string(FILE *f, const char *s);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The name of an ML_* code, as in the JSON ("ML_EIO"). */
+const char *cli_code_name(int code);
 /* --json: every failure also prints one JSON object on stdout,
  * {"error": {"code", "exit", "message", ...}}. */
 void cli_set_json(bool on);
@@ -71,8 +73,6 @@ void cli_set_json(bool on);
  * not. cli_fail_into stores the error object in *json instead of printing
  * it, for a caller that embeds it into its own document. */
 int cli_fail(int code, ml_error *err);
-/* The name of an ML_* code, as in the JSON ("ML_EIO"). */
-const char *cli_code_name(int code);
 int cli_fail_ref(int code, ml_error *err, const char *ref);
 int cli_fail_into(int code, ml_error *err, const char *ref, char **json);
 /* The same, exit 2: a local spec file that cannot be read is bad input. */
