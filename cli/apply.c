@@ -12,7 +12,6 @@
 
 #include "cli.h"
 
-enum { EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_DIFFERS = 4 };
 /* Symbolic links may loop; no spec tree is this deep. */
 #define DIR_DEPTH_MAX 32
 
@@ -65,7 +64,7 @@ static char *join(const char *dir, const char *name)
 
 static int not_readable(const char *path)
 {
-    return cli_error(NULL, EXIT_INPUT, "ML_EIO", path, "%s: cannot read: %s", path, strerror(errno));
+    return cli_error(NULL, EXIT_INPUT, cli_code_name(ML_EIO), path, "%s: cannot read: %s", path, strerror(errno));
 }
 
 /* Every *.yaml and *.yml below dir; hidden entries (.git) are skipped. */
@@ -215,8 +214,6 @@ static void print_json(summary *s, cli_list_outcome *r, status st, const char *t
 static void report_list(cli_list_outcome *r, void *payload)
 {
     summary *s = payload;
-    for (size_t i = 0; r->list && !s->o->quiet && i < ml_list_warning_count(r->list); i++)
-        cli_warn("%s", ml_list_warning(r->list, i));
     status st = status_of(r);
     s->counts[st]++;
     const char *target = ml_spec_target(s->specs[r->spec], r->index);
@@ -260,7 +257,7 @@ static int exit_code(const summary *s)
     if (s->counts[S_FAILED])
         return EXIT_FAILED;
     bool differs = s->counts[S_CREATED] || s->counts[S_UPDATED];
-    return s->o->check && differs ? EXIT_DIFFERS : 0;
+    return s->o->check && differs ? EXIT_DIFFERS : EXIT_DONE;
 }
 
 int cmd_apply(cli_opts *o)
@@ -278,7 +275,7 @@ int cmd_apply(cli_opts *o)
         /* --check compares exactly what a push would compare. */
         o->dry_run = o->dry_run || o->check;
         summary s = {.o = o, .files = &files, .specs = specs, .compare = o->dry_run};
-        rc = cli_push_lists(o, specs, files.count, report_list, &s);
+        rc = cli_push_lists(o, specs, files.count, false, report_list, &s);
         if (rc == 0) {
             print_totals(&s);
             rc = exit_code(&s);

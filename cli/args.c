@@ -431,13 +431,13 @@ static int print_help(const char *command)
     char hint[96];
     if (!command) {
         print_global_help();
-        return 0;
+        return EXIT_DONE;
     }
     if (!is_command(command))
         return cli_usage_error("unknown command '%s'%s", command,
                                did_you_mean(nearest_command(command), hint, sizeof(hint)));
     print_command_help(command);
-    return 0;
+    return EXIT_DONE;
 }
 
 /* --json changes how usage errors are printed, wherever it stands. */
@@ -485,7 +485,7 @@ int cli_parse(cli_opts *o, int argc, char **argv)
         return print_help(help_command ? (o->args.count ? o->args.items[0] : NULL) : o->command);
     if (st.version) {
         printf("mlist %s (libmanifestlist %s)\n", ML_VERSION_STRING, ml_version());
-        return 0;
+        return EXIT_DONE;
     }
     char hint[96];
     if (!o->command)

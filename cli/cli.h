@@ -9,6 +9,15 @@
 
 #include "manifestlist.h"
 
+/* mlist's exit codes (docs/mlist.1, EXIT STATUS). */
+enum {
+    EXIT_DONE = 0,
+    EXIT_FAILED = 1,  /* network, registry, verify's problems */
+    EXIT_INPUT = 2,   /* usage, an invalid or unreadable spec */
+    EXIT_REFUSED = 3, /* exists, not a list, changed concurrently */
+    EXIT_DIFFERS = 4, /* apply --check: the registry differs */
+};
+
 typedef struct cli_list {
     char **items;
     size_t count;
@@ -54,6 +63,8 @@ void cli_print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_json_string(FILE *f, const char *s);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The name of an ML_* code, as in the JSON ("ML_EIO"). */
+const char *cli_code_name(int code);
 /* --json: every failure also prints one JSON object on stdout,
  * {"error": {"code", "exit", "message", ...}}. */
 void cli_set_json(bool on);
@@ -88,10 +99,13 @@ typedef struct cli_list_outcome {
     ml_error *err;          /* the callback may take it (and set it NULL) */
 } cli_list_outcome;
 typedef void cli_list_done(cli_list_outcome *outcome, void *payload);
-/* Builds and pushes every list of specs[0..count) as update does (a dry
- * run with --dry-run), then hands each outcome to `done`, in order. 0, or
- * an exit code when they could not be run at all. */
-int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_done *done, void *payload);
+/* Builds and pushes every list of specs[0..count) as create or update
+ * does (a dry run with --dry-run), then, in order, prints each list's
+ * warnings not printed before (with its spec or an earlier list) and hands
+ * its outcome to `done`. 0, or an exit code when they could not be run at
+ * all. */
+int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, bool create, cli_list_done *done,
+                   void *payload);
 
 int cmd_push_spec(cli_opts *o, bool create);
 int cmd_update(cli_opts *o);

@@ -45,7 +45,7 @@ static const char **spec_variables(const cli_opts *o, size_t *count)
 
 /* Failures the command line finds itself, returned beside ML_* codes
  * (which are 0 or negative). */
-enum { STDIN_UNREADABLE = 1, TAGS_SHARED, BAD_PLATFORM };
+enum { STDIN_UNREADABLE = 1, BAD_PLATFORM };
 
 /* SPEC '-': the spec on standard input, named "<stdin>" in errors. An ML_*
  * code, or STDIN_UNREADABLE. */
@@ -66,23 +66,11 @@ static int parse_spec_stdin(ml_spec **spec, const ml_spec_options *so, ml_error 
     return rc;
 }
 
-/* Whether lists a and b of the spec push to one repository: their targets
- * (normalised, so always with a tag) agree up to the tag. */
-static bool same_repository(const ml_spec *spec, size_t a, size_t b)
-{
-    const char *ta = ml_spec_target(spec, a), *tb = ml_spec_target(spec, b);
-    size_t len = (size_t)(strrchr(ta, ':') - ta);
-    return strncmp(ta, tb, len + 1) == 0 && strrchr(tb, ':') == tb + len;
-}
-
 /* --tags: more tags for every list of the spec, as a spec's `tags:`. Two
- * lists of one repository cannot both take a tag: TAGS_SHARED. */
+ * lists of one repository cannot both take a tag (ml_spec_check_targets
+ * names both). */
 static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
 {
-    for (size_t a = 0; o->tags.count && a < ml_spec_list_count(spec); a++)
-        for (size_t b = a + 1; b < ml_spec_list_count(spec); b++)
-            if (same_repository(spec, a, b))
-                return TAGS_SHARED;
     int rc = ML_OK;
     for (size_t i = 0; i < o->tags.count && rc == ML_OK; i++) {
         char *tags = strdup(o->tags.items[i]);
@@ -93,6 +81,8 @@ static int add_tags(const cli_opts *o, ml_spec *spec, ml_error **err)
                 rc = ml_spec_add_tag(spec, l, t, err);
         free(tags);
     }
+    if (rc == ML_OK && o->tags.count)
+        rc = ml_spec_check_targets((const ml_spec *const *)&spec, 1, err);
     return rc;
 }
 
@@ -112,11 +102,9 @@ int load_spec_file(const cli_opts *o, const char *path, ml_spec **spec)
     int rc = from_stdin ? parse_spec_stdin(spec, &so, &err) : ml_spec_parse_file(spec, path, &so, &err);
     free(vars);
     if (rc == STDIN_UNREADABLE)
-        return cli_error(NULL, 2, "ML_EIO", NULL, "cannot read the spec from standard input");
+        return cli_error(NULL, EXIT_INPUT, cli_code_name(ML_EIO), NULL, "cannot read the spec from standard input");
     if (rc == ML_OK)
         rc = add_tags(o, *spec, &err);
-    if (rc == TAGS_SHARED)
-        return cli_usage_error("--tags: two lists of the spec are in one repository, and a tag can name only one");
     if (rc == ML_OK && o->type && strcmp(o->type, "docker") == 0)
         rc = ml_spec_check_type(*spec, ML_TYPE_DOCKER, &err);
     if (rc == ML_EIO || rc == ML_ETOOBIG)
@@ -238,42 +226,27 @@ static bool list_warns(const ml_list *l, const char *warning)
     return false;
 }
 
-/* Said already: a spec warning (printed when it was read) or one an
- * earlier list of the spec printed (lists share images and rewrites). */
-static bool said_before(const list_job *jobs, size_t k, const char *warning)
+/* Said already: a warning of a spec (printed when it was read) or of an
+ * earlier list (lists share images, rewrites and their spec's warnings). */
+static bool said_before(ml_spec *const *specs, size_t count, const list_job *jobs, size_t k, const char *warning)
 {
-    for (size_t i = 0; i < ml_spec_warning_count(jobs[k].spec); i++)
-        if (strcmp(ml_spec_warning(jobs[k].spec, i), warning) == 0)
-            return true;
+    for (size_t s = 0; s < count; s++)
+        for (size_t i = 0; i < ml_spec_warning_count(specs[s]); i++)
+            if (strcmp(ml_spec_warning(specs[s], i), warning) == 0)
+                return true;
     for (size_t i = 0; i < k; i++)
         if (list_warns(jobs[i].list, warning))
             return true;
     return false;
 }
 
-/* Reports jobs[k]; the lists of earlier jobs are still there to compare
- * warnings with. */
-static int report_job(list_job *jobs, size_t k, size_t *printed)
+/* Prints the warnings of jobs[k]'s list not said before. */
+static void warn_new(const cli_opts *o, ml_spec *const *specs, size_t count, const list_job *jobs, size_t k)
 {
-    list_job *j = &jobs[k];
-    const cli_opts *o = j->o;
-    cli_clear_progress();
-    for (size_t i = 0; j->list && i < ml_list_warning_count(j->list) && !o->quiet; i++)
-        if (!said_before(jobs, k, ml_list_warning(j->list, i)))
-            cli_warn("%s", ml_list_warning(j->list, i));
-    if (j->res && j->rc == ML_OK && !o->json)
-        report_human(o, j->list, j->res);
-    if (j->rc != ML_OK)
-        report_failure(o, j->res);
-    const char *target = ml_spec_target(j->spec, j->index);
-    char *error = NULL;
-    int rc = j->rc == ML_OK ? 0 : cli_fail_into(j->rc, j->err, target, o->json ? &error : NULL);
-    j->err = NULL;
-    if (o->json)
-        print_list_json(target, j->res, error, printed);
-    free(error);
-    ml_result_free(j->res);
-    return rc;
+    const ml_list *l = jobs[k].list;
+    for (size_t i = 0; l && !o->quiet && i < ml_list_warning_count(l); i++)
+        if (!said_before(specs, count, jobs, k, ml_list_warning(l, i)))
+            cli_warn("%s", ml_list_warning(l, i));
 }
 
 /* Threads working on lists, the calling one included: one under the run's
@@ -329,36 +302,8 @@ static int run_jobs(cli_opts *o, list_job *jobs, size_t n)
     return 0;
 }
 
-static int push_spec(cli_opts *o, ml_spec *spec, bool create)
-{
-    size_t lists = ml_spec_list_count(spec), printed = 0;
-    list_job *jobs = calloc(lists ? lists : 1, sizeof(*jobs));
-    if (!jobs)
-        return cli_usage_error("out of memory");
-    for (size_t i = 0; i < lists; i++)
-        jobs[i] = (list_job){.o = o, .spec = spec, .index = i, .create = create};
-    int rc = run_jobs(o, jobs, lists);
-    bool array = rc == 0 && o->json && lists > 1;
-    if (array)
-        putchar('[');
-    /* Each list is reported; one failing does not stop the others. */
-    int worst = 0;
-    for (size_t i = 0; rc == 0 && i < lists; i++) {
-        int one = report_job(jobs, i, &printed);
-        worst = worst ? worst : one;
-    }
-    rc = rc ? rc : worst;
-    if (array)
-        puts("]");
-    else if (printed)
-        putchar('\n');
-    for (size_t i = 0; i < lists; i++)
-        ml_list_free(jobs[i].list);
-    free(jobs);
-    return rc;
-}
-
-int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_done *done, void *payload)
+int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, bool create, cli_list_done *done,
+                   void *payload)
 {
     size_t n = 0, k = 0;
     for (size_t s = 0; s < count; s++)
@@ -368,21 +313,66 @@ int cli_push_lists(cli_opts *o, ml_spec *const *specs, size_t count, cli_list_do
         return cli_usage_error("out of memory");
     for (size_t s = 0; s < count; s++)
         for (size_t i = 0; i < ml_spec_list_count(specs[s]); i++)
-            jobs[k++] = (list_job){.o = o, .spec = specs[s], .index = i};
+            jobs[k++] = (list_job){.o = o, .spec = specs[s], .index = i, .create = create};
     int rc = run_jobs(o, jobs, n);
-    for (size_t i = 0, s = 0; i < n; i++) {
+    for (size_t i = 0, s = 0; rc == 0 && i < n; i++) {
         list_job *j = &jobs[i];
         while (specs[s] != j->spec)
             s++;
+        cli_clear_progress();
+        warn_new(o, specs, count, jobs, i);
         cli_list_outcome outcome = {s, j->index, j->list, j->res, j->rc, j->err};
-        if (rc == 0)
-            done(&outcome, payload);
-        ml_result_free(j->res);
-        ml_list_free(j->list);
-        ml_error_free(outcome.err);
+        done(&outcome, payload);
+        j->err = outcome.err;
+    }
+    /* The lists last: said_before compares with every earlier one. */
+    for (size_t i = 0; i < n; i++) {
+        ml_result_free(jobs[i].res);
+        ml_list_free(jobs[i].list);
+        ml_error_free(jobs[i].err);
     }
     free(jobs);
     return rc;
+}
+
+/* push_spec's report of each list; `exit_code` is the first failure's. */
+typedef struct spec_report {
+    const cli_opts *o;
+    const ml_spec *spec;
+    size_t printed;
+    int exit_code;
+} spec_report;
+
+static void report_list(cli_list_outcome *r, void *payload)
+{
+    spec_report *s = payload;
+    const cli_opts *o = s->o;
+    if (o->json && r->index == 0 && ml_spec_list_count(s->spec) > 1)
+        putchar('[');
+    if (r->res && r->rc == ML_OK && !o->json)
+        report_human(o, r->list, r->res);
+    if (r->rc != ML_OK)
+        report_failure(o, r->res);
+    const char *target = ml_spec_target(s->spec, r->index);
+    char *error = NULL;
+    int rc = r->rc == ML_OK ? EXIT_DONE : cli_fail_into(r->rc, r->err, target, o->json ? &error : NULL);
+    r->err = NULL;
+    if (o->json)
+        print_list_json(target, r->res, error, &s->printed);
+    free(error);
+    /* One list failing does not stop the others. */
+    s->exit_code = s->exit_code ? s->exit_code : rc;
+}
+
+static int push_spec(cli_opts *o, ml_spec *spec, bool create)
+{
+    spec_report s = {.o = o, .spec = spec};
+    int rc = cli_push_lists(o, &spec, 1, create, report_list, &s);
+    if (rc == 0 && o->json && ml_spec_list_count(spec) > 1)
+        puts("]");
+    else if (s.printed)
+        putchar('\n');
+    return rc ? rc : s.exit_code;
 }
 
 int cmd_push_spec(cli_opts *o, bool create)
@@ -693,12 +683,33 @@ static void print_manifest_human(const ml_manifest *m)
     }
 }
 
+/* "windows(10.0.17763+win32k)/amd64": the notation --platform takes. */
+static char *platform_all(const ml_manifest *m, size_t i)
+{
+    const char *version = ml_manifest_entry_os_version(m, i), *variant = ml_manifest_entry_variant(m, i);
+    size_t features = ml_manifest_entry_os_feature_count(m, i);
+    if (!version && !features)
+        return ml_manifest_entry_platform(m, i) ? strdup(ml_manifest_entry_platform(m, i)) : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "%s(%s", ml_manifest_entry_os(m, i), version ? version : "");
+    for (size_t k = 0; k < features; k++)
+        fprintf(f, "+%s", ml_manifest_entry_os_feature(m, i, k));
+    fprintf(f, ")/%s%s%s", ml_manifest_entry_architecture(m, i), variant ? "/" : "", variant ? variant : "");
+    fclose(f);
+    return text;
+}
+
 static int inspect_platform(const cli_opts *o, const ml_manifest *m)
 {
     size_t i = 0;
     ml_error *err = NULL;
     if (!ml_manifest_is_list(m))
-        return cli_error(NULL, 3, "ML_ENOTLIST", ml_manifest_ref(m), "%s is a single image, not a list", ml_manifest_ref(m));
+        return cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ml_manifest_ref(m),
+                         "%s is a single image, not a list", ml_manifest_ref(m));
     int rc = ml_manifest_select(m, o->platform, &i, &err);
     if (rc != ML_OK)
         return cli_fail_ref(rc, err, ml_manifest_ref(m));
@@ -715,9 +726,9 @@ static int inspect_platform(const cli_opts *o, const ml_manifest *m)
         cli_json_string(stdout, ml_manifest_entry_media_type(m, i));
         printf(",\"size\":%lld}\n", (long long)ml_manifest_entry_size(m, i));
     } else {
-        const char *version = ml_manifest_entry_os_version(m, i);
-        cli_print_line("%s %s%s%s", ml_manifest_entry_digest(m, i), ml_manifest_entry_platform(m, i),
-                       version ? " os.version=" : "", version ? version : "");
+        char *platform = platform_all(m, i);
+        cli_print_line("%s %s", ml_manifest_entry_digest(m, i), platform ? platform : "-");
+        free(platform);
     }
     return 0;
 }
@@ -830,7 +841,8 @@ static int read_deletion(const cli_opts *o, ml_client *client, ml_manifest **m, 
         return cli_fail_ref(rc, err, ref);
     /* ml_delete refuses it too; checked here before the tags are read. */
     if (!ml_manifest_is_list(*m) && !o->force) {
-        rc = cli_error(NULL, 3, "ML_ENOTLIST", ref, "%s is a single image (%s), not a list", ref, ml_manifest_media_type(*m));
+        rc = cli_error(NULL, EXIT_REFUSED, cli_code_name(ML_ENOTLIST), ref, "%s is a single image (%s), not a list",
+                       ref, ml_manifest_media_type(*m));
         cli_note(o, "mlist: delete --force deletes a single image too");
         return rc;
     }
@@ -891,9 +903,9 @@ static int print_report(const cli_opts *o, const ml_report *rep)
         cli_print_line("problem: %s", ml_report_problem(rep, i));
     if (!o->json && problems == 0)
         cli_print_line("%s: ok", ref);
-    int exit_code = problems ? cli_error(o->json ? &error : NULL, 1, "problems", ref, "%s: %zu problem%s found",
-                                              ref, problems, problems == 1 ? "" : "s")
-                             : 0;
+    int exit_code = problems ? cli_error(o->json ? &error : NULL, EXIT_FAILED, "problems", ref,
+                                         "%s: %zu problem%s found", ref, problems, problems == 1 ? "" : "s")
+                             : EXIT_DONE;
     if (json) {
         print_json_with_error(json, error);
         putchar('\n');

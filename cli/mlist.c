@@ -15,8 +15,6 @@
 
 #include "cli.h"
 
-enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_INPUT = 2, EXIT_REFUSED = 3 };
-
 /* ---- progress ----------------------------------------------------------- */
 
 /* On a terminal, one status line rewritten in place and erased at exit:
@@ -42,7 +40,9 @@ static void format_iec(uint64_t n, char *buf, size_t len)
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = (double)n;
     size_t u = 0;
-    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+    /* Past 1023.95 of a unit, "%.1f" would round up to "1024.0": the next
+     * unit says it. */
+    while (v >= (u ? 1023.95 : 1024) && u + 1 < sizeof(units) / sizeof(units[0])) {
         v /= 1024;
         u++;
     }
@@ -283,7 +283,7 @@ static bool json_errors;
 
 void cli_set_json(bool on) { json_errors = on; }
 
-static const char *code_name(int code)
+const char *cli_code_name(int code)
 {
     switch (code) {
     case ML_ENOMEM: return "ML_ENOMEM";
@@ -377,7 +377,7 @@ static int fail(int code, ml_error *err, const char *ref, char **json, int exit_
         put_advice(f, ml_error_hints(err));
         fclose(f);
     }
-    report_error(code_name(code), exit_code, text ? text : ml_strerror(code), err, ref, json);
+    report_error(cli_code_name(code), exit_code, text ? text : ml_strerror(code), err, ref, json);
     free(text);
     ml_error_free(err);
     return exit_code;

@@ -167,7 +167,8 @@ ML_API int ml_platform_normalize(const char *platform, char **out, ml_error **er
 #define ML_SPEC_NO_NORMALIZE (1u << 0)   /* keep platform values verbatim */
 #define ML_SPEC_ALLOW_DUPLICATES (1u << 1) /* two entries may share a platform */
 /* Expand ${NAME}, ${NAME:-default} and $$ in every value (not in keys),
- * from `variables` (version 2). Off, a spec's text is taken as it is. */
+ * from `variables` (version 2). Off, a spec's text is taken as it is.
+ * Parsing only: ml_spec_new refuses it (ML_EINVAL). */
 #define ML_SPEC_VARIABLES (1u << 2)
 
 #define ML_SPEC_OPTIONS_VERSION 2
@@ -200,8 +201,9 @@ ML_API const char *ml_spec_target(const ml_spec *spec, size_t index);
 ML_API size_t ml_spec_tag_count(const ml_spec *spec, size_t index);
 ML_API const char *ml_spec_tag(const ml_spec *spec, size_t index, size_t tag);
 /* Entries of list `index`: normalised image reference, and the platform for
- * display: "os/arch[/variant]" followed by " os.version=V", " os.features=a,b"
- * and " features=x,y" where set; NULL when it comes from the image config.
+ * display: "os/arch[/variant]", "os(version+feature...)/arch[/variant]" with
+ * an os.version or os.features (as ml_platform_normalize writes it), then
+ * " features=x,y" where set; NULL when it comes from the image config.
  * Free with ml_free. ml_spec_to_json has every field separately. */
 ML_API size_t ml_spec_entry_count(const ml_spec *spec, size_t index);
 ML_API const char *ml_spec_entry_image(const ml_spec *spec, size_t index, size_t entry);

@@ -135,7 +135,7 @@ class OfflineTest(unittest.TestCase):
                              ["1.2-amd64", "1.2-arm", "1.2-win", "1.2-cfg"])
             self.assertEqual([e.platform for e in lst.entries],
                              ["linux/amd64", "linux/arm/v7",
-                              "windows/amd64 os.version=10.0.17763.5576", None])
+                              "windows(10.0.17763.5576)/amd64", None])
             self.assertEqual(len(spec.warnings), 2, spec.warnings)
             self.assertTrue(all(w.startswith("app.yaml:5:") for w in spec.warnings), spec.warnings)
             self.assertTrue(any("x86_64" in w for w in spec.warnings))

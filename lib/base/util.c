@@ -409,7 +409,9 @@ void ml__format_iec(uint64_t bytes, char buf[ML__IEC_MAX])
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     double v = (double)bytes;
     size_t u = 0;
-    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+    /* Past 1023.95 of a unit, "%.1f" would round up to "1024.0": the next
+     * unit says it. */
+    while (v >= (u ? 1023.95 : 1024) && u + 1 < sizeof(units) / sizeof(units[0])) {
         v /= 1024;
         u++;
     }

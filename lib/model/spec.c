@@ -72,7 +72,7 @@ static const key_def platform_keys[] = {
 /* Adds the location to an error another module reported. */
 static int locate(parse_ctx *c, loc at, int rc)
 {
-    return ml__spec_locate(c->spec, at.line, at.col, c->err, rc);
+    return ml__error_locate(c->err, rc, c->spec->name, at.line, at.col);
 }
 
 static int fail(parse_ctx *c, loc at, int code, const char *fmt, ...) ML__PRINTF(4, 5);

@@ -54,7 +54,7 @@ struct ml_spec {
  * The YAML reader and the public builder (ml_spec_add_*) both go through
  * these, so a built spec gets the same normalisation and checks, with the
  * same codes, as a parsed one. Their errors carry no location: the YAML
- * reader adds "FILE:LINE:COL" (ml__spec_locate). */
+ * reader adds "FILE:LINE:COL" (ml__error_locate). */
 
 /* An empty spec; `opts` as for parsing (NULL = defaults), read into *read
  * when not NULL. */
@@ -92,9 +92,6 @@ int ml__spec_annotation_key_check(const ml__annotations *a, const char *key, con
  * configs are known, by ml_list_build). Run by the YAML reader
  * at the end of each document and by ml_list_build on the list it builds. */
 int ml__spec_check_list(const ml_spec *spec, const ml__spec_list *list, ml_error **err);
-/* Prefixes "FILE:LINE:COL" to the error `rc` and records the location, for
- * a value that has a line (parsed specs); otherwise returns rc as it is. */
-int ml__spec_locate(const ml_spec *spec, int line, int column, ml_error **err, int rc);
 
 /* ---- specvars.c: ${NAME}, ${NAME:-default} and $$ in values ------------- */
 

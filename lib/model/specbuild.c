@@ -14,11 +14,6 @@ static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of me
 
 /* ---- shared with the YAML reader ----------------------------------------------- */
 
-int ml__spec_locate(const ml_spec *spec, int line, int column, ml_error **err, int rc)
-{
-    return ml__error_locate(err, rc, spec->name, line, column);
-}
-
 int ml__spec_list_append(ml_spec *spec, ml__spec_list **out, ml_error **err)
 {
     if (ml__grow((void **)&spec->lists, &spec->list_cap, spec->list_count + 1,
@@ -176,7 +171,7 @@ static int report_duplicate(const ml_spec *spec, const ml__spec_list *list,
         return oom(err);
     if (second->line <= 0)
         return ml__error_prefix(err, rc, "%s", list->target_name);
-    return ml__spec_locate(spec, second->line, second->column, err, rc);
+    return ml__error_locate(err, rc, spec->name, second->line, second->column);
 }
 
 /* An entry whose config may still tell it apart: Windows builds differ by
@@ -237,6 +232,10 @@ int ml_spec_new(ml_spec **out, const ml_spec_options *opts, ml_error **err)
     if (!out)
         return ml__error_set(err, ML_EINVAL, "ml_spec_new: out is NULL");
     *out = NULL;
+    /* Refused rather than ignored: values given to ml_spec_add_* are taken
+     * as they are, so the flag could only mislead. */
+    if (opts && (opts->flags & ML_SPEC_VARIABLES))
+        return ml__error_set(err, ML_EINVAL, "ml_spec_new: ML_SPEC_VARIABLES applies to parsing only");
     return ml__spec_create(out, "<built>", opts, NULL, err);
 }
 

@@ -56,12 +56,10 @@ int ml_spec_entry_platform(const ml_spec *spec, size_t index, size_t entry, char
         return ml__error_set(err, ML_EINVAL, "spec has no entry %zu in list %zu", entry, index);
     if (!e->has_platform)
         return ML_OK;
-    char *base = ml__platform_format(&e->platform);
+    /* The notation errors use and a platform to remove is given in. */
+    char *base = ml__platform_format_all(&e->platform);
     ml__buf b = {0};
     ml__buf_puts(&b, base ? base : "");
-    if (e->platform.os_version)
-        ml__buf_printf(&b, " os.version=%s", e->platform.os_version);
-    append_list(&b, " os.features=", &e->platform.os_features);
     append_list(&b, " features=", &e->platform.features);
     free(base);
     *platform = base ? ml__buf_take(&b) : NULL;
@@ -207,7 +205,7 @@ static int duplicate_tag(const tag_owners *o, const tag_owner *second, ml_error 
     const ml__spec_list *l = first->list;
     int rc = ml__error_set_printable(err, ML_ESPEC, "tag %s is also pushed by %s:%d:%d (%s)", second->name,
                                      first->spec->name, l->line, l->column, l->target_name);
-    return ml__spec_locate(second->spec, second->list->line, second->list->column, err, rc);
+    return ml__error_locate(err, rc, second->spec->name, second->list->line, second->list->column);
 }
 
 static int check_owners(const tag_owners *o, ml_error **err)

@@ -181,6 +181,21 @@ class ApplyTest(MlistTestCase):
         self.assertIn("holds no *.yaml or *.yml file", r.stderr)
         self.assertExit(self.mlist("apply", "--var", "NOEQUALS", empty), 2)
 
+    def x86_64_lists(self, targets):
+        """Documents of one spec whose entry is written linux/x86_64: a
+        normalisation warning the spec and each of its lists carry."""
+        src = "%s:%s" % (self.repo, tag_for(AMD, "v1"))
+        return "---\n".join(self.spec_text([(src, "linux/x86_64")], target=t) for t in targets)
+
+    def test_apply_prints_a_spec_warning_once(self):
+        """The warning is printed when the spec is read, not again for
+        each list that carries it."""
+        self.seed_set([AMD])
+        specs = self.spec_dir({"a.yaml": self.x86_64_lists(["one", "two"])})
+        r = self.mlist("apply", specs)
+        self.assertOk(r)
+        self.assertEqual(r.stderr.count('architecture "x86_64" normalised to "amd64"'), 1, r.stderr)
+
 
 class VariablesTest(MlistTestCase):
 

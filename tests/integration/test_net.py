@@ -187,6 +187,15 @@ class ProgressTest(MlistTestCase):
         self.assertRegex(out, r"\r\x1b\[Kmlist: copying %s \d+%% [\d.]+ (B|KiB|MiB)/6\.5 MiB [\d.]+ (B|KiB|MiB|GiB)/s"
                          % re.escape(image))
 
+    def test_size_that_rounds_to_1024_kib_is_in_mib(self):
+        """1048575 bytes is 1023.999 KiB: "1.0 MiB", never "1024.0 KiB"."""
+        self.LAYER = os.urandom(1024 * 1024 - 1)
+        spec, layer, _ = self.copy_spec()
+        r = self.mlist("--plain-http", "create", spec)
+        self.assertOk(r)
+        short = re.escape(layer[:len("sha256:") + 12])
+        self.assertRegex(r.stderr, r"mlist: copying blob %s \(1\.0 MiB\) from " % short)
+
     def test_quiet_shows_no_progress(self):
         spec, _, _ = self.copy_spec()
         r = self.mlist("--plain-http", "--quiet", "create", spec)

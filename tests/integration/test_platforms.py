@@ -248,8 +248,9 @@ class PlatformTruthTest(MlistTestCase):
                 r = self.mlist("inspect", "--platform", want, target)
                 self.assertOk(r)
                 self.assertTrue(r.stdout.startswith(imgs[seeded].digest), r.stdout)
+        # The entry in the notation --platform and --remove take.
         r = self.mlist("inspect", "--platform", "windows(10.0.20348.2113)/amd64", target)
-        self.assertIn("os.version=10.0.20348.2113", r.stdout)
+        self.assertIn(" windows(10.0.20348.2113+win32k)/amd64\n", r.stdout)
 
     def test_validate_shows_os_version_aligned(self):
         spec = self.write("image: {R}:v1\nmanifests:\n"
@@ -260,7 +261,7 @@ class PlatformTruthTest(MlistTestCase):
         self.assertOk(r)
         rows = [l for l in r.stdout.splitlines() if self.repo in l and l.startswith("  ")]
         self.assertEqual(len(rows), 2, r.stdout)
-        self.assertIn("os.version=10.0.17763.5576", r.stdout)
+        self.assertIn("  windows(10.0.17763.5576)/amd64 ", r.stdout)
         self.assertEqual(len({l.index(self.reg.host) for l in rows}), 1, "aligned:\n" + r.stdout)
 
     def test_add_with_platform_fills_from_config(self):

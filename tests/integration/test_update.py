@@ -269,6 +269,17 @@ class PushTest(MlistTestCase):
         self.assertIn("v1-arm64", r.stderr)
         self.assertFalse(self.reg.tag_exists(self.repo, "v1"))
 
+    def test_update_prints_a_spec_warning_once(self):
+        """Two documents with the same rewrite: the spec's warning is
+        printed when it is read, not again for each list."""
+        self.seed_set([AMD])
+        src = "%s:%s" % (self.repo, tag_for(AMD, "v1"))
+        path = self.write_spec("---\n".join(
+            self.spec_text([(src, "linux/x86_64")], target=t) for t in ("one", "two")))
+        r = self.mlist("update", path)
+        self.assertOk(r)
+        self.assertEqual(r.stderr.count('architecture "x86_64" normalised to "amd64"'), 1, r.stderr)
+
     def test_push_from_args_normalises_and_names_the_image(self):
         """from-args platforms go through the spec checks: normalised, with
         the warning naming the entry's image (the template keeps the raw

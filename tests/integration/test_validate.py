@@ -27,7 +27,7 @@ class ValidateTest(MlistTestCase):
         out = r.stdout
         for s in ("%s/%s:v1" % (self.reg.host, self.repo), "latest",
                   "v1-amd64", "v1-arm", "v1-win",
-                  "linux/amd64", "linux/arm/v7", "windows/amd64", "10.0.17763.5576"):
+                  "linux/amd64", "linux/arm/v7", "windows(10.0.17763.5576)/amd64"):
             self.assertIn(s, out, "plan lacks %r" % s)
         self.assertEqual(self.reg.access_log(), [], "validate contacted the registry")
 

@@ -600,7 +600,7 @@ static void check_built_equals_parsed(uint32_t flags)
     CHECK_STR(ml_spec_entry_image(built, 0, 2), "docker.io/team/app:1.2-win");
     char *platform = NULL;
     CHECK_INT(ml_spec_entry_platform(built, 0, 2, &platform, NULL), ML_OK);
-    CHECK_STR(platform, "windows/amd64 os.version=10.0.17763.5576 os.features=win32k,x");
+    CHECK_STR(platform, "windows(10.0.17763.5576+win32k+x)/amd64");
     ml_free(platform);
     ml_free(want);
     ml_free(got);
@@ -824,6 +824,13 @@ static void test_built_arguments(void)
     CHECK_INT(ml_spec_new(&spec, &opts, &err), ML_EINVAL);
     CHECK(spec == NULL);
     CHECK(test_contains(ml_error_message(err), "flags"));
+    ml_error_free(err);
+    err = NULL;
+    /* Variables are expanded while parsing; a built spec never would. */
+    opts.flags = ML_SPEC_VARIABLES;
+    CHECK_INT(ml_spec_new(&spec, &opts, &err), ML_EINVAL);
+    CHECK(spec == NULL);
+    CHECK(test_contains(ml_error_message(err), "ML_SPEC_VARIABLES"));
     ml_error_free(err);
     err = NULL;
     CHECK_INT(ml_spec_add_list(NULL, "a", NULL, NULL), ML_EINVAL);

@@ -36,6 +36,10 @@ static void test_format_iec(void)
     CHECK_STR(buf, "1023 B");
     ml__format_iec(1536, buf);
     CHECK_STR(buf, "1.5 KiB");
+    ml__format_iec(1048524, buf); /* 1023.95 KiB less a bit */
+    CHECK_STR(buf, "1023.9 KiB");
+    ml__format_iec(1048575, buf); /* rounds to 1024.0 KiB: the next unit */
+    CHECK_STR(buf, "1.0 MiB");
     ml__format_iec(12u * 1024 * 1024, buf);
     CHECK_STR(buf, "12.0 MiB");
     ml__format_iec(3ull << 30, buf);

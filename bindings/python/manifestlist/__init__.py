@@ -624,8 +624,9 @@ def normalize_platform(platform: str) -> str:
 
 class SpecEntry(NamedTuple):
     """One entry: normalised image reference, and the platform for display
-    ("os/arch[/variant]" plus " os.version=V"... where set), or None when it
-    comes from the image config."""
+    ("os/arch[/variant]", "os(version+feature)/arch" with an OS version or
+    features, then " features=x,y" where set), or None when it comes from
+    the image config."""
     image: str
     platform: Optional[str]
 
