@@ -122,7 +122,7 @@ class OfflineTest(unittest.TestCase):
             fields = re.findall(r"([A-Za-z_]\w*)\s*;", body)
             self.assertEqual([f[0] for f in struct._fields_], fields, cname)
         import ctypes
-        self.assertEqual(ctypes.sizeof(ml._ClientOptions), 5 * 4 + 4 + 13 * 8)  # LP64
+        self.assertEqual(ctypes.sizeof(ml._ClientOptions), 5 * 4 + 4 + 16 * 8)  # LP64
         self.assertEqual(ctypes.sizeof(ml._PushOptions), 3 * 4 + 4 + 8 + 8)
 
     def test_parse_buffer(self):

@@ -83,7 +83,7 @@ ProgressCallback = Callable[[str, int, int], object]
 EXPECTED_MAJOR = 0
 EXPECTED_MINOR = 1
 SPEC_OPTIONS_VERSION = 2
-CLIENT_OPTIONS_VERSION = 2
+CLIENT_OPTIONS_VERSION = 3
 PUSH_OPTIONS_VERSION = 1
 
 # ---- constants (manifestlist.h) -------------------------------------------
@@ -137,6 +137,7 @@ _PUSH_DRY_RUN = 1 << 3
 _PUSH_PURGE = 1 << 4
 _PUSH_NO_ATTESTATIONS = 1 << 5
 _PUSH_REFERRERS = 1 << 6
+_PUSH_TRUST_PLATFORMS = 1 << 7
 _DELETE_FORCE = 1 << 0
 _UINT32_MAX = 0xFFFFFFFF
 
@@ -181,7 +182,7 @@ class _SpecOptions(ctypes.Structure):
 
 
 class _ClientOptions(ctypes.Structure):
-    """struct ml_client_options (ML_CLIENT_OPTIONS_VERSION 2)."""
+    """struct ml_client_options (ML_CLIENT_OPTIONS_VERSION 3)."""
     _fields_ = [
         ("version", c_uint32),
         ("flags", c_uint32),
@@ -201,6 +202,9 @@ class _ClientOptions(ctypes.Structure):
         ("progress", _PROGRESS_FN),
         ("progress_payload", c_void_p),
         ("cache_dir", c_char_p),  # version 2
+        ("progress_event", c_void_p),  # version 3: not offered
+        ("progress_event_payload", c_void_p),
+        ("certs_dirs", c_char_p),
     ]
 
 
@@ -1103,14 +1107,16 @@ def _push_options(lib: Any, create: bool = False, force: bool = False, dry_run: 
                   type: Optional[str] = None,
                   annotations: Union[None, Annotations, Strings] = None,
                   ignore_missing: bool = False, purge: bool = False,
-                  no_attestations: bool = False, referrers: bool = False) -> Tuple[Any, Any]:
+                  no_attestations: bool = False, referrers: bool = False,
+                  trust_platforms: bool = False) -> Tuple[Any, Any]:
     """-> (ml_push_options, objects to keep alive during the call)."""
     o = _init_options(lib, lib.ml_push_options_init, _PushOptions, PUSH_OPTIONS_VERSION)
     o.flags = ((_PUSH_CREATE if create else 0) | (_PUSH_FORCE if force else 0)
                | (_PUSH_DRY_RUN if dry_run else 0) | (_PUSH_PURGE if purge else 0)
                | (_PUSH_IGNORE_MISSING if ignore_missing else 0)
                | (_PUSH_NO_ATTESTATIONS if no_attestations else 0)
-               | (_PUSH_REFERRERS if referrers else 0))
+               | (_PUSH_REFERRERS if referrers else 0)
+               | (_PUSH_TRUST_PLATFORMS if trust_platforms else 0))
     types = {None: _TYPE_AUTO, "auto": _TYPE_AUTO, "docker": _TYPE_DOCKER, "oci": _TYPE_OCI}
     if type not in types:
         raise ValueError("type must be None, 'docker' or 'oci', not %r" % (type,))
@@ -1185,7 +1191,7 @@ class Client(_Handle):
         # ml_client_free.
         self._cb = _Callbacks(log, credentials, progress)
         # A version-1 library knows no cache_dir; without one, version 1 does.
-        version = CLIENT_OPTIONS_VERSION if cache_dir is not None else 1
+        version = 2 if cache_dir is not None else 1  # the oldest that has what is used
         o = _init_options(lib, lib.ml_client_options_init, _ClientOptions, version)
         o.flags = ((_CLIENT_INSECURE if insecure else 0)
                    | (_CLIENT_PLAIN_HTTP if plain_http else 0))
@@ -1281,7 +1287,8 @@ class Client(_Handle):
              dry_run: bool = False, type: Optional[str] = None,
              annotations: Union[None, Annotations, Strings] = None,
              ignore_missing: bool = False, purge: bool = False,
-             no_attestations: bool = False, referrers: bool = False) -> Result:
+             no_attestations: bool = False, referrers: bool = False,
+                  trust_platforms: bool = False) -> Result:
         """Builds list `index` of `spec` (ml_list_build: every entry resolved)
         and pushes it (ml_list_push: children made available in the target
         repository, then the list under its tags) -> Result.
@@ -1296,6 +1303,7 @@ class Client(_Handle):
         ignore_missing  skip entries whose image is missing
         purge         delete the replaced list afterwards
         no_attestations  drop buildx attestation entries
+        trust_platforms  take given platforms as written, unchecked by configs
         referrers     carry the children's referrers (signatures, SBOMs,
                       attestations: manifests whose subject they are) into
                       the target too; Result.referrers_copied counts them
@@ -1308,7 +1316,8 @@ class Client(_Handle):
             raise IndexError("spec has %d list(s), no index %d" % (len(spec.lists), index))
         lib = _lib()
         opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
-                                   ignore_missing, purge, no_attestations, referrers)
+                                   ignore_missing, purge, no_attestations, referrers,
+                                   trust_platforms)
         with self._using() as client:
             lst = P(_ListH)()
             res = P(_ResultH)()
@@ -1333,7 +1342,8 @@ class Client(_Handle):
              type: Optional[str] = None,
              annotations: Union[None, Annotations, Strings] = None,
              ignore_missing: bool = False, purge: bool = False,
-             no_attestations: bool = False, referrers: bool = False) -> Result:
+             no_attestations: bool = False, referrers: bool = False,
+                  trust_platforms: bool = False) -> Result:
         """Edits the list at `target` without a spec (ml_list_edit) -> Result.
         add: ["SRC[=OS/ARCH[/VARIANT]]", ...] (platform from the image config
         when omitted; replaces the entry of the same platform); remove:
@@ -1344,7 +1354,8 @@ class Client(_Handle):
         OCI layouts ("oci:PATH[:TAG]", "oci:PATH@DIGEST")."""
         lib = _lib()
         opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
-                                   ignore_missing, purge, no_attestations, referrers)
+                                   ignore_missing, purge, no_attestations, referrers,
+                                   trust_platforms)
         add_arr, add_n = _c_array(add, "add")
         rm_arr, rm_n = _c_array(remove, "remove")
         try:
@@ -1373,14 +1384,16 @@ class Client(_Handle):
                   type: Optional[str] = None,
                   annotations: Union[None, Annotations, Strings] = None,
                   ignore_missing: bool = False, purge: bool = False,
-                  no_attestations: bool = False, referrers: bool = False) -> Result:
+                  no_attestations: bool = False, referrers: bool = False,
+                  trust_platforms: bool = False) -> Result:
         """Edits the list at the target of list `index` of `spec`
         (ml_list_edit_spec) -> Result: as edit(), with each of the spec's
         entries as an addition (full platform, annotations), its extra tags
         moved too and its index annotations set."""
         lib = _lib()
         opts, keep = _push_options(lib, create, force, dry_run, type, annotations,
-                                   ignore_missing, purge, no_attestations, referrers)
+                                   ignore_missing, purge, no_attestations, referrers,
+                                   trust_platforms)
         rm_arr, rm_n = _c_array(remove, "remove")
         try:
             return self._edit_call(lib, lambda client, res, err: lib.ml_list_edit_spec(
