@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "manifestlist.h"
+#include "pipe.h"
 #include "util.h"
 
 typedef struct ml__http ml__http;
@@ -48,12 +49,6 @@ typedef int (*ml__http_write_fn)(void *payload, const char *data, size_t len);
  * request body, both sent by the same ml__http_run: the source pauses
  * while the buffer is full, the sink while it is empty, so a blob crosses
  * from one server to another in constant memory and no file. */
-typedef struct ml__http_pipe ml__http_pipe;
-
-/* NULL on ENOMEM; capacity is at least one curl write (16 KiB). The
- * buffer itself exists only while the pair runs. */
-ml__http_pipe *ml__http_pipe_new(size_t capacity);
-void ml__http_pipe_free(ml__http_pipe *p);
 
 typedef struct ml__http_req {
     /* request, set by the caller */
