@@ -75,6 +75,8 @@ typedef struct slot {
     bool no_answer; /* cut for want of a first byte (on_xfer) */
     uint64_t started_ms;
     uint64_t answer_by_ms; /* bounded requests: the first byte's deadline */
+    uint32_t answer_wait_ms; /* ...counted from the start or the last byte sent */
+    curl_off_t sent;         /* request body bytes sent so far */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -349,14 +351,20 @@ static uint32_t first_byte_ms(const ml__http *h)
 }
 
 /* curl calls it at least once a second: a bounded request still without
- * any answer after first_byte_ms is cut. */
+ * any answer first_byte_ms after it started or last sent a byte is cut (a
+ * large manifest on a slow uplink is still being sent, not unanswered). */
 static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     slot *sl = userdata;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    (void)dltotal, (void)dlnow, (void)ultotal;
     if (sl->answered || sl->req->stream)
         return 0;
-    sl->no_answer = ml__now_ms() >= sl->answer_by_ms;
+    uint64_t now = ml__now_ms();
+    if (ulnow > sl->sent) {
+        sl->sent = ulnow;
+        sl->answer_by_ms = now + sl->answer_wait_ms;
+    }
+    sl->no_answer = now >= sl->answer_by_ms;
     return sl->no_answer;
 }
 
@@ -437,7 +445,9 @@ static int start_slot(ml__http *h, slot *sl)
     sl->answered = false;
     sl->no_answer = false;
     sl->started_ms = ml__now_ms();
-    sl->answer_by_ms = sl->started_ms + first_byte_ms(h);
+    sl->answer_wait_ms = first_byte_ms(h);
+    sl->answer_by_ms = sl->started_ms + sl->answer_wait_ms;
+    sl->sent = 0;
     if (r->read && r->rewind)
         r->rewind(r->read_payload);
     if (r->pipe_out) {
@@ -667,12 +677,13 @@ static bool refuse_unsafe(ml__http *h, slot *sl)
 }
 
 /* A pipe's sink starts once its source has (which kept a place for it):
- * neither could move without the other. */
+ * neither could move without the other. A source that ended unstarted
+ * (refused) lets its sink start, to end at once. */
 static bool has_room(const ml__http *h, const slot *sl)
 {
     const ml__http_req *r = sl->req;
     if (r->pipe_in)
-        return r->pipe_in->src_started;
+        return r->pipe_in->src_started || r->pipe_in->src_done;
     size_t need = r->pipe_out && !r->pipe_out->sink_active && !r->pipe_out->sink_done ? 2 : 1;
     return h->running == 0 || h->running + need <= h->opts.concurrency;
 }

@@ -164,6 +164,30 @@ static void test_longest_timeout_streams(void)
     ml__http_free(h);
 }
 
+/* A pipe whose source is refused unsent ends its sink too, short of bytes,
+ * rather than leaving it waiting for a source that never starts. */
+static void test_pipe_of_refused_source_ends(void)
+{
+    ml__http *h = new_client();
+    ml__http_pipe *p = ml__http_pipe_new(0);
+    CHECK(p != NULL);
+    ml__http_req *src = request("/v2/a/blobs/sha256:0");
+    ml__http_req *sink = request("/v2/b/blobs/uploads/1");
+    src->method = "GET";
+    CHECK_INT(ml__http_req_header(src, "Authorization: a\r\nb"), ML_OK);
+    src->pipe_out = sink->pipe_in = p;
+    sink->body_len = 10;
+    ml__http_req *batch[] = {sink, src};
+    CHECK_INT(ml__http_run(h, batch, 2), ML_OK);
+    CHECK(ml__http_unsent(src));
+    CHECK(sink->status == 0 && !ml__http_unsent(sink));
+    arrivals();
+    ml__http_req_free(src);
+    ml__http_req_free(sink);
+    ml__http_pipe_free(p);
+    ml__http_free(h);
+}
+
 int main(void)
 {
     CHECK_INT(ml__init(), ML_OK);
@@ -172,6 +196,7 @@ int main(void)
     TEST_RUN(test_url_with_space_or_control_is_not_sent);
     TEST_RUN(test_clean_request_is_sent);
     TEST_RUN(test_longest_timeout_streams);
+    TEST_RUN(test_pipe_of_refused_source_ends);
     close(listen_fd);
     TEST_END();
 }
