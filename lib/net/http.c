@@ -448,7 +448,7 @@ static int start_slot(ml__http *h, slot *sl)
     sl->answer_wait_ms = first_byte_ms(h);
     sl->answer_by_ms = sl->started_ms + sl->answer_wait_ms;
     sl->sent = 0;
-    if (r->read && r->rewind)
+    if (r->rewind)
         r->rewind(r->read_payload);
     if (r->pipe_out) {
         r->pipe_out->src_started = true;

@@ -59,7 +59,7 @@ typedef struct ml__http_req {
     size_t body_len;
     ml__http_read_fn read; /* streamed body of body_len bytes (instead of body) */
     void *read_payload;
-    void (*rewind)(void *read_payload); /* called before every send of a streamed body */
+    void (*rewind)(void *read_payload); /* called before every send (of a streamed body or answer) */
     ml__http_write_fn write; /* streamed response (instead of `response`) */
     void *write_payload;
     /* A successful answer's body goes into pipe_out, after `write` (if

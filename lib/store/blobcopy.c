@@ -263,6 +263,13 @@ static int on_download(void *payload, const char *data, size_t len)
     return advanced(bc, len);
 }
 
+/* A download sent again (the upload it feeds was challenged) starts over. */
+static void on_download_rewind(void *payload)
+{
+    blob_copy *bc = payload;
+    bc->moved = 0;
+}
+
 static size_t on_file_read(void *payload, char *buf, size_t len)
 {
     blob_copy *bc = payload;
@@ -312,6 +319,8 @@ static int attach_source(ml_client *c, blob_copy *bc, ml__access *acc, ml_error 
     bc->get->follow = bc->get->stream = true;
     bc->get->write = on_download;
     bc->get->write_payload = bc;
+    bc->get->rewind = on_download_rewind;
+    bc->get->read_payload = bc;
     bc->get->pipe_out = put->pipe_in = bc->pipe;
     *acc = (ml__access){need->from, "pull", NULL};
     return ML_OK;

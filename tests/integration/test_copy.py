@@ -104,6 +104,20 @@ class CopyTest(MlistTestCase):
         self.assertBlobsIn(self.repo)
         self.assertListAt("v1")
 
+    def test_challenge_on_the_download_sends_its_upload_again(self):
+        # a 401 on one end of a piped copy: both ends go again, not the
+        # download alone into a pipe whose upload is gone
+        layer = self.images["amd64"][1][1]
+        with FaultProxy(self.other.port) as px:
+            px.add("GET", r"/blobs/%s$" % layer, "status", status=401, times=1,
+                   code="UNAUTHORIZED", headers={"WWW-Authenticate": 'Basic realm="fault"'})
+            r = self.run_copy(self.spec_from(px.host), "--retries", "0")
+            gets = px.entries("GET", r"/blobs/%s$" % layer)
+        self.assertOk(r)
+        self.assertEqual([e.status for e in gets], [401, 200], "challenged once, then read")
+        self.assertBlobsIn(self.repo)
+        self.assertListAt("v1")
+
     def test_upload_broken_mid_way_is_started_again(self):
         with FaultProxy(self.reg.port) as px:
             px.add("PUT", r"/blobs/uploads/", "reset", times=1)
