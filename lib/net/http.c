@@ -239,6 +239,7 @@ void ml__http_free(ml__http *h)
 static size_t pipe_put(slot *sl, const char *data, size_t len)
 {
     ml__http_req *r = sl->req;
+    r->sink_gone = r->pipe_out->sink_done;
     ml__pipe_room room = ml__pipe_room_for(r->pipe_out, len);
     if (room != ML__PIPE_GO)
         return room == ML__PIPE_WAIT ? CURL_WRITEFUNC_PAUSE : 0;

@@ -85,6 +85,7 @@ typedef struct ml__http_req {
     bool too_big;
     bool silent;          /* no answer (or connection) in time; error says for how long */
     bool unsent;          /* refused by ml__http_run, see ml__http_unsent */
+    bool sink_gone;       /* cut because its pipe's sink ended first: not its own failure */
     long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
     void *user;           /* free for the caller */

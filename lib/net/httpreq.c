@@ -51,6 +51,7 @@ void ml__http_req_reset(ml__http_req *r)
     r->too_big = false;
     r->silent = false;
     r->unsent = false;
+    r->sink_gone = false;
 }
 
 void ml__http_req_free(ml__http_req *r)

@@ -372,14 +372,15 @@ static int answer(ml_client *c, blob_copy *bc, const ml_ref *repo, const ml__htt
 }
 
 /* One blob's copy ends here: copied, or why not. An upload the registry
- * refused says why; else a failed download does (the upload only saw it
- * end short). */
+ * refused says why; else a download that failed by itself does (the
+ * upload only saw it end short); else the upload's break does (the
+ * download only lost its reader). */
 static void copy_end(ml_client *c, blob_copy *bc)
 {
     const ml__http_req *put = bc->put, *get = bc->get;
     if (put->status && !ok_status(put->status))
         bc->rc = answer(c, bc, bc->target, put, "upload blob to", &bc->err);
-    else if (get && !ok_status(get->status))
+    else if (get && !ok_status(get->status) && !get->sink_gone)
         bc->rc = answer(c, bc, bc->need->from, get, "GET blob", &bc->err);
     else if (!ok_status(put->status))
         bc->rc = answer(c, bc, bc->target, put, "upload blob to", &bc->err);

@@ -7,11 +7,15 @@ import hashlib
 import json
 import os
 import random
+import socket
+import struct
+import threading
 import unittest
 
 from fakeregistry import FakeRegistry
 from faultproxy import FaultProxy
 from fixture import MlistTestCase, Registry, fresh_cache_dir
+from loopback import listen_on_loopback, shut
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, sha256_digest
 
 LAYER_BYTES = 3 * 1024 * 1024  # more than the copy's 1 MiB pipe, so it pauses
@@ -30,6 +34,38 @@ def big_image(reg, ref, arch, size=LAYER_BYTES):
            "config": {"mediaType": DOCKER_CONFIG_TYPE, "size": len(cfg), "digest": blobs[0]},
            "layers": [{"mediaType": DOCKER_LAYER, "size": len(layer), "digest": blobs[1]}]}
     return reg.put_manifest(repo, tag, man, DOCKER_MANIFEST), blobs
+
+
+class CutUploads:
+    """Upload sessions that break on the wire: each connection is read for
+    64 KiB, then reset (no HTTP answer)."""
+
+    def __init__(self):
+        self.sock = listen_on_loopback(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            try:
+                got = 0
+                while got < 64 * 1024:
+                    data = c.recv(65536)
+                    if not data:
+                        break
+                    got += len(data)
+            except OSError:
+                pass
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            shut(c, how=None)
+
+    def stop(self):
+        shut(self.sock)
 
 
 class CopyTest(MlistTestCase):
@@ -117,6 +153,23 @@ class CopyTest(MlistTestCase):
         self.assertEqual([e.status for e in gets], [401, 200], "challenged once, then read")
         self.assertBlobsIn(self.repo)
         self.assertListAt("v1")
+
+    def test_upload_cut_on_the_wire_is_reported_as_the_upload(self):
+        # the download then ends for want of a reader: not its own failure
+        cut = CutUploads()
+        self.addCleanup(cut.stop)
+
+        def elsewhere(status, headers, body):
+            loc = "http://127.0.0.1:%d/upload/session" % cut.port
+            return status, [(k, loc if k.lower() == "location" else v) for k, v in headers], body
+
+        with FaultProxy(self.reg.port) as px:
+            px.add("POST", r"/blobs/uploads/", "rewrite", fn=elsewhere)
+            spec = self.spec_from(self.other.host, dest="%s/{REPO}:v1" % px.host)
+            r = self.run_copy(spec, "--retries", "0")
+        self.assertExit(r, 1)
+        self.assertIn("upload blob to", r.stderr)
+        self.assertNotIn("GET blob", r.stderr)
 
     def test_upload_broken_mid_way_is_started_again(self):
         with FaultProxy(self.reg.port) as px:
