@@ -37,6 +37,7 @@ typedef struct blob_copy {
     ml_error *err;
     ml__blob_progress progress; /* client NULL: not reported (small uploads) */
     bool started;               /* START reported */
+    bool whole_only;            /* the source ignored a Range: no resuming */
 } blob_copy;
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
@@ -253,13 +254,16 @@ static int advanced(blob_copy *bc, size_t len)
 }
 
 /* A registry's download: past a resumed upload's offset, only a partial
- * answer (206, Content-Range) has the right bytes. */
+ * answer (206, Content-Range) has the right bytes; a source that sends the
+ * whole blob instead is copied from the start next time. */
 static int on_download(void *payload, const char *data, size_t len)
 {
     (void)data;
     blob_copy *bc = payload;
-    if (bc->offset && !ml__http_header(bc->get, "Content-Range"))
+    if (bc->offset && !ml__http_header(bc->get, "Content-Range")) {
+        bc->whole_only = true;
         return -1;
+    }
     return advanced(bc, len);
 }
 
@@ -423,7 +427,8 @@ static int stream_all(ml_client *c, blob_copy **sel, size_t n, ml_error **err)
 /* Where a broken upload stands (distribution: GET on the session answers
  * 204 with "Range: 0-<last byte>" and the session's next Location): the
  * copy resumes there, or restarts in a new session when the registry does
- * not say (distribution 2.8 drops a session whose PUT broke). */
+ * not say (distribution 2.8 drops a session whose PUT broke) or the
+ * source cannot start mid-way. */
 static void resume_point(ml_client *c, blob_copy *bc)
 {
     const char *base;
@@ -431,7 +436,7 @@ static void resume_point(ml_client *c, blob_copy *bc)
     ml__http_req *r = NULL;
     uint64_t last = 0;
     const char *range = NULL, *loc = NULL;
-    if (bc->location && ml__transport_base(c, bc->target, &base, NULL) == ML_OK &&
+    if (bc->location && !bc->whole_only && ml__transport_base(c, bc->target, &base, NULL) == ML_OK &&
         (url = session_url(base, bc->location, NULL)) && (r = ml__http_req_new("GET", url))) {
         ml__access a = session_access(bc->target, base, url);
         if (ml__transport_send(c, &r, &a, 1, NULL) == ML_OK && r->status == 204) {

@@ -267,6 +267,25 @@ class ResumeTest(MlistTestCase):
         self.assertEqual(sha256_digest(fr.blobs[layer]), layer)
         self.assertIsNotNone(fr.manifest("it/copy", "v1"))
 
+    def test_source_ignoring_range_is_copied_from_the_start(self):
+        man, (_, layer) = big_image(self.reg, "%s:src" % self.repo, "amd64")
+        whole = self.reg.get_blob(self.repo, layer)
+
+        def no_range(status, headers, body):
+            return 200, [(k, v) for k, v in headers if k.lower() != "content-range"], whole
+
+        with FakeRegistry() as fr, FaultProxy(self.reg.port) as px:
+            px.add("GET", r"/blobs/%s$" % layer, "truncate", times=1)
+            px.add("GET", r"/blobs/%s$" % layer, "rewrite", fn=no_range)
+            spec = self.write_spec("image: %s/it/copy:v1\nmanifests:\n  - image: %s/{REPO}:src\n"
+                                   "    platform: {os: linux, architecture: amd64}\n" % (fr.host, px.host))
+            r = self.mlist("--plain-http", "--retries", "2", "update", spec, env=NO_TMPDIR)
+            gets = px.entries("GET", r"/blobs/%s$" % layer)
+        self.assertOk(r)
+        self.assertEqual(len(gets), 3, "cut, whole instead of the rest, whole from the start: %s" % (gets,))
+        self.assertEqual(sha256_digest(fr.blobs[layer]), layer)
+        self.assertIsNotNone(fr.manifest("it/copy", "v1"))
+
 
 if __name__ == "__main__":
     unittest.main()
