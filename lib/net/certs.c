@@ -10,8 +10,6 @@
 #include "fileio.h"
 #include "util.h"
 
-#define SYSTEM_DIRS "/etc/containers/certs.d:/etc/docker/certs.d"
-
 void ml__certs_clear(ml__certs *c)
 {
     free(c->ca_pem);
@@ -27,14 +25,10 @@ static bool is_dir(const char *path)
 }
 
 /* DIR/HOST of the first certs.d directory that has one, or NULL. */
-static char *host_dir(const char *system_dirs, const char *host, bool *oom)
+static char *host_dir(const char *dirs, const char *host, bool *oom)
 {
-    const char *home = getenv("HOME");
-    char *d = home && *home ? ml__asprintf("%s/.config/containers/certs.d/%s", home, host) : NULL;
-    if (d && is_dir(d))
-        return d;
-    free(d);
-    const char *p = system_dirs ? system_dirs : SYSTEM_DIRS;
+    char *d;
+    const char *p = dirs ? dirs : ML_CERTS_DIRS_SYSTEM;
     while (*p) {
         size_t n = strcspn(p, ":");
         d = n ? ml__asprintf("%.*s/%s", (int)n, p, host) : NULL;
@@ -108,14 +102,14 @@ static int read_entry(ml__certs *out, ml__buf *pem, const char *dir, const char 
     return rc;
 }
 
-int ml__certs_read(const char *system_dirs, const char *host, ml__certs *out, ml_error **err)
+int ml__certs_read(const char *dirs, const char *host, ml__certs *out, ml_error **err)
 {
     *out = (ml__certs){0};
     /* A registry name is host[:port]; never a path of its own. */
     if (!host || !*host || strchr(host, '/') || host[0] == '.')
         return ML_OK;
     bool oom = false;
-    char *dir = host_dir(system_dirs, host, &oom);
+    char *dir = host_dir(dirs, host, &oom);
     if (!dir)
         return oom ? ml__error_set(err, ML_ENOMEM, "out of memory") : ML_OK;
     struct dirent **names = NULL;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "manifestlist.h"
 
 /* Files larger than this are refused (a certificate is a few KiB). */
 #define ML__CERTS_FILE_MAX (1024 * 1024)
@@ -18,14 +19,13 @@ typedef struct ml__certs {
     char *key;
 } ml__certs;
 
-/* Reads the directory of registry `host` ("127.0.0.1:5000"): the first of
- * $HOME/.config/containers/certs.d/HOST, then DIR/HOST for each DIR of the
- * colon-separated `system_dirs` (NULL: /etc/containers/certs.d and
- * /etc/docker/certs.d) that exists; only that one is used (as
- * containers/image does). None: ML_OK with *out empty. A *.cert without
+/* Reads the directory of registry `host` ("127.0.0.1:5000"): the first
+ * DIR/HOST that exists for each DIR of the colon-separated `dirs` (NULL:
+ * ML_CERTS_DIRS_SYSTEM); only that one is used (as containers/image
+ * does). None: ML_OK with *out empty. A *.cert without
  * its *.key, or a *.key without its *.cert, is ML_EINVAL naming it;
  * unreadable files ML_EIO. */
-int ml__certs_read(const char *system_dirs, const char *host, ml__certs *out, ml_error **err);
+int ml__certs_read(const char *dirs, const char *host, ml__certs *out, ml_error **err);
 void ml__certs_clear(ml__certs *c);
 
 #endif
