@@ -122,12 +122,6 @@ static int trust_sources(ml__http *h)
     return oom ? ML_ENOMEM : ML_OK;
 }
 
-static void append_pem(ml__buf *b, const char *pem, size_t len)
-{
-    ml__buf_append(b, pem, len);
-    ml__buf_puts(b, "\n");
-}
-
 int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem, size_t extra_len,
                       const char *cert, const char *key, ml_error **err)
 {
@@ -139,16 +133,16 @@ int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem,
         size_t len = 0;
         /* A system bundle that cannot be read trusts nothing more. */
         if (h->system_ca && ml__read_file(h->system_ca, CA_FILE_MAX, &pem, &len, NULL) == ML_OK)
-            append_pem(&b, pem, len);
+            ml__buf_append_line(&b, pem, len);
         free(pem);
         pem = NULL;
         if (h->ca_cert && (rc = ml__read_file(h->ca_cert, CA_FILE_MAX, &pem, &len, err)) != ML_OK)
             rc = ml__error_prefix(err, rc, "CA certificate file");
         else if (h->ca_cert)
-            append_pem(&b, pem, len);
+            ml__buf_append_line(&b, pem, len);
         free(pem);
         if (extra_len)
-            append_pem(&b, extra_pem, extra_len);
+            ml__buf_append_line(&b, extra_pem, extra_len);
     }
     bool oom = b.oom;
     t->ca_len = b.len;

@@ -299,11 +299,11 @@ static int load_tls(ml_client *c, ml__host *h, ml_error **err)
 {
     if (h->tls_loaded)
         return ML_OK;
-    ml__certs certs = {0};
+    ml__http_tls certs = {0};
     int rc = ml__certs_read(c->certs_dirs, h->name, &certs, err);
     if (rc == ML_OK)
         rc = ml__http_tls_init(c->http, &h->tls, certs.ca_pem, certs.ca_len, certs.cert, certs.key, err);
-    ml__certs_clear(&certs);
+    ml__http_tls_clear(&certs);
     h->tls_loaded = rc == ML_OK;
     return rc;
 }

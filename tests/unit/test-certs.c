@@ -49,13 +49,13 @@ static void test_first_listed_directory_wins(void)
 {
     put("one", "ca.crt", "FIRST\n");
     put("two", "ca.crt", "SECOND\n");
-    ml__certs c = {0};
+    ml__http_tls c = {0};
     CHECK_INT(ml__certs_read(dirs("one", "two"), HOST, &c, NULL), ML_OK);
     CHECK(c.ca_pem && strstr(c.ca_pem, "FIRST") && !strstr(c.ca_pem, "SECOND"));
-    ml__certs_clear(&c);
+    ml__http_tls_clear(&c);
     CHECK_INT(ml__certs_read(dirs("none", "two"), HOST, &c, NULL), ML_OK);
     CHECK(c.ca_pem && strstr(c.ca_pem, "SECOND"));
-    ml__certs_clear(&c);
+    ml__http_tls_clear(&c);
 }
 
 /* $HOME/.config/containers/certs.d is the caller's to list: here it holds
@@ -66,10 +66,10 @@ static void test_home_is_not_read(void)
     snprintf(home, sizeof(home), "%s/home", root);
     put("home/.config/containers/certs.d", "client.key", "KEY\n");
     setenv("HOME", home, 1);
-    ml__certs c = {0};
+    ml__http_tls c = {0};
     CHECK_INT(ml__certs_read(dirs("none", "two"), HOST, &c, NULL), ML_OK);
     CHECK(c.ca_pem && strstr(c.ca_pem, "SECOND"));
-    ml__certs_clear(&c);
+    ml__http_tls_clear(&c);
     /* the control: listed, it is read (and refused) */
     ml_error *err = NULL;
     CHECK_INT(ml__certs_read(dirs("home/.config/containers/certs.d", "two"), HOST, &c, &err), ML_EINVAL);
