@@ -45,11 +45,6 @@ typedef struct ml__http_opts {
 typedef size_t (*ml__http_read_fn)(void *payload, char *buf, size_t len);
 typedef int (*ml__http_write_fn)(void *payload, const char *data, size_t len);
 
-/* A bounded byte pipe from one request's response body to another's
- * request body, both sent by the same ml__http_run: the source pauses
- * while the buffer is full, the sink while it is empty, so a blob crosses
- * from one server to another in constant memory and no file. */
-
 typedef struct ml__http_req {
     /* request, set by the caller */
     const char *method; /* GET HEAD PUT POST PATCH DELETE */

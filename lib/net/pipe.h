@@ -1,5 +1,9 @@
-/* The ring buffer of an ml__http_pipe and the state of its two ends; http.c
- * drives the transfers on either side. */
+/* A bounded byte pipe from one request's response body to another's
+ * request body, both sent by the same ml__http_run: the source pauses
+ * while the buffer is full, the sink while it is empty, so a blob crosses
+ * from one server to another in constant memory and no file. Here: the
+ * ring buffer and the state of its two ends; http.c drives the transfers
+ * on either side. */
 #ifndef ML_PIPE_H
 #define ML_PIPE_H
 
