@@ -28,9 +28,9 @@ int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_er
 /* Sends the requests that exist (reqs[i] may be NULL), each authorized for
  * acc[i], answering authentication challenges: a request refused with 401
  * is sent again once the registry said how to authenticate, with the
- * other end of its pipe if it has one. Per-request
- * outcomes are in the requests; the return is for what stops them all
- * (credentials that cannot be loaded, a token refused, ML_ENOMEM). */
+ * other end of its pipe if it has one. Per-request outcomes are in the
+ * requests; the return is for what stops them all (credentials that
+ * cannot be loaded, a token refused, ML_ENOMEM). */
 int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc, size_t n, ml_error **err);
 int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, const char *actions,
                            const ml_ref *from, ml_error **err);
