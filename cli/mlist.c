@@ -485,6 +485,23 @@ static char *cache_dir(const cli_opts *o)
     return dir;
 }
 
+/* The certs.d directories: the user's first (as containers/image looks),
+ * then $MLIST_CERTS_D or the system's. NULL on ENOMEM. */
+static char *certs_dirs(void)
+{
+    const char *home = getenv("HOME"), *dirs = getenv("MLIST_CERTS_D");
+    if (!dirs || !*dirs)
+        dirs = ML_CERTS_DIRS_SYSTEM;
+    if (!home || !*home)
+        return strdup(dirs);
+    const char *user = "/.config/containers/certs.d:";
+    size_t n = strlen(home) + strlen(user) + strlen(dirs) + 1;
+    char *all = malloc(n);
+    if (all)
+        snprintf(all, n, "%s%s%s", home, user, dirs);
+    return all;
+}
+
 int cli_client(cli_opts *o, ml_client **out)
 {
     ml_client_options co;
@@ -511,13 +528,14 @@ int cli_client(cli_opts *o, ml_client **out)
     } else if (!o->quiet) {
         co.progress_event = log_blob;
     }
-    const char *certs = getenv("MLIST_CERTS_D");
-    co.certs_dirs = certs && *certs ? certs : NULL;
+    char *certs = certs_dirs();
+    co.certs_dirs = certs;
     if (o->insecure && !o->quiet)
         cli_warn("--insecure: TLS certificates are not verified");
     ml_error *err = NULL;
     int rc = ml_client_new(out, &co, &err);
     free(cache);
+    free(certs);
     return rc == ML_OK ? EXIT_DONE : cli_fail(rc, err);
 }
 

@@ -352,11 +352,12 @@ typedef struct ml_client_options {
     void *progress_event_payload;
     /* containers-certs.d(5) directories holding HOST:PORT/ with a
      * registry's CAs (*.crt, added to the system trust) and client
-     * certificate (*.cert, *.key), colon-separated; NULL =
-     * /etc/containers/certs.d:/etc/docker/certs.d. The user's
-     * $HOME/.config/containers/certs.d comes first in any case. */
+     * certificate (*.cert, *.key), colon-separated, first found first;
+     * NULL = ML_CERTS_DIRS_SYSTEM. A program that honours the user's
+     * $HOME/.config/containers/certs.d puts it first. */
     const char *certs_dirs;
 } ml_client_options;
+#define ML_CERTS_DIRS_SYSTEM "/etc/containers/certs.d:/etc/docker/certs.d"
 #define ML_CLIENT_OPTIONS_INIT {ML_CLIENT_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 ML_API int ml_client_options_init(ml_client_options *opts, uint32_t version);
 

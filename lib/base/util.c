@@ -46,6 +46,12 @@ void ml__buf_append(ml__buf *b, const void *data, size_t len)
 
 void ml__buf_puts(ml__buf *b, const char *s) { ml__buf_append(b, s, strlen(s)); }
 
+void ml__buf_append_line(ml__buf *b, const void *data, size_t len)
+{
+    ml__buf_append(b, data, len);
+    ml__buf_puts(b, "\n");
+}
+
 void ml__buf_vprintf(ml__buf *b, const char *fmt, va_list ap)
 {
     va_list copy;

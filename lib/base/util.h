@@ -20,6 +20,8 @@ typedef struct ml__buf {
 
 void ml__buf_append(ml__buf *b, const void *data, size_t len);
 void ml__buf_puts(ml__buf *b, const char *s);
+/* data, then a newline (a PEM file that lacks its last one stays whole). */
+void ml__buf_append_line(ml__buf *b, const void *data, size_t len);
 void ml__buf_printf(ml__buf *b, const char *fmt, ...) ML__PRINTF(2, 3);
 void ml__buf_vprintf(ml__buf *b, const char *fmt, va_list ap);
 /* Hands the data to the caller (NULL after oom) and resets the buffer. */

@@ -10,16 +10,6 @@
 #include "fileio.h"
 #include "util.h"
 
-#define SYSTEM_DIRS "/etc/containers/certs.d:/etc/docker/certs.d"
-
-void ml__certs_clear(ml__certs *c)
-{
-    free(c->ca_pem);
-    free(c->cert);
-    free(c->key);
-    *c = (ml__certs){0};
-}
-
 static bool is_dir(const char *path)
 {
     struct stat st;
@@ -27,14 +17,10 @@ static bool is_dir(const char *path)
 }
 
 /* DIR/HOST of the first certs.d directory that has one, or NULL. */
-static char *host_dir(const char *system_dirs, const char *host, bool *oom)
+static char *host_dir(const char *dirs, const char *host, bool *oom)
 {
-    const char *home = getenv("HOME");
-    char *d = home && *home ? ml__asprintf("%s/.config/containers/certs.d/%s", home, host) : NULL;
-    if (d && is_dir(d))
-        return d;
-    free(d);
-    const char *p = system_dirs ? system_dirs : SYSTEM_DIRS;
+    char *d;
+    const char *p = dirs ? dirs : ML_CERTS_DIRS_SYSTEM;
     while (*p) {
         size_t n = strcspn(p, ":");
         d = n ? ml__asprintf("%.*s/%s", (int)n, p, host) : NULL;
@@ -64,16 +50,14 @@ static int add_ca(ml__buf *pem, const char *path, ml_error **err)
     char *data = NULL;
     size_t len = 0;
     int rc = ml__read_file(path, ML__CERTS_FILE_MAX, &data, &len, err);
-    if (rc == ML_OK) {
-        ml__buf_append(pem, data, len);
-        ml__buf_puts(pem, "\n");
-    }
+    if (rc == ML_OK)
+        ml__buf_append_line(pem, data, len);
     free(data);
     return rc;
 }
 
 /* A key and a certificate go together (docker refuses either alone). */
-static int add_pair(ml__certs *out, const char *path, const char *have, const char *want, ml_error **err)
+static int add_pair(ml__http_tls *out, const char *path, const char *have, const char *want, ml_error **err)
 {
     char *other = swap_suffix(path, have, want);
     if (!other)
@@ -93,7 +77,7 @@ static int add_pair(ml__certs *out, const char *path, const char *have, const ch
     return rc;
 }
 
-static int read_entry(ml__certs *out, ml__buf *pem, const char *dir, const char *name, ml_error **err)
+static int read_entry(ml__http_tls *out, ml__buf *pem, const char *dir, const char *name, ml_error **err)
 {
     bool crt = has_suffix(name, ".crt"), cert = has_suffix(name, ".cert"), key = has_suffix(name, ".key");
     if (!crt && !cert && !key)
@@ -108,14 +92,14 @@ static int read_entry(ml__certs *out, ml__buf *pem, const char *dir, const char 
     return rc;
 }
 
-int ml__certs_read(const char *system_dirs, const char *host, ml__certs *out, ml_error **err)
+int ml__certs_read(const char *dirs, const char *host, ml__http_tls *out, ml_error **err)
 {
-    *out = (ml__certs){0};
+    *out = (ml__http_tls){0};
     /* A registry name is host[:port]; never a path of its own. */
     if (!host || !*host || strchr(host, '/') || host[0] == '.')
         return ML_OK;
     bool oom = false;
-    char *dir = host_dir(system_dirs, host, &oom);
+    char *dir = host_dir(dirs, host, &oom);
     if (!dir)
         return oom ? ml__error_set(err, ML_ENOMEM, "out of memory") : ML_OK;
     struct dirent **names = NULL;
@@ -135,6 +119,6 @@ int ml__certs_read(const char *system_dirs, const char *host, ml__certs *out, ml
     out->ca_pem = rc == ML_OK && pem.len ? ml__buf_take(&pem) : NULL;
     ml__buf_free(&pem);
     if (rc != ML_OK)
-        ml__certs_clear(out);
+        ml__http_tls_clear(out);
     return rc;
 }

@@ -7,25 +7,18 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "http.h"
 
 /* Files larger than this are refused (a certificate is a few KiB). */
 #define ML__CERTS_FILE_MAX (1024 * 1024)
 
-typedef struct ml__certs {
-    char *ca_pem; /* every *.crt, concatenated; NULL: none */
-    size_t ca_len;
-    char *cert;   /* the first *.cert (by name) and its key, or NULL */
-    char *key;
-} ml__certs;
-
-/* Reads the directory of registry `host` ("127.0.0.1:5000"): the first of
- * $HOME/.config/containers/certs.d/HOST, then DIR/HOST for each DIR of the
- * colon-separated `system_dirs` (NULL: /etc/containers/certs.d and
- * /etc/docker/certs.d) that exists; only that one is used (as
- * containers/image does). None: ML_OK with *out empty. A *.cert without
- * its *.key, or a *.key without its *.cert, is ML_EINVAL naming it;
- * unreadable files ML_EIO. */
-int ml__certs_read(const char *system_dirs, const char *host, ml__certs *out, ml_error **err);
-void ml__certs_clear(ml__certs *c);
+/* Reads the directory of registry `host` ("127.0.0.1:5000"): the first
+ * DIR/HOST that exists, DIR taken in order from the colon-separated `dirs`
+ * (NULL: ML_CERTS_DIRS_SYSTEM); only that one is used (as containers/image
+ * does). Into *out go every *.crt concatenated and the first *.cert (by
+ * name) with its key; free it with ml__http_tls_clear. None: ML_OK with
+ * *out empty. A *.cert without its *.key, or a *.key without its *.cert,
+ * is ML_EINVAL naming it; unreadable files ML_EIO. */
+int ml__certs_read(const char *dirs, const char *host, ml__http_tls *out, ml_error **err);
 
 #endif

@@ -60,7 +60,7 @@ struct ml_client {
     char *auth_file;
     char *docker_config_dir;
     char *cache_dir;      /* config platforms (cache.h), or NULL */
-    char *certs_dirs;     /* system certs.d directories (certs.h), or NULL */
+    char *certs_dirs;     /* certs.d directories (certs.h), or NULL */
     ml_credential_fn credentials;
     void *credentials_payload;
     ml_progress_fn progress;

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -60,16 +59,6 @@ struct ml__http {
     bool driving;          /* a thread is driving the multi handle */
 };
 
-struct ml__http_pipe {
-    char *ring;
-    size_t cap;
-    size_t head;     /* the oldest byte */
-    size_t used;
-    size_t pending;  /* the chunk a paused source holds back */
-    bool src_started, src_paused, src_done;
-    bool sink_active, sink_paused, sink_done;
-};
-
 /* One transfer in flight or waiting for its retry time. */
 typedef struct slot {
     ml__http_req *req;
@@ -85,6 +74,8 @@ typedef struct slot {
     bool no_answer; /* cut for want of a first byte (on_xfer) */
     uint64_t started_ms;
     uint64_t answer_by_ms; /* bounded requests: the first byte's deadline */
+    uint32_t answer_wait_ms; /* ...counted from the start or the last byte sent */
+    curl_off_t sent;         /* request body bytes sent so far */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -130,12 +121,6 @@ static int trust_sources(ml__http *h)
     return oom ? ML_ENOMEM : ML_OK;
 }
 
-static void append_pem(ml__buf *b, const char *pem, size_t len)
-{
-    ml__buf_append(b, pem, len);
-    ml__buf_puts(b, "\n");
-}
-
 int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem, size_t extra_len,
                       const char *cert, const char *key, ml_error **err)
 {
@@ -147,16 +132,16 @@ int ml__http_tls_init(const ml__http *h, ml__http_tls *t, const char *extra_pem,
         size_t len = 0;
         /* A system bundle that cannot be read trusts nothing more. */
         if (h->system_ca && ml__read_file(h->system_ca, CA_FILE_MAX, &pem, &len, NULL) == ML_OK)
-            append_pem(&b, pem, len);
+            ml__buf_append_line(&b, pem, len);
         free(pem);
         pem = NULL;
         if (h->ca_cert && (rc = ml__read_file(h->ca_cert, CA_FILE_MAX, &pem, &len, err)) != ML_OK)
             rc = ml__error_prefix(err, rc, "CA certificate file");
         else if (h->ca_cert)
-            append_pem(&b, pem, len);
+            ml__buf_append_line(&b, pem, len);
         free(pem);
         if (extra_len)
-            append_pem(&b, extra_pem, extra_len);
+            ml__buf_append_line(&b, extra_pem, extra_len);
     }
     bool oom = b.oom;
     t->ca_len = b.len;
@@ -243,101 +228,17 @@ void ml__http_free(ml__http *h)
     free(h);
 }
 
-ml__http_req *ml__http_req_new(const char *method, const char *url)
-{
-    ml__http_req *r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
-    r->method = method;
-    r->url = ml__strdup(url);
-    if (!r->url) {
-        free(r);
-        return NULL;
-    }
-    return r;
-}
-
-int ml__http_req_header(ml__http_req *r, const char *fmt, ...)
-{
-    ml__buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    ml__buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (!b.oom && b.data && (strlen(b.data) != b.len || strpbrk(b.data, "\r\n"))) {
-        /* Never sent (see refuse_unsafe); the first such header names why. */
-        if (!r->unsafe)
-            r->unsafe = ml__strndup(b.data, strcspn(b.data, ":\r\n"));
-        ml__buf_free(&b);
-        return r->unsafe ? ML_OK : ML_ENOMEM;
-    }
-    return ml__strvec_push_take(&r->headers, ml__buf_take(&b));
-}
-
-void ml__http_req_reset(ml__http_req *r)
-{
-    r->status = 0;
-    r->redirects = 0;
-    ml__buf_free(&r->response);
-    ml__strvec_free(&r->response_headers);
-    r->curl_code = 0;
-    r->error[0] = '\0';
-    r->too_big = false;
-    r->silent = false;
-    r->unsent = false;
-}
-
-void ml__http_req_free(ml__http_req *r)
-{
-    if (!r)
-        return;
-    ml__http_req_reset(r);
-    ml__strvec_free(&r->headers);
-    free(r->unsafe);
-    free(r->url);
-    free(r);
-}
-
-ml__http_pipe *ml__http_pipe_new(size_t capacity)
-{
-    ml__http_pipe *p = calloc(1, sizeof(*p));
-    if (p)
-        p->cap = capacity < CURL_MAX_WRITE_SIZE ? CURL_MAX_WRITE_SIZE : capacity;
-    return p;
-}
-
-void ml__http_pipe_free(ml__http_pipe *p)
-{
-    if (!p)
-        return;
-    free(p->ring);
-    free(p);
-}
-
-/* The source's side: a chunk goes in whole or waits (curl hands the same
- * chunk again after the pause). */
+/* The source's side: a successful answer's chunk goes to the pipe. */
 static size_t pipe_put(slot *sl, const char *data, size_t len)
 {
     ml__http_req *r = sl->req;
-    ml__http_pipe *p = r->pipe_out;
-    if (p->sink_done || len > p->cap)
-        return 0; /* nobody reads any more, or it could never fit */
-    /* The buffer exists while bytes flow: a batch of many copies holds
-     * only those of the pairs running. */
-    if (!p->ring && !(p->ring = malloc(p->cap)))
-        return 0;
-    if (p->cap - p->used < len) {
-        p->src_paused = true;
-        p->pending = len;
-        return CURL_WRITEFUNC_PAUSE;
-    }
+    r->sink_gone = r->pipe_out->sink_done;
+    ml__pipe_room room = ml__pipe_room_for(r->pipe_out, len);
+    if (room != ML__PIPE_GO)
+        return room == ML__PIPE_WAIT ? CURL_WRITEFUNC_PAUSE : 0;
     if (r->write && r->write(r->write_payload, data, len) != 0)
         return 0;
-    size_t tail = (p->head + p->used) % p->cap;
-    size_t first = len < p->cap - tail ? len : p->cap - tail;
-    memcpy(p->ring + tail, data, first);
-    memcpy(p->ring, data + first, len - first);
-    p->used += len;
+    ml__pipe_put(r->pipe_out, data, len);
     sl->streamed = true;
     return len;
 }
@@ -347,98 +248,16 @@ static size_t pipe_put(slot *sl, const char *data, size_t len)
 static size_t pipe_take(slot *sl, char *buf, size_t want)
 {
     ml__http_pipe *p = sl->req->pipe_in;
-    if (p->used == 0) {
-        if (p->src_done)
-            return CURL_READFUNC_ABORT;
+    size_t n = ml__pipe_take(p, buf, want);
+    if (n == 0 && p->src_done)
+        return CURL_READFUNC_ABORT;
+    if (n == 0) {
         p->sink_paused = true;
         return CURL_READFUNC_PAUSE;
     }
-    size_t n = want < p->used ? want : p->used;
-    size_t first = n < p->cap - p->head ? n : p->cap - p->head;
-    memcpy(buf, p->ring + p->head, first);
-    memcpy(buf + first, p->ring, n - first);
-    p->head = (p->head + n) % p->cap;
-    p->used -= n;
     sl->streamed = true;
     return n;
 }
-
-/* The buffer goes once both ends are done. */
-static void drop_spent(ml__http_pipe *p)
-{
-    if (!p || !p->src_done || !p->sink_done)
-        return;
-    free(p->ring);
-    p->ring = NULL;
-    p->used = p->head = 0;
-}
-
-/* A request's ends of pipes, once it is done for good. */
-static void pipe_ends(slot *sl)
-{
-    ml__http_pipe *out = sl->req->pipe_out, *in = sl->req->pipe_in;
-    if (out)
-        out->src_done = true;
-    if (in) {
-        in->sink_done = true;
-        in->sink_active = false;
-    }
-    drop_spent(out);
-    drop_spent(in);
-}
-
-const char *ml__http_header(const ml__http_req *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->response_headers.count; i++) {
-        const char *line = r->response_headers.items[i];
-        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
-            const char *v = line + n + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            return v;
-        }
-    }
-    return NULL;
-}
-
-char *ml__http_header_join(const ml__http_req *r, const char *name)
-{
-    size_t n = strlen(name);
-    ml__buf b = {0};
-    bool any = false;
-    for (size_t i = 0; i < r->response_headers.count; i++) {
-        const char *line = r->response_headers.items[i];
-        if (strncasecmp(line, name, n) != 0 || line[n] != ':')
-            continue;
-        const char *v = line + n + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        ml__buf_puts(&b, any ? ", " : "");
-        ml__buf_puts(&b, v);
-        any = true;
-    }
-    if (!any)
-        return NULL;
-    return ml__buf_take(&b);
-}
-
-bool ml__http_unsent(const ml__http_req *r) { return r->unsent; }
-
-bool ml__http_failed_transport(const ml__http_req *r) { return r->status == 0; }
-
-bool ml__http_refused(const ml__http_req *r) { return r->curl_code == CURLE_COULDNT_CONNECT; }
-
-bool ml__http_plain_server(const ml__http_req *r)
-{
-    /* OpenSSL reports a plain-HTTP answer to its ClientHello as a record of
-     * the wrong version or an impossible length. */
-    return r->curl_code == CURLE_SSL_CONNECT_ERROR &&
-           (strstr(r->error, "wrong version number") || strstr(r->error, "packet length too long") ||
-            strstr(r->error, "record layer failure"));
-}
-
-bool ml__http_cert_failed(const ml__http_req *r) { return r->curl_code == CURLE_PEER_FAILED_VERIFICATION; }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -526,14 +345,20 @@ static uint32_t first_byte_ms(const ml__http *h)
 }
 
 /* curl calls it at least once a second: a bounded request still without
- * any answer after first_byte_ms is cut. */
+ * any answer first_byte_ms after it started or last sent a byte is cut (a
+ * large manifest on a slow uplink is still being sent, not unanswered). */
 static int on_xfer(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     slot *sl = userdata;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    (void)dltotal, (void)dlnow, (void)ultotal;
     if (sl->answered || sl->req->stream)
         return 0;
-    sl->no_answer = ml__now_ms() >= sl->answer_by_ms;
+    uint64_t now = ml__now_ms();
+    if (ulnow > sl->sent) {
+        sl->sent = ulnow;
+        sl->answer_by_ms = now + sl->answer_wait_ms;
+    }
+    sl->no_answer = now >= sl->answer_by_ms;
     return sl->no_answer;
 }
 
@@ -614,8 +439,10 @@ static int start_slot(ml__http *h, slot *sl)
     sl->answered = false;
     sl->no_answer = false;
     sl->started_ms = ml__now_ms();
-    sl->answer_by_ms = sl->started_ms + first_byte_ms(h);
-    if (r->read && r->rewind)
+    sl->answer_wait_ms = first_byte_ms(h);
+    sl->answer_by_ms = sl->started_ms + sl->answer_wait_ms;
+    sl->sent = 0;
+    if (r->rewind)
         r->rewind(r->read_payload);
     if (r->pipe_out) {
         r->pipe_out->src_started = true;
@@ -767,7 +594,7 @@ static void note_silence(slot *sl, CURLcode code)
 static void slot_done(ml__http *h, slot *sl)
 {
     sl->done = true;
-    pipe_ends(sl);
+    ml__pipe_ends(sl->req->pipe_out, sl->req->pipe_in);
     if (h->opts.finished)
         h->opts.finished(h->opts.finished_payload);
     if (--sl->owner->left == 0)
@@ -844,12 +671,13 @@ static bool refuse_unsafe(ml__http *h, slot *sl)
 }
 
 /* A pipe's sink starts once its source has (which kept a place for it):
- * neither could move without the other. */
+ * neither could move without the other. A source that ended unstarted
+ * (refused) lets its sink start, to end at once. */
 static bool has_room(const ml__http *h, const slot *sl)
 {
     const ml__http_req *r = sl->req;
     if (r->pipe_in)
-        return r->pipe_in->src_started;
+        return r->pipe_in->src_started || r->pipe_in->src_done;
     size_t need = r->pipe_out && !r->pipe_out->sink_active && !r->pipe_out->sink_done ? 2 : 1;
     return h->running == 0 || h->running + need <= h->opts.concurrency;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "manifestlist.h"
+#include "pipe.h"
 #include "util.h"
 
 typedef struct ml__http ml__http;
@@ -44,17 +45,6 @@ typedef struct ml__http_opts {
 typedef size_t (*ml__http_read_fn)(void *payload, char *buf, size_t len);
 typedef int (*ml__http_write_fn)(void *payload, const char *data, size_t len);
 
-/* A bounded byte pipe from one request's response body to another's
- * request body, both sent by the same ml__http_run: the source pauses
- * while the buffer is full, the sink while it is empty, so a blob crosses
- * from one server to another in constant memory and no file. */
-typedef struct ml__http_pipe ml__http_pipe;
-
-/* NULL on ENOMEM; capacity is at least one curl write (16 KiB). The
- * buffer itself exists only while the pair runs. */
-ml__http_pipe *ml__http_pipe_new(size_t capacity);
-void ml__http_pipe_free(ml__http_pipe *p);
-
 typedef struct ml__http_req {
     /* request, set by the caller */
     const char *method; /* GET HEAD PUT POST PATCH DELETE */
@@ -64,7 +54,7 @@ typedef struct ml__http_req {
     size_t body_len;
     ml__http_read_fn read; /* streamed body of body_len bytes (instead of body) */
     void *read_payload;
-    void (*rewind)(void *read_payload); /* called before every send of a streamed body */
+    void (*rewind)(void *read_payload); /* called before every send (of a streamed body or answer) */
     ml__http_write_fn write; /* streamed response (instead of `response`) */
     void *write_payload;
     /* A successful answer's body goes into pipe_out, after `write` (if
@@ -90,6 +80,7 @@ typedef struct ml__http_req {
     bool too_big;
     bool silent;          /* no answer (or connection) in time; error says for how long */
     bool unsent;          /* refused by ml__http_run, see ml__http_unsent */
+    bool sink_gone;       /* cut because its pipe's sink ended first: not its own failure */
     long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
     void *user;           /* free for the caller */

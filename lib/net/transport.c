@@ -299,11 +299,11 @@ static int load_tls(ml_client *c, ml__host *h, ml_error **err)
 {
     if (h->tls_loaded)
         return ML_OK;
-    ml__certs certs = {0};
+    ml__http_tls certs = {0};
     int rc = ml__certs_read(c->certs_dirs, h->name, &certs, err);
     if (rc == ML_OK)
         rc = ml__http_tls_init(c->http, &h->tls, certs.ca_pem, certs.ca_len, certs.cert, certs.key, err);
-    ml__certs_clear(&certs);
+    ml__http_tls_clear(&certs);
     h->tls_loaded = rc == ML_OK;
     return rc;
 }
@@ -458,6 +458,22 @@ static int want_scopes(ml_client *c, ml__http_req **reqs, const ml__access *acc,
     return ML_OK;
 }
 
+/* A piped download and upload move together or not at all: when one end
+ * of a pipe is sent again, so is the other, through an emptied pipe. */
+static void resend_partners(ml__http_req **reqs, bool *todo, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ml__http_pipe *p = todo[i] ? (reqs[i]->pipe_out ? reqs[i]->pipe_out : reqs[i]->pipe_in) : NULL;
+        for (size_t j = 0; p && j < n; j++) {
+            if (j == i || !reqs[j] || (reqs[j]->pipe_in != p && reqs[j]->pipe_out != p))
+                continue;
+            todo[j] = true;
+        }
+        if (p)
+            ml__http_pipe_reset(p);
+    }
+}
+
 /* Sends the requests that exist, answering authentication challenges: a
  * request refused with 401 is sent again once the registry said how to
  * authenticate. Tokens may expire while a slow batch runs, so retries go on
@@ -504,6 +520,7 @@ int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc,
             again |= todo[i];
         }
         pthread_mutex_unlock(&c->lock);
+        resend_partners(reqs, todo, n);
         if (!again || (round > 0 && !progress))
             break;
     }
@@ -517,11 +534,6 @@ int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, co
 {
     ml__access a = {repo, actions, from};
     return ml__transport_send(c, &r, &a, 1, err);
-}
-
-int ml__transport_send_bare(ml_client *c, ml__http_req *r)
-{
-    return ml__http_run(c->http, &r, 1);
 }
 
 static int auth_reason(const ml__host *h, long status)

@@ -11,8 +11,9 @@
 /* What a request needs to be allowed: actions ("pull", "pull,push",
  * "delete") on its repository, and pull on the repository a blob is
  * mounted from (NULL: none; else a repository of the same registry, as
- * ml__store_can_mount decides). A NULL repo sends the request bare, as
- * ml__transport_send_bare does. */
+ * ml__store_can_mount decides). A NULL repo sends the request bare, with
+ * no credentials (an upload session that lives outside the registry: its
+ * credentials are not for that host). */
 typedef struct ml__access {
     const ml_ref *repo;
     const char *actions;
@@ -26,17 +27,13 @@ int ml__transport_base(ml_client *c, const ml_ref *ref, const char **base, ml_er
 
 /* Sends the requests that exist (reqs[i] may be NULL), each authorized for
  * acc[i], answering authentication challenges: a request refused with 401
- * is sent again once the registry said how to authenticate. Per-request
- * outcomes are in the requests; the return is for what stops them all
- * (credentials that cannot be loaded, a token refused, ML_ENOMEM). */
+ * is sent again once the registry said how to authenticate, with the
+ * other end of its pipe if it has one. Per-request outcomes are in the
+ * requests; the return is for what stops them all (credentials that
+ * cannot be loaded, a token refused, ML_ENOMEM). */
 int ml__transport_send(ml_client *c, ml__http_req **reqs, const ml__access *acc, size_t n, ml_error **err);
 int ml__transport_send_one(ml_client *c, ml__http_req *r, const ml_ref *repo, const char *actions,
                            const ml_ref *from, ml_error **err);
-
-/* Sends one request as it is, with no credentials (an upload session that
- * lives outside the registry: its credentials are not for that host).
- * ML_OK or ML_ENOMEM; the outcome is in the request. */
-int ml__transport_send_bare(ml_client *c, ml__http_req *r);
 
 /* For rc ML_EAUTH (a request to repo's registry ended in 401 or 403 after
  * the authentication rounds), says why in *err (ML_AUTH_*) and which

@@ -37,6 +37,7 @@ typedef struct blob_copy {
     ml_error *err;
     ml__blob_progress progress; /* client NULL: not reported (small uploads) */
     bool started;               /* START reported */
+    bool whole_only;            /* the source ignored a Range: no resuming */
 } blob_copy;
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
@@ -253,14 +254,24 @@ static int advanced(blob_copy *bc, size_t len)
 }
 
 /* A registry's download: past a resumed upload's offset, only a partial
- * answer (206, Content-Range) has the right bytes. */
+ * answer (206, Content-Range) has the right bytes; a source that sends the
+ * whole blob instead is copied from the start next time. */
 static int on_download(void *payload, const char *data, size_t len)
 {
     (void)data;
     blob_copy *bc = payload;
-    if (bc->offset && !ml__http_header(bc->get, "Content-Range"))
+    if (bc->offset && !ml__http_header(bc->get, "Content-Range")) {
+        bc->whole_only = true;
         return -1;
+    }
     return advanced(bc, len);
+}
+
+/* A download sent again (the upload it feeds was challenged) starts over. */
+static void on_download_rewind(void *payload)
+{
+    blob_copy *bc = payload;
+    bc->moved = 0;
 }
 
 static size_t on_file_read(void *payload, char *buf, size_t len)
@@ -312,6 +323,8 @@ static int attach_source(ml_client *c, blob_copy *bc, ml__access *acc, ml_error 
     bc->get->follow = bc->get->stream = true;
     bc->get->write = on_download;
     bc->get->write_payload = bc;
+    bc->get->rewind = on_download_rewind;
+    bc->get->read_payload = bc;
     bc->get->pipe_out = put->pipe_in = bc->pipe;
     *acc = (ml__access){need->from, "pull", NULL};
     return ML_OK;
@@ -363,14 +376,15 @@ static int answer(ml_client *c, blob_copy *bc, const ml_ref *repo, const ml__htt
 }
 
 /* One blob's copy ends here: copied, or why not. An upload the registry
- * refused says why; else a failed download does (the upload only saw it
- * end short). */
+ * refused says why; else a download that failed by itself does (the
+ * upload only saw it end short); else the upload's break does (the
+ * download only lost its reader). */
 static void copy_end(ml_client *c, blob_copy *bc)
 {
     const ml__http_req *put = bc->put, *get = bc->get;
     if (put->status && !ok_status(put->status))
         bc->rc = answer(c, bc, bc->target, put, "upload blob to", &bc->err);
-    else if (get && !ok_status(get->status))
+    else if (get && !ok_status(get->status) && !get->sink_gone)
         bc->rc = answer(c, bc, bc->need->from, get, "GET blob", &bc->err);
     else if (!ok_status(put->status))
         bc->rc = answer(c, bc, bc->target, put, "upload blob to", &bc->err);
@@ -413,7 +427,8 @@ static int stream_all(ml_client *c, blob_copy **sel, size_t n, ml_error **err)
 /* Where a broken upload stands (distribution: GET on the session answers
  * 204 with "Range: 0-<last byte>" and the session's next Location): the
  * copy resumes there, or restarts in a new session when the registry does
- * not say (distribution 2.8 drops a session whose PUT broke). */
+ * not say (distribution 2.8 drops a session whose PUT broke) or the
+ * source cannot start mid-way. */
 static void resume_point(ml_client *c, blob_copy *bc)
 {
     const char *base;
@@ -421,7 +436,7 @@ static void resume_point(ml_client *c, blob_copy *bc)
     ml__http_req *r = NULL;
     uint64_t last = 0;
     const char *range = NULL, *loc = NULL;
-    if (bc->location && ml__transport_base(c, bc->target, &base, NULL) == ML_OK &&
+    if (bc->location && !bc->whole_only && ml__transport_base(c, bc->target, &base, NULL) == ML_OK &&
         (url = session_url(base, bc->location, NULL)) && (r = ml__http_req_new("GET", url))) {
         ml__access a = session_access(bc->target, base, url);
         if (ml__transport_send(c, &r, &a, 1, NULL) == ML_OK && r->status == 204) {

@@ -7,11 +7,15 @@ import hashlib
 import json
 import os
 import random
+import socket
+import struct
+import threading
 import unittest
 
 from fakeregistry import FakeRegistry
 from faultproxy import FaultProxy
 from fixture import MlistTestCase, Registry, fresh_cache_dir
+from loopback import listen_on_loopback, shut
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, sha256_digest
 
 LAYER_BYTES = 3 * 1024 * 1024  # more than the copy's 1 MiB pipe, so it pauses
@@ -30,6 +34,38 @@ def big_image(reg, ref, arch, size=LAYER_BYTES):
            "config": {"mediaType": DOCKER_CONFIG_TYPE, "size": len(cfg), "digest": blobs[0]},
            "layers": [{"mediaType": DOCKER_LAYER, "size": len(layer), "digest": blobs[1]}]}
     return reg.put_manifest(repo, tag, man, DOCKER_MANIFEST), blobs
+
+
+class CutUploads:
+    """Upload sessions that break on the wire: each connection is read for
+    64 KiB, then reset (no HTTP answer)."""
+
+    def __init__(self):
+        self.sock = listen_on_loopback(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            try:
+                got = 0
+                while got < 64 * 1024:
+                    data = c.recv(65536)
+                    if not data:
+                        break
+                    got += len(data)
+            except OSError:
+                pass
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            shut(c, how=None)
+
+    def stop(self):
+        shut(self.sock)
 
 
 class CopyTest(MlistTestCase):
@@ -103,6 +139,37 @@ class CopyTest(MlistTestCase):
         self.assertEqual([e.action for e in gets], ["truncate", "forward"], "cut once, then read whole")
         self.assertBlobsIn(self.repo)
         self.assertListAt("v1")
+
+    def test_challenge_on_the_download_sends_its_upload_again(self):
+        # a 401 on one end of a piped copy: both ends go again, not the
+        # download alone into a pipe whose upload is gone
+        layer = self.images["amd64"][1][1]
+        with FaultProxy(self.other.port) as px:
+            px.add("GET", r"/blobs/%s$" % layer, "status", status=401, times=1,
+                   code="UNAUTHORIZED", headers={"WWW-Authenticate": 'Basic realm="fault"'})
+            r = self.run_copy(self.spec_from(px.host), "--retries", "0")
+            gets = px.entries("GET", r"/blobs/%s$" % layer)
+        self.assertOk(r)
+        self.assertEqual([e.status for e in gets], [401, 200], "challenged once, then read")
+        self.assertBlobsIn(self.repo)
+        self.assertListAt("v1")
+
+    def test_upload_cut_on_the_wire_is_reported_as_the_upload(self):
+        # the download then ends for want of a reader: not its own failure
+        cut = CutUploads()
+        self.addCleanup(cut.stop)
+
+        def elsewhere(status, headers, body):
+            loc = "http://127.0.0.1:%d/upload/session" % cut.port
+            return status, [(k, loc if k.lower() == "location" else v) for k, v in headers], body
+
+        with FaultProxy(self.reg.port) as px:
+            px.add("POST", r"/blobs/uploads/", "rewrite", fn=elsewhere)
+            spec = self.spec_from(self.other.host, dest="%s/{REPO}:v1" % px.host)
+            r = self.run_copy(spec, "--retries", "0")
+        self.assertExit(r, 1)
+        self.assertIn("upload blob to", r.stderr)
+        self.assertNotIn("GET blob", r.stderr)
 
     def test_upload_broken_mid_way_is_started_again(self):
         with FaultProxy(self.reg.port) as px:
@@ -197,6 +264,25 @@ class ResumeTest(MlistTestCase):
         puts = [e.path.split("?")[0] for e in log if e.method == "PUT" and "digest=" + layer in e.path]
         self.assertEqual(len(puts), 2, log)
         self.assertEqual(puts[0], puts[1], "the broken upload's session goes on")
+        self.assertEqual(sha256_digest(fr.blobs[layer]), layer)
+        self.assertIsNotNone(fr.manifest("it/copy", "v1"))
+
+    def test_source_ignoring_range_is_copied_from_the_start(self):
+        man, (_, layer) = big_image(self.reg, "%s:src" % self.repo, "amd64")
+        whole = self.reg.get_blob(self.repo, layer)
+
+        def no_range(status, headers, body):
+            return 200, [(k, v) for k, v in headers if k.lower() != "content-range"], whole
+
+        with FakeRegistry() as fr, FaultProxy(self.reg.port) as px:
+            px.add("GET", r"/blobs/%s$" % layer, "truncate", times=1)
+            px.add("GET", r"/blobs/%s$" % layer, "rewrite", fn=no_range)
+            spec = self.write_spec("image: %s/it/copy:v1\nmanifests:\n  - image: %s/{REPO}:src\n"
+                                   "    platform: {os: linux, architecture: amd64}\n" % (fr.host, px.host))
+            r = self.mlist("--plain-http", "--retries", "2", "update", spec, env=NO_TMPDIR)
+            gets = px.entries("GET", r"/blobs/%s$" % layer)
+        self.assertOk(r)
+        self.assertEqual(len(gets), 3, "cut, whole instead of the rest, whole from the start: %s" % (gets,))
         self.assertEqual(sha256_digest(fr.blobs[layer]), layer)
         self.assertIsNotNone(fr.manifest("it/copy", "v1"))
 

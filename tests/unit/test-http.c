@@ -5,8 +5,11 @@
  * that never answers is enough to see whether anything arrived. */
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -164,14 +167,98 @@ static void test_longest_timeout_streams(void)
     ml__http_free(h);
 }
 
-int main(void)
+/* A pipe whose source is refused unsent ends its sink too, short of bytes,
+ * rather than leaving it waiting for a source that never starts. */
+static void test_pipe_of_refused_source_ends(void)
+{
+    ml__http *h = new_client();
+    ml__http_pipe *p = ml__http_pipe_new(0);
+    CHECK(p != NULL);
+    ml__http_req *src = request("/v2/a/blobs/sha256:0");
+    ml__http_req *sink = request("/v2/b/blobs/uploads/1");
+    src->method = "GET";
+    CHECK_INT(ml__http_req_header(src, "Authorization: a\r\nb"), ML_OK);
+    src->pipe_out = sink->pipe_in = p;
+    sink->body_len = 10;
+    ml__http_req *batch[] = {sink, src};
+    CHECK_INT(ml__http_run(h, batch, 2), ML_OK);
+    CHECK(ml__http_unsent(src));
+    CHECK(sink->status == 0 && !ml__http_unsent(sink));
+    arrivals();
+    ml__http_req_free(src);
+    ml__http_req_free(sink);
+    ml__http_pipe_free(p);
+    ml__http_free(h);
+}
+
+#define SLOW_BODY (6u * 1024 * 1024)
+
+/* Reads one request's body at about 500 KB/s, then answers 201. */
+static void *slow_reader(void *arg)
+{
+    int fd = *(int *)arg, c = accept(fd, NULL, NULL);
+    CHECK(c >= 0);
+    char last[4] = {0}, ch, buf[5000];
+    while (memcmp(last, "\r\n\r\n", 4) != 0 && recv(c, &ch, 1, 0) == 1) {
+        memmove(last, last + 1, 3);
+        last[3] = ch;
+    }
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    ssize_t n;
+    for (size_t body = 0; body < SLOW_BODY && (n = recv(c, buf, sizeof(buf), 0)) > 0; body += (size_t)n)
+        nanosleep(&tick, NULL);
+    static const char answer[] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    CHECK(send(c, answer, sizeof(answer) - 1, 0) == (ssize_t)sizeof(answer) - 1);
+    close(c);
+    return NULL;
+}
+
+/* A bounded request whose body takes longer to send than the first-byte
+ * wait (10 s) is not cut as unanswered while its bytes still move. */
+static void test_slow_upload_is_not_cut(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 16384;
+    CHECK(fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == 0);
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, slow_reader, &fd) == 0);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/app/manifests/v1", ntohs(a.sin_port));
+    ml__http_opts o = {.concurrency = 1, .retries = 0, .timeout_ms = 60000};
+    ml__http *h = NULL;
+    CHECK_INT(ml__http_new(&h, &o, NULL), ML_OK);
+    char *body = calloc(1, SLOW_BODY);
+    ml__http_req *r = ml__http_req_new("PUT", url);
+    CHECK(body && r);
+    r->body = body;
+    r->body_len = SLOW_BODY;
+    CHECK_INT(ml__http_run(h, &r, 1), ML_OK);
+    if (r->status != 201)
+        fprintf(stderr, "  status %ld: %s\n", r->status, r->error);
+    CHECK(r->status == 201 && !r->silent);
+    pthread_join(t, NULL);
+    close(fd);
+    ml__http_req_free(r);
+    free(body);
+    ml__http_free(h);
+}
+
+int main(int argc, char **argv)
 {
     CHECK_INT(ml__init(), ML_OK);
+    if (argc > 1 && strcmp(argv[1], "slow-upload") == 0) {
+        TEST_RUN(test_slow_upload_is_not_cut);
+        TEST_END();
+    }
     listen_on_loopback();
     TEST_RUN(test_header_with_cr_lf_nul_is_not_sent);
     TEST_RUN(test_url_with_space_or_control_is_not_sent);
     TEST_RUN(test_clean_request_is_sent);
     TEST_RUN(test_longest_timeout_streams);
+    TEST_RUN(test_pipe_of_refused_source_ends);
     close(listen_fd);
     TEST_END();
 }
