@@ -1342,3 +1342,15 @@ class MlistTestCase(RegistryTestCase):
 def is_attestation(entry):
     ann = entry.get("annotations") or {}
     return ann.get("vnd.docker.reference.type") == "attestation-manifest"
+
+
+class TwoRegistriesTestCase(MlistTestCase):
+    """MlistTestCase with a second registry, ``cls.other``, for sources that
+    live on another registry (copies, not mounts)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other = Registry()
+        cls.addClassCleanup(cls.other.stop)
+        cls.other.start()

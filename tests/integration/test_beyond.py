@@ -6,7 +6,7 @@ import subprocess
 import unittest
 
 from faultproxy import FaultProxy
-from fixture import (MlistTestCase, Registry, _isolated_env, _tool_from_env, describe,
+from fixture import (MlistTestCase, TwoRegistriesTestCase, _isolated_env, _tool_from_env, describe,
                      empty_docker_config, entries_by_platform, tag_for)
 
 AMD, ARM, S390X = "linux/amd64", "linux/arm64/v8", "linux/s390x"
@@ -178,15 +178,8 @@ class BeyondTest(MlistTestCase):
             self.assertEntries(doc, imgs)
 
 
-class CrossRegistryTest(MlistTestCase):
+class CrossRegistryTest(TwoRegistriesTestCase):
     """Sources on another registry are copied, blobs streamed and verified."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.other = Registry()
-        cls.addClassCleanup(cls.other.stop)
-        cls.other.start()
 
     def test_sources_on_another_registry_are_copied(self):
         remote = self.other.seed_image("team/app:v1-arm64v8", ARM)

@@ -14,7 +14,7 @@ import unittest
 
 from fakeregistry import FakeRegistry
 from faultproxy import FaultProxy
-from fixture import MlistTestCase, Registry, fresh_cache_dir
+from fixture import MlistTestCase, TwoRegistriesTestCase, fresh_cache_dir
 from loopback import listen_on_loopback, shut
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, sha256_digest
 
@@ -68,14 +68,7 @@ class CutUploads:
         shut(self.sock)
 
 
-class CopyTest(MlistTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.other = Registry()
-        cls.addClassCleanup(cls.other.stop)
-        cls.other.start()
+class CopyTest(TwoRegistriesTestCase):
 
     def setUp(self):
         super().setUp()

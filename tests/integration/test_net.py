@@ -15,7 +15,7 @@ import time
 import unittest
 
 from faultproxy import FaultProxy
-from fixture import (MlistTestCase, Registry, _isolated_env, auth_entry, describe, empty_docker_config,
+from fixture import (MlistTestCase, TwoRegistriesTestCase, _isolated_env, auth_entry, describe, empty_docker_config,
                      tag_for, write_docker_config)
 from loopback import SilentServer
 from imagedata import DOCKER_CONFIG_TYPE, DOCKER_LAYER, DOCKER_MANIFEST, tiny_docker_image
@@ -151,18 +151,11 @@ def push_image_with_layer(reg, repo, tag, layer):
     return layer_digest
 
 
-class ProgressTest(MlistTestCase):
+class ProgressTest(TwoRegistriesTestCase):
     """Blob copies from another registry, seen in a CI log (no terminal),
     on a terminal, and not at all with --quiet."""
 
     LAYER = os.urandom(6 * 1024 * 1024 + 512 * 1024)  # 6.5 MiB, incompressible
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.other = Registry()
-        cls.addClassCleanup(cls.other.stop)
-        cls.other.start()
 
     def copy_spec(self):
         repo = "src/" + self.repo.split("/", 1)[1]
