@@ -720,13 +720,18 @@ static void collect_done(ml__http *h)
     }
 }
 
-static uint64_t earliest_due(const ml__http *h)
+/* The next retry time still ahead. A request already due but without
+ * room waits for a transfer to end, which wakes the poll: counting it here
+ * would make the poll return at once, again and again. */
+static uint64_t earliest_due(const ml__http *h, uint64_t now)
 {
     uint64_t due = UINT64_MAX;
     for (const batch *b = h->batches; b; b = b->next)
-        for (size_t i = 0; i < b->n; i++)
-            if (!b->slots[i].done && !b->slots[i].active && b->slots[i].due_ms < due)
-                due = b->slots[i].due_ms;
+        for (size_t i = 0; i < b->n; i++) {
+            const slot *sl = &b->slots[i];
+            if (!sl->done && !sl->active && sl->due_ms > now && sl->due_ms < due)
+                due = sl->due_ms;
+        }
     return due;
 }
 
@@ -786,10 +791,8 @@ static void drive(ml__http *h, const batch *mine)
          * a pipe that can move again moves now too. */
         if (pump_pipes(h) || startable(h))
             continue;
-        uint64_t next_due = earliest_due(h), now = ml__now_ms();
-        int wait = next_due == UINT64_MAX ? POLL_MAX_MS
-                   : next_due <= now      ? 0
-                                          : (int)(next_due - now < POLL_MAX_MS ? next_due - now : POLL_MAX_MS);
+        uint64_t now = ml__now_ms(), next_due = earliest_due(h, now);
+        int wait = next_due - now < POLL_MAX_MS ? (int)(next_due - now) : POLL_MAX_MS;
         pthread_mutex_unlock(&h->mu);
         /* Also the sleep until a retry is due: polling no transfer waits. */
         curl_multi_poll(h->multi, NULL, 0, wait, NULL);
