@@ -111,7 +111,7 @@ int ml__tempfile_write(ml__tempfile *t, const void *data, size_t len, ml_error *
 
 int ml__tempfile_sync(ml__tempfile *t, ml_error **err)
 {
-    if (fflush(t->file) != 0 || fsync(fileno(t->file)) != 0)
+    if (fflush(t->file) != 0 || (!t->unsynced && fsync(fileno(t->file)) != 0))
         return temp_error(err, "write", t->dir, errno);
     return ML_OK;
 }
@@ -137,6 +137,7 @@ int ml__tempfile_commit(ml__tempfile *t, const char *dst, bool replace, ml_error
 {
     if (!t->path || !t->file)
         return ml__error_set(err, ML_EINVAL, "no temporary file being written");
+    bool sync_dir = !t->unsynced;
     int rc = close_synced(t, err);
     if (rc == ML_OK && replace && rename(t->path, dst) == 0) {
         free(t->path); /* it is dst now */
@@ -146,7 +147,7 @@ int ml__tempfile_commit(ml__tempfile *t, const char *dst, bool replace, ml_error
     }
     ml__tempfile_discard(t);
     char *dir = rc == ML_OK ? dir_of(dst) : NULL;
-    if (rc == ML_OK)
+    if (rc == ML_OK && sync_dir)
         rc = dir ? ml__fileio_sync_dir(dir, err) : oom(err);
     free(dir);
     return rc;
@@ -163,14 +164,15 @@ void ml__tempfile_discard(ml__tempfile *t)
     *t = (ml__tempfile){0};
 }
 
-int ml__fileio_install(const char *dir, const char *name, const void *data, size_t len, bool replace,
+int ml__fileio_install(const char *dir, const char *name, const void *data, size_t len, unsigned flags,
                        ml_error **err)
 {
     ml__tempfile t = {0};
     char *dst = ml__asprintf("%s/%s", dir, name);
     int rc = dst ? ml__tempfile_open(&t, dir, err) : oom(err);
+    t.unsynced = flags & ML__INSTALL_UNSYNCED;
     if (rc == ML_OK && (rc = ml__tempfile_write(&t, data, len, err)) == ML_OK)
-        rc = ml__tempfile_commit(&t, dst, replace, err);
+        rc = ml__tempfile_commit(&t, dst, flags & ML__INSTALL_REPLACE, err);
     ml__tempfile_discard(&t);
     free(dst);
     return rc;

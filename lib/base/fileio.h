@@ -21,6 +21,7 @@ typedef struct ml__tempfile {
     char *dir;  /* for messages: the temporary's own name means nothing */
     char *path; /* NULL once committed or discarded */
     FILE *file; /* open for reading and writing until synced */
+    bool unsynced; /* commit without fsync (see ML__INSTALL_UNSYNCED) */
 } ml__tempfile;
 
 int ml__tempfile_open(ml__tempfile *t, const char *dir, ml_error **err);
@@ -36,8 +37,17 @@ int ml__tempfile_commit(ml__tempfile *t, const char *dst, bool replace, ml_error
 /* Removes the temporary, if there is one still; safe to call twice. */
 void ml__tempfile_discard(ml__tempfile *t);
 
-/* Writes a whole file at dir/name through a temporary (see commit). */
-int ml__fileio_install(const char *dir, const char *name, const void *data, size_t len, bool replace,
+enum {
+    ML__INSTALL_REPLACE = 1 << 0, /* commit's `replace` */
+    /* No fsync of the file or its directory: for a file whose reader checks
+     * it (a cache entry), where a crash may cost the file but never gives a
+     * wrong one. */
+    ML__INSTALL_UNSYNCED = 1 << 1,
+};
+
+/* Writes a whole file at dir/name through a temporary (see commit);
+ * flags: ML__INSTALL_*. */
+int ml__fileio_install(const char *dir, const char *name, const void *data, size_t len, unsigned flags,
                        ml_error **err);
 
 /* Creates a directory named prefix + a random suffix, exclusively, with

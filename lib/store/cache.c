@@ -71,18 +71,33 @@ static int make_dirs(char *path)
  * cache is readable). */
 static void install_entry(char *path, const char *data)
 {
-    char *name = strrchr(path, '/');
-    if (data && make_dirs(path) == 0) {
-        *name++ = '\0';
-        ml__fileio_install(path, name, data, strlen(data), true, NULL);
+    const unsigned flags = ML__INSTALL_REPLACE | ML__INSTALL_UNSYNCED;
+    char *slash = strrchr(path, '/');
+    if (!data)
+        return;
+    *slash = '\0';
+    /* The directories are there but for the first entries of a kind. */
+    if (ml__fileio_install(path, slash + 1, data, strlen(data), flags, NULL) != ML_OK) {
+        *slash = '/';
+        if (make_dirs(path) == 0) {
+            *slash = '\0';
+            ml__fileio_install(path, slash + 1, data, strlen(data), flags, NULL);
+        }
     }
+    *slash = '/';
 }
 
-/* Takes `path`. */
+/* Takes `path`. An entry that reads back is left alone: its name is its
+ * content's digest, so it already holds what would be written, and a rerun
+ * then writes nothing. */
 static void write_platform(char *path, const ml_platform *p)
 {
-    if (!path)
+    ml_platform held = {0};
+    if (!path || read_platform(ml__strdup(path), &held)) {
+        ml__platform_clear(&held);
+        free(path);
         return;
+    }
     ml__json_writer w = {0};
     ml__jw_platform(&w, NULL, p);
     char *json = ml__jw_take(&w, NULL);

@@ -201,7 +201,7 @@ int ml__layoutfs_check(const char *dir, ml_error **err)
 
 static int add_file(const char *dir, const char *name, const char *data, bool shared, ml_error **err)
 {
-    return ml__fileio_install(dir, name, data, strlen(data), !shared, err);
+    return ml__fileio_install(dir, name, data, strlen(data), shared ? 0 : ML__INSTALL_REPLACE, err);
 }
 
 /* index.json before oci-layout: whoever sees the marker finds the index.
@@ -413,7 +413,7 @@ int ml__layoutfs_store_index(const char *dir, const ml__manifest *idx, ml_error 
     size_t len = 0;
     int rc = ml__manifest_emit(idx, &json, &len, err);
     if (rc == ML_OK)
-        rc = ml__fileio_install(dir, "index.json", json, len, true, err);
+        rc = ml__fileio_install(dir, "index.json", json, len, ML__INSTALL_REPLACE, err);
     else
         ml__error_prefix(err, rc, "%s/index.json", dir);
     free(json);

@@ -147,10 +147,46 @@ static void test_by_manifest_digest(void)
     free(dir);
 }
 
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* An entry that reads back is not written again (a rerun writes nothing);
+ * a damaged one is replaced. */
+static void test_entry_written_once(void)
+{
+    char *dir = make_tmpdir();
+    ml_platform p = {0}, got;
+    CHECK(dir != NULL);
+    CHECK_INT(ml__platform_parse(&p, "linux/arm64", NULL), ML_OK);
+    ml__cache_put_platform(dir, DIGEST, &p);
+    char *entry = ml__asprintf("%s/configs/sha256/%s", dir, &DIGEST[7]);
+    ino_t first = inode_of(entry);
+    CHECK(first != 0);
+    ml__cache_put_platform(dir, DIGEST, &p);
+    CHECK(inode_of(entry) == first);
+
+    FILE *f = fopen(entry, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    ml__cache_put_platform(dir, DIGEST, &p);
+    CHECK(ml__cache_get_platform(dir, DIGEST, &got));
+    CHECK_STR(got.architecture, "arm64");
+    ml__platform_clear(&got);
+    ml__platform_clear(&p);
+    free(entry);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     TEST_RUN(test_round_trip);
     TEST_RUN(test_blob_places);
     TEST_RUN(test_by_manifest_digest);
+    TEST_RUN(test_entry_written_once);
     TEST_END();
 }

@@ -63,7 +63,7 @@ static void check_text(const char *name, const char *want)
  * temporary left beside it. */
 static void test_commit_replaces(void)
 {
-    CHECK_INT(ml__fileio_install(tmp, "f", "old", 3, true, NULL), ML_OK);
+    CHECK_INT(ml__fileio_install(tmp, "f", "old", 3, ML__INSTALL_REPLACE, NULL), ML_OK);
     ml__tempfile t;
     char *dst = in_tmp("f");
     CHECK_INT(ml__tempfile_open(&t, tmp, NULL), ML_OK);
@@ -84,8 +84,8 @@ static void test_commit_replaces(void)
 /* Without replace, a file that is there stays; one that is not appears. */
 static void test_commit_keeps_existing(void)
 {
-    CHECK_INT(ml__fileio_install(tmp, "f", "first", 5, false, NULL), ML_OK);
-    CHECK_INT(ml__fileio_install(tmp, "f", "second", 6, false, NULL), ML_OK);
+    CHECK_INT(ml__fileio_install(tmp, "f", "first", 5, 0, NULL), ML_OK);
+    CHECK_INT(ml__fileio_install(tmp, "f", "second", 6, 0, NULL), ML_OK);
     check_text("f", "first");
     CHECK_INT(entries(), 1);
     clear_tmp();
@@ -141,7 +141,7 @@ static void test_mkdir_unique_and_sync(void)
 
 static char *lock_file(void)
 {
-    CHECK_INT(ml__fileio_install(tmp, "lock", "", 0, true, NULL), ML_OK);
+    CHECK_INT(ml__fileio_install(tmp, "lock", "", 0, ML__INSTALL_REPLACE, NULL), ML_OK);
     return in_tmp("lock");
 }
 
