@@ -199,6 +199,12 @@ http: {{addr: {self.host}}}
         self.offset = os.path.getsize(self.log_path)
         self.marks = 0
 
+    def cpu_seconds(self):
+        """CPU time the registry process has used so far (user + system)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def mark(self):
         """Send a request the log will show, wait for it to be logged, and
         return the access lines logged since the previous mark."""

@@ -123,7 +123,9 @@ def run_one(argv, env, port):
 
 def mlist_case(reg, binary, env, spec, command):
     reg.mark()
+    cpu0 = reg.cpu_seconds()
     r = run_one([binary, "--plain-http", command, spec], env, reg.port)
+    r.registry_cpu = reg.cpu_seconds() - cpu0
     reqs = reg.mark()
     if r.rc != 0:
         raise RuntimeError(f"{binary} {command}: exit {r.rc}: {r.stderr[-800:]}")
@@ -166,7 +168,8 @@ def fmt_run(name, runs):
     r = runs[0]
     return (f"| {name} | {med(runs, 'wall'):.2f} | {min(x.wall for x in runs):.2f}–{max(x.wall for x in runs):.2f} "
             f"| {max(x.threads for x in runs)} | {max(x.conns for x in runs)} | {r.conns_seen} "
-            f"| {bench.fmt_methods(r.requests)} | {sum(r.requests.values())} | {max(x.rss_mib for x in runs):.1f} |")
+            f"| {bench.fmt_methods(r.requests)} | {sum(r.requests.values())} | {max(x.rss_mib for x in runs):.1f} "
+            f"| {med(runs, 'registry_cpu'):.1f} | {med(runs, 'registry_cpu') / os.cpu_count():.2f} |")
 
 
 def write_results(path, text):
@@ -218,7 +221,8 @@ def main():
                 for command in ("create", "update"):
                     r = mlist_case(reg, binary, env, spec, command)
                     results[name][command].append(r)
-                    print(f"round {rnd} {name} {command}: {r.wall:.2f} s, threads {r.threads}, "
+                    print(f"round {rnd} {name} {command}: {r.wall:.2f} s (registry CPU {r.registry_cpu:.1f} s), "
+                          f"threads {r.threads}, "
                           f"connections {r.conns} (seen {r.conns_seen}), {bench.fmt_methods(r.requests)}, "
                           f"RSS {r.rss_mib:.1f} MiB", flush=True)
         memory = []
@@ -254,12 +258,14 @@ def report(args, tools, results, memory, mt, mt_run):
          f"(nothing changed, configs cached by the create). Median of {args.runs} interleaved rounds. Threads and "
          "connections are peaks sampled every ~10 ms (/proc/PID/status, established connections to the registry's "
          "port in /proc/net/tcp; \"seen\" counts the distinct connections sampled); requests from the registry's "
-         "access log; peak RSS from GNU time.", "",
+         "access log; peak RSS from GNU time. The registry's CPU time (/proc/PID/stat) divided by the cores is the "
+         "floor no client can go below on this machine: the registry serving the requests keeps every core busy "
+         "for that long.", "",
          f"mlist: {bench.source_state(os.path.abspath(args.mlist))}; load average now "
          f"{' '.join('%.2f' % x for x in os.getloadavg())}.", "",
          "| run | median s | min–max s | peak threads | peak connections | connections seen | requests | "
-         "requests in all | peak RSS MiB |",
-         "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+         "requests in all | peak RSS MiB | registry CPU s | registry-bound floor s |",
+         "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for name in tools:
         label = "this branch" if name == "mlist" else f"baseline ({args.baseline})"
         L.append(fmt_run(f"{label}: create", results[name]["create"]))
@@ -286,6 +292,10 @@ def report(args, tools, results, memory, mt, mt_run):
         L.append(f"| (stand-in) manifest-tool would open ~{n_img} connections and send ~{3 * n_img} requests, one "
                  f"list at a time | mlist: {new_c[0].conns_seen} connections seen, {reqs} requests, "
                  f"{max(r.conns for r in new_c)} at once | |")
+    for cmd, runs in (("create", new_c), ("update", new_u)):
+        floor = med(runs, "registry_cpu") / os.cpu_count()
+        L.append(f"| (context) {cmd}: the registry alone keeps all {os.cpu_count()} cores busy for {floor:.2f} s "
+                 f"| mlist {med(runs, 'wall'):.2f} s = {med(runs, 'wall') / floor:.2f}× that floor | |")
     if "baseline" in tools:
         old_u = med(results["baseline"]["update"], "wall")
         row("unchanged rerun (update) ≥ 2× faster than the baseline",
