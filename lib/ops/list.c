@@ -360,10 +360,13 @@ static int apply_get(ml_list *l, size_t i, ml__item *it, ml_error **err)
  * ML_ENOTFOUND on a miss, or the entry's error. */
 static int platform_cached(ml_list *l, ml_client *c, ml__entry *e, ml_error **err)
 {
+    const char *dir = ml__client_cache_dir(c);
     ml_platform config;
-    if (!ml__cache_get_platform(ml__client_cache_dir(c), e->config_digest, &config))
-        return ML_ENOTFOUND;
-    ml__cache_put_manifest_platform(ml__client_cache_dir(c), e->desc.digest, &config);
+    if (!ml__cache_get_manifest_platform(dir, e->desc.digest, &config)) {
+        if (!ml__cache_get_platform(dir, e->config_digest, &config))
+            return ML_ENOTFOUND;
+        ml__cache_link_manifest(dir, e->desc.digest, e->config_digest, &config);
+    }
     return ml__entry_config_platform(l, e, &config, err);
 }
 
@@ -430,7 +433,7 @@ static int resolve_configs(ml_list *l, ml_client *c, ml_error **err)
         if (!written[it - items]) /* once per config, however many entries share it */
             ml__cache_put_platform(ml__client_cache_dir(c), e->config_digest, &config);
         written[it - items] = true;
-        ml__cache_put_manifest_platform(ml__client_cache_dir(c), e->desc.digest, &config);
+        ml__cache_link_manifest(ml__client_cache_dir(c), e->desc.digest, e->config_digest, &config);
         rc = ml__entry_config_platform(l, e, &config, err);
     }
     for (size_t k = 0; k < n; k++)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "digest.h"
@@ -111,9 +112,26 @@ void ml__cache_put_platform(const char *dir, const char *digest, const ml_platfo
     write_platform(kind_path(dir, "configs", digest), p);
 }
 
-void ml__cache_put_manifest_platform(const char *dir, const char *digest, const ml_platform *p)
+/* False when `to` could not be made a name of `from`. */
+static bool link_entry(const char *from, char *to)
 {
-    write_platform(kind_path(dir, "manifests", digest), p);
+    if (link(from, to) == 0)
+        return true;
+    if (errno == ENOENT && make_dirs(to) == 0 && link(from, to) == 0)
+        return true;
+    /* A damaged entry (it read as a miss) or a concurrent run's copy. */
+    return errno == EEXIST && unlink(to) == 0 && link(from, to) == 0;
+}
+
+void ml__cache_link_manifest(const char *dir, const char *manifest_digest, const char *config_digest,
+                             const ml_platform *p)
+{
+    char *from = kind_path(dir, "configs", config_digest);
+    char *to = kind_path(dir, "manifests", manifest_digest);
+    if (from && to && !link_entry(from, to))
+        write_platform(ml__strdup(to), p);
+    free(from);
+    free(to);
 }
 
 /* A name that fits a "registry repository" line: no blank, no control. */

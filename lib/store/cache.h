@@ -23,7 +23,14 @@ bool ml__cache_get_platform(const char *dir, const char *digest, ml_platform *ou
 void ml__cache_put_platform(const char *dir, const char *digest, const ml_platform *p);
 /* The same by the digest of the image manifest whose config it is. */
 bool ml__cache_get_manifest_platform(const char *dir, const char *digest, ml_platform *out);
-void ml__cache_put_manifest_platform(const char *dir, const char *digest, const ml_platform *p);
+/* Gives the entry of config `config_digest` (p, put just before) the name
+ * of manifest `manifest_digest` as well: a hard link, so that a run of
+ * thousands of images creates one file per image, not two (creating files
+ * is most of a cold run's own CPU). An entry already under that name is
+ * replaced (callers come here after it read as a miss); where no link can
+ * be made, p is written as its own entry. */
+void ml__cache_link_manifest(const char *dir, const char *manifest_digest, const char *config_digest,
+                             const ml_platform *p);
 
 /* Where blobs were seen, for mounting them instead of uploading: the
  * repositories of `registry` that held blob `digest` (copied, mounted or

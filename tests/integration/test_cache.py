@@ -28,6 +28,13 @@ class ConfigCacheTest(MlistTestCase):
         self.assertEqual(len(self.config_gets()), 2)
         entries = os.listdir(os.path.join(cache, "mlist", "configs", "sha256"))
         self.assertEqual(len(entries), 2, entries)
+        # by manifest digest too, as second names of the same files (one
+        # file per image to create, not two)
+        by_manifest = os.listdir(os.path.join(cache, "mlist", "manifests", "sha256"))
+        self.assertEqual(len(by_manifest), 2, by_manifest)
+        inodes = {os.stat(os.path.join(cache, "mlist", "configs", "sha256", e)).st_ino for e in entries}
+        self.assertEqual({os.stat(os.path.join(cache, "mlist", "manifests", "sha256", e)).st_ino
+                          for e in by_manifest}, inodes)
         # another target, same images: the platforms come from the cache
         again = self.run_spec(self.spec([AMD, ARM], with_platform=False, target="v2", name="b.yaml"), cache)
         self.assertEqual(self.config_gets(), [])

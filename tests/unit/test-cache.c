@@ -8,6 +8,7 @@
 #include "test.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CONFIG "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static char *make_tmpdir(void)
 {
@@ -125,6 +126,13 @@ static void test_blob_places(void)
 
 /* By manifest digest: a directory of its own, so the same digest as a
  * config's cannot mix them up. */
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Without a config entry to link to, the manifest's entry is written apart. */
 static void test_by_manifest_digest(void)
 {
     char *dir = make_tmpdir();
@@ -132,25 +140,58 @@ static void test_by_manifest_digest(void)
     CHECK(dir != NULL);
     CHECK_INT(ml__platform_parse(&p, "linux/arm/v6", NULL), ML_OK);
     CHECK(!ml__cache_get_manifest_platform(dir, DIGEST, &got));
-    ml__cache_put_manifest_platform(dir, DIGEST, &p);
+    ml__cache_link_manifest(dir, DIGEST, CONFIG, &p);
     CHECK(ml__cache_get_manifest_platform(dir, DIGEST, &got));
     CHECK_STR(got.variant, "v6");
     ml__platform_clear(&got);
     CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
+    CHECK(!ml__cache_get_platform(dir, CONFIG, &got));
     char *entry = ml__asprintf("%s/manifests/sha256/%s", dir, &DIGEST[7]);
     CHECK(entry && access(entry, F_OK) == 0);
     free(entry);
-    ml__cache_put_manifest_platform(dir, "../../escape", &p);
+    ml__cache_link_manifest(dir, "../../escape", CONFIG, &p);
     CHECK(!ml__cache_get_manifest_platform(dir, "../../escape", &got));
     ml__platform_clear(&p);
     remove_tree(dir);
     free(dir);
 }
 
-static ino_t inode_of(const char *path)
+/* One file, two names: the manifest's entry is the config's (no second
+ * file to create); a damaged manifest entry is replaced by the link. */
+static void test_manifest_entry_links_config_entry(void)
 {
-    struct stat st;
-    return stat(path, &st) == 0 ? st.st_ino : 0;
+    char *dir = make_tmpdir();
+    ml_platform p = {0}, got;
+    CHECK(dir != NULL);
+    CHECK_INT(ml__platform_parse(&p, "linux/ppc64le", NULL), ML_OK);
+    ml__cache_put_platform(dir, CONFIG, &p);
+    char *config = ml__asprintf("%s/configs/sha256/%s", dir, &CONFIG[7]);
+    char *manifest = ml__asprintf("%s/manifests/sha256/%s", dir, &DIGEST[7]);
+    CHECK(config && manifest);
+    FILE *f = fopen(manifest, "w"); /* no directory yet: the link makes it */
+    CHECK(f == NULL);
+    ml__cache_link_manifest(dir, DIGEST, CONFIG, &p);
+    CHECK(inode_of(manifest) != 0 && inode_of(manifest) == inode_of(config));
+    CHECK(ml__cache_get_manifest_platform(dir, DIGEST, &got));
+    CHECK_STR(got.architecture, "ppc64le");
+    ml__platform_clear(&got);
+
+    unlink(manifest);
+    CHECK((f = fopen(manifest, "w")) != NULL);
+    if (f) {
+        fputs("{\"os\":", f);
+        fclose(f);
+    }
+    CHECK(!ml__cache_get_manifest_platform(dir, DIGEST, &got));
+    ml__cache_link_manifest(dir, DIGEST, CONFIG, &p);
+    CHECK(inode_of(manifest) == inode_of(config));
+    CHECK(ml__cache_get_manifest_platform(dir, DIGEST, &got));
+    ml__platform_clear(&got);
+    ml__platform_clear(&p);
+    free(config);
+    free(manifest);
+    remove_tree(dir);
+    free(dir);
 }
 
 /* An entry that reads back is not written again (a rerun writes nothing);
@@ -188,5 +229,6 @@ int main(void)
     TEST_RUN(test_blob_places);
     TEST_RUN(test_by_manifest_digest);
     TEST_RUN(test_entry_written_once);
+    TEST_RUN(test_manifest_entry_links_config_entry);
     TEST_END();
 }
