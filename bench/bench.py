@@ -159,7 +159,10 @@ def source_state(binary):
     dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "lib", "cli", "include"],
                check=False).stdout.split("\n")
     dirty = [ln[3:] for ln in dirty if ln.strip()]
-    built = datetime.datetime.fromtimestamp(os.path.getmtime(binary), datetime.timezone.utc)
+    # mlist is not relinked when only the library changed: the newer counts
+    lib = os.path.join(ROOT, "build", "lib", "libmanifestlist.so")
+    newest = max([os.path.getmtime(binary)] + ([os.path.getmtime(lib)] if os.path.exists(lib) else []))
+    built = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)
     return (f"commit {head or '?'}" + (f" + uncommitted changes in {', '.join(dirty)}" if dirty else "")
             + f"; binary built {built.isoformat(timespec='seconds')}")
 
