@@ -80,7 +80,7 @@ static const opt_def defs[] = {
     {"--plain-http", KIND_FLAG, F(plain_http), M_GLOBAL, NULL, "use plain HTTP (detected on loopback without it)"},
     {"--cache-dir", KIND_STRING, F(cache_dir), M_GLOBAL, "DIR", "where image platforms and blob places are kept"},
     {"--no-cache", KIND_FLAG, F(no_cache), M_GLOBAL, NULL, "read every config; mount only from a source's repo"},
-    {"--concurrency", KIND_NUMBER, F(concurrency), M_GLOBAL, "N", "parallel requests (default 8)"},
+    {"--concurrency", KIND_NUMBER, F(concurrency), M_GLOBAL, "N", "parallel requests (default 8; 8 per list, at most 32, for several)"},
     {"--retries", KIND_NUMBER, F(retries), M_GLOBAL, "N", "retries of transient failures (default 3)"},
     {"--timeout", KIND_NUMBER, F(timeout_s), M_GLOBAL, "S", "per-request timeout in seconds (default 30)"},
     {"--json", KIND_FLAG, F(json), M_GLOBAL, NULL, "machine-readable output, errors too"},

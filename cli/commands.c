@@ -252,6 +252,12 @@ static void warn_new(const cli_opts *o, ml_spec *const *specs, size_t count, con
 /* Threads working on lists, the calling one included: one under the run's
  * bound of 16 leaves room for libcurl's resolver thread. */
 #define MAX_WORKERS 15
+/* Without --concurrency, a run of several lists keeps 8 requests in flight
+ * per list up to 32 in all (the bound a registry sees from one client):
+ * over a real network's round trip that is what keeps many lists moving,
+ * and on loopback the registry serves a fuller queue with less CPU. */
+#define CONCURRENCY_PER_LIST 8u
+#define CONCURRENCY_MANY_LISTS 32u
 
 typedef struct job_queue {
     list_job *jobs;
@@ -280,7 +286,12 @@ static void *work(void *arg)
 static int run_jobs(cli_opts *o, list_job *jobs, size_t n)
 {
     ml_client *client = NULL;
+    uint32_t given = o->concurrency;
+    if (!given && n > 1)
+        o->concurrency = n < CONCURRENCY_MANY_LISTS / CONCURRENCY_PER_LIST ? CONCURRENCY_PER_LIST * (uint32_t)n
+                                                                          : CONCURRENCY_MANY_LISTS;
     int rc = cli_client(o, &client);
+    o->concurrency = given;
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++)

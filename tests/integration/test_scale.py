@@ -23,8 +23,8 @@ class CountingProxy(SlowProxy):
     """A plain TCP forwarder that knows how many client connections are
     open at once (the peak) and how many were opened in all."""
 
-    def __init__(self, target_port):
-        super().__init__(target_port, delay=0)
+    def __init__(self, target_port, delay=0):
+        super().__init__(target_port, delay=delay)
         self.open = self.peak = 0
 
     def _read(self, src, q):  # the first thing each connection runs
@@ -128,6 +128,25 @@ class ScaleTest(MlistTestCase):
             self.assertNoWrites()
             self.assertLessEqual(px.peak, CONCURRENCY)
             self.assertLessEqual(threads, MAX_THREADS)
+
+
+    def test_default_concurrency_grows_with_lists_to_32(self):
+        """Without --concurrency, several lists keep 8 requests each in
+        flight, 32 at most: more than one list's 8, never more than 32."""
+        sets = {s: self.seed_set(PLATFORMS, prefix="d%d" % s) for s in range(10)}
+        with CountingProxy(self.reg.port, delay=0.05) as px:
+            docs = ["image: %s/%s:many-%d\nmanifests:\n" % (px.host, self.repo, s) +
+                    "".join("  - image: %s/%s:%s\n" % (px.host, self.repo, tag_for(p, "d%d" % s))
+                            for p in PLATFORMS)
+                    for s in sets]
+            spec = self.write_spec("---\n".join(docs), name="many.yaml")
+            r, threads = run_sampling_threads("--plain-http", "create", spec)
+            self.assertOk(r)
+            self.assertLessEqual(px.peak, 32, "simultaneous connections to the registry")
+            self.assertGreater(px.peak, 8, "10 lists of 4 images, each request 50 ms late")
+            self.assertLessEqual(threads, MAX_THREADS)
+        for s in sets:
+            self.assertEqual(sorted(entries_by_platform(self.assertListAt("many-%d" % s))), sorted(PLATFORMS))
 
 
 class ScaleTokenTest(test_token.TokenTestCase):
