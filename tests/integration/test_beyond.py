@@ -6,7 +6,7 @@ import subprocess
 import unittest
 
 from faultproxy import FaultProxy
-from fixture import (MlistTestCase, TwoRegistriesTestCase, _isolated_env, _tool_from_env, describe,
+from fixture import (MlistTestCase, TwoRegistriesTestCase, _isolated_env, _tool_from_env,
                      empty_docker_config, entries_by_platform, tag_for)
 
 AMD, ARM, S390X = "linux/amd64", "linux/arm64/v8", "linux/s390x"
