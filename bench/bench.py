@@ -954,8 +954,8 @@ def targets(report):
         for name in ("mlist", "mlist-config"):
             r = row_of(loop[big], name)
             if r:
-                out.append((f"peak RSS ≤ 8 MiB at N={big} ({name})", f"{r['rss_kib'] / 1024:.1f} MiB",
-                            verdict(r["rss_kib"] <= 8 * 1024) + ("" if big >= 512 else " (N=512 not run)")))
+                out.append((f"peak RSS at N={big} ({name}; the 8 MiB target was retired by issue 16)",
+                            f"{r['rss_kib'] / 1024:.1f} MiB", RETIRED))
     ns = sorted(n for n in loop if row_of(loop[n], "mlist"))
     if len(ns) >= 2:
         parts, linear = [], True
@@ -977,9 +977,14 @@ def targets(report):
         base = report["startup"].get("true", {}).get("median_ms", 0)
         ms = st.get("hyperfine_median_ms", st["median_ms"])
         how = "hyperfine -N" if "hyperfine_median_ms" in st else "this harness"
-        out.append(("start-up (mlist --version) ≤ 5 ms", f"{ms:.2f} ms median ({how}; this harness: "
-                    f"{st['median_ms']:.2f} ms, /bin/true {base:.2f} ms)", verdict(ms <= 5)))
+        out.append(("start-up (mlist --version; the 5 ms target was retired by issue 16)",
+                    f"{ms:.2f} ms median ({how}; this harness: {st['median_ms']:.2f} ms, /bin/true {base:.2f} ms)",
+                    RETIRED))
     return out
+
+
+# Below libcurl's own floor on Debian, and no user feels them (issue 16).
+RETIRED = "retired"
 
 
 def write_results(report, path):
