@@ -25,6 +25,16 @@ static void remove_tree(const char *dir)
     free(cmd);
 }
 
+/* Puts `text` at path, in place (a damaged entry); false if it cannot. */
+static bool damage(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
 static void test_round_trip(void)
 {
     char *dir = make_tmpdir();
@@ -56,12 +66,7 @@ static void test_round_trip(void)
 
     /* A damaged entry is a miss. */
     char *entry = ml__asprintf("%s/configs/sha256/%s", dir, &DIGEST[7]);
-    FILE *f = fopen(entry, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("{\"os\":", f);
-        fclose(f);
-    }
+    CHECK(damage(entry, "{\"os\":"));
     CHECK(!ml__cache_get_platform(dir, DIGEST, &got));
     CHECK(got.os == NULL);
     /* So is a FIFO, without waiting for a writer that never comes. */
@@ -168,8 +173,7 @@ static void test_manifest_entry_links_config_entry(void)
     char *config = ml__asprintf("%s/configs/sha256/%s", dir, &CONFIG[7]);
     char *manifest = ml__asprintf("%s/manifests/sha256/%s", dir, &DIGEST[7]);
     CHECK(config && manifest);
-    FILE *f = fopen(manifest, "w"); /* no directory yet: the link makes it */
-    CHECK(f == NULL);
+    CHECK(!damage(manifest, "")); /* no directory yet: the link makes it */
     ml__cache_link_manifest(dir, DIGEST, CONFIG, &p);
     CHECK(inode_of(manifest) != 0 && inode_of(manifest) == inode_of(config));
     CHECK(ml__cache_get_manifest_platform(dir, DIGEST, &got));
@@ -177,11 +181,7 @@ static void test_manifest_entry_links_config_entry(void)
     ml__platform_clear(&got);
 
     unlink(manifest);
-    CHECK((f = fopen(manifest, "w")) != NULL);
-    if (f) {
-        fputs("{\"os\":", f);
-        fclose(f);
-    }
+    CHECK(damage(manifest, "{\"os\":"));
     CHECK(!ml__cache_get_manifest_platform(dir, DIGEST, &got));
     ml__cache_link_manifest(dir, DIGEST, CONFIG, &p);
     CHECK(inode_of(manifest) == inode_of(config));
@@ -209,10 +209,7 @@ static void test_entry_written_once(void)
     ml__cache_put_platform(dir, DIGEST, &p);
     CHECK(inode_of(entry) == first);
 
-    FILE *f = fopen(entry, "w");
-    CHECK(f != NULL);
-    if (f)
-        fclose(f);
+    CHECK(damage(entry, ""));
     ml__cache_put_platform(dir, DIGEST, &p);
     CHECK(ml__cache_get_platform(dir, DIGEST, &got));
     CHECK_STR(got.architecture, "arm64");
