@@ -18,6 +18,7 @@ bench/README.md.
 """
 import argparse
 import json
+import shlex
 import os
 import shutil
 import statistics
@@ -127,10 +128,12 @@ def run_one(argv, env, port):
     return out
 
 
-def mlist_case(reg, binary, env, spec, command):
+def mlist_case(reg, binary, env, spec, command, extra=(), port=None):
+    """One mlist run; `port` is where its connections go (the registry's,
+    or the latency proxy's)."""
     reg.mark()
     cpu0 = reg.cpu_seconds()
-    r = run_one([binary, "--plain-http", command, spec], env, reg.port)
+    r = run_one([binary, "--plain-http", *extra, command, spec], env, port or reg.port)
     r.registry_cpu = reg.cpu_seconds() - cpu0
     reqs = reg.mark()
     if r.rc != 0:
@@ -138,6 +141,18 @@ def mlist_case(reg, binary, env, spec, command):
     r.requests = bench.count_methods(reqs)
     r.writes = sum(n for m, n in r.requests.items() if m in ("PUT", "POST", "PATCH", "DELETE"))
     return r
+
+
+def start_latency_proxy(reg, work, one_way_ms):
+    """bench/delayproxy.py in front of the registry -> its port."""
+    ready = os.path.join(work, "proxy.port")
+    bench.start_helper([sys.executable, os.path.join(bench.BENCH, "delayproxy.py"), "0", reg.host,
+                        f"{one_way_ms:g}", "--ready", ready], os.path.join(work, "proxy.log"))
+    for _ in range(100):
+        if os.path.exists(ready) and open(ready).read().strip():
+            return int(open(ready).read().strip())
+        time.sleep(0.05)
+    raise RuntimeError("the latency proxy did not start: " + open(os.path.join(work, "proxy.log")).read()[-500:])
 
 
 def find_manifest_tool():
@@ -200,6 +215,10 @@ def main():
     ap.add_argument("--mlist", default=os.path.join(bench.ROOT, "build/cli/mlist"))
     ap.add_argument("--seed", default=os.path.join(bench.ROOT, "build/tests/ml-seed"))
     ap.add_argument("--baseline", help="another mlist binary to compare (e.g. built from main)")
+    ap.add_argument("--baseline-args", default="",
+                    help="options for the baseline binary only, e.g. \"--concurrency 8\" with --baseline build/cli/mlist")
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="one-way delay through bench/delayproxy.py (10: a 20 ms round trip); 0: loopback")
     ap.add_argument("--seed-jobs", type=int, default=4)
     ap.add_argument("--results", default=os.path.join(bench.BENCH, "RESULTS.md"))
     args = ap.parse_args()
@@ -215,17 +234,20 @@ def main():
         t0 = time.perf_counter()
         seed(seed_bin, reg.host, sets, args.seed_jobs)
         print(f"seeded {sets * len(PLATFORMS)} images in {time.perf_counter() - t0:.1f} s", flush=True)
+        port = start_latency_proxy(reg, work, args.latency_ms) if args.latency_ms > 0 else reg.port
+        host = f"127.0.0.1:{port}"
+        extra = {"mlist": [], "baseline": shlex.split(args.baseline_args)}
         results = {name: {"create": [], "update": []} for name in tools}
         for rnd in range(args.runs):
             for name, binary in (list(tools.items()) if rnd % 2 == 0 else list(tools.items())[::-1]):
                 target = f"{name}-r{rnd}"
                 spec = os.path.join(work, f"{target}.yaml")
                 with open(spec, "w") as f:
-                    f.write(spec_text(reg.host, args.lists, args.share, target))
+                    f.write(spec_text(host, args.lists, args.share, target))
                 # a cold config cache, kept for the rerun
                 env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(dir=work))
                 for command in ("create", "update"):
-                    r = mlist_case(reg, binary, env, spec, command)
+                    r = mlist_case(reg, binary, env, spec, command, extra[name], port)
                     results[name][command].append(r)
                     print(f"round {rnd} {name} {command}: {r.wall:.2f} s (registry CPU {r.registry_cpu:.1f} s), "
                           f"threads {r.threads}, "
@@ -235,9 +257,9 @@ def main():
         for n in [int(x) for x in args.sizes.split(",") if x]:
             spec = os.path.join(work, f"mem-{n}.yaml")
             with open(spec, "w") as f:
-                f.write(spec_text(reg.host, n, args.share, f"mem{n}"))
+                f.write(spec_text(host, n, args.share, f"mem{n}"))
             env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(dir=work))
-            r = mlist_case(reg, mlist, env, spec, "create")
+            r = mlist_case(reg, mlist, env, spec, "create", port=port)
             memory.append((n, r.rss_mib, r.wall))
             print(f"memory: {n} lists: {r.rss_mib:.1f} MiB, {r.wall:.2f} s", flush=True)
         mt = find_manifest_tool()
@@ -261,9 +283,11 @@ def report(args, tools, results, memory, mt, mt_run):
          f"{args.lists} lists, each of {len(PLATFORMS)} images (platforms read from the configs; "
          f"{'every list its own images' if args.share == 1 else f'{args.share} lists per image set'}), "
          f"`mlist --plain-http create` into new tags with a cold config cache, then `mlist update` of the same spec "
-         f"(nothing changed, configs cached by the create). Median of {args.runs} interleaved rounds. Threads and "
+         f"(nothing changed, configs cached by the create)"
+         f"{f', through bench/delayproxy.py ({2 * args.latency_ms:g} ms round trip)' if args.latency_ms else ''}"
+         f". Median of {args.runs} interleaved rounds. Threads and "
          "connections are peaks sampled every ~10 ms and ~100 ms (/proc/PID/status, established connections to the "
-         "registry's port in /proc/net/tcp; \"seen\" counts the distinct connections sampled); requests from the registry's "
+         "registry's port, or the latency proxy's, in /proc/net/tcp; \"seen\" counts the distinct connections sampled); requests from the registry's "
          "access log; peak RSS from GNU time. The registry's CPU time (/proc/PID/stat) divided by the cores is the "
          "floor no client can go below on this machine: the registry serving the requests keeps every core busy "
          "for that long.", "",
@@ -273,7 +297,7 @@ def report(args, tools, results, memory, mt, mt_run):
          "requests in all | peak RSS MiB | registry CPU s | registry-bound floor s |",
          "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for name in tools:
-        label = "this branch" if name == "mlist" else f"baseline ({args.baseline})"
+        label = "this branch" if name == "mlist" else f"baseline ({args.baseline} {args.baseline_args})".replace(" )", ")")
         L.append(fmt_run(f"{label}: create", results[name]["create"]))
         L.append(fmt_run(f"{label}: update, unchanged", results[name]["update"]))
     if mt_run:
