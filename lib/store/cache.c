@@ -70,22 +70,21 @@ static int make_dirs(char *path)
 
 /* Writes a whole entry at path (mode 0666 less the umask, so a shared
  * cache is readable). */
+static int install_at(char *path, const char *data)
+{
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    int rc = ml__fileio_install(path, slash + 1, data, strlen(data), ML__INSTALL_REPLACE | ML__INSTALL_UNSYNCED,
+                                NULL);
+    *slash = '/';
+    return rc;
+}
+
+/* The directories are there but for the first entries of a kind. */
 static void install_entry(char *path, const char *data)
 {
-    const unsigned flags = ML__INSTALL_REPLACE | ML__INSTALL_UNSYNCED;
-    char *slash = strrchr(path, '/');
-    if (!data)
-        return;
-    *slash = '\0';
-    /* The directories are there but for the first entries of a kind. */
-    if (ml__fileio_install(path, slash + 1, data, strlen(data), flags, NULL) != ML_OK) {
-        *slash = '/';
-        if (make_dirs(path) == 0) {
-            *slash = '\0';
-            ml__fileio_install(path, slash + 1, data, strlen(data), flags, NULL);
-        }
-    }
-    *slash = '/';
+    if (data && install_at(path, data) != ML_OK && make_dirs(path) == 0)
+        install_at(path, data);
 }
 
 /* Takes `path`. An entry that reads back is left alone: its name is its
