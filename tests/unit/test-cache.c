@@ -129,15 +129,15 @@ static void test_blob_places(void)
     free(dir);
 }
 
-/* By manifest digest: a directory of its own, so the same digest as a
- * config's cannot mix them up. */
 static ino_t inode_of(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Without a config entry to link to, the manifest's entry is written apart. */
+/* By manifest digest: a directory of its own, so the same digest as a
+ * config's cannot mix them up. Without a config entry to link to, the
+ * manifest's entry is written apart. */
 static void test_by_manifest_digest(void)
 {
     char *dir = make_tmpdir();

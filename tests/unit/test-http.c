@@ -193,16 +193,23 @@ static void test_pipe_of_refused_source_ends(void)
 
 #define SLOW_BODY (6u * 1024 * 1024)
 
+/* Reads connection c up to the end of a request's head. */
+static void skip_request_head(int c)
+{
+    char last[4] = {0}, ch;
+    while (memcmp(last, "\r\n\r\n", 4) != 0 && recv(c, &ch, 1, 0) == 1) {
+        memmove(last, last + 1, 3);
+        last[3] = ch;
+    }
+}
+
 /* Reads one request's body at about 500 KB/s, then answers 201. */
 static void *slow_reader(void *arg)
 {
     int fd = *(int *)arg, c = accept(fd, NULL, NULL);
     CHECK(c >= 0);
-    char last[4] = {0}, ch, buf[5000];
-    while (memcmp(last, "\r\n\r\n", 4) != 0 && recv(c, &ch, 1, 0) == 1) {
-        memmove(last, last + 1, 3);
-        last[3] = ch;
-    }
+    skip_request_head(c);
+    char buf[5000];
     struct timespec tick = {0, 10 * 1000 * 1000};
     ssize_t n;
     for (size_t body = 0; body < SLOW_BODY && (n = recv(c, buf, sizeof(buf), 0)) > 0; body += (size_t)n)
@@ -257,11 +264,7 @@ static void *late_answerer(void *arg)
     for (int i = 0; i < LATE_ANSWERS; i++) {
         int c = accept(fd, NULL, NULL);
         CHECK(c >= 0);
-        char last[4] = {0}, ch;
-        while (memcmp(last, "\r\n\r\n", 4) != 0 && recv(c, &ch, 1, 0) == 1) {
-            memmove(last, last + 1, 3);
-            last[3] = ch;
-        }
+        skip_request_head(c);
         struct timespec late = {0, LATE_MS * 1000 * 1000};
         nanosleep(&late, NULL);
         static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
