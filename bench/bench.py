@@ -242,6 +242,18 @@ http: {{addr: {self.host}}}
         return reqs
 
 
+def start_latency_proxy(reg, work, one_way_ms):
+    """bench/delayproxy.py in front of the registry -> its port."""
+    ready = os.path.join(work, "proxy.port")
+    start_helper([sys.executable, os.path.join(BENCH, "delayproxy.py"), "0", reg.host, f"{one_way_ms:g}",
+                  "--ready", ready], os.path.join(work, "proxy.log"))
+    for _ in range(100):
+        if os.path.exists(ready) and open(ready).read().strip():
+            return int(open(ready).read().strip())
+        time.sleep(0.05)
+    raise RuntimeError("the latency proxy did not start: " + open(os.path.join(work, "proxy.log")).read()[-500:])
+
+
 def count_methods(reqs):
     counts = {}
     for method, _, _ in reqs:
@@ -843,14 +855,7 @@ def main():
         if args.latency_ms > 0 and args.latency_n > 0:
             n = args.latency_n
             images.seed(n, args.seed_jobs)
-            ready = os.path.join(work, "proxy.port")
-            start_helper([sys.executable, os.path.join(BENCH, "delayproxy.py"), "0", reg.host,
-                          str(args.latency_ms), "--ready", ready], os.path.join(work, "proxy.log"))
-            for _ in range(100):
-                if os.path.exists(ready) and open(ready).read().strip():
-                    break
-                time.sleep(0.05)
-            phost = f"127.0.0.1:{open(ready).read().strip()}"
+            phost = f"127.0.0.1:{start_latency_proxy(reg, work, args.latency_ms)}"
             ctx.allow_insecure(phost)
             rtt = 2 * args.latency_ms
             log(f"latency series: N={n} through {phost} (+{args.latency_ms:g} ms each way, {rtt:g} ms RTT)")

@@ -143,18 +143,6 @@ def mlist_case(reg, binary, env, spec, command, extra=(), port=None):
     return r
 
 
-def start_latency_proxy(reg, work, one_way_ms):
-    """bench/delayproxy.py in front of the registry -> its port."""
-    ready = os.path.join(work, "proxy.port")
-    bench.start_helper([sys.executable, os.path.join(bench.BENCH, "delayproxy.py"), "0", reg.host,
-                        f"{one_way_ms:g}", "--ready", ready], os.path.join(work, "proxy.log"))
-    for _ in range(100):
-        if os.path.exists(ready) and open(ready).read().strip():
-            return int(open(ready).read().strip())
-        time.sleep(0.05)
-    raise RuntimeError("the latency proxy did not start: " + open(os.path.join(work, "proxy.log")).read()[-500:])
-
-
 def find_manifest_tool():
     for d in [os.environ.get("PEERS_BIN")] + os.environ.get("PATH", "").split(os.pathsep):
         if d and os.access(os.path.join(d, "manifest-tool"), os.X_OK):
@@ -234,7 +222,7 @@ def main():
         t0 = time.perf_counter()
         seed(seed_bin, reg.host, sets, args.seed_jobs)
         print(f"seeded {sets * len(PLATFORMS)} images in {time.perf_counter() - t0:.1f} s", flush=True)
-        port = start_latency_proxy(reg, work, args.latency_ms) if args.latency_ms > 0 else reg.port
+        port = bench.start_latency_proxy(reg, work, args.latency_ms) if args.latency_ms > 0 else reg.port
         host = f"127.0.0.1:{port}"
         extra = {"mlist": [], "baseline": shlex.split(args.baseline_args)}
         results = {name: {"create": [], "update": []} for name in tools}
