@@ -472,6 +472,13 @@ static int scan(cli_opts *o, parse_state *st, int argc, char **argv)
     return -1;
 }
 
+static int unknown_option_error(const parse_state *st)
+{
+    char hint[96];
+    return cli_usage_error("unknown option '%.*s'%s", (int)st->unknown_len, st->unknown,
+                           did_you_mean(nearest_option(st->unknown, st->unknown_len, 0), hint, sizeof(hint)));
+}
+
 int cli_parse(cli_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof(*o));
@@ -489,13 +496,13 @@ int cli_parse(cli_opts *o, int argc, char **argv)
     }
     char hint[96];
     if (!o->command)
-        return st.unknown ? cli_usage_error("unknown option '%.*s'%s", (int)st.unknown_len, st.unknown,
-                                            did_you_mean(nearest_option(st.unknown, st.unknown_len, 0), hint,
-                                                         sizeof(hint)))
-                          : cli_usage_error("no command given");
+        return st.unknown ? unknown_option_error(&st) : cli_usage_error("no command given");
+    /* `mlist --concurency 4 validate`: the mistyped option's value was
+     * taken for the command; the option is what to report. */
     if (!is_command(o->command))
-        return cli_usage_error("unknown command '%s'%s", o->command,
-                               did_you_mean(nearest_command(o->command), hint, sizeof(hint)));
+        return st.unknown ? unknown_option_error(&st)
+                          : cli_usage_error("unknown command '%s'%s", o->command,
+                                            did_you_mean(nearest_command(o->command), hint, sizeof(hint)));
     rc = check_options(o, &st);
     return rc >= 0 ? rc : check_combinations(o);
 }

@@ -135,6 +135,11 @@ class OptionTableTest(MlistTestCase):
         self.assertNotIn("--dry-run", r.stderr)
         r = self.mlist("inspect", "--platfrom", "linux/amd64", "x")
         self.assertIn("did you mean '--platform'?", r.stderr)
+        # a mistyped option before the command: its value is not taken for the command
+        r = self.mlist("--concurency", "4", "validate", "x")
+        self.assertExit(r, 2)
+        self.assertIn("unknown option '--concurency'; did you mean '--concurrency'?", r.stderr)
+        self.assertNotIn("unknown command", r.stderr)
 
     def test_json_usage_error(self):
         for argv in (["--json", "delete", "--dryrun", "x"], ["verify", "--force", "x", "--json"]):
