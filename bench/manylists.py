@@ -88,7 +88,7 @@ def run_one(argv, env, port):
     out = Run()
     with tempfile.NamedTemporaryFile(prefix="rss-") as rssf:
         t0 = time.perf_counter()
-        p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rssf.name, *argv], env=env,
+        p = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M", "-o", rssf.name, *argv], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak_threads, peak_conns, seen = 0, 0, set()
         done = threading.Event()
@@ -124,6 +124,7 @@ def run_one(argv, env, port):
         out.rc, out.stdout, out.stderr = p.returncode, stdout, stderr
         rss = open(rssf.name).read().split()
         out.rss_mib = int(rss[-1]) / 1024 if rss and rss[-1].isdigit() else 0
+        out.cpu = float(rss[-3]) + float(rss[-2]) if len(rss) >= 3 else 0.0
     out.threads, out.conns, out.conns_seen = peak_threads, peak_conns, len(seen)
     return out
 
@@ -178,7 +179,7 @@ def fmt_run(name, runs):
     return (f"| {name} | {med(runs, 'wall'):.2f} | {min(x.wall for x in runs):.2f}–{max(x.wall for x in runs):.2f} "
             f"| {max(x.threads for x in runs)} | {max(x.conns for x in runs)} | {r.conns_seen} "
             f"| {bench.fmt_methods(r.requests)} | {sum(r.requests.values())} | {max(x.rss_mib for x in runs):.1f} "
-            f"| {med(runs, 'registry_cpu'):.1f} | {med(runs, 'registry_cpu') / os.cpu_count():.2f} |")
+            f"| {med(runs, 'cpu'):.1f} | {med(runs, 'registry_cpu'):.1f} | {med(runs, 'registry_cpu') / os.cpu_count():.2f} |")
 
 
 def write_results(path, text):
@@ -237,7 +238,7 @@ def main():
                 for command in ("create", "update"):
                     r = mlist_case(reg, binary, env, spec, command, extra[name], port)
                     results[name][command].append(r)
-                    print(f"round {rnd} {name} {command}: {r.wall:.2f} s (registry CPU {r.registry_cpu:.1f} s), "
+                    print(f"round {rnd} {name} {command}: {r.wall:.2f} s (registry CPU {r.registry_cpu:.1f} s, own CPU {r.cpu:.1f} s), "
                           f"threads {r.threads}, "
                           f"connections {r.conns} (seen {r.conns_seen}), {bench.fmt_methods(r.requests)}, "
                           f"RSS {r.rss_mib:.1f} MiB", flush=True)
@@ -276,21 +277,21 @@ def report(args, tools, results, memory, mt, mt_run):
          f". Median of {args.runs} interleaved rounds. Threads and "
          "connections are peaks sampled every ~10 ms and ~100 ms (/proc/PID/status, established connections to the "
          "registry's port, or the latency proxy's, in /proc/net/tcp; \"seen\" counts the distinct connections sampled); requests from the registry's "
-         "access log; peak RSS from GNU time. The registry's CPU time (/proc/PID/stat) divided by the cores is the "
+         "access log; peak RSS and the client's own CPU time (user + system) from GNU time. The registry's CPU time (/proc/PID/stat) divided by the cores is the "
          "floor no client can go below on this machine: the registry serving the requests keeps every core busy "
          "for that long.", "",
          f"mlist: {bench.source_state(os.path.abspath(args.mlist))}; load average now "
          f"{' '.join('%.2f' % x for x in os.getloadavg())}.", "",
          "| run | median s | min–max s | peak threads | peak connections | connections seen | requests | "
-         "requests in all | peak RSS MiB | registry CPU s | registry-bound floor s |",
-         "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+         "requests in all | peak RSS MiB | client CPU s | registry CPU s | registry-bound floor s |",
+         "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for name in tools:
         label = "this branch" if name == "mlist" else f"baseline ({args.baseline} {args.baseline_args})".replace(" )", ")")
         L.append(fmt_run(f"{label}: create", results[name]["create"]))
         L.append(fmt_run(f"{label}: update, unchanged", results[name]["update"]))
     if mt_run:
         L.append(f"| manifest-tool ({mt}), one invocation per list | {mt_run.wall:.2f} | | | | | "
-                 f"{bench.fmt_methods(mt_run.requests)} | {sum(mt_run.requests.values())} | |")
+                 f"{bench.fmt_methods(mt_run.requests)} | {sum(mt_run.requests.values())} | | | | |")
     L += ["", "### Targets", "", "| target | measured | |", "|---|---|---|"]
 
     def row(target, measured, ok):
@@ -314,6 +315,9 @@ def report(args, tools, results, memory, mt, mt_run):
         floor = med(runs, "registry_cpu") / os.cpu_count()
         L.append(f"| (context) {cmd}: the registry alone keeps all {os.cpu_count()} cores busy for {floor:.2f} s "
                  f"| mlist {med(runs, 'wall'):.2f} s = {med(runs, 'wall') / floor:.2f}× that floor | |")
+        both = (med(runs, "registry_cpu") + med(runs, "cpu")) / os.cpu_count()
+        L.append(f"| (context) {cmd}: registry and mlist together keep all {os.cpu_count()} cores busy for "
+                 f"{both:.2f} s | mlist {med(runs, 'wall'):.2f} s = {med(runs, 'wall') / both:.2f}× that | |")
     if "baseline" in tools:
         old_u = med(results["baseline"]["update"], "wall")
         row("unchanged rerun (update) ≥ 2× faster than the baseline",

@@ -594,6 +594,7 @@ static void note_silence(slot *sl, CURLcode code)
 static void slot_done(ml__http *h, slot *sl)
 {
     sl->done = true;
+    sl->req->ended = true;
     ml__pipe_ends(sl->req->pipe_out, sl->req->pipe_in);
     if (h->opts.finished)
         h->opts.finished(h->opts.finished_payload);
@@ -684,7 +685,26 @@ static bool has_room(const ml__http *h, const slot *sl)
 
 static bool due(const ml__http *h, const slot *sl, uint64_t now)
 {
-    return !sl->done && !sl->active && sl->due_ms <= now && has_room(h, sl);
+    bool failed;
+    return !sl->done && !sl->active && sl->due_ms <= now && ml__http_req_may_start(sl->req, &failed) &&
+           has_room(h, sl);
+}
+
+static bool orphaned(const slot *sl)
+{
+    bool failed;
+    return !sl->done && !sl->active && !ml__http_req_may_start(sl->req, &failed) && failed;
+}
+
+/* A request whose prerequisite failed ends unsent. */
+static bool skip_orphan(ml__http *h, slot *sl)
+{
+    if (!orphaned(sl))
+        return false;
+    snprintf(sl->req->error, sizeof(sl->req->error), "not sent: a request it waits for failed");
+    sl->req->skipped = true;
+    slot_done(h, sl);
+    return true;
 }
 
 /* Starts what is due, over every queued batch in arrival order, while
@@ -695,7 +715,7 @@ static void start_due(ml__http *h)
     for (batch *b = h->batches; b; b = b->next) {
         for (size_t i = 0; i < b->n; i++) {
             slot *sl = &b->slots[i];
-            if (!due(h, sl, now) || refuse_unsafe(h, sl))
+            if (skip_orphan(h, sl) || !due(h, sl, now) || refuse_unsafe(h, sl))
                 continue;
             if (start_slot(h, sl) != ML_OK) {
                 b->rc = ML_ENOMEM;
@@ -740,7 +760,7 @@ static bool startable(const ml__http *h)
     uint64_t now = ml__now_ms();
     for (const batch *b = h->batches; b; b = b->next)
         for (size_t i = 0; i < b->n; i++)
-            if (due(h, &b->slots[i], now))
+            if (due(h, &b->slots[i], now) || orphaned(&b->slots[i]))
                 return true;
     return false;
 }
@@ -831,6 +851,16 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
         b.slots[i].owner = &b;
         ml__http_req_reset(reqs[i]);
         reqs[i]->attempts = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!ml__http_req_waits_within(reqs[i], reqs, n)) {
+            snprintf(reqs[i]->error, sizeof(reqs[i]->error), "not sent: it waits for a request that is not sent");
+            reqs[i]->skipped = reqs[i]->ended = b.slots[i].done = true;
+            b.left--;
+        }
+    if (b.left == 0) {
+        free(b.slots);
+        return ML_OK;
     }
     pthread_mutex_lock(&h->mu);
     batch **tail = &h->batches;

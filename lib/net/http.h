@@ -70,6 +70,11 @@ typedef struct ml__http_req {
     bool probe;           /* a question of a series (plain HTTP, then TLS): one
                            * retry at most, so a silent server is given up on
                            * after both in the time of one ordinary request */
+    /* Sent once each of these has ended with a 2xx answer; when one ends
+     * otherwise, not sent at all (`skipped`). Each is in the same
+     * ml__http_run or ended before it. Borrowed. */
+    struct ml__http_req *const *after;
+    size_t after_count;
     char *unsafe;         /* name of a header refused by ml__http_req_header; owned */
     /* result */
     long status;          /* 0 when no HTTP answer */
@@ -81,6 +86,8 @@ typedef struct ml__http_req {
     bool silent;          /* no answer (or connection) in time; error says for how long */
     bool unsent;          /* refused by ml__http_run, see ml__http_unsent */
     bool sink_gone;       /* cut because its pipe's sink ended first: not its own failure */
+    bool skipped;         /* not sent: a request of `after` failed */
+    bool ended;           /* has its outcome (after its retries) */
     long redirects;       /* redirects followed to reach the final answer */
     uint32_t attempts;
     void *user;           /* free for the caller */
@@ -105,6 +112,11 @@ ml__http_req *ml__http_req_new(const char *method, const char *url);
  * or a request of their own): the request is then never sent. ML_ENOMEM
  * only. */
 int ml__http_req_header(ml__http_req *r, const char *fmt, ...) ML__PRINTF(2, 3);
+/* For ml__http_run: whether every request of r->after ended with a 2xx
+ * answer (*failed: one ended otherwise); and whether each of them has
+ * ended or is among reqs (else r would wait for ever). */
+bool ml__http_req_may_start(const ml__http_req *r, bool *failed);
+bool ml__http_req_waits_within(const ml__http_req *r, ml__http_req *const *reqs, size_t n);
 /* Forgets the result so the request can be sent again. */
 void ml__http_req_reset(ml__http_req *r);
 void ml__http_req_free(ml__http_req *r);

@@ -23,6 +23,31 @@ ml__http_req *ml__http_req_new(const char *method, const char *url)
     return r;
 }
 
+static bool ok_status(long status) { return status >= 200 && status < 300; }
+
+bool ml__http_req_may_start(const ml__http_req *r, bool *failed)
+{
+    bool met = true;
+    *failed = false;
+    for (size_t i = 0; i < r->after_count; i++) {
+        met &= r->after[i]->ended;
+        *failed |= r->after[i]->ended && !ok_status(r->after[i]->status);
+    }
+    return met && !*failed;
+}
+
+bool ml__http_req_waits_within(const ml__http_req *r, ml__http_req *const *reqs, size_t n)
+{
+    for (size_t i = 0; i < r->after_count; i++) {
+        bool known = r->after[i]->ended;
+        for (size_t j = 0; j < n && !known; j++)
+            known = reqs[j] == r->after[i];
+        if (!known)
+            return false;
+    }
+    return true;
+}
+
 int ml__http_req_header(ml__http_req *r, const char *fmt, ...)
 {
     ml__buf b = {0};
@@ -52,6 +77,8 @@ void ml__http_req_reset(ml__http_req *r)
     r->silent = false;
     r->unsent = false;
     r->sink_gone = false;
+    r->skipped = false;
+    r->ended = false;
 }
 
 void ml__http_req_free(ml__http_req *r)

@@ -1,6 +1,6 @@
 /* Image manifests copied into another repository, registry or layout:
  * read all at once, the blobs they need listed once however many share
- * them, then written blobs first and manifests after, by digest (the same
+ * them, then written: each manifest after its blobs, by digest (the same
  * bytes, so the same digest). Children of a list and referrers both go
  * this way. */
 #ifndef ML_COPY_H
@@ -36,7 +36,8 @@ typedef bool (*ml__copy_skip_fn)(void *payload, size_t k, ml__item *failed);
  * copied this way (ML_EUNSUPPORTED). `payload` goes to skip and check. */
 int ml__copy_read(ml_client *c, ml__copy *cp, ml__copy_skip_fn skip, void *payload, size_t *failed,
                   ml_error **err);
-/* Blobs into `to`, then the manifests; *copied counts the manifests. */
+/* Blobs into `to`, each manifest as soon as its blobs are in (a registry
+ * target) or after them all; *copied counts the manifests. */
 int ml__copy_write(ml_client *c, const ml_ref *to, ml__copy *cp, size_t *copied, ml_error **err);
 
 #endif

@@ -40,6 +40,14 @@ typedef struct blob_copy {
     bool whole_only;            /* the source ignored a Range: no resuming */
 } blob_copy;
 
+/* The manifests to write as soon as their blobs are in (ensure_blobs'
+ * pending), and the copy of each need. */
+typedef struct pending_set {
+    ml__pending_manifest *list;
+    size_t count;
+    blob_copy **by_need;
+} pending_set;
+
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
 static bool ok_status(long status) { return status >= 200 && status < 300; }
@@ -395,12 +403,93 @@ static void copy_end(ml_client *c, blob_copy *bc)
         report(bc, ML_PROGRESS_DONE, blob_size(bc));
 }
 
-/* Every copy of sel at once (the transport runs `concurrency` transfers at
- * a time, a download and its upload as a pair). */
-static int stream_all(ml_client *c, blob_copy **sel, size_t n, ml_error **err)
+/* The manifest PUTs of one round of copies, each waiting for the uploads
+ * of its blobs that copy in the round. */
+typedef struct round_puts {
+    ml__pending_manifest **of; /* the pending manifest of each request */
+    ml__http_req **reqs;
+    ml__access *acc;
+    ml__http_req ***after;
+    size_t n;
+} round_puts;
+
+/* Whether p can go in this round: each of its blobs is in, or is copying
+ * in the round (its upload then in *waits, counted by *nwait). */
+static bool ready_now(const pending_set *ps, const ml__pending_manifest *p, ml__http_req **waits, size_t *nwait)
 {
-    ml__http_req **reqs = calloc(2 * n, sizeof(*reqs));
-    ml__access *acc = calloc(2 * n, sizeof(*acc));
+    *nwait = 0;
+    for (size_t j = 0; j < p->need_count; j++) {
+        const blob_copy *bc = ps->by_need[p->needs[j]];
+        if (bc->need->mounted || bc->need->copied || bc->present)
+            continue;
+        if (!bc->put || bc->rc != ML_OK)
+            return false;
+        waits[(*nwait)++] = bc->put;
+    }
+    return true;
+}
+
+static int plan_puts(ml_client *c, const pending_set *ps, round_puts *rp, ml_error **err)
+{
+    size_t m = ps ? ps->count : 0;
+    *rp = (round_puts){0};
+    if (m == 0)
+        return ML_OK;
+    rp->of = calloc(m, sizeof(*rp->of));
+    rp->reqs = calloc(m, sizeof(*rp->reqs));
+    rp->acc = calloc(m, sizeof(*rp->acc));
+    rp->after = calloc(m, sizeof(*rp->after));
+    if (!rp->of || !rp->reqs || !rp->acc || !rp->after)
+        return oom(err);
+    for (size_t k = 0; k < m; k++) {
+        ml__pending_manifest *p = &ps->list[k];
+        ml__http_req **waits = p->sent ? NULL : calloc(p->need_count ? p->need_count : 1, sizeof(*waits));
+        size_t nwait = 0;
+        if (!p->sent && !waits)
+            return oom(err);
+        if (p->sent || !ready_now(ps, p, waits, &nwait)) {
+            free(waits);
+            continue;
+        }
+        size_t i = rp->n++;
+        rp->of[i] = p;
+        rp->after[i] = waits;
+        if (ml__reg_put_request(c, p->put, &rp->reqs[i], &rp->acc[i]) != ML_OK)
+            return oom(err);
+        if (rp->reqs[i]) {
+            rp->reqs[i]->after = waits;
+            rp->reqs[i]->after_count = nwait;
+        }
+    }
+    return ML_OK;
+}
+
+/* A PUT not sent because an upload it waited for failed stays pending. */
+static void finish_puts(ml_client *c, round_puts *rp, bool sent)
+{
+    for (size_t i = 0; i < rp->n; i++) {
+        ml__http_req *r = rp->reqs[i];
+        if (sent && r && !r->skipped)
+            ml__reg_put_finish(c, rp->of[i]->put, r);
+        rp->of[i]->sent = !r || (sent && !r->skipped);
+        ml__http_req_free(r);
+        free(rp->after[i]);
+    }
+    free(rp->of);
+    free(rp->reqs);
+    free(rp->acc);
+    free(rp->after);
+}
+
+/* Every copy of sel at once (the transport runs `concurrency` transfers at
+ * a time, a download and its upload as a pair), and the PUT of each
+ * pending manifest as soon as its blobs are in. */
+static int stream_all(ml_client *c, blob_copy **sel, size_t n, const pending_set *ps, ml_error **err)
+{
+    size_t m = ps ? ps->count : 0;
+    ml__http_req **reqs = calloc(2 * n + m, sizeof(*reqs));
+    ml__access *acc = calloc(2 * n + m, sizeof(*acc));
+    round_puts rp = {0};
     int rc = reqs && acc ? ML_OK : oom(err);
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         blob_copy *bc = sel[i];
@@ -413,12 +502,18 @@ static int stream_all(ml_client *c, blob_copy **sel, size_t n, ml_error **err)
             rc = oom(err);
     }
     if (rc == ML_OK)
-        rc = ml__transport_send(c, reqs, acc, 2 * n, err);
+        rc = plan_puts(c, ps, &rp, err);
+    if (rc == ML_OK) {
+        memcpy(reqs + 2 * n, rp.reqs, rp.n * sizeof(*reqs));
+        memcpy(acc + 2 * n, rp.acc, rp.n * sizeof(*acc));
+        rc = ml__transport_send(c, reqs, acc, 2 * n + rp.n, err);
+    }
     for (size_t i = 0; i < n; i++) {
         if (rc == ML_OK && sel[i]->rc == ML_OK)
             copy_end(c, sel[i]);
         attempt_clear(sel[i]);
     }
+    finish_puts(c, &rp, rc == ML_OK);
     free(reqs);
     free(acc);
     return rc;
@@ -482,11 +577,13 @@ static int open_sessions(ml_client *c, const ml_ref *target, blob_copy **sel, si
 /* Copies the blobs of sel (largest first), starting again those a break
  * cut (resumed where the registry says, or from the start), as often as
  * the client's retries allow. */
-static int copy_all(ml_client *c, const ml_ref *target, blob_copy **sel, size_t n, ml_error **err)
+static int copy_all(ml_client *c, const ml_ref *target, blob_copy **sel, size_t n, const pending_set *ps,
+                    ml_error **err)
 {
     int rc = ML_OK;
     for (uint32_t attempt = 0; rc == ML_OK && n; attempt++) {
-        if ((rc = open_sessions(c, target, sel, n, err)) != ML_OK || (rc = stream_all(c, sel, n, err)) != ML_OK)
+        if ((rc = open_sessions(c, target, sel, n, err)) != ML_OK ||
+            (rc = stream_all(c, sel, n, ps, err)) != ML_OK)
             break;
         size_t left = 0;
         for (size_t i = 0; rc == ML_OK && i < n; i++) {
@@ -546,17 +643,21 @@ static void copies_clear(blob_copy *bcs, size_t n)
     free(bcs);
 }
 
-int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, ml_error **err)
+int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
+                         ml__pending_manifest *pending, size_t m, ml_error **err)
 {
     blob_copy *bcs = calloc(n ? n : 1, sizeof(*bcs));
     blob_copy **sel = calloc(n ? n : 1, sizeof(*sel));
-    int rc = bcs && sel ? ML_OK : oom(err);
+    pending_set ps = {pending, m, calloc(n ? n : 1, sizeof(*ps.by_need))};
+    int rc = bcs && sel && ps.by_need ? ML_OK : oom(err);
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
         bcs[i] = (blob_copy){.client = c, .target = target, .need = &needs[i]};
         ml__client_blob_track(&bcs[i].progress, c, needs[i].from, needs[i].digest, needs[i].size);
     }
     if (rc == ML_OK) {
         qsort(bcs, n, sizeof(*bcs), larger_first);
+        for (size_t i = 0; i < n; i++)
+            ps.by_need[bcs[i].need - needs] = &bcs[i];
         if (choose_mounts(c, target, bcs, n) != ML_OK)
             rc = oom(err);
     }
@@ -566,16 +667,17 @@ int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *need
         rc = mount_all(c, target, bcs, n, true, err);
     if (rc == ML_OK)
         rc = probe_present(c, target, bcs, n, err);
-    size_t m = 0;
+    size_t copies = 0;
     for (size_t i = 0; rc == ML_OK && i < n; i++)
         if (!bcs[i].need->mounted && !bcs[i].present)
-            sel[m++] = &bcs[i];
+            sel[copies++] = &bcs[i];
     if (rc == ML_OK)
-        rc = copy_all(c, target, sel, m, err);
+        rc = copy_all(c, target, sel, copies, &ps, err);
     if (rc == ML_OK)
         remember(c, target, bcs, n);
     copies_clear(bcs, n);
     free(sel);
+    free(ps.by_need);
     return rc;
 }
 
@@ -585,7 +687,7 @@ int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, co
     ml__blob_need need = {.digest = digest, .size = (int64_t)len};
     blob_copy bc = {.client = c, .target = repo, .need = &need, .data = data ? data : ""};
     blob_copy *sel = &bc;
-    int rc = copy_all(c, repo, &sel, 1, err);
+    int rc = copy_all(c, repo, &sel, 1, NULL, err);
     free(bc.location);
     ml_error_free(bc.err);
     attempt_clear(&bc);

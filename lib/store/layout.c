@@ -652,7 +652,8 @@ static int layout_copy_blob(const ml__store *s, ml__blob_need *need, ml_error **
                                                    ML__LAYOUT_PREFIX, s->repo->repository);
 }
 
-static int layout_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
+static int layout_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml__pending_manifest *pending,
+                               size_t m, ml_error **err)
 {
     for (size_t i = 0; i < n; i++) {
         if (ml__layout_has_blob(s->repo, needs[i].digest))

@@ -332,7 +332,8 @@ static int copy_blob(const ml__store *s, ml__blob_need *need, ml_error **err)
     return rc;
 }
 
-static int ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
+static int ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml__pending_manifest *pending, size_t m,
+                        ml_error **err)
 {
     for (size_t i = 0; i < n; i++) {
         if (find_object(s->backend, s->repo->repository, needs[i].digest))

@@ -12,6 +12,9 @@
 
 /* ---- requests and answers ----------------------------------------------- */
 
+/* What a registry may say back to a manifest PUT. */
+#define PUT_ANSWER_MAX (64 * 1024)
+
 static char *what_of(const char *method, const ml_ref *repo, const char *reference)
 {
     bool digest = strchr(reference, ':') != NULL;
@@ -106,34 +109,40 @@ static char *api_url(const char *base, const ml_ref *repo, const char *kind, con
     return ml__asprintf("%s/v2/%s/%s/%s", base, repo->repository, kind, reference);
 }
 
-/* Builds one request per item; an item whose registry cannot be reached
- * gets its error and a NULL request. */
-static int build_batch(ml_client *c, ml__item *items, size_t n, const char *method,
-                       const char *kind, ml__http_req **reqs)
+/* The request of one item (NULL, with the item's error, when its registry
+ * cannot be reached or its reference is not one). ML_ENOMEM only. */
+static int build_one(ml_client *c, ml__item *it, const char *method, const char *kind, size_t max,
+                     ml__http_req **out, ml__access *acc)
 {
-    for (size_t i = 0; i < n; i++) {
-        ml__item *it = &items[i];
-        const char *base;
-        reqs[i] = NULL;
-        it->rc = ml__transport_base(c, it->repo, &base, &it->err);
-        if (it->rc == ML_OK && !reference_valid(kind, it->reference))
-            it->rc = ml__error_set_printable(&it->err, ML_EREF, "%s/%s: \"%.100s\" is not a %s", it->repo->registry,
-                                             it->repo->repository, it->reference,
-                                             strcmp(kind, "manifests") == 0 ? "tag or digest" : "digest");
-        if (it->rc != ML_OK)
-            continue;
-        char *url = api_url(base, it->repo, kind, it->reference);
-        reqs[i] = url ? ml__http_req_new(method, url) : NULL;
-        free(url);
-        if (!reqs[i])
-            return ML_ENOMEM;
-        const char *accept = strcmp(kind, "manifests") == 0   ? ML__MANIFEST_ACCEPT
-                             : strcmp(kind, "referrers") == 0 ? ML__MT_OCI_INDEX
-                                                              : NULL;
-        if (accept && ml__http_req_header(reqs[i], "Accept: %s", accept) != ML_OK)
-            return ML_ENOMEM;
-    }
-    return ML_OK;
+    const char *base;
+    bool put = strcmp(method, "PUT") == 0;
+    *out = NULL;
+    *acc = (ml__access){it->repo, put ? "pull,push" : "pull", NULL};
+    it->rc = ml__transport_base(c, it->repo, &base, &it->err);
+    if (it->rc == ML_OK && !reference_valid(kind, it->reference))
+        it->rc = ml__error_set_printable(&it->err, ML_EREF, "%s/%s: \"%.100s\" is not a %s", it->repo->registry,
+                                         it->repo->repository, it->reference,
+                                         strcmp(kind, "manifests") == 0 ? "tag or digest" : "digest");
+    if (it->rc != ML_OK)
+        return ML_OK;
+    char *url = api_url(base, it->repo, kind, it->reference);
+    ml__http_req *r = url ? ml__http_req_new(method, url) : NULL;
+    free(url);
+    if (!r)
+        return ML_ENOMEM;
+    *out = r;
+    r->max_body = max;
+    r->follow = strcmp(kind, "blobs") == 0;
+    const char *accept = strcmp(kind, "manifests") == 0   ? ML__MANIFEST_ACCEPT
+                         : strcmp(kind, "referrers") == 0 ? ML__MT_OCI_INDEX
+                                                          : NULL;
+    if (accept && ml__http_req_header(r, "Accept: %s", accept) != ML_OK)
+        return ML_ENOMEM;
+    if (!put)
+        return ML_OK;
+    r->body = it->body;
+    r->body_len = it->len;
+    return ml__http_req_header(r, "Content-Type: %s", it->media_type);
 }
 
 static void free_batch(ml__http_req **reqs, size_t n)
@@ -145,6 +154,18 @@ static void free_batch(ml__http_req **reqs, size_t n)
 
 typedef void (*finish_fn)(ml__item *it, ml__http_req *r, const char *what);
 
+/* The item's outcome from its sent request. ML_ENOMEM only. */
+static int finish_one(ml_client *c, ml__item *it, ml__http_req *r, const char *method, finish_fn finish)
+{
+    char *what = what_of(method, it->repo, it->reference);
+    if (!what)
+        return ML_ENOMEM;
+    finish(it, r, what);
+    it->rc = ml__transport_auth_explain(c, it->repo, r->status, it->rc, &it->err);
+    free(what);
+    return ML_OK;
+}
+
 static int run_items(ml_client *c, ml__item *items, size_t n, const char *method, const char *kind,
                      finish_fn finish, size_t max)
 {
@@ -155,21 +176,9 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
         free(acc);
         return ML_ENOMEM;
     }
-    int rc = build_batch(c, items, n, method, kind, reqs);
-    bool put = strcmp(method, "PUT") == 0;
-    for (size_t i = 0; rc == ML_OK && i < n; i++) {
-        acc[i] = (ml__access){items[i].repo, put ? "pull,push" : "pull", NULL};
-        if (!reqs[i])
-            continue;
-        reqs[i]->max_body = max;
-        reqs[i]->follow = strcmp(kind, "blobs") == 0;
-        if (put) {
-            reqs[i]->body = items[i].body;
-            reqs[i]->body_len = items[i].len;
-            if (ml__http_req_header(reqs[i], "Content-Type: %s", items[i].media_type) != ML_OK)
-                rc = ML_ENOMEM;
-        }
-    }
+    int rc = ML_OK;
+    for (size_t i = 0; rc == ML_OK && i < n; i++)
+        rc = build_one(c, &items[i], method, kind, max, &reqs[i], &acc[i]);
     ml_error *err = NULL;
     int sent = rc == ML_OK ? ml__transport_send(c, reqs, acc, n, &err) : rc;
     for (size_t i = 0; rc == ML_OK && i < n; i++) {
@@ -181,14 +190,7 @@ static int run_items(ml_client *c, ml__item *items, size_t n, const char *method
                               : ml__error_set(&items[i].err, sent, "%s", ml_strerror(sent));
             continue;
         }
-        char *what = what_of(method, items[i].repo, items[i].reference);
-        if (!what) {
-            rc = ML_ENOMEM;
-            break;
-        }
-        finish(&items[i], reqs[i], what);
-        items[i].rc = ml__transport_auth_explain(c, items[i].repo, reqs[i]->status, items[i].rc, &items[i].err);
-        free(what);
+        rc = finish_one(c, &items[i], reqs[i], method, finish);
     }
     ml_error_free(err);
     free(acc);
@@ -400,7 +402,18 @@ static void finish_put(ml__item *it, ml__http_req *r, const char *what)
 
 int ml__reg_put_manifests(ml_client *c, ml__item *items, size_t n)
 {
-    return run_items(c, items, n, "PUT", "manifests", finish_put, 64 * 1024);
+    return run_items(c, items, n, "PUT", "manifests", finish_put, PUT_ANSWER_MAX);
+}
+
+int ml__reg_put_request(ml_client *c, ml__item *it, ml__http_req **out, ml__access *acc)
+{
+    return build_one(c, it, "PUT", "manifests", PUT_ANSWER_MAX, out, acc);
+}
+
+void ml__reg_put_finish(ml_client *c, ml__item *it, ml__http_req *r)
+{
+    if (finish_one(c, it, r, "PUT", finish_put) != ML_OK)
+        it->rc = ml__error_set(&it->err, ML_ENOMEM, "out of memory");
 }
 
 int ml__reg_head_blobs(ml_client *c, ml__item *items, size_t n)
@@ -584,9 +597,10 @@ static int registry_list_tags(const ml__store *s, ml__strvec *tags, bool *comple
     return ml__reg_list_tags(s->client, s->repo, tags, complete, err);
 }
 
-static int registry_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err)
+static int registry_ensure_blobs(const ml__store *s, ml__blob_need *needs, size_t n, ml__pending_manifest *pending,
+                                 size_t m, ml_error **err)
 {
-    return ml__reg_ensure_blobs(s->client, s->repo, needs, n, err);
+    return ml__reg_ensure_blobs(s->client, s->repo, needs, n, pending, m, err);
 }
 
 static int registry_blob_into(const ml__store *s, const char *digest, int64_t size, FILE *out, size_t *len,

@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "store.h"
+#include "transport.h"
 
 /* Batches: return ML_OK or ML_ENOMEM; each item carries its own outcome. */
 int ml__reg_head_manifests(ml_client *c, ml__item *items, size_t n);
@@ -41,9 +42,17 @@ int ml__reg_upload_blob(ml_client *c, const ml_ref *repo, const char *digest, co
  * first, each streamed from its source into its upload (a registry's
  * download through a bounded pipe, no temporary file); one broken mid-way
  * resumes where the registry says its upload stands, or starts again, as
- * often as the client's retries. Places are remembered in the cache. */
+ * often as the client's retries. Places are remembered in the cache. A
+ * pending manifest is written in the copies' batch, as soon as its last
+ * blob is in, when that blob is one of the copies. */
 int ml__reg_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
-                         ml_error **err);
+                         ml__pending_manifest *pending, size_t m, ml_error **err);
+
+/* For blobcopy.c: the PUT request of a manifest item (NULL, with the
+ * item's error set, when its registry cannot be reached), and the item's
+ * outcome from the request once sent. */
+int ml__reg_put_request(ml_client *c, ml__item *it, ml__http_req **out, ml__access *acc);
+void ml__reg_put_finish(ml_client *c, ml__item *it, ml__http_req *r);
 
 /* For blobcopy.c: "METHOD registry/repository@reference" (NULL on
  * ENOMEM), and a failed answer as an error naming it (registry's code and

@@ -264,10 +264,11 @@ int ml__store_tags_at(ml_client *c, const ml_ref *repo, const char *digest, ml__
     return rc;
 }
 
-int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, ml_error **err)
+int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
+                           ml__pending_manifest *pending, size_t m, ml_error **err)
 {
     ml__store s = ml__store_at(c, target);
-    return s.ops->ensure_blobs(&s, needs, n, err);
+    return s.ops->ensure_blobs(&s, needs, n, pending, m, err);
 }
 
 int ml__store_scan_referrers(ml_client *c, const ml_ref *repo, ml__store_subject *subjects, size_t n,

@@ -76,6 +76,16 @@ typedef struct ml__blob_need {
     bool copied;   /* result: bytes were copied */
 } ml__blob_need;
 
+/* A manifest to write into the target once the blobs it needs are in. A
+ * store may write it as soon as they are, while other blobs still copy
+ * (ensure_blobs); the caller writes those it did not. */
+typedef struct ml__pending_manifest {
+    ml__item *put;        /* a put_manifests item: body, len, media_type */
+    size_t *needs;        /* indices into ensure_blobs' needs */
+    size_t need_count;
+    bool sent;            /* result: put was written, or tried (put->rc says) */
+} ml__pending_manifest;
+
 /* A subject whose referrers a scan appends to refs (an OCI index model). */
 typedef struct ml__store_subject {
     const char *digest;
@@ -112,8 +122,10 @@ typedef struct ml__store_ops {
     /* One repository. */
     int (*delete_manifest)(const ml__store *s, const char *digest, ml_error **err);
     int (*list_tags)(const ml__store *s, ml__strvec *tags, bool *complete, ml_error **err);
-    /* Makes every blob present in s, from wherever needs[i].from is. */
-    int (*ensure_blobs)(const ml__store *s, ml__blob_need *needs, size_t n, ml_error **err);
+    /* Makes every blob present in s, from wherever needs[i].from is; may
+     * write some of the pending manifests on the way. */
+    int (*ensure_blobs)(const ml__store *s, ml__blob_need *needs, size_t n, ml__pending_manifest *pending,
+                        size_t m, ml_error **err);
     /* Writes a blob's bytes (size: expected, or -1) into out; *len is the
      * count written. A registry verifies them on the way; a layout gives
      * them as stored: the writing store verifies what it keeps. */
@@ -175,7 +187,8 @@ int ml__store_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool
  * or a tag could not be read: more tags may point at it. */
 int ml__store_tags_at(ml_client *c, const ml_ref *repo, const char *digest, ml__strvec *out, bool *complete,
                       ml_error **err);
-int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n, ml_error **err);
+int ml__store_ensure_blobs(ml_client *c, const ml_ref *target, ml__blob_need *needs, size_t n,
+                           ml__pending_manifest *pending, size_t m, ml_error **err);
 /* ML_ENOTFOUND (nothing set) for a store that cannot scan. */
 int ml__store_scan_referrers(ml_client *c, const ml_ref *repo, ml__store_subject *subjects, size_t n,
                              ml_error **err);

@@ -122,6 +122,27 @@ class CopyTest(TwoRegistriesTestCase):
             self.assertEqual([p.split("digest=")[1] for p in puts[:2]], order, "largest first")
             self.assertBlobsIn("%s-c%s" % (self.repo, conc))
 
+    def test_manifest_goes_as_soon_as_its_own_blobs_are_in(self):
+        """A small image's manifest is written while a big blob of another
+        image still copies, not after the whole blob batch."""
+        slow_layer = self.images["amd64"][1][1]
+        fast_manifest = self.images["arm64"][0]
+        self.reg.reset_access_log()
+        with FaultProxy(self.other.port) as px:
+            # 3 MiB at 1 MiB a second: the upload it feeds ends after 2 s
+            px.add("GET", r"/blobs/%s$" % slow_layer, "trickle", rate=1024 * 1024)
+            r = self.run_copy(self.spec_from(px.host))
+        self.assertOk(r)
+        log = [(e.method, e.path) for e in self.reg.access_log() if e.status < 300]
+        fast_put = log.index(("PUT", "/v2/%s/manifests/%s" % (self.repo, fast_manifest)))
+        slow_put = [i for i, (m, path) in enumerate(log)
+                    if m == "PUT" and path.endswith("digest=" + slow_layer)]
+        self.assertEqual(len(slow_put), 1, log)
+        order = ["%s %s" % (m, path.split("?")[0].rsplit("/", 1)[-1][:19]) for m, path in log]
+        self.assertLess(fast_put, slow_put[0], "the small image's manifest waited for the big blob: %s" % order)
+        self.assertListAt("v1")
+        self.assertBlobsIn(self.repo)
+
     def test_download_broken_mid_way_is_started_again(self):
         layer = self.images["amd64"][1][1]
         with FaultProxy(self.other.port) as px:

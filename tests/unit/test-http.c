@@ -319,6 +319,155 @@ static void test_queued_requests_do_not_spin(void)
     ml__http_free(h);
 }
 
+/* ---- requests that wait for others ---------------------------------------- */
+
+#define ORDER_MAX 16
+
+/* A server of one connection per request, each answered by its own
+ * thread: "/slow" after 200 ms, "/fail" with 404, any other path with 200
+ * at once. It logs, in order, "+PATH" when a request arrives and "-PATH"
+ * when it is answered. */
+typedef struct order_server {
+    int fd;
+    pthread_mutex_t mu;
+    char log[2 * ORDER_MAX][32];
+    int logged;
+} order_server;
+
+typedef struct order_conn {
+    order_server *srv;
+    int c;
+} order_conn;
+
+static void order_note(order_server *srv, char sign, const char *path)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (srv->logged < 2 * ORDER_MAX)
+        snprintf(srv->log[srv->logged++], sizeof(srv->log[0]), "%c%s", sign, path);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void *order_answer(void *arg)
+{
+    order_conn *oc = arg;
+    char line[128] = {0}, path[32] = {0};
+    size_t n = 0;
+    char ch;
+    while (n + 1 < sizeof(line) && recv(oc->c, &ch, 1, 0) == 1 && ch != '\n')
+        line[n++] = ch;
+    skip_request_head(oc->c);
+    sscanf(line, "%*s %31s", path);
+    order_note(oc->srv, '+', path);
+    if (strcmp(path, "/slow") == 0)
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    const char *answer = strcmp(path, "/fail") == 0
+                             ? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                             : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    order_note(oc->srv, '-', path);
+    CHECK(send(oc->c, answer, strlen(answer), 0) == (ssize_t)strlen(answer));
+    close(oc->c);
+    free(oc);
+    return NULL;
+}
+
+static void *order_accept(void *arg)
+{
+    order_server *srv = arg;
+    for (;;) {
+        int c = accept(srv->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        order_conn *oc = malloc(sizeof(*oc));
+        pthread_t t;
+        CHECK(oc != NULL);
+        *oc = (order_conn){srv, c};
+        CHECK(pthread_create(&t, NULL, order_answer, oc) == 0);
+        pthread_detach(t);
+    }
+}
+
+/* Where `entry` stands in the server's log, or -1. */
+static int order_at(order_server *srv, const char *entry)
+{
+    for (int i = 0; i < srv->logged; i++)
+        if (strcmp(srv->log[i], entry) == 0)
+            return i;
+    return -1;
+}
+
+/* Runs the requests for paths[i] through a fresh order server; after[i]
+ * (-1: none) is the index of the request paths[i] waits for. */
+static void order_run(order_server *srv, const char *const *paths, const int *after, ml__http_req **reqs, int n)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    *srv = (order_server){.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    pthread_mutex_init(&srv->mu, NULL);
+    CHECK(srv->fd >= 0 && bind(srv->fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(srv->fd, 16) == 0);
+    CHECK(getsockname(srv->fd, (struct sockaddr *)&a, &len) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, order_accept, srv) == 0);
+    for (int i = 0; i < n; i++) {
+        char url[64];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", ntohs(a.sin_port), paths[i]);
+        CHECK((reqs[i] = ml__http_req_new("GET", url)) != NULL);
+    }
+    for (int i = 0; i < n; i++)
+        if (after[i] >= 0) {
+            reqs[i]->after = &reqs[after[i]];
+            reqs[i]->after_count = 1;
+        }
+    ml__http_opts o = {.concurrency = 4, .retries = 0, .timeout_ms = 10000};
+    ml__http *h = NULL;
+    CHECK_INT(ml__http_new(&h, &o, NULL), ML_OK);
+    CHECK_INT(ml__http_run(h, reqs, (size_t)n), ML_OK);
+    ml__http_free(h);
+    shutdown(srv->fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(srv->fd);
+}
+
+/* A request waiting for a slow one goes out once that one is answered;
+ * the others do not wait. */
+static void test_request_waits_for_its_prerequisite(void)
+{
+    static const char *const paths[] = {"/slow", "/then", "/free"};
+    static const int after[] = {-1, 0, -1};
+    order_server srv;
+    ml__http_req *reqs[3];
+    order_run(&srv, paths, after, reqs, 3);
+    for (int i = 0; i < 3; i++)
+        CHECK(reqs[i]->status == 200 && reqs[i]->ended && !reqs[i]->skipped);
+    CHECK(order_at(&srv, "+/then") > order_at(&srv, "-/slow"));
+    CHECK(order_at(&srv, "+/free") >= 0 && order_at(&srv, "+/free") < order_at(&srv, "-/slow"));
+    for (int i = 0; i < 3; i++)
+        ml__http_req_free(reqs[i]);
+}
+
+/* A request waiting for one that failed is never sent; nor is one waiting
+ * for a request that is not in the run and has not ended. */
+static void test_request_after_a_failure_is_skipped(void)
+{
+    static const char *const paths[] = {"/fail", "/then", "/free"};
+    static const int after[] = {-1, 0, -1};
+    order_server srv;
+    ml__http_req *reqs[3];
+    order_run(&srv, paths, after, reqs, 3);
+    CHECK(reqs[0]->status == 404 && reqs[2]->status == 200);
+    CHECK(reqs[1]->skipped && reqs[1]->ended && reqs[1]->status == 0 && test_contains(reqs[1]->error, "not sent"));
+    CHECK(order_at(&srv, "+/then") < 0 && order_at(&srv, "+/free") >= 0);
+    /* /fail again, not in this run: /then cannot wait for it */
+    ml__http_req_reset(reqs[0]);
+    ml__http_opts o = {.concurrency = 4, .retries = 0, .timeout_ms = 1000};
+    ml__http *h = NULL;
+    CHECK_INT(ml__http_new(&h, &o, NULL), ML_OK);
+    CHECK_INT(ml__http_run(h, &reqs[1], 1), ML_OK);
+    CHECK(reqs[1]->skipped && reqs[1]->status == 0);
+    ml__http_free(h);
+    for (int i = 0; i < 3; i++)
+        ml__http_req_free(reqs[i]);
+}
+
 int main(int argc, char **argv)
 {
     CHECK_INT(ml__init(), ML_OK);
@@ -333,6 +482,8 @@ int main(int argc, char **argv)
     TEST_RUN(test_longest_timeout_streams);
     TEST_RUN(test_pipe_of_refused_source_ends);
     TEST_RUN(test_queued_requests_do_not_spin);
+    TEST_RUN(test_request_waits_for_its_prerequisite);
+    TEST_RUN(test_request_after_a_failure_is_skipped);
     close(listen_fd);
     TEST_END();
 }
