@@ -395,10 +395,11 @@ static int order_at(order_server *srv, const char *entry)
     return -1;
 }
 
-/* Runs the requests for paths[i] through a fresh order server; after[i]
- * (-1: none) is the index of the request paths[i] waits for. */
-static void order_run(order_server *srv, const char *const *paths, const int *after, ml__http_req **reqs, int n)
+/* Runs three requests through a fresh order server: `first`, "/then"
+ * waiting for it, and "/free" waiting for nothing. */
+static void order_run(order_server *srv, const char *first, ml__http_req *reqs[3])
 {
+    const char *const paths[] = {first, "/then", "/free"};
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     *srv = (order_server){.fd = socket(AF_INET, SOCK_STREAM, 0)};
@@ -407,20 +408,17 @@ static void order_run(order_server *srv, const char *const *paths, const int *af
     CHECK(getsockname(srv->fd, (struct sockaddr *)&a, &len) == 0);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, order_accept, srv) == 0);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < 3; i++) {
         char url[64];
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", ntohs(a.sin_port), paths[i]);
         CHECK((reqs[i] = ml__http_req_new("GET", url)) != NULL);
     }
-    for (int i = 0; i < n; i++)
-        if (after[i] >= 0) {
-            reqs[i]->after = &reqs[after[i]];
-            reqs[i]->after_count = 1;
-        }
+    reqs[1]->after = &reqs[0];
+    reqs[1]->after_count = 1;
     ml__http_opts o = {.concurrency = 4, .retries = 0, .timeout_ms = 10000};
     ml__http *h = NULL;
     CHECK_INT(ml__http_new(&h, &o, NULL), ML_OK);
-    CHECK_INT(ml__http_run(h, reqs, (size_t)n), ML_OK);
+    CHECK_INT(ml__http_run(h, reqs, 3), ML_OK);
     ml__http_free(h);
     shutdown(srv->fd, SHUT_RDWR);
     pthread_join(t, NULL);
@@ -431,11 +429,9 @@ static void order_run(order_server *srv, const char *const *paths, const int *af
  * the others do not wait. */
 static void test_request_waits_for_its_prerequisite(void)
 {
-    static const char *const paths[] = {"/slow", "/then", "/free"};
-    static const int after[] = {-1, 0, -1};
     order_server srv;
     ml__http_req *reqs[3];
-    order_run(&srv, paths, after, reqs, 3);
+    order_run(&srv, "/slow", reqs);
     for (int i = 0; i < 3; i++)
         CHECK(reqs[i]->status == 200 && reqs[i]->ended && !reqs[i]->skipped);
     CHECK(order_at(&srv, "+/then") > order_at(&srv, "-/slow"));
@@ -448,11 +444,9 @@ static void test_request_waits_for_its_prerequisite(void)
  * for a request that is not in the run and has not ended. */
 static void test_request_after_a_failure_is_skipped(void)
 {
-    static const char *const paths[] = {"/fail", "/then", "/free"};
-    static const int after[] = {-1, 0, -1};
     order_server srv;
     ml__http_req *reqs[3];
-    order_run(&srv, paths, after, reqs, 3);
+    order_run(&srv, "/fail", reqs);
     CHECK(reqs[0]->status == 404 && reqs[2]->status == 200);
     CHECK(reqs[1]->skipped && reqs[1]->ended && reqs[1]->status == 0 && test_contains(reqs[1]->error, "not sent"));
     CHECK(order_at(&srv, "+/then") < 0 && order_at(&srv, "+/free") >= 0);
