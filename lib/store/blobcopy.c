@@ -503,11 +503,12 @@ static int stream_all(ml_client *c, blob_copy **sel, size_t n, const pending_set
     }
     if (rc == ML_OK)
         rc = plan_puts(c, ps, &rp, err);
-    if (rc == ML_OK) {
-        memcpy(reqs + 2 * n, rp.reqs, rp.n * sizeof(*reqs));
-        memcpy(acc + 2 * n, rp.acc, rp.n * sizeof(*acc));
-        rc = ml__transport_send(c, reqs, acc, 2 * n + rp.n, err);
+    for (size_t i = 0; rc == ML_OK && i < rp.n; i++) {
+        reqs[2 * n + i] = rp.reqs[i];
+        acc[2 * n + i] = rp.acc[i];
     }
+    if (rc == ML_OK)
+        rc = ml__transport_send(c, reqs, acc, 2 * n + rp.n, err);
     for (size_t i = 0; i < n; i++) {
         if (rc == ML_OK && sel[i]->rc == ML_OK)
             copy_end(c, sel[i]);
