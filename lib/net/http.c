@@ -293,9 +293,9 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         long code = 0;
         curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &code);
         /* Only a successful answer is the stream; error bodies are kept. */
-        if (code >= 200 && code < 300 && r->pipe_out)
+        if (ml__http_ok(code) && r->pipe_out)
             return pipe_put(sl, data, len);
-        if (code >= 200 && code < 300) {
+        if (ml__http_ok(code)) {
             sl->streamed = true;
             return r->write(r->write_payload, data, len) == 0 ? len : 0;
         }

@@ -127,6 +127,8 @@ void ml__http_req_free(ml__http_req *r);
  * the return is ML_ENOMEM or ML_OK. */
 int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n);
 
+/* A 2xx status. */
+bool ml__http_ok(long status);
 /* Value of a response header (case-insensitive name, trimmed), or NULL. */
 const char *ml__http_header(const ml__http_req *r, const char *name);
 /* Every value of a repeatable header joined with ", " (RFC 9110 §5.3);

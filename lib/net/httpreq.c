@@ -23,7 +23,7 @@ ml__http_req *ml__http_req_new(const char *method, const char *url)
     return r;
 }
 
-static bool ok_status(long status) { return status >= 200 && status < 300; }
+bool ml__http_ok(long status) { return status >= 200 && status < 300; }
 
 bool ml__http_req_may_start(const ml__http_req *r, bool *failed)
 {
@@ -31,7 +31,7 @@ bool ml__http_req_may_start(const ml__http_req *r, bool *failed)
     *failed = false;
     for (size_t i = 0; i < r->after_count; i++) {
         met &= r->after[i]->ended;
-        *failed |= r->after[i]->ended && !ok_status(r->after[i]->status);
+        *failed |= r->after[i]->ended && !ml__http_ok(r->after[i]->status);
     }
     return met && !*failed;
 }

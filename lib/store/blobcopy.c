@@ -50,8 +50,6 @@ typedef struct pending_set {
 
 static int oom(ml_error **err) { return ml__error_set(err, ML_ENOMEM, "out of memory"); }
 
-static bool ok_status(long status) { return status >= 200 && status < 300; }
-
 static void report(blob_copy *bc, uint32_t kind, uint64_t done)
 {
     if (bc->progress.client)
@@ -390,11 +388,11 @@ static int answer(ml_client *c, blob_copy *bc, const ml_ref *repo, const ml__htt
 static void copy_end(ml_client *c, blob_copy *bc)
 {
     const ml__http_req *put = bc->put, *get = bc->get;
-    if (put->status && !ok_status(put->status))
+    if (put->status && !ml__http_ok(put->status))
         bc->rc = answer(c, bc, bc->target, put, "upload blob to", &bc->err);
-    else if (get && !ok_status(get->status) && !get->sink_gone)
+    else if (get && !ml__http_ok(get->status) && !get->sink_gone)
         bc->rc = answer(c, bc, bc->need->from, get, "GET blob", &bc->err);
-    else if (!ok_status(put->status))
+    else if (!ml__http_ok(put->status))
         bc->rc = answer(c, bc, bc->target, put, "upload blob to", &bc->err);
     else
         bc->rc = ML_OK;

@@ -222,11 +222,9 @@ static char *media_type_of(const ml__http_req *r)
     return mt;
 }
 
-static bool ok_status(long status) { return status >= 200 && status < 300; }
-
 static void finish_head(ml__item *it, ml__http_req *r, const char *what)
 {
-    if (!ok_status(r->status)) {
+    if (!ml__http_ok(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;
     }
@@ -259,7 +257,7 @@ static int verify_body(ml__item *it, const ml__http_req *r, const char *what)
 
 static void finish_get(ml__item *it, ml__http_req *r, const char *what)
 {
-    if (!ok_status(r->status)) {
+    if (!ml__http_ok(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;
     }
@@ -357,7 +355,7 @@ static char *next_referrers_page(const ml__http_req *r)
 /* A referrers answer is generated per request: it has no digest to check. */
 static void finish_referrers(ml__item *it, ml__http_req *r, const char *what)
 {
-    if (!ok_status(r->status)) {
+    if (!ml__http_ok(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;
     }
@@ -382,7 +380,7 @@ int ml__reg_get_referrers(ml_client *c, ml__item *items, size_t n)
  * read. */
 static void finish_put(ml__item *it, ml__http_req *r, const char *what)
 {
-    if (!ok_status(r->status)) {
+    if (!ml__http_ok(r->status)) {
         it->rc = answer_error(r, what, &it->err);
         return;
     }
@@ -449,7 +447,7 @@ int ml__reg_list_tags(ml_client *c, const ml_ref *repo, ml__strvec *tags, bool *
     int rc = path && what ? one_request(c, repo, "GET", path, &r, err) : ml__error_set(err, ML_ENOMEM, "out of memory");
     if (rc == ML_OK)
         rc = ml__transport_send_one(c, r, repo, "pull", NULL, err);
-    if (rc == ML_OK && !ok_status(r->status))
+    if (rc == ML_OK && !ml__http_ok(r->status))
         rc = refused(c, repo, r, what, err);
     if (rc == ML_OK && ml__tags_parse(r->response.data, r->response.len, tags) != ML_OK)
         rc = ml__error_set(err, ML_EMANIFEST, "%s: not a tag list", what);
@@ -475,7 +473,7 @@ int ml__reg_delete_manifest(ml_client *c, const ml_ref *repo, const char *digest
         goto done;
     if ((rc = ml__transport_send_one(c, r, repo, "delete", NULL, err)) != ML_OK)
         goto done;
-    if (!ok_status(r->status)) {
+    if (!ml__http_ok(r->status)) {
         rc = refused(c, repo, r, what, err);
         if (rc == ML_EUNSUPPORTED)
             ml__error_prefix(err, rc, "the registry does not allow deletes (distribution: set "
@@ -537,7 +535,7 @@ static int spool_blob(ml_client *c, const ml_ref *from, const char *digest, spoo
     r->write_payload = s;
     if ((rc = ml__transport_send_one(c, r, from, "pull", NULL, err)) != ML_OK)
         goto done;
-    if (!ok_status(r->status)) {
+    if (!ml__http_ok(r->status)) {
         rc = refused(c, from, r, what, err);
         goto done;
     }
