@@ -858,10 +858,6 @@ int ml__http_run(ml__http *h, ml__http_req **reqs, size_t n)
             reqs[i]->skipped = reqs[i]->ended = b.slots[i].done = true;
             b.left--;
         }
-    if (b.left == 0) {
-        free(b.slots);
-        return ML_OK;
-    }
     pthread_mutex_lock(&h->mu);
     batch **tail = &h->batches;
     while (*tail)

@@ -407,7 +407,6 @@ typedef struct round_puts {
     ml__pending_manifest **of; /* the pending manifest of each request */
     ml__http_req **reqs;
     ml__access *acc;
-    ml__http_req ***after;
     size_t n;
 } round_puts;
 
@@ -436,28 +435,31 @@ static int plan_puts(ml_client *c, const pending_set *ps, round_puts *rp, ml_err
     rp->of = calloc(m, sizeof(*rp->of));
     rp->reqs = calloc(m, sizeof(*rp->reqs));
     rp->acc = calloc(m, sizeof(*rp->acc));
-    rp->after = calloc(m, sizeof(*rp->after));
-    if (!rp->of || !rp->reqs || !rp->acc || !rp->after)
+    if (!rp->of || !rp->reqs || !rp->acc)
         return oom(err);
     for (size_t k = 0; k < m; k++) {
         ml__pending_manifest *p = &ps->list[k];
-        ml__http_req **waits = p->sent ? NULL : calloc(p->need_count ? p->need_count : 1, sizeof(*waits));
+        if (p->sent)
+            continue;
+        ml__http_req **waits = calloc(p->need_count ? p->need_count : 1, sizeof(*waits));
         size_t nwait = 0;
-        if (!p->sent && !waits)
+        if (!waits)
             return oom(err);
-        if (p->sent || !ready_now(ps, p, waits, &nwait)) {
+        if (!ready_now(ps, p, waits, &nwait)) {
             free(waits);
             continue;
         }
         size_t i = rp->n++;
         rp->of[i] = p;
-        rp->after[i] = waits;
-        if (ml__reg_put_request(c, p->put, &rp->reqs[i], &rp->acc[i]) != ML_OK)
-            return oom(err);
-        if (rp->reqs[i]) {
+        int rc = ml__reg_put_request(c, p->put, &rp->reqs[i], &rp->acc[i]);
+        if (rp->reqs[i]) { /* freed with the request, in finish_puts */
             rp->reqs[i]->after = waits;
             rp->reqs[i]->after_count = nwait;
+        } else {
+            free(waits);
         }
+        if (rc != ML_OK)
+            return oom(err);
     }
     return ML_OK;
 }
@@ -470,13 +472,13 @@ static void finish_puts(ml_client *c, round_puts *rp, bool sent)
         if (sent && r && !r->skipped)
             ml__reg_put_finish(c, rp->of[i]->put, r);
         rp->of[i]->sent = !r || (sent && !r->skipped);
+        if (r)
+            free((void *)r->after);
         ml__http_req_free(r);
-        free(rp->after[i]);
     }
     free(rp->of);
     free(rp->reqs);
     free(rp->acc);
-    free(rp->after);
 }
 
 /* Every copy of sel at once (the transport runs `concurrency` transfers at
