@@ -29,18 +29,19 @@ void ml__copy_clear(ml__copy *cp)
     *cp = (ml__copy){0};
 }
 
-static bool needed_already(const ml__copy *cp, const char *digest)
+/* Where digest is among the needs listed so far (need_count: not there). */
+static size_t need_index(const ml__copy *cp, const char *digest)
 {
-    for (size_t i = 0; i < cp->need_count; i++)
-        if (strcmp(cp->needs[i].digest, digest) == 0)
-            return true;
-    return false;
+    size_t i = 0;
+    while (i < cp->need_count && strcmp(cp->needs[i].digest, digest) != 0)
+        i++;
+    return i;
 }
 
 static void add_need(ml__copy *cp, const ml_ref *from, const ml__descriptor *d)
 {
     /* Foreign layers (Windows base layers, urls) live elsewhere. */
-    if (d->digest && d->urls.count == 0 && !needed_already(cp, d->digest))
+    if (d->digest && d->urls.count == 0 && need_index(cp, d->digest) == cp->need_count)
         cp->needs[cp->need_count++] = (ml__blob_need){.from = from, .digest = d->digest, .size = d->size};
 }
 
@@ -95,14 +96,6 @@ int ml__copy_read(ml_client *c, ml__copy *cp, ml__copy_skip_fn skip, void *paylo
         return ml__item_take_error(&cp->gets[k], err);
     }
     return list_needs(cp) == ML_OK ? ML_OK : ml__error_set(err, ML_ENOMEM, "out of memory");
-}
-
-static size_t need_index(const ml__copy *cp, const char *digest)
-{
-    size_t i = 0;
-    while (i < cp->need_count && strcmp(cp->needs[i].digest, digest) != 0)
-        i++;
-    return i;
 }
 
 /* Manifest k as a PUT into `to`, pending until its blobs are in: the body
